@@ -1,0 +1,35 @@
+# The two commands a new user needs: `make lite` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+LEOFLOW_HOME ?= $(CURDIR)/.leoflow-home
+# The machine's services; tests that need them skip when unreachable, unless CI requires them.
+LEOFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
+LEOFLOW_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+export LEOFLOW_TEST_POSTGRES_URL LEOFLOW_TEST_REDIS_URL
+
+.PHONY: install lite test binary binary-smoke bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,build]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lite: $(STAMP)
+	LEOFLOW_HOME=$(LEOFLOW_HOME) $(BIN)/leoflow lite --dags-folder dags
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+binary: $(STAMP)
+	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/work build/leoflow.spec
+
+binary-smoke: dist/leoflow
+	$(BIN)/python build/smoke.py dist/leoflow
+
+clean:
+	rm -rf build/work dist

@@ -1,0 +1,3 @@
+from leoflow.cli.main import entry
+
+entry()

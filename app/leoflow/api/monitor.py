@@ -1,0 +1,49 @@
+"""GET /monitor/health and /version: public, as in Airflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import queries
+
+VERSION = "3.2.1"  # the Airflow API version Leoflow serves
+HEARTBEAT_LIMIT = dt.timedelta(seconds=30)  # Airflow's scheduler_health_check_threshold
+
+# body key -> (job_type in the job table, heartbeat field, status when no such job ever ran)
+_COMPONENTS = {
+    "scheduler": ("SchedulerJob", "latest_scheduler_heartbeat", "unhealthy"),
+    "triggerer": ("TriggererJob", "latest_triggerer_heartbeat", None),
+    "dag_processor": ("DagProcessorJob", "latest_dag_processor_heartbeat", None),
+}
+
+
+def health(services, request):
+    database = "healthy"
+    try:
+        with services.engine.connect() as conn:
+            beats = queries.latest_heartbeats(conn)
+    except SQLAlchemyError:
+        database, beats = "unhealthy", {}
+    now = dt.datetime.now(dt.timezone.utc)
+    body = {"metadatabase": {"status": database}}
+    for key, (job_type, field, never) in _COMPONENTS.items():
+        beat = beats.get(job_type)
+        if beat is None:
+            status = never if database == "healthy" else "unhealthy"
+        else:
+            status = "healthy" if now - beat <= HEARTBEAT_LIMIT else "unhealthy"
+        # Airflow writes these with isoformat(), not the API's `Z` format.
+        body[key] = {"status": status, field: beat.isoformat() if beat else None}
+    return body
+
+
+def version(services, request):
+    return {"version": VERSION, "git_version": None}
+
+
+ROUTES = [
+    ("/monitor/health", ["GET"], health, "public"),
+    ("/version", ["GET"], version, "public"),
+]

@@ -1,0 +1,122 @@
+"""Read queries the API needs beyond `store/`: paging, ordering, LIKE patterns, joined lookups."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.engine import Connection
+
+from ..store.tables import dag_run, dag_tag, dag_version, job, serialized_dag, task_instance
+from .errors import HTTPError
+
+
+def page(conn: Connection, query, limit: int, offset: int):
+    """(rows of this page, total_entries) for an ordered select."""
+    total = conn.execute(select(func.count()).select_from(query.order_by(None).subquery())).scalar()
+    rows = conn.execute(query.limit(limit).offset(offset)).all()
+    return rows, total
+
+
+def ordered(query, order_by: list[str], allowed: dict, default: list[str], tiebreak=None):
+    """Apply `order_by` values (`-name` = descending) as Airflow does; unknown names are a 400."""
+    terms = []
+    for item in order_by or default:
+        for name in item.split(","):
+            name = name.strip()
+            if not name:
+                continue
+            desc = name.startswith("-")
+            key = name.lstrip("-")
+            column = allowed.get(key)
+            if column is None:
+                raise HTTPError(400, f"Ordering with '{key}' is disallowed or the attribute does not exist "
+                                     f"on the model")
+            terms.append(column.desc() if desc else column.asc())
+    if tiebreak is not None:
+        terms.append(tiebreak)
+    return query.order_by(*terms)
+
+
+def like_any(column, pattern: str | None):
+    """Airflow's `*_pattern` filters: case-insensitive substring LIKE, `|` separating alternatives."""
+    if not pattern:
+        return None
+    terms = [t.strip() for t in pattern.split("|") if t.strip()] if "|" in pattern else [pattern]
+    return or_(*(column.ilike(f"%{t}%") for t in terms))
+
+
+def tags_by_dag(conn: Connection, dag_ids) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {d: [] for d in dag_ids}
+    if dag_ids:
+        for row in conn.execute(select(dag_tag.c.dag_id, dag_tag.c.name).where(dag_tag.c.dag_id.in_(list(dag_ids)))):
+            out.setdefault(row.dag_id, []).append(row.name)
+    return out
+
+
+def versions_by_id(conn: Connection, ids) -> dict:
+    ids = [i for i in set(ids) if i]
+    if not ids:
+        return {}
+    return {r.id: r for r in conn.execute(select(dag_version).where(dag_version.c.id.in_(ids)))}
+
+
+def latest_dag_version(conn: Connection, dag_id: str):
+    return conn.execute(
+        select(dag_version).where(dag_version.c.dag_id == dag_id)
+        .order_by(dag_version.c.version_number.desc()).limit(1)
+    ).first()
+
+
+def last_parsed(conn: Connection, dag_id: str):
+    """When the newest serialized version was last written (the details' `last_parsed`)."""
+    return conn.execute(
+        select(func.max(serialized_dag.c.last_updated)).where(serialized_dag.c.dag_id == dag_id)
+    ).scalar()
+
+
+def versions_of_runs(conn: Connection, runs) -> dict[tuple[str, str], list]:
+    """The DAG versions each run used: the one it was created with and those its tasks ran with."""
+    if not runs:
+        return {}
+    wanted = {(r.dag_id, r.run_id) for r in runs}
+    used: dict[tuple[str, str], set] = {k: set() for k in wanted}
+    for r in runs:
+        if r.created_dag_version_id:
+            used[(r.dag_id, r.run_id)].add(r.created_dag_version_id)
+    rows = conn.execute(
+        select(task_instance.c.dag_id, task_instance.c.run_id, task_instance.c.dag_version_id)
+        .where(task_instance.c.dag_id.in_({d for d, _ in wanted}),
+               task_instance.c.run_id.in_({r for _, r in wanted}),
+               task_instance.c.dag_version_id.is_not(None))
+        .distinct()
+    )
+    for row in rows:
+        if (row.dag_id, row.run_id) in used:
+            used[(row.dag_id, row.run_id)].add(row.dag_version_id)
+    found = versions_by_id(conn, {v for vs in used.values() for v in vs})
+    return {k: sorted((found[v] for v in vs if v in found), key=lambda v: v.version_number)
+            for k, vs in used.items()}
+
+
+def count_running_runs(conn: Connection, dag_id: str) -> int:
+    return conn.execute(
+        select(func.count()).select_from(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.state == "running")
+    ).scalar()
+
+
+def latest_heartbeats(conn: Connection) -> dict[str, object]:
+    """job_type -> the newest heartbeat of any job of that type."""
+    rows = conn.execute(
+        select(job.c.job_type, func.max(job.c.latest_heartbeat).label("beat")).group_by(job.c.job_type)
+    )
+    return {r.job_type: r.beat for r in rows}
+
+
+def date_range(q, query, table, names):
+    """The `<field>_gte/_gt/_lte/_lt` filters Airflow lists take."""
+    for name in names:
+        column = table.c[name]
+        for suffix, op in (("gte", "__ge__"), ("gt", "__gt__"), ("lte", "__le__"), ("lt", "__lt__")):
+            value = q.datetime(f"{name}_{suffix}")
+            if value is not None:
+                query = query.where(getattr(column, op)(value))
+    return query

@@ -1,0 +1,3 @@
+from .bus import SCHEDULER_QUEUE, Bus, connect
+
+__all__ = ["Bus", "SCHEDULER_QUEUE", "connect"]

@@ -1,0 +1,152 @@
+"""`leoflow dags list|trigger|pause|unpause|test`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from pathlib import Path
+
+
+def _settings(args):
+    from leoflow import config
+
+    return config.load(home=args.home, dags_folder=getattr(args, "dags_folder", None))
+
+
+def _parse_date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise SystemExit(f"leoflow: {value!r} is not an ISO date (e.g. 2026-01-05 or 2026-01-05T10:00:00+00:00)")
+    return when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc)
+
+
+def _parse_conf(value: str | None) -> dict:
+    if not value:
+        return {}
+    try:
+        conf = json.loads(value)
+    except ValueError as exc:
+        raise SystemExit(f"leoflow: --conf is not valid JSON: {exc}")
+    if not isinstance(conf, dict):
+        raise SystemExit("leoflow: --conf must be a JSON object, e.g. '{\"rows\": 100}'")
+    return conf
+
+
+def _services_with_dags(args):
+    """The home's database, brought up to date with the DAG folder (parsed here, in this process)."""
+    from leoflow.dagproc.processor import DagProcessor, inprocess_parser
+    from leoflow.services import open_services
+
+    settings = _settings(args)
+    services = open_services(settings)
+    processor = DagProcessor(services, inprocess_parser, paused_by_default=False)
+    processor.refresh()
+    return services
+
+
+def list(args) -> int:  # noqa: A001 - the command is called list
+    from sqlalchemy import select
+
+    from leoflow.store.tables import dag
+
+    services = _services_with_dags(args)
+    with services.engine.connect() as conn:
+        rows = conn.execute(select(dag.c.dag_id, dag.c.fileloc, dag.c.owners, dag.c.is_paused)
+                            .where(dag.c.is_stale.is_(False)).order_by(dag.c.dag_id)).all()
+    items = [{"dag_id": r.dag_id, "fileloc": r.fileloc, "owners": r.owners, "is_paused": r.is_paused} for r in rows]
+    if args.output == "json":
+        print(json.dumps(items, indent=2))
+    elif args.output == "plain":
+        for i in items:
+            print(i["dag_id"])
+    else:
+        _table(items, ["dag_id", "fileloc", "owners", "is_paused"])
+    return 0
+
+
+def _table(items: list[dict], cols: list[str]) -> None:
+    widths = {c: max([len(c)] + [len(str(i[c])) for i in items]) for c in cols}
+    print(" | ".join(c.ljust(widths[c]) for c in cols))
+    print("-+-".join("-" * widths[c] for c in cols))
+    for i in items:
+        print(" | ".join(str(i[c]).ljust(widths[c]) for c in cols))
+
+
+def trigger(args) -> int:
+    from leoflow.store import dags as dag_store, runs
+    from leoflow.store.types import utcnow
+
+    services = _services_with_dags(args)
+    logical = _parse_date(args.logical_date)
+    with services.engine.begin() as conn:
+        found = dag_store.latest_serialized(conn, args.dag_id)
+        if found is None:
+            print(f"leoflow: DAG {args.dag_id!r} not found in {services.settings.dags_folder}", file=sys.stderr)
+            return 1
+        version_id, data = found
+        now = utcnow()
+        try:
+            run = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="manual", run_after=now,
+                                      logical_date=logical, data_interval=(logical, logical) if logical else None,
+                                      run_id=args.run_id, conf=_parse_conf(args.conf), triggered_by="cli")
+        except runs.RunExists as exc:
+            print(f"leoflow: {exc}", file=sys.stderr)
+            return 1
+    services.bus.notify_scheduler(kind="run_created", dag_id=args.dag_id, run_id=run["run_id"])
+    print(f"Created run {run['run_id']} of {args.dag_id} (queued)")
+    return 0
+
+
+def _set_paused(args, paused: bool) -> int:
+    from leoflow.store import dags as dag_store
+
+    services = _services_with_dags(args)
+    with services.engine.begin() as conn:
+        if not dag_store.set_paused(conn, args.dag_id, paused):
+            print(f"leoflow: DAG {args.dag_id!r} not found", file=sys.stderr)
+            return 1
+    print(f"DAG {args.dag_id} is {'paused' if paused else 'unpaused'}")
+    return 0
+
+
+def pause(args) -> int:
+    return _set_paused(args, True)
+
+
+def unpause(args) -> int:
+    return _set_paused(args, False)
+
+
+def test(args) -> int:
+    from leoflow.dagtest import test_dag
+
+    settings = _settings(args)
+    folder = Path(settings.dags_folder)
+    if not folder.is_dir():
+        print(f"leoflow: DAG folder {folder} does not exist (use --dags-folder or LEOFLOW_DAGS_FOLDER)",
+              file=sys.stderr)
+        return 2
+    result = test_dag(args.dag_id, folder, _parse_date(args.logical_date), _parse_conf(args.conf))
+    if result.run_state == "not_found":
+        message = f"DAG {args.dag_id!r} not found in {folder}"
+        if result.import_error:
+            message += f"; its file failed to import:\n{result.import_error}"
+        if args.output == "json":
+            print(json.dumps({"run_state": None, "error": message, "tasks": []}))
+        print(f"leoflow: {message}", file=sys.stderr)
+        return 1
+    if args.output == "json":
+        print(json.dumps({"run_state": result.run_state, "tasks": result.tasks}))
+    else:
+        for t in result.tasks:
+            index = f"[{t['map_index']}]" if t["map_index"] >= 0 else ""
+            print(f"{t['task_id']}{index}: {t['state']} (try {t['try_number']})")
+        print(f"DAG run {result.run_id}: {result.run_state}")
+        failed = [t["task_id"] for t in result.tasks if t["state"] in ("failed", "upstream_failed")]
+        if result.run_state != "success" and failed:
+            print(f"Failed tasks: {', '.join(failed)}; task logs in {result.home / 'logs'}", file=sys.stderr)
+    return 0 if result.run_state == "success" else 1

@@ -1,0 +1,54 @@
+"""`leoflow migrate` and `leoflow db migrate|check|reset`."""
+
+from __future__ import annotations
+
+import sys
+
+
+def _engine(args):
+    from leoflow import config
+    from leoflow.store.engine import make_engine
+
+    settings = config.load(home=args.home)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.database_url), settings
+
+
+def migrate(args) -> int:
+    from leoflow.store import migrate as m
+
+    engine, settings = _engine(args)
+    applied = m.upgrade(engine)
+    print(f"Database {engine.url.render_as_string(hide_password=True)}: "
+          f"{'migrated to' if applied else 'already at'} revision {m.current_revision(engine)}")
+    return 0
+
+
+def check(args) -> int:
+    from leoflow.store import migrate as m
+
+    engine, _ = _engine(args)
+    try:
+        current = m.current_revision(engine)
+    except Exception as exc:
+        print(f"Database unreachable: {exc}", file=sys.stderr)
+        return 1
+    if not m.is_current(engine):
+        print(f"Database needs migrating (at {current}); run `leoflow migrate`", file=sys.stderr)
+        return 1
+    print(f"Database reachable and current (revision {current})")
+    return 0
+
+
+def reset(args) -> int:
+    from leoflow.store import migrate as m
+
+    engine, _ = _engine(args)
+    if not args.yes:
+        answer = input(f"Drop every table in {engine.url.render_as_string(hide_password=True)}? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Cancelled.")
+            return 1
+    m.reset(engine)
+    print("Database reset.")
+    return 0

@@ -1,0 +1,96 @@
+"""`leoflow lite`: API, UI, DAG processor, scheduler and local tasks in one process."""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import sys
+import threading
+import time
+
+log = logging.getLogger("leoflow")
+
+
+def hold_home_lock(home) -> object:
+    """One lite process per home: a second would fight over the same tasks."""
+    home.mkdir(parents=True, exist_ok=True)
+    handle = open(home / "lite.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise SystemExit(f"leoflow: another `leoflow lite` is already running with home {home}")
+    handle.write(str(os.getpid()))
+    handle.flush()
+    return handle
+
+
+def run_lite(args) -> int:
+    started = time.monotonic()
+    from leoflow import config
+    from leoflow.executors.forkserver import ForkServer
+
+    settings = config.load(home=args.home, dags_folder=args.dags_folder, host=args.host, port=args.port)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    lock = hold_home_lock(settings.home)  # noqa: F841 - held for the life of the process
+
+    from leoflow.httpserver import port_is_free
+
+    if not port_is_free(settings.host, settings.port):
+        raise SystemExit(f"leoflow: port {settings.port} on {settings.host} is in use; choose another with --port")
+
+    # Fork the task server first: before any thread or database connection exists.
+    forkserver = ForkServer.start()
+
+    from leoflow.api.auth import ensure_admin_password
+    from leoflow.asgi import build_app
+    from leoflow.dagproc.processor import DagProcessor, forkserver_parser
+    from leoflow.examples import seed_dags_folder
+    from leoflow.executors.local import LocalExecutor
+    from leoflow.httpserver import serve_forever
+    from leoflow.scheduler.loop import Scheduler
+    from leoflow.services import open_services
+    from leoflow.store import jobs
+
+    if args.dags_folder is None and seed_dags_folder(settings.dags_folder):
+        log.info("Created %s with the example DAGs", settings.dags_folder)
+    settings.dags_folder.mkdir(parents=True, exist_ok=True)
+    services = open_services(settings, mode="lite")
+    password = ensure_admin_password(settings)
+
+    executor = LocalExecutor(forkserver, settings.parallelism)
+    scheduler = Scheduler(services, executor, token_secret=settings.secret("jwt-execution"))
+    scheduler.start_job()
+    scheduler.recover_orphans()
+    processor = DagProcessor(services, forkserver_parser(forkserver),
+                             paused_by_default=settings.extra.get("dags_are_paused_at_creation", False))
+    processor_job = jobs.start_job(services.engine, "DagProcessorJob")
+
+    def heartbeat_processor():
+        while not processor.stop.wait(5):
+            jobs.heartbeat(services.engine, processor_job)
+
+    threads = [threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True),
+               threading.Thread(target=processor.run_forever, name="dag-processor", daemon=True),
+               threading.Thread(target=heartbeat_processor, name="heartbeat", daemon=True)]
+    for t in threads:
+        t.start()
+
+    url = f"http://{settings.host}:{settings.port}"
+
+    def ready():
+        print(f"\nLeoflow lite is running at {url}  (started in {time.monotonic() - started:.2f}s)\n"
+              f"  user: admin   password: {password}\n"
+              f"  DAGs: {settings.dags_folder}\n  home: {settings.home}\n  Ctrl-C to stop.\n", flush=True)
+
+    try:
+        serve_forever(build_app(services), settings.host, settings.port, on_ready=ready)
+    finally:
+        scheduler.stop.set()
+        processor.stop.set()
+        processor.wake.set()
+        forkserver.stop()
+        jobs.end_job(services.engine, scheduler.job_id)
+        jobs.end_job(services.engine, processor_job)
+        print("Leoflow lite stopped.", file=sys.stderr)
+    return 0

@@ -1,0 +1,3 @@
+from .routes import execution_routes
+
+__all__ = ["execution_routes"]

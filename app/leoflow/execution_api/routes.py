@@ -1,0 +1,289 @@
+"""The Task Execution API (`/execution`), Airflow 3.2.1's paths, bodies and status codes.
+
+It is the only way a running task talks to the control plane: the local
+executor's tasks, agents, Kubernetes pods and `dags test` all use it.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.routing import Route
+
+from ..services import Services
+from ..store import audit, connections, runs, tis, variables, xcoms
+from ..store.tables import dag_run, rendered_task_instance_fields, task_instance
+from ..store.types import utcnow
+from .http import HTTPError, json_body, no_content, not_found, parse_time, require_fields, require_self, respond, claims
+
+TERMINAL = {"success", "failed", "skipped", "removed", "up_for_retry"}
+
+
+def execution_routes(services: Services) -> list[Route]:
+    secret = services.settings.secret("jwt-execution")
+    engine = services.engine
+
+    def endpoint(*, body: bool = False, auth: str = "self"):
+        """Wrap a sync handler: parse the body, check the token, run the DB work off the event loop."""
+
+        def wrap(fn):
+            @functools.wraps(fn)
+            async def handler(request: Request):
+                try:
+                    params = dict(request.path_params)
+                    if auth == "self":
+                        require_self(request, secret, params["task_instance_id"])
+                    elif auth == "any":
+                        claims(request, secret)
+                    data = await json_body(request) if body else None
+                    return await run_in_threadpool(fn, request, data, **params)
+                except HTTPError as err:
+                    return respond({"detail": err.detail}, err.status)
+
+            return handler
+
+        return wrap
+
+    # --- task instances -------------------------------------------------
+
+    @endpoint(body=True)
+    def ti_run(request, body, task_instance_id):
+        require_fields(body, {"state": str, "hostname": str, "unixname": str, "pid": int, "start_date": str})
+        start = parse_time(body["start_date"], "start_date")
+        with engine.begin() as conn:
+            ti = tis.get_ti(conn, task_instance_id)
+            if ti is None:
+                raise not_found("Task Instance not found")
+            same_process = (ti.hostname, ti.unixname, ti.pid) == (body["hostname"], body["unixname"], body["pid"])
+            if not (ti.state in ("queued", "restarting") or (ti.state == "running" and same_process)):
+                raise HTTPError(409, {"reason": "invalid_state",
+                                      "message": "TI was not in a state where it could be marked as running",
+                                      "previous_state": ti.state})
+            now = utcnow()
+            conn.execute(task_instance.update().where(task_instance.c.id == task_instance_id).values(
+                state="running", hostname=body["hostname"], unixname=body["unixname"], pid=body["pid"],
+                start_date=start, end_date=None, last_heartbeat_at=now, updated_at=now))
+            # A new try starts from a clean slate: the previous try's XComs are gone.
+            xcoms.clear_task(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+            run = runs.get_run(conn, ti.dag_id, ti.run_id)
+            if run.state == "queued":
+                runs.set_run_state(conn, ti.dag_id, ti.run_id, "running", start_date=now)
+            audit.record(conn, "running", dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
+                         map_index=ti.map_index, try_number=ti.try_number, logical_date=run.logical_date,
+                         extra=f'{{"host_name": "{body["hostname"]}"}}')
+        return respond({
+            "dag_run": run_body(run),
+            "task_reschedule_count": 0,
+            "max_tries": ti.max_tries,
+            "variables": [],
+            "connections": [],
+            "next_method": None,
+            "next_kwargs": None,
+            "xcom_keys_to_clear": [],
+            "should_retry": ti.try_number <= ti.max_tries,
+        })
+
+    @endpoint(body=True)
+    def ti_update_state(request, body, task_instance_id):
+        require_fields(body, {"state": str})
+        state = body["state"]
+        if state not in TERMINAL:
+            raise HTTPError(422, [{"type": "literal_error", "loc": ["body", "state"],
+                                   "msg": f"Input should be one of {sorted(TERMINAL)}", "input": state}])
+        end = parse_time(body["end_date"], "end_date") if body.get("end_date") else utcnow()
+        with engine.begin() as conn:
+            ti = tis.get_ti(conn, task_instance_id)
+            if ti is None:
+                raise not_found("Task Instance not found")
+            if ti.state != "running":
+                raise HTTPError(409, {"reason": "invalid_state",
+                                      "message": "TI was not in the running state so it cannot be updated",
+                                      "previous_state": ti.state})
+            if state == "up_for_retry" and ti.try_number > ti.max_tries:
+                state = "failed"  # the runner asked for a retry it has no right to
+            tis.finish_try(conn, task_instance_id, state, end, only_if=("running",))
+            if body.get("rendered_map_index") is not None:
+                conn.execute(task_instance.update().where(task_instance.c.id == task_instance_id)
+                             .values(rendered_map_index=str(body["rendered_map_index"])))
+            audit.record(conn, state, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
+                         map_index=ti.map_index, try_number=ti.try_number)
+        services.bus.notify_scheduler(kind="ti_finished", dag_id=ti.dag_id, run_id=ti.run_id)
+        return no_content()
+
+    @endpoint(body=True)
+    def ti_heartbeat(request, body, task_instance_id):
+        require_fields(body, {"hostname": str, "pid": int})
+        with engine.begin() as conn:
+            ti = tis.get_ti(conn, task_instance_id)
+            if ti is None:
+                raise not_found("Task Instance not found")
+            if ti.state != "running":
+                raise HTTPError(409, {"reason": "not_running", "message": "TI is no longer in the running state "
+                                      "and task should terminate", "current_state": ti.state})
+            if (ti.hostname, ti.pid) != (body["hostname"], body["pid"]):
+                raise HTTPError(409, {"reason": "running_elsewhere", "message": "TI is already running elsewhere",
+                                      "current_hostname": ti.hostname, "current_pid": ti.pid})
+            conn.execute(task_instance.update().where(task_instance.c.id == task_instance_id)
+                         .values(last_heartbeat_at=utcnow()))
+        return no_content()
+
+    @endpoint(body=True)
+    def ti_put_rtif(request, body, task_instance_id):
+        if not isinstance(body, dict):
+            raise HTTPError(422, [{"type": "dict_type", "loc": ["body"], "msg": "Input should be a valid dictionary",
+                                   "input": body}])
+        with engine.begin() as conn:
+            ti = tis.get_ti(conn, task_instance_id)
+            if ti is None:
+                raise not_found("Task Instance not found")
+            key = dict(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
+            t = rendered_task_instance_fields
+            conn.execute(t.delete().where(*(t.c[k] == v for k, v in key.items())))
+            conn.execute(t.insert().values(**key, rendered_fields=body))
+        return respond({"message": "Rendered task instance fields successfully set"}, 201)
+
+    # --- xcoms ------------------------------------------------------------
+
+    def map_index_of(request) -> int:
+        raw = request.query_params.get("map_index", "-1")
+        try:
+            return int(raw)
+        except ValueError:
+            raise HTTPError(422, [{"type": "int_parsing", "loc": ["query", "map_index"],
+                                   "msg": "Input should be a valid integer", "input": raw}])
+
+    @endpoint(auth="any")
+    def xcom_get(request, _body, dag_id, run_id, task_id, key):
+        with engine.connect() as conn:
+            row = xcoms.get(conn, dag_id, run_id, task_id, key, map_index_of(request))
+        if row is None:
+            raise not_found(f"XCom with key='{key}' map_index={map_index_of(request)} not found for task "
+                            f"'{task_id}' in DAG run '{run_id}' of '{dag_id}'")
+        return respond({"key": key, "value": row.value})
+
+    @endpoint(auth="any")
+    def xcom_head(request, _body, dag_id, run_id, task_id, key):
+        from sqlalchemy import func, select
+
+        from ..store.tables import xcom
+
+        with engine.connect() as conn:
+            n = conn.execute(select(func.count()).select_from(xcom).where(
+                xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.task_id == task_id,
+                xcom.c.key == key)).scalar()
+        if not n:
+            raise not_found(f"XCom with key='{key}' not found for task '{task_id}'")
+        resp = no_content()
+        resp.status_code = 200
+        resp.headers["Content-Range"] = f"map_indexes {n}"
+        return resp
+
+    @endpoint(body=True, auth="any")
+    def xcom_set(request, body, dag_id, run_id, task_id, key):
+        with engine.begin() as conn:
+            if not xcoms.set(conn, dag_id, run_id, task_id, key, body, map_index_of(request)):
+                raise not_found(f"Dag run '{run_id}' of '{dag_id}' not found")
+        return respond({"message": "XCom successfully set"}, 201)
+
+    @endpoint(auth="any")
+    def xcom_delete(request, _body, dag_id, run_id, task_id, key):
+        with engine.begin() as conn:
+            xcoms.delete_(conn, dag_id, run_id, task_id, key, map_index_of(request))
+        return respond({"message": f"XCom with key: {key} successfully deleted."})
+
+    # --- variables and connections ---------------------------------------
+
+    @endpoint(auth="any")
+    def variable_get(request, _body, variable_key):
+        with engine.connect() as conn:
+            row = variables.get(conn, variable_key)
+        if row is None:
+            raise not_found(f"Variable with key '{variable_key}' not found")
+        return respond({"key": row.key, "value": row.val})
+
+    @endpoint(body=True, auth="any")
+    def variable_put(request, body, variable_key):
+        require_fields(body, {"value": None})
+        with engine.begin() as conn:
+            variables.put(conn, variable_key, body["value"], body.get("description"))
+        return respond({"message": "Variable successfully set"}, 201)
+
+    @endpoint(auth="any")
+    def variable_delete(request, _body, variable_key):
+        with engine.begin() as conn:
+            variables.remove(conn, variable_key)
+        return no_content()
+
+    @endpoint(auth="any")
+    def connection_get(request, _body, connection_id):
+        with engine.connect() as conn:
+            row = connections.get(conn, connection_id)
+        if row is None:
+            raise not_found(f"Connection with ID {connection_id} not found")
+        return respond({k: getattr(row, k) for k in
+                        ("conn_id", "conn_type", "host", "schema", "login", "password", "port", "extra")})
+
+    # --- dag runs (read-only, for tasks) ----------------------------------
+
+    @endpoint(auth="any")
+    def dag_run_get(request, _body, dag_id, run_id):
+        with engine.connect() as conn:
+            run = runs.get_run(conn, dag_id, run_id)
+        if run is None:
+            raise not_found(f"Dag run '{run_id}' of '{dag_id}' not found")
+        return respond(run_body(run))
+
+    @endpoint(auth="any")
+    def dag_run_state(request, _body, dag_id, run_id):
+        with engine.connect() as conn:
+            run = runs.get_run(conn, dag_id, run_id)
+        if run is None:
+            raise not_found(f"Dag run '{run_id}' of '{dag_id}' not found")
+        return respond({"state": run.state})
+
+    async def health(request):
+        return respond({"status": "healthy"})
+
+    ti = "/task-instances/{task_instance_id}"
+    xc = "/xcoms/{dag_id}/{run_id}/{task_id}/{key}"
+    return [
+        Route("/health", health, methods=["GET"]),
+        Route(f"{ti}/run", ti_run, methods=["PATCH"]),
+        Route(f"{ti}/state", ti_update_state, methods=["PATCH"]),
+        Route(f"{ti}/heartbeat", ti_heartbeat, methods=["PUT"]),
+        Route(f"{ti}/rtif", ti_put_rtif, methods=["PUT"]),
+        Route(xc, xcom_get, methods=["GET"]),
+        Route(xc, xcom_head, methods=["HEAD"]),
+        Route(xc, xcom_set, methods=["POST"]),
+        Route(xc, xcom_delete, methods=["DELETE"]),
+        Route("/variables/{variable_key}", variable_get, methods=["GET"]),
+        Route("/variables/{variable_key}", variable_put, methods=["PUT"]),
+        Route("/variables/{variable_key}", variable_delete, methods=["DELETE"]),
+        Route("/connections/{connection_id}", connection_get, methods=["GET"]),
+        Route("/dag-runs/{dag_id}/{run_id}", dag_run_get, methods=["GET"]),
+        Route("/dag-runs/{dag_id}/{run_id}/state", dag_run_state, methods=["GET"]),
+    ]
+
+
+def run_body(run) -> dict:
+    """The `DagRun` model of the Execution API."""
+    return {
+        "dag_id": run.dag_id,
+        "run_id": run.run_id,
+        "logical_date": run.logical_date,
+        "data_interval_start": run.data_interval_start,
+        "data_interval_end": run.data_interval_end,
+        "run_after": run.run_after,
+        "start_date": run.start_date,
+        "end_date": run.end_date,
+        "clear_number": run.clear_number,
+        "run_type": run.run_type,
+        "state": run.state,
+        "conf": run.conf,
+        "triggering_user_name": run.triggering_user_name,
+        "consumed_asset_events": [],
+        "partition_key": None,
+        "note": run.note,
+    }

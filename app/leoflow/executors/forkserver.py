@@ -1,0 +1,211 @@
+"""A process that has already imported the task runtime and forks one child per job.
+
+Started before the parent opens databases or threads, so children inherit a
+clean, warm interpreter: a task starts in milliseconds and never re-runs the
+executable (which, frozen, would unpack itself again).
+
+Protocol over a socketpair, one JSON object per line:
+  parent → server  {"op": "run", "id": ..., "kind": "task"|"parse", "payload": {...}}
+                   {"op": "kill", "id": ...}
+  server → parent  {"event": "started", "id": ..., "pid": ...}
+                   {"event": "exited", "id": ..., "code": ...}
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import select
+import signal
+import socket
+import sys
+import threading
+from typing import Callable
+
+log = logging.getLogger(__name__)
+
+PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent() -> None:
+    """Linux: be killed when the parent dies (a kill -9 of lite must not leave orphans running)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except Exception:
+        pass
+
+
+def _preload() -> None:
+    """What every child needs, imported once here instead of once per task."""
+    import jinja2  # noqa: F401
+
+    import leoflow.runner.run  # noqa: F401
+    import leoflow.sdk.collect  # noqa: F401
+    import leoflow.sdk.runtime  # noqa: F401
+    import leoflow.sdk.serialize  # noqa: F401
+
+
+def _run_child(kind: str, payload: dict) -> int:
+    if kind == "task":
+        from leoflow.runner.run import run_workload
+
+        return run_workload(payload)
+    if kind == "parse":
+        from leoflow.dagproc.parse import parse_to_file
+
+        return parse_to_file(payload["path"], payload["out"])
+    raise ValueError(f"unknown job kind {kind!r}")
+
+
+class ForkServer:
+    def __init__(self, pid: int, sock: socket.socket):
+        self.pid = pid
+        self.sock = sock
+        self._send_lock = threading.Lock()
+        self._listeners: list[Callable[[dict], None]] = []
+        self._reader = threading.Thread(target=self._read_events, daemon=True, name="forkserver-events")
+        self._started_reader = False
+
+    @classmethod
+    def start(cls) -> "ForkServer":
+        parent_sock, child_sock = socket.socketpair()
+        pid = os.fork()
+        if pid == 0:  # the fork server
+            parent_sock.close()
+            code = 0
+            try:
+                die_with_parent()
+                _serve(child_sock)
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        child_sock.close()
+        return cls(pid, parent_sock)
+
+    def add_listener(self, fn: Callable[[dict], None]) -> None:
+        self._listeners.append(fn)
+        if not self._started_reader:
+            self._started_reader = True
+            self._reader.start()
+
+    def submit(self, job_id: str, kind: str, payload: dict) -> None:
+        self._send({"op": "run", "id": job_id, "kind": kind, "payload": payload})
+
+    def kill(self, job_id: str) -> None:
+        self._send({"op": "kill", "id": job_id})
+
+    def _send(self, message: dict) -> None:
+        data = (json.dumps(message, default=str) + "\n").encode()
+        with self._send_lock:
+            self.sock.sendall(data)
+
+    def _read_events(self) -> None:
+        buf = b""
+        while True:
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                event = json.loads(line)
+                for fn in self._listeners:
+                    try:
+                        fn(event)
+                    except Exception:
+                        log.exception("fork server listener failed")
+
+    def stop(self) -> None:
+        try:
+            self._send({"op": "stop"})
+        except OSError:
+            pass
+        try:
+            os.kill(self.pid, signal.SIGTERM)
+            os.waitpid(self.pid, 0)
+        except (ProcessLookupError, ChildProcessError):
+            pass
+        self.sock.close()
+
+
+def _serve(sock: socket.socket) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _preload()
+    children: dict[int, str] = {}  # pid -> job id
+    by_job: dict[str, int] = {}
+    buf = b""
+
+    def send(message: dict) -> None:
+        sock.sendall((json.dumps(message) + "\n").encode())
+
+    while True:
+        readable, _, _ = select.select([sock], [], [], 0.05 if children else 1.0)
+        if readable:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break  # the parent is gone
+            buf += chunk
+            while b"\n" in buf:
+                line, buf = buf.split(b"\n", 1)
+                msg = json.loads(line)
+                if msg["op"] == "run":
+                    pid = _fork_job(sock, msg["kind"], msg["payload"])
+                    children[pid] = msg["id"]
+                    by_job[msg["id"]] = pid
+                    send({"event": "started", "id": msg["id"], "pid": pid})
+                elif msg["op"] == "kill" and msg["id"] in by_job:
+                    try:
+                        os.killpg(by_job[msg["id"]], signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                elif msg["op"] == "stop":
+                    return
+        while children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            job_id = children.pop(pid, None)
+            if job_id is not None:
+                by_job.pop(job_id, None)
+                send({"event": "exited", "id": job_id, "code": os.waitstatus_to_exitcode(status)})
+
+
+def _fork_job(server_sock: socket.socket, kind: str, payload: dict) -> int:
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 1
+    try:
+        server_sock.close()
+        os.setpgid(0, 0)  # its own process group: a kill reaches the task's subprocesses too
+        die_with_parent()
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        devnull = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+        code = _run_child(kind, payload)
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        code = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except Exception:
+            pass
+        os._exit(code)

@@ -1,0 +1,76 @@
+"""The runner's side of the Execution API: plain HTTP/1.1 over one kept-alive connection.
+
+Only the standard library, so a forked task pays no import cost here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import http.client
+import json
+import threading
+import urllib.parse
+
+API_VERSION = "2026-04-06"
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, body):
+        super().__init__(f"Execution API answered {status}: {body}")
+        self.status = status
+        self.body = body
+
+
+def _default(value):
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+
+
+class ExecutionClient:
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0):
+        parts = urllib.parse.urlsplit(base_url.rstrip("/"))
+        self.host, self.port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+        self.https = parts.scheme == "https"
+        self.prefix = parts.path
+        self.token = token
+        self.timeout = timeout
+        self._conn = None
+        self._lock = threading.Lock()  # the heartbeat thread shares the client
+
+    def _connection(self):
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
+            self._conn = cls(self.host, self.port, timeout=self.timeout)
+        return self._conn
+
+    def request(self, method: str, path: str, body=None, params: dict | None = None, *, raw: bool = False):
+        url = f"{self.prefix}/{path.lstrip('/')}"
+        if params:
+            url += "?" + urllib.parse.urlencode(params)
+        payload = None if body is None and method in ("GET", "HEAD", "DELETE") else json.dumps(body, default=_default)
+        headers = {"Authorization": f"Bearer {self.token}", "airflow-api-version": API_VERSION,
+                   "Content-Type": "application/json", "Accept": "application/json"}
+        with self._lock:
+            for attempt in (1, 2):  # one retry: a kept-alive connection may have been closed by the server
+                try:
+                    conn = self._connection()
+                    conn.request(method, url, body=payload, headers=headers)
+                    resp = conn.getresponse()
+                    data = resp.read()
+                    break
+                except (ConnectionError, http.client.HTTPException, OSError):
+                    self._conn = None
+                    if attempt == 2:
+                        raise
+        if raw:
+            return resp, data
+        parsed = json.loads(data) if data else None
+        if resp.status >= 400:
+            raise ApiError(resp.status, parsed)
+        return parsed
+
+    def close(self):
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

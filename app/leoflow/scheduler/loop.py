@@ -1,0 +1,277 @@
+"""The scheduler: reacts to events and does work in proportion to what changed.
+
+A wake-up on the bus (task finished, run triggered, DAG changed) names the
+runs to look at; only those are evaluated. A slower periodic sweep looks at
+every unfinished run, so a lost wake-up only delays, never loses, work.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from ..bus import SCHEDULER_QUEUE
+from ..runner.logfile import log_relative_path
+from ..services import Services
+from ..store import audit, dags as dag_store, jobs, runs, tis
+from ..store.tables import dag, dag_run
+from ..store.types import utcnow
+from . import rules, timetables
+
+log = logging.getLogger(__name__)
+
+SWEEP_INTERVAL = 5.0
+ZOMBIE_CHECK_INTERVAL = 5.0
+JOB_HEARTBEAT_INTERVAL = 5.0
+
+
+class Scheduler:
+    def __init__(self, services: Services, executor, *, token_secret: str, create_scheduled_runs: bool = True):
+        self.services = services
+        self.create_scheduled_runs = create_scheduled_runs
+        self.executor = executor
+        self.token_secret = token_secret
+        self.job_id: int | None = None
+        self.stop = threading.Event()
+        self._serialized_cache: dict[str, dict] = {}
+        self._dirty: set[tuple[str, str]] = set()
+        self._wakeups: dict[tuple[str, str], dt.datetime] = {}  # retries due later
+        self._last_sweep = 0.0
+        self._last_zombie_check = 0.0
+        self._last_heartbeat = 0.0
+        self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
+        executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
+
+    # --- lifecycle ------------------------------------------------------------
+
+    def start_job(self) -> int:
+        self.job_id = jobs.start_job(self.services.engine, "SchedulerJob", self.executor.name)
+        return self.job_id
+
+    def recover_orphans(self) -> None:
+        """Task instances handed out by a process that no longer exists: queued → again, running → zombie.
+
+        Lite holds the home's lock, so every active task instance of another job is an orphan.
+        """
+        with self.services.engine.begin() as conn:
+            for ti in tis.active_tis_of_other_jobs(conn, self.job_id):
+                if ti.state == "queued":
+                    tis.reset_to_scheduled(conn, ti.id)
+                else:
+                    self._fail_or_retry(conn, ti, "its process ended with the previous Leoflow process")
+                self._dirty.add((ti.dag_id, ti.run_id))
+
+    def run_forever(self) -> None:
+        if self.job_id is None:
+            self.start_job()
+        self._dirty.update(self._unfinished_runs())
+        while not self.stop.is_set():
+            try:
+                self.tick()
+            except Exception:
+                log.exception("Scheduler loop failed; continuing")
+                time.sleep(0.5)
+            self._wait()
+
+    def _wait(self) -> None:
+        timeout = self.services.settings.scheduler_poll_interval
+        if self._wakeups:
+            soonest = min(self._wakeups.values())
+            timeout = max(0.0, min(timeout, (soonest - utcnow()).total_seconds()))
+        if self._dirty:
+            timeout = 0.0
+        for event in self.services.bus.wait(SCHEDULER_QUEUE, timeout) if timeout > 0 else []:
+            if event.get("dag_id") and event.get("run_id"):
+                self._dirty.add((event["dag_id"], event["run_id"]))
+
+    # --- one pass -------------------------------------------------------------
+
+    def tick(self) -> None:
+        now = utcnow()
+        mono = time.monotonic()
+        if mono - self._last_heartbeat > JOB_HEARTBEAT_INTERVAL and self.job_id:
+            jobs.heartbeat(self.services.engine, self.job_id)
+            self._last_heartbeat = mono
+        self._handle_executor_exits()
+        if mono - self._last_zombie_check > ZOMBIE_CHECK_INTERVAL:
+            self._find_zombies(now)
+            self._last_zombie_check = mono
+        if self.create_scheduled_runs:
+            self._create_scheduled_runs(now)
+        if mono - self._last_sweep > SWEEP_INTERVAL:
+            self._dirty.update(self._unfinished_runs())
+            self._last_sweep = mono
+        for key, due in list(self._wakeups.items()):
+            if due <= now:
+                self._dirty.add(key)
+                del self._wakeups[key]
+        dirty, self._dirty = self._dirty, set()
+        for dag_id, run_id in sorted(dirty):
+            self.evaluate_run(dag_id, run_id, now)
+        self.queue_tasks()
+
+    def _unfinished_runs(self) -> set[tuple[str, str]]:
+        with self.services.engine.connect() as conn:
+            return {(r.dag_id, r.run_id) for r in runs.unfinished_runs(conn)}
+
+    # --- DAG runs ---------------------------------------------------------------
+
+    def _serialized(self, conn, version_id: str | None, dag_id: str) -> dict | None:
+        if version_id and version_id in self._serialized_cache:
+            return self._serialized_cache[version_id]
+        data = dag_store.serialized_by_version(conn, version_id) if version_id else None
+        if data is None:
+            latest = dag_store.latest_serialized(conn, dag_id)
+            if latest is None:
+                return None
+            version_id, data = latest
+        self._serialized_cache[version_id] = data
+        return data
+
+    def _create_scheduled_runs(self, now: dt.datetime) -> None:
+        with self.services.engine.begin() as conn:
+            due = conn.execute(select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after).where(
+                dag.c.is_paused.is_(False), dag.c.is_stale.is_(False),
+                dag.c.next_dagrun_create_after <= now)).all()
+            for row in due:
+                latest = dag_store.latest_serialized(conn, row.dag_id)
+                if latest is None:
+                    continue
+                version_id, data = latest
+                nxt = timetables.NextRun(row.next_dagrun, row.next_dagrun_create_after,
+                                         (row.next_dagrun, row.next_dagrun))
+                try:
+                    created = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="scheduled",
+                                                  run_after=nxt.run_after, logical_date=nxt.logical_date,
+                                                  data_interval=nxt.data_interval, triggered_by="timetable")
+                    self._dirty.add((row.dag_id, created["run_id"]))
+                except runs.RunExists:
+                    pass
+                dag_store.set_next_run(conn, row.dag_id, timetables.next_run(data, nxt.logical_date, now))
+
+    def evaluate_run(self, dag_id: str, run_id: str, now: dt.datetime) -> str | None:
+        """Apply the state machine to one run, in one transaction. Returns the run's state."""
+        with self.services.engine.begin() as conn:
+            run = runs.get_run(conn, dag_id, run_id)
+            if run is None or run.state not in ("queued", "running"):
+                return run.state if run else None
+            serialized = self._serialized(conn, run.created_dag_version_id, dag_id)
+            if serialized is None:
+                return run.state
+            dag_row = conn.execute(select(dag.c.is_paused, dag.c.max_active_runs).where(dag.c.dag_id == dag_id)).first()
+            if run.state == "queued":
+                if dag_row is None or dag_row.is_paused:
+                    return run.state
+                active = conn.execute(select(func.count()).select_from(dag_run).where(
+                    dag_run.c.dag_id == dag_id, dag_run.c.state == "running")).scalar()
+                if dag_row.max_active_runs and active >= dag_row.max_active_runs:
+                    return run.state
+                runs.set_run_state(conn, dag_id, run_id, "running", start_date=now)
+            rows = tis.tis_of_run(conn, dag_id, run_id)
+            self.stats["runs_evaluated"] += 1
+            self.stats["tis_evaluated"] += len(rows)
+            views = [rules.TIView(r.id, r.task_id, r.state, r.try_number, r.max_tries, r.end_date, r.map_index)
+                     for r in rows]
+            decision = rules.decide(serialized, views, now)
+            retrying = [r.id for r in rows if r.state == "up_for_retry" and r.id in decision.schedule]
+            for ti_id in retrying:
+                tis.record_history(conn, ti_id)
+            tis.set_scheduled(conn, decision.schedule, now)
+            tis.set_finished_without_running(conn, decision.skip, "skipped", now)
+            tis.set_finished_without_running(conn, decision.upstream_failed, "upstream_failed", now)
+            if decision.next_check:
+                self._wakeups[(dag_id, run_id)] = decision.next_check
+            if decision.run_state:
+                runs.set_run_state(conn, dag_id, run_id, decision.run_state, end_date=now,
+                                   last_scheduling_decision=now)
+                audit.record(conn, f"dagrun_{decision.run_state}", dag_id=dag_id, run_id=run_id)
+                log.info("DAG run %s of %s finished: %s", run_id, dag_id, decision.run_state)
+                return decision.run_state
+            conn.execute(dag_run.update().where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
+                         .values(last_scheduling_decision=now))
+            return "running"
+
+    # --- queueing -------------------------------------------------------------
+
+    def queue_tasks(self) -> int:
+        free = self.executor.free_slots()
+        if free <= 0:
+            return 0
+        from ..execution_api import tokens
+        from ..store.pools import slots_by_pool
+
+        workloads = []
+        now = utcnow()
+        settings = self.services.settings
+        with self.services.engine.begin() as conn:
+            candidates = tis.scheduled_candidates(conn, limit=free * 4)
+            if not candidates:
+                return 0
+            pool_limits = slots_by_pool(conn)
+            pool_used = tis.occupied_slots_by_pool(conn)
+            run_active = tis.active_count_by_run(conn)
+            dag_limits: dict[str, int] = {}
+            for ti in candidates:
+                if len(workloads) >= free:
+                    break
+                limit = pool_limits.get(ti.pool)
+                if limit is None or pool_used.get(ti.pool, 0) + ti.pool_slots > limit:
+                    continue
+                if ti.dag_id not in dag_limits:
+                    dag_limits[ti.dag_id] = conn.execute(
+                        select(dag.c.max_active_tasks).where(dag.c.dag_id == ti.dag_id)).scalar() or 16
+                if run_active.get((ti.dag_id, ti.run_id), 0) >= dag_limits[ti.dag_id]:
+                    continue
+                serialized = self._serialized(conn, ti.dag_version_id, ti.dag_id)
+                if serialized is None or not tis.set_queued(conn, ti.id, self.job_id, self.executor.name, now):
+                    continue
+                pool_used[ti.pool] = pool_used.get(ti.pool, 0) + ti.pool_slots
+                run_active[(ti.dag_id, ti.run_id)] = run_active.get((ti.dag_id, ti.run_id), 0) + 1
+                workloads.append({
+                    "ti_id": ti.id, "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
+                    "map_index": ti.map_index, "try_number": ti.try_number, "fileloc": serialized["fileloc"],
+                    "token": tokens.issue(self.token_secret, ti.id), "api_url": settings.execution_api_url,
+                    "heartbeat_interval": settings.task_heartbeat_interval,
+                    "log_path": str(Path(settings.logs_folder) / log_relative_path(
+                        ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)),
+                })
+        for workload in workloads:
+            self.executor.submit(workload)
+        return len(workloads)
+
+    # --- failures ---------------------------------------------------------------
+
+    def _fail_or_retry(self, conn, ti, reason: str) -> str:
+        state = "up_for_retry" if ti.try_number <= ti.max_tries else "failed"
+        if tis.finish_try(conn, ti.id, state):
+            log.warning("Task %s.%s (run %s, try %s) is %s: %s", ti.dag_id, ti.task_id, ti.run_id,
+                        ti.try_number, state, reason)
+            audit.record(conn, state, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
+                         try_number=ti.try_number, extra=reason)
+        return state
+
+    def _handle_executor_exits(self) -> None:
+        exits = self.executor.drain_exits()
+        if not exits:
+            return
+        with self.services.engine.begin() as conn:
+            for ex in exits:
+                ti = tis.get_ti(conn, ex["ti_id"])
+                if ti is None:
+                    continue
+                self._dirty.add((ti.dag_id, ti.run_id))
+                if ti.state in ("queued", "running") and ti.try_number == ex["try_number"]:
+                    self._fail_or_retry(conn, ti, f"the task process exited with code {ex['exit_code']} "
+                                                  "without reporting a final state")
+
+    def _find_zombies(self, now: dt.datetime) -> None:
+        threshold = now - dt.timedelta(seconds=self.services.settings.zombie_threshold)
+        with self.services.engine.begin() as conn:
+            for ti in tis.stale_running(conn, threshold):
+                self._fail_or_retry(conn, ti, "no heartbeat from its runner (zombie)")
+                self._dirty.add((ti.dag_id, ti.run_id))

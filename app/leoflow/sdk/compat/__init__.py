@@ -1,0 +1,1 @@
+"""Namespaces served as `airflow.*` modules by `leoflow.sdk.importhook`."""

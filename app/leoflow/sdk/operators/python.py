@@ -1,0 +1,67 @@
+"""PythonOperator: call a Python function with the context keys it asks for."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from leoflow.sdk.baseoperator import BaseOperator
+
+
+def determine_kwargs(func: Callable, args: tuple | list, kwargs: dict) -> dict:
+    """The keyword arguments `func` accepts: all of them with **kwargs, else by name."""
+    sig = inspect.signature(func)
+    params = list(sig.parameters.values())
+    if any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params):
+        taken = {p.name for p in params[: len(args)] if p.kind != inspect.Parameter.VAR_POSITIONAL}
+        return {k: v for k, v in kwargs.items() if k not in taken}
+    positional_names = {p.name for p in params[: len(args)] if p.kind in (
+        inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)}
+    accepted = {p.name for p in params if p.kind in (
+        inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)}
+    return {k: v for k, v in kwargs.items() if k in accepted and k not in positional_names}
+
+
+class PythonOperator(BaseOperator):
+    template_fields = ("templates_dict", "op_args", "op_kwargs")
+    template_fields_renderers = {"templates_dict": "json", "op_args": "py", "op_kwargs": "py"}
+    ui_color = "#ffefeb"
+    shallow_copy_attrs = ("python_callable", "op_kwargs")
+
+    def __init__(
+        self,
+        *,
+        python_callable: Callable,
+        op_args: list | tuple | None = None,
+        op_kwargs: dict | None = None,
+        templates_dict: dict | None = None,
+        templates_exts: list[str] | None = None,
+        show_return_value_in_logs: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        if not callable(python_callable):
+            from leoflow.sdk.exceptions import AirflowException
+
+            raise AirflowException("`python_callable` param must be callable")
+        self.python_callable = python_callable
+        self.op_args = list(op_args or [])
+        self.op_kwargs = dict(op_kwargs or {})
+        self.templates_dict = templates_dict
+        if templates_exts:
+            self.template_ext = tuple(templates_exts)
+        self.show_return_value_in_logs = show_return_value_in_logs
+
+    def execute(self, context: dict) -> Any:
+        # op_kwargs win over context keys of the same name, as in Airflow.
+        merged = {**context, **self.op_kwargs, "templates_dict": self.templates_dict}
+        kwargs = determine_kwargs(self.python_callable, self.op_args, merged)
+        result = self.execute_callable(kwargs)
+        if self.show_return_value_in_logs:
+            self.log.info("Done. Returned value was: %s", result)
+        else:
+            self.log.info("Done. Returned value not shown")
+        return result
+
+    def execute_callable(self, kwargs: dict) -> Any:
+        return self.python_callable(*self.op_args, **kwargs)

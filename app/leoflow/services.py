@@ -1,0 +1,30 @@
+"""What every long-running part is handed: settings, the database engine and the bus."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from .bus import Bus
+from .config import Settings
+
+
+@dataclass
+class Services:
+    settings: Settings
+    engine: Engine
+    bus: Bus
+    mode: str = "lite"  # "lite" or "server"
+
+
+def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = True) -> Services:
+    from .bus import connect
+    from .store import migrate as migrations
+    from .store.engine import make_engine
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url)
+    if migrate:
+        migrations.upgrade(engine)
+    return Services(settings=settings, engine=engine, bus=connect(settings.redis_url), mode=mode)

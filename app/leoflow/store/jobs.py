@@ -1,0 +1,40 @@
+"""job: one row per running component, heart-beating, so health and recovery can tell who is alive."""
+
+from __future__ import annotations
+
+import getpass
+import socket
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+
+from .tables import job
+from .types import utcnow
+
+
+def start_job(engine: Engine, job_type: str, executor_class: str | None = None) -> int:
+    now = utcnow()
+    with engine.begin() as conn:
+        return conn.execute(job.insert().values(
+            job_type=job_type, state="running", start_date=now, latest_heartbeat=now,
+            executor_class=executor_class, hostname=socket.gethostname(), unixname=getpass.getuser(),
+        )).inserted_primary_key[0]
+
+
+def heartbeat(engine: Engine, job_id: int) -> None:
+    with engine.begin() as conn:
+        conn.execute(update(job).where(job.c.id == job_id).values(latest_heartbeat=utcnow()))
+
+
+def end_job(engine: Engine, job_id: int, state: str = "success") -> None:
+    with engine.begin() as conn:
+        conn.execute(update(job).where(job.c.id == job_id).values(state=state, end_date=utcnow()))
+
+
+def latest_heartbeats(conn) -> dict[str, object]:
+    rows = conn.execute(select(job.c.job_type, job.c.latest_heartbeat).where(job.c.state == "running")).all()
+    out: dict[str, object] = {}
+    for job_type, beat in rows:
+        if beat and (job_type not in out or beat > out[job_type]):
+            out[job_type] = beat
+    return out

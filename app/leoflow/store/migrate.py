@@ -1,0 +1,72 @@
+"""Apply the migrations shipped inside the package (`leoflow migrate`, `leoflow db ...`).
+
+Checking whether a database is current costs one query; Alembic is imported
+only when there is something to do.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    from alembic.script import ScriptDirectory
+
+    cfg = _alembic_config(None)
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def is_current(engine: Engine) -> bool:
+    from leoflow.store.migrations_head import HEAD
+
+    return current_revision(engine) == HEAD
+
+
+def upgrade(engine: Engine) -> bool:
+    """Bring the schema to head; True if anything was applied."""
+    if is_current(engine):
+        return False
+    from alembic import command
+
+    with engine.begin() as conn:
+        command.upgrade(_alembic_config(conn), "head")
+    _seed(engine)
+    return True
+
+
+def _seed(engine: Engine) -> None:
+    """Rows every installation has: the default pool."""
+    from leoflow.store import pools
+
+    pools.ensure_default_pool(engine)
+
+
+def reset(engine: Engine) -> None:
+    """Drop everything Leoflow owns and migrate again."""
+    from leoflow.store.tables import metadata
+
+    with engine.begin() as conn:
+        metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    upgrade(engine)

@@ -1,0 +1,311 @@
+"""The metadata schema, modelled on Airflow 3.2's tables.
+
+SQLAlchemy Core only: query functions live beside this file, one module per
+table family. Change the schema only together with a migration in
+`migrations/versions/`.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+from .types import JsonText, UtcDateTime
+
+ID = 250  # length of dag_id / task_id / run_id, as Airflow's
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "idx_%(table_name)s_%(column_0_N_name)s",
+        "uq": "%(table_name)s_%(column_0_N_name)s_uq",
+        "fk": "%(table_name)s_%(column_0_name)s_fkey",
+        "pk": "%(table_name)s_pkey",
+    }
+)
+
+dag = Table(
+    "dag",
+    metadata,
+    Column("dag_id", String(ID), primary_key=True),
+    Column("is_paused", Boolean, nullable=False, default=False),
+    Column("is_stale", Boolean, nullable=False, default=False),
+    Column("last_parsed_time", UtcDateTime),
+    Column("last_expired", UtcDateTime),
+    Column("fileloc", String(2000)),
+    Column("relative_fileloc", String(2000)),
+    Column("bundle_name", String(250)),
+    Column("bundle_version", String(200)),
+    Column("owners", String(2000)),
+    Column("description", Text),
+    Column("timetable_summary", Text),
+    Column("timetable_description", String(1000)),
+    Column("max_active_tasks", Integer, nullable=False, default=16),
+    Column("max_active_runs", Integer),
+    Column("max_consecutive_failed_dag_runs", Integer, nullable=False, default=0),
+    Column("has_task_concurrency_limits", Boolean, nullable=False, default=False),
+    Column("has_import_errors", Boolean, default=False),
+    Column("next_dagrun", UtcDateTime),
+    Column("next_dagrun_data_interval_start", UtcDateTime),
+    Column("next_dagrun_data_interval_end", UtcDateTime),
+    Column("next_dagrun_create_after", UtcDateTime),
+)
+
+dag_tag = Table(
+    "dag_tag",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("dag_id", String(ID), ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True),
+)
+
+dag_version = Table(
+    "dag_version",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("version_number", Integer, nullable=False),
+    Column("dag_id", String(ID), ForeignKey("dag.dag_id", ondelete="CASCADE"), nullable=False),
+    Column("bundle_name", String(250)),
+    Column("bundle_version", String(250)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_updated", UtcDateTime, nullable=False),
+    UniqueConstraint("dag_id", "version_number"),
+)
+
+dag_code = Table(
+    "dag_code",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dag_version_id", String(36), ForeignKey("dag_version.id", ondelete="CASCADE"), nullable=False),
+    Column("dag_id", String(ID), nullable=False),
+    Column("fileloc", String(2000), nullable=False),
+    Column("source_code", Text, nullable=False),
+    Column("source_code_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_updated", UtcDateTime, nullable=False),
+    UniqueConstraint("dag_version_id"),
+)
+
+serialized_dag = Table(
+    "serialized_dag",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("dag_id", String(ID), nullable=False),
+    Column("dag_version_id", String(36), ForeignKey("dag_version.id", ondelete="CASCADE"), nullable=False),
+    Column("data", JsonText, nullable=False),
+    Column("dag_hash", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_updated", UtcDateTime, nullable=False),
+    UniqueConstraint("dag_version_id"),
+    Index(None, "dag_id"),
+)
+
+dag_run = Table(
+    "dag_run",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dag_id", String(ID), nullable=False),
+    Column("run_id", String(ID), nullable=False),
+    Column("queued_at", UtcDateTime),
+    Column("logical_date", UtcDateTime),
+    Column("run_after", UtcDateTime, nullable=False),
+    Column("start_date", UtcDateTime),
+    Column("end_date", UtcDateTime),
+    Column("state", String(50), nullable=False),
+    Column("run_type", String(50), nullable=False),
+    Column("triggered_by", String(50)),
+    Column("triggering_user_name", String(512)),
+    Column("conf", JsonText),
+    Column("data_interval_start", UtcDateTime),
+    Column("data_interval_end", UtcDateTime),
+    Column("last_scheduling_decision", UtcDateTime),
+    Column("created_dag_version_id", String(36), ForeignKey("dag_version.id", ondelete="SET NULL")),
+    Column("bundle_version", String(250)),
+    Column("clear_number", Integer, nullable=False, default=0),
+    Column("note", Text),
+    Column("updated_at", UtcDateTime),
+    UniqueConstraint("dag_id", "run_id"),
+    UniqueConstraint("dag_id", "logical_date"),
+    Index(None, "state", "dag_id"),
+)
+
+_TI_COLUMNS = lambda: [  # noqa: E731 - shared by task_instance and its history
+    Column("dag_id", String(ID), nullable=False),
+    Column("task_id", String(ID), nullable=False),
+    Column("run_id", String(ID), nullable=False),
+    Column("map_index", Integer, nullable=False, default=-1),
+    Column("try_number", Integer, nullable=False, default=0),
+    Column("max_tries", Integer, nullable=False, default=0),
+    Column("state", String(20)),
+    Column("start_date", UtcDateTime),
+    Column("end_date", UtcDateTime),
+    Column("duration", Float),
+    Column("hostname", String(1000)),
+    Column("unixname", String(1000)),
+    Column("pid", Integer),
+    Column("pool", String(256), nullable=False, default="default_pool"),
+    Column("pool_slots", Integer, nullable=False, default=1),
+    Column("queue", String(256)),
+    Column("priority_weight", Integer, nullable=False, default=1),
+    Column("operator", String(1000)),
+    Column("custom_operator_name", String(1000)),
+    Column("queued_dttm", UtcDateTime),
+    Column("scheduled_dttm", UtcDateTime),
+    Column("queued_by_job_id", Integer),
+    Column("executor", String(1000)),
+    Column("executor_config", JsonText),
+    Column("last_heartbeat_at", UtcDateTime),
+    Column("next_method", String(1000)),
+    Column("next_kwargs", JsonText),
+    Column("rendered_map_index", String(250)),
+    Column("external_executor_id", String(250)),
+    Column("trigger_id", Integer),
+    Column("trigger_timeout", UtcDateTime),
+    Column("dag_version_id", String(36)),
+    Column("note", Text),
+    Column("updated_at", UtcDateTime),
+]
+
+task_instance = Table(
+    "task_instance",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    *_TI_COLUMNS(),
+    UniqueConstraint("dag_id", "task_id", "run_id", "map_index"),
+    ForeignKeyConstraint(
+        ["dag_id", "run_id"], ["dag_run.dag_id", "dag_run.run_id"], ondelete="CASCADE"
+    ),
+    Index(None, "dag_id", "run_id", "state"),
+    Index(None, "state"),
+)
+
+task_instance_history = Table(
+    "task_instance_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("task_instance_id", String(36), nullable=False),
+    *_TI_COLUMNS(),
+    UniqueConstraint("dag_id", "task_id", "run_id", "map_index", "try_number"),
+    ForeignKeyConstraint(
+        ["dag_id", "run_id"], ["dag_run.dag_id", "dag_run.run_id"], ondelete="CASCADE"
+    ),
+)
+
+rendered_task_instance_fields = Table(
+    "rendered_task_instance_fields",
+    metadata,
+    Column("dag_id", String(ID), primary_key=True),
+    Column("task_id", String(ID), primary_key=True),
+    Column("run_id", String(ID), primary_key=True),
+    Column("map_index", Integer, primary_key=True, default=-1),
+    Column("rendered_fields", JsonText, nullable=False),
+    ForeignKeyConstraint(
+        ["dag_id", "run_id"], ["dag_run.dag_id", "dag_run.run_id"], ondelete="CASCADE"
+    ),
+)
+
+xcom = Table(
+    "xcom",
+    metadata,
+    Column("dag_run_id", Integer, ForeignKey("dag_run.id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", String(ID), primary_key=True),
+    Column("map_index", Integer, primary_key=True, default=-1),
+    Column("key", String(512), primary_key=True),
+    Column("dag_id", String(ID), nullable=False),
+    Column("run_id", String(ID), nullable=False),
+    Column("value", JsonText),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Index(None, "dag_id", "run_id", "task_id"),
+)
+
+log = Table(  # the audit log (eventLogs in the REST API)
+    "log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dttm", UtcDateTime, nullable=False),
+    Column("dag_id", String(ID)),
+    Column("task_id", String(ID)),
+    Column("map_index", Integer),
+    Column("event", String(60), nullable=False),
+    Column("logical_date", UtcDateTime),
+    Column("run_id", String(ID)),
+    Column("owner", String(500)),
+    Column("owner_display_name", String(500)),
+    Column("extra", Text),
+    Column("try_number", Integer),
+    Index(None, "dttm"),
+    Index(None, "event"),
+)
+
+variable = Table(
+    "variable",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("key", String(250), nullable=False, unique=True),
+    Column("val", Text),
+    Column("description", Text),
+    Column("is_encrypted", Boolean, nullable=False, default=False),
+)
+
+connection = Table(
+    "connection",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conn_id", String(250), nullable=False, unique=True),
+    Column("conn_type", String(500), nullable=False),
+    Column("description", Text),
+    Column("host", String(500)),
+    Column("schema", String(500)),
+    Column("login", Text),
+    Column("password", Text),
+    Column("port", Integer),
+    Column("is_encrypted", Boolean, nullable=False, default=False),
+    Column("is_extra_encrypted", Boolean, nullable=False, default=False),
+    Column("extra", Text),
+)
+
+slot_pool = Table(
+    "slot_pool",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("pool", String(256), nullable=False, unique=True),
+    Column("slots", Integer, nullable=False, default=128),
+    Column("description", Text),
+    Column("include_deferred", Boolean, nullable=False, default=False),
+)
+
+import_error = Table(
+    "import_error",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Column("filename", String(1024), nullable=False),
+    Column("bundle_name", String(250)),
+    Column("stacktrace", Text, nullable=False),
+)
+
+job = Table(  # one row per running component, heart-beating (scheduler, dag processor, agent)
+    "job",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dag_id", String(ID)),
+    Column("state", String(20)),
+    Column("job_type", String(30), nullable=False),
+    Column("start_date", UtcDateTime),
+    Column("end_date", UtcDateTime),
+    Column("latest_heartbeat", UtcDateTime),
+    Column("executor_class", String(500)),
+    Column("hostname", String(500)),
+    Column("unixname", String(1000)),
+    Index(None, "job_type", "latest_heartbeat"),
+)

@@ -1,0 +1,136 @@
+"""task_instance (+ task_instance_history): reads and the state changes the scheduler and Execution API make."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.engine import Connection
+
+from .tables import dag_run, task_instance, task_instance_history
+from .types import utcnow
+
+TI = task_instance
+
+FINISHED = ("success", "failed", "skipped", "upstream_failed", "removed")
+ACTIVE = ("scheduled", "queued", "running")
+
+
+def tis_of_run(conn: Connection, dag_id: str, run_id: str):
+    return conn.execute(select(TI).where(TI.c.dag_id == dag_id, TI.c.run_id == run_id)).all()
+
+
+def get_ti(conn: Connection, ti_id: str):
+    return conn.execute(select(TI).where(TI.c.id == ti_id)).first()
+
+
+def get_ti_by_key(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int = -1):
+    return conn.execute(
+        select(TI).where(TI.c.dag_id == dag_id, TI.c.run_id == run_id, TI.c.task_id == task_id, TI.c.map_index == map_index)
+    ).first()
+
+
+def record_history(conn: Connection, ti_id: str) -> None:
+    """Keep the finished try in task_instance_history before the row starts a new one."""
+    cols = [c for c in TI.c if c.name != "id"]
+    conn.execute(
+        insert(task_instance_history).from_select(
+            ["task_instance_id", *[c.name for c in cols]],
+            select(TI.c.id, *cols).where(TI.c.id == ti_id, TI.c.try_number > 0),
+        )
+    )
+
+
+def set_scheduled(conn: Connection, ti_ids: list[str], now: dt.datetime) -> None:
+    """none/up_for_retry → scheduled, starting a new try."""
+    if not ti_ids:
+        return
+    conn.execute(
+        update(TI)
+        .where(TI.c.id.in_(ti_ids))
+        .values(state="scheduled", try_number=TI.c.try_number + 1, scheduled_dttm=now, updated_at=now,
+                start_date=None, end_date=None, duration=None, hostname=None, pid=None, next_method=None,
+                next_kwargs=None, last_heartbeat_at=None)
+    )
+
+
+def set_finished_without_running(conn: Connection, ti_ids: list[str], state: str, now: dt.datetime) -> None:
+    """Rule outcomes that never run the task: upstream_failed, skipped."""
+    if ti_ids:
+        conn.execute(
+            update(TI).where(TI.c.id.in_(ti_ids))
+            .values(state=state, start_date=now, end_date=now, duration=0.0, updated_at=now)
+        )
+
+
+def scheduled_candidates(conn: Connection, limit: int):
+    """Scheduled task instances of running runs, most important first."""
+    return conn.execute(
+        select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.map_index, TI.c.try_number,
+               TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.dag_version_id)
+        .join(dag_run, (dag_run.c.dag_id == TI.c.dag_id) & (dag_run.c.run_id == TI.c.run_id))
+        .where(TI.c.state == "scheduled", dag_run.c.state == "running")
+        .order_by(TI.c.priority_weight.desc(), TI.c.scheduled_dttm)
+        .limit(limit)
+    ).all()
+
+
+def occupied_slots_by_pool(conn: Connection) -> dict[str, int]:
+    rows = conn.execute(
+        select(TI.c.pool, func.sum(TI.c.pool_slots)).where(TI.c.state.in_(("queued", "running"))).group_by(TI.c.pool)
+    ).all()
+    return {pool: int(n or 0) for pool, n in rows}
+
+
+def active_count_by_run(conn: Connection) -> dict[tuple[str, str], int]:
+    rows = conn.execute(
+        select(TI.c.dag_id, TI.c.run_id, func.count()).where(TI.c.state.in_(("queued", "running")))
+        .group_by(TI.c.dag_id, TI.c.run_id)
+    ).all()
+    return {(d, r): n for d, r, n in rows}
+
+
+def set_queued(conn: Connection, ti_id: str, job_id: int | None, executor: str, now: dt.datetime) -> bool:
+    return conn.execute(
+        update(TI).where(TI.c.id == ti_id, TI.c.state == "scheduled")
+        .values(state="queued", queued_dttm=now, queued_by_job_id=job_id, executor=executor, updated_at=now)
+    ).rowcount == 1
+
+
+def finish_try(conn: Connection, ti_id: str, state: str, now: dt.datetime | None = None, *,
+               only_if: tuple[str, ...] = ("queued", "running"), try_number: int | None = None) -> bool:
+    """End the current try in `state` (success, failed, up_for_retry, skipped) if it is still active."""
+    now = now or utcnow()
+    row = conn.execute(select(TI.c.start_date, TI.c.state, TI.c.try_number).where(TI.c.id == ti_id)).first()
+    if row is None or row.state not in only_if or (try_number is not None and row.try_number != try_number):
+        return False
+    duration = (now - row.start_date).total_seconds() if row.start_date else None
+    conn.execute(
+        update(TI).where(TI.c.id == ti_id)
+        .values(state=state, end_date=now, duration=duration, updated_at=now,
+                start_date=row.start_date or now)
+    )
+    return True
+
+
+def stale_running(conn: Connection, older_than: dt.datetime):
+    """Running task instances whose runner stopped heart-beating: zombies."""
+    return conn.execute(
+        select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.try_number, TI.c.max_tries)
+        .where(TI.c.state == "running",
+               func.coalesce(TI.c.last_heartbeat_at, TI.c.start_date, TI.c.queued_dttm) < older_than)
+    ).all()
+
+
+def active_tis_of_other_jobs(conn: Connection, job_id: int):
+    """Queued/running task instances a previous process handed out (lite start-up recovery)."""
+    return conn.execute(
+        select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.state, TI.c.try_number, TI.c.max_tries)
+        .where(TI.c.state.in_(("queued", "running")),
+               (TI.c.queued_by_job_id != job_id) | TI.c.queued_by_job_id.is_(None))
+    ).all()
+
+
+def reset_to_scheduled(conn: Connection, ti_id: str) -> None:
+    conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state == "queued")
+                 .values(state="scheduled", queued_dttm=None, queued_by_job_id=None, updated_at=utcnow()))

@@ -1,0 +1,42 @@
+"""xcom: values tasks pass to each other, kept as JSON in the metadata database."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.engine import Connection
+
+from .tables import dag_run, xcom
+from .types import utcnow
+
+
+def _run_pk(conn: Connection, dag_id: str, run_id: str) -> int | None:
+    return conn.execute(select(dag_run.c.id).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)).scalar()
+
+
+def get(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1):
+    """The row (with `.value`) or None."""
+    return conn.execute(
+        select(xcom).where(xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.task_id == task_id,
+                           xcom.c.key == key, xcom.c.map_index == map_index)
+    ).first()
+
+
+def set(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, value, map_index: int = -1) -> bool:
+    pk = _run_pk(conn, dag_id, run_id)
+    if pk is None:
+        return False
+    delete_(conn, dag_id, run_id, task_id, key, map_index)
+    conn.execute(xcom.insert().values(dag_run_id=pk, task_id=task_id, map_index=map_index, key=key,
+                                      dag_id=dag_id, run_id=run_id, value=value, timestamp=utcnow()))
+    return True
+
+
+def delete_(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> None:
+    conn.execute(delete(xcom).where(xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.task_id == task_id,
+                                    xcom.c.key == key, xcom.c.map_index == map_index))
+
+
+def clear_task(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> None:
+    """A new try starts with no XCom from the previous one, as in Airflow."""
+    conn.execute(delete(xcom).where(xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.task_id == task_id,
+                                    xcom.c.map_index == map_index))

@@ -1,0 +1,130 @@
+"""A real Services (SQLite in tmp_path, or a private Postgres schema) behind the API routes."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from leoflow import config
+from leoflow.api.app import api_routes
+from leoflow.services import open_services
+from leoflow.store import dags as store_dags
+
+BODIES = Path("/work/shared/airflow-3.2.1/bodies")
+PASSWORD = "s3cret-for-tests"
+POSTGRES_URL = os.environ.get("LEOFLOW_TEST_POSTGRES_URL")
+
+
+def reference(name: str):
+    return json.loads((BODIES / name).read_text())
+
+
+def task(task_id, upstream=(), downstream=()):
+    return {
+        "task_id": task_id, "task_type": "_PythonDecoratedOperator", "custom_operator_name": "@task",
+        "upstream": list(upstream), "downstream": list(downstream), "trigger_rule": "all_success",
+        "retries": 0, "retry_delay": 300.0, "pool": "default_pool", "pool_slots": 1, "queue": "default",
+        "priority_weight": 1, "weight_rule": "downstream", "owner": "airflow", "depends_on_past": False,
+        "template_fields": ["op_args", "op_kwargs", "templates_dict"], "doc_md": None, "ui_color": "#ffefeb",
+        "ui_fgcolor": "#000", "is_mapped": False,
+    }
+
+
+def serialized(dag_id="xcom3", tags=("anchor",)):
+    return {
+        "dag_id": dag_id, "fileloc": f"/dags/{dag_id}.py", "description": None, "doc_md": None,
+        "schedule": {"kind": "none", "value": None, "preset": None}, "timetable_summary": None,
+        "start_date": None, "end_date": None, "catchup": False, "tags": list(tags), "owner": "airflow",
+        "max_active_runs": 16, "max_active_tasks": 16, "dagrun_timeout": None, "params": {},
+        "is_paused_upon_creation": None,
+        "tasks": [task("extract", downstream=["transform"]), task("transform", ["extract"], ["load"]),
+                  task("load", ["transform"])],
+    }
+
+
+def add_dag(services, data):
+    with services.engine.begin() as conn:
+        store_dags.sync_dag(conn, data, source_code="# dag\n", relative_fileloc=f"{data['dag_id']}.py")
+
+
+def _pg_schema_url(base: str):
+    """A private schema on the shared Postgres, so parallel test runs never meet."""
+    schema = "t_api_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in base else "?"
+    return admin, schema, f"{base}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_db(request, tmp_path):
+    """'sqlite', or 'postgres' when LEOFLOW_TEST_POSTGRES_URL is set (skipped otherwise)."""
+    if request.param == "postgres" and not POSTGRES_URL:
+        pytest.skip("LEOFLOW_TEST_POSTGRES_URL is not set")
+    return request.param
+
+
+def _services(tmp_path, database_url):
+    settings = config.load(home=tmp_path, dags_folder=tmp_path / "dags", database_url=database_url,
+                           admin_password=PASSWORD)
+    return open_services(settings)
+
+
+@pytest.fixture
+def services(tmp_path):
+    svc = _services(tmp_path, f"sqlite:///{tmp_path / 'leoflow.db'}")
+    add_dag(svc, serialized())
+    yield svc
+    svc.engine.dispose()
+
+
+@pytest.fixture
+def db_services(any_db, tmp_path):
+    """Services on SQLite or on a throwaway Postgres schema."""
+    if any_db == "sqlite":
+        svc = _services(tmp_path, f"sqlite:///{tmp_path / 'leoflow.db'}")
+        add_dag(svc, serialized())
+        yield svc
+        svc.engine.dispose()
+        return
+    admin, schema, url = _pg_schema_url(POSTGRES_URL)
+    try:
+        svc = _services(tmp_path, url)
+        add_dag(svc, serialized())
+        yield svc
+        svc.engine.dispose()
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def make_client(svc) -> TestClient:
+    return TestClient(Starlette(routes=api_routes(svc)))
+
+
+def login(client) -> dict:
+    resp = client.post("/auth/token", json={"username": "admin", "password": PASSWORD})
+    assert resp.status_code == 201, resp.text
+    return {"Authorization": f"Bearer {resp.json()['access_token']}"}
+
+
+@pytest.fixture
+def client(services):
+    with make_client(services) as c:
+        c.headers.update(login(c))
+        yield c
+
+
+@pytest.fixture
+def anon(services):
+    with make_client(services) as c:
+        yield c

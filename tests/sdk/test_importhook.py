@@ -1,0 +1,75 @@
+"""`airflow.*` names resolve to Leoflow modules; unknown ones say what is missing."""
+
+import importlib
+import sys
+
+import pytest
+
+from leoflow.sdk import importhook
+
+
+def test_airflow3_names():
+    from airflow.providers.standard.operators.bash import BashOperator
+    from airflow.providers.standard.operators.empty import EmptyOperator
+    from airflow.providers.standard.operators.python import PythonOperator
+    from airflow.sdk import (DAG, BaseOperator, Connection, Param, TriggerRule, Variable, XComArg,  # noqa: F401
+                             chain, dag, get_current_context, task, timezone)
+
+    from leoflow.sdk.baseoperator import BaseOperator as Ours
+
+    assert issubclass(BashOperator, Ours) and issubclass(PythonOperator, Ours) and issubclass(EmptyOperator, Ours)
+    assert TriggerRule.ALL_DONE == "all_done"
+    assert timezone.datetime(2021, 1, 1).utcoffset().total_seconds() == 0
+
+
+def test_airflow2_names():
+    from airflow import DAG
+    from airflow.decorators import dag, task  # noqa: F401
+    from airflow.exceptions import AirflowException, AirflowFailException, AirflowSkipException, AirflowTaskTimeout
+    from airflow.operators.bash import BashOperator  # noqa: F401
+    from airflow.operators.empty import EmptyOperator  # noqa: F401
+    from airflow.operators.python import PythonOperator  # noqa: F401
+    from airflow.utils.trigger_rule import TriggerRule
+
+    import airflow.sdk
+
+    assert DAG is airflow.sdk.DAG
+    assert issubclass(AirflowSkipException, AirflowException)
+    assert issubclass(AirflowFailException, AirflowException) and issubclass(AirflowTaskTimeout, AirflowException)
+    assert TriggerRule("one_success") is TriggerRule.ONE_SUCCESS
+
+
+def test_modules_are_real_modules():
+    import airflow.operators.bash as mod
+
+    assert type(mod).__name__ == "module" and mod.__name__ == "airflow.operators.bash"
+    assert sys.modules["airflow.operators.bash"] is mod
+
+
+def test_unsupported_module_names_itself():
+    with pytest.raises(ImportError, match=r"Leoflow does not support `airflow\.providers\.amazon` yet"):
+        importlib.import_module("airflow.providers.amazon.aws.operators.s3")
+
+
+def test_unsupported_name_from_supported_module():
+    with pytest.raises(ImportError, match=r"`airflow\.sdk\.Asset`"):
+        exec("from airflow.sdk import Asset", {})
+
+
+def test_install_is_idempotent_and_uninstall_removes():
+    importhook.install()
+    importhook.install()
+    assert sum(isinstance(f, importhook.AirflowCompatFinder) for f in sys.meta_path) == 1
+    import airflow  # noqa: F401
+
+    importhook.uninstall()
+    try:
+        assert not importhook.installed()
+        assert "airflow" not in sys.modules
+    finally:
+        importhook.install()
+
+
+def test_every_mapped_module_imports():
+    for name in importhook.MODULES:
+        importlib.import_module(name)
