@@ -40,7 +40,10 @@ def find_dag_file(folder: Path, dag_id: str) -> list[str]:
 
 
 def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = None, conf: dict | None = None,
-             *, timeout: float = 3600.0, forkserver=None, keep_home: Path | None = None) -> TestRun:
+             *, timeout: float = 3600.0, forkserver=None, keep_home: Path | None = None,
+             database_url: str | None = None, redis_url: str | None = None) -> TestRun:
+    """Run `dag_id` once. By default on a throw-away SQLite and the in-process bus; tests pass
+    `database_url`/`redis_url` to drive the same run through Postgres and Redis."""
     from . import config
     from .asgi import build_app
     from .dagproc.processor import DagProcessor, forkserver_parser
@@ -56,8 +59,8 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
     forkserver = forkserver or ForkServer.start()  # before threads: children fork from a clean process
     home = keep_home or Path(tempfile.mkdtemp(prefix="leoflow-dags-test-"))
     settings = config.load(home=home, dags_folder=dags_folder)
-    settings.database_url = f"sqlite:///{home / 'leoflow.db'}"
-    settings.redis_url = None
+    settings.database_url = database_url or f"sqlite:///{home / 'leoflow.db'}"
+    settings.redis_url = redis_url
     settings.zombie_threshold = max(settings.zombie_threshold, 60.0)
     services = open_services(settings, mode="lite")
     server = BackgroundServer(build_app(services)).start()

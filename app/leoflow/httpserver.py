@@ -33,6 +33,20 @@ def port_is_free(host: str, port: int) -> bool:
             return False
 
 
+def _when_listening(host: str, port: int, callback, timeout: float = 30.0) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection((target, port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.005)
+    callback()
+
+
 def serve_forever(app, host: str, port: int, on_ready=None) -> None:
     """Block until SIGINT/SIGTERM."""
     from hypercorn.asyncio import serve
@@ -43,7 +57,7 @@ def serve_forever(app, host: str, port: int, on_ready=None) -> None:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
         if on_ready:
-            loop.call_soon(on_ready)
+            threading.Thread(target=_when_listening, args=(host, port, on_ready), daemon=True).start()
         await serve(app, _config(host, port), shutdown_trigger=stop.wait)
 
     asyncio.run(main())

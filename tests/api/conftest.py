@@ -8,14 +8,13 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from starlette.applications import Starlette
-from starlette.testclient import TestClient
-
 from leoflow import config
 from leoflow.api.app import api_routes
 from leoflow.services import open_services
 from leoflow.store import dags as store_dags
+from sqlalchemy import create_engine, text
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
 
 BODIES = Path("/work/shared/airflow-3.2.1/bodies")
 PASSWORD = "s3cret-for-tests"

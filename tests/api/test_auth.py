@@ -2,7 +2,6 @@ import os
 import stat
 
 import jwt
-
 from leoflow import config
 from leoflow.api import auth
 

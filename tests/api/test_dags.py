@@ -38,7 +38,7 @@ def test_list_filters_and_paging(client, services):
     assert [d["dag_id"] for d in body["dags"]] == ["bash1", "chain10", "xcom3"]
     assert list(body) == list(reference("dags.json"))
 
-    ids = lambda **params: [d["dag_id"] for d in client.get("/api/v2/dags", params=params).json()["dags"]]  # noqa: E731
+    ids = lambda **params: [d["dag_id"] for d in client.get("/api/v2/dags", params=params).json()["dags"]]
     assert ids(dag_id_pattern="ch") == ["chain10"]
     assert ids(dag_id_pattern="bash | xcom") == ["bash1", "xcom3"]
     assert ids(tags=["anchor"]) == ["bash1", "xcom3"]

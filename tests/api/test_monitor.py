@@ -6,11 +6,12 @@ from .conftest import reference
 
 
 def test_health_shape_and_heartbeats(anon, services):
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with services.engine.begin() as conn:
         conn.execute(job.insert(), [
             {"job_type": "SchedulerJob", "state": "running", "latest_heartbeat": now},
             {"job_type": "DagProcessorJob", "state": "running", "latest_heartbeat": now - dt.timedelta(minutes=5)},
+            {"job_type": "TriggererJob", "state": "success", "latest_heartbeat": now},
         ])
     body = anon.get("/api/v2/monitor/health").json()
     ref = reference("monitor_health.json")
@@ -21,8 +22,16 @@ def test_health_shape_and_heartbeats(anon, services):
     assert body["scheduler"]["status"] == "healthy"
     assert body["scheduler"]["latest_scheduler_heartbeat"] == now.isoformat()
     assert body["dag_processor"]["status"] == "unhealthy"
-    # No triggerer ever ran: Airflow reports no status rather than a failure.
+    # A job that ended cleanly is not alive, however recent its last beat.
+    assert body["triggerer"]["status"] == "unhealthy"
+
+
+def test_health_with_no_jobs(anon):
+    body = anon.get("/api/v2/monitor/health").json()
+    assert body["scheduler"] == {"status": "unhealthy", "latest_scheduler_heartbeat": None}
+    # No triggerer or DAG processor ever ran: Airflow reports no status rather than a failure.
     assert body["triggerer"] == {"status": None, "latest_triggerer_heartbeat": None}
+    assert body["dag_processor"] == {"status": None, "latest_dag_processor_heartbeat": None}
 
 
 def test_version_keys(anon):

@@ -12,9 +12,11 @@ from leoflow.sdk import importhook, runtime
 # Test modules import `airflow.*` at the top, like DAG files do.
 importhook.install()
 
-BENCH_DAGS = "/work/shared/airflow-3.2.1/bench_dags"
-EXAMPLE_DAGS = "/tmp/ref/apache_airflow_core/airflow/example_dags"
-REFERENCE = "/work/shared/airflow-3.2.1/example_dags"
+from tests import reference
+
+BENCH_DAGS = str(reference.BENCH_DAGS)
+EXAMPLE_DAGS = str(reference.example_dags())
+REFERENCE = str(reference.REFERENCE_EXAMPLES)
 HERE = os.path.dirname(__file__)
 
 

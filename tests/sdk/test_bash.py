@@ -89,3 +89,18 @@ def test_task_bash_decorator(comms):
 
         greet("leo")
     assert run_task(dag, dag.get_task("greet"), comms) == "hi leo 2026-01-05"
+
+
+def test_tutorial_templated_task(comms):
+    import os
+
+    from leoflow.sdk.collect import dags_from_file
+
+    from .conftest import EXAMPLE_DAGS
+
+    path = os.path.join(EXAMPLE_DAGS, "tutorial.py")
+    if not os.path.exists(path):
+        pytest.skip("reference wheel not unpacked")
+    (dag,) = dags_from_file(path)
+    assert run_task(dag, dag.get_task("templated"), comms) == "2026-01-12"  # ds + 7 days, last line
+    assert "2026-01-12" in runtime.rendered_fields(dag.get_task("templated"))["bash_command"]

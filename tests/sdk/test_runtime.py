@@ -155,3 +155,17 @@ def test_build_context_is_plain(comms):
     ctx = runtime.build_context(dag, t, make_ti(dag, t), run)
     assert ctx["dag_run"].run_type == "manual" and ctx["ti"].map_index == -1
     assert isinstance(MemoryComms(), runtime.Comms)
+
+
+def test_xcom_values_are_not_rendered_again(comms):
+    with DAG("raw") as dag:
+        @task
+        def produce():
+            return "{{ not a template }}"
+
+        @task
+        def consume(v, w):
+            return v + w
+
+        consume(produce(), "{{ ds }}")
+    assert run_dag(dag, comms)["consume"] == "{{ not a template }}2026-01-05"

@@ -84,7 +84,7 @@ class Authenticator:
         return User(username, found[1])
 
     def issue(self, user: User) -> str:
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         claims = {
             "jti": uuid.uuid4().hex,
             "aud": AUDIENCE,

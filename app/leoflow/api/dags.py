@@ -21,13 +21,14 @@ def dag_not_found(dag_id: str):
     return not_found(f"The Dag with ID: `{dag_id}` was not found")
 
 
-def _token(services, row) -> str:
-    return serializers.file_token(services.settings.secret("jwt"), row.bundle_name, row.relative_fileloc)
+def _token(secret: str, row) -> str:
+    return serializers.file_token(secret, row.bundle_name, row.relative_fileloc)
 
 
 def _bodies(services, conn, rows) -> list[dict]:
     tags = queries.tags_by_dag(conn, [r.dag_id for r in rows])
-    return [serializers.dag(r, tags[r.dag_id], _token(services, r)) for r in rows]
+    secret = services.settings.secret("jwt")
+    return [serializers.dag(r, tags[r.dag_id], _token(secret, r)) for r in rows]
 
 
 def list_dags(services, request):
@@ -113,7 +114,7 @@ def get_dag_details(services, request):
         _version_id, data = latest
         tags = queries.tags_by_dag(conn, [dag_id])[dag_id]
         return serializers.dag_details(
-            row, tags, _token(services, row), data=data,
+            row, tags, _token(services.settings.secret("jwt"), row), data=data,
             version=queries.latest_dag_version(conn, dag_id),
             last_parsed=queries.last_parsed(conn, dag_id),
             active_runs_count=queries.count_running_runs(conn, dag_id),

@@ -59,7 +59,7 @@ def read_log_lines(path: Path) -> list[dict]:
 
 def _accept(request) -> str:
     accept = request.headers.get("accept", "*/*")
-    if accept.startswith("*/*") or accept.startswith("application/json"):
+    if accept.startswith(("*/*", "application/json")):
         return "application/json"
     if accept.startswith(NDJSON):
         return NDJSON
@@ -67,8 +67,9 @@ def _accept(request) -> str:
 
 
 def _find_attempt(conn, dag_id, run_id, task_id, map_index, try_number):
-    where = lambda t: (t.c.dag_id == dag_id) & (t.c.run_id == run_id) & (t.c.task_id == task_id) & (  # noqa: E731
-        t.c.map_index == map_index)
+    def where(t):
+        return (t.c.dag_id == dag_id) & (t.c.run_id == run_id) & (t.c.task_id == task_id) & (t.c.map_index == map_index)
+
     ti = conn.execute(select(task_instance).where(where(task_instance))).first()
     if ti is not None and ti.try_number == try_number:
         return ti, ti

@@ -23,17 +23,18 @@ def health(services, request):
     database = "healthy"
     try:
         with services.engine.connect() as conn:
-            beats = queries.latest_heartbeats(conn)
+            jobs = queries.latest_jobs(conn)
     except SQLAlchemyError:
-        database, beats = "unhealthy", {}
-    now = dt.datetime.now(dt.timezone.utc)
+        database, jobs = "unhealthy", {}
+    now = dt.datetime.now(dt.UTC)
     body = {"metadatabase": {"status": database}}
     for key, (job_type, field, never) in _COMPONENTS.items():
-        beat = beats.get(job_type)
+        beat, state = jobs.get(job_type, (None, None))
         if beat is None:
             status = never if database == "healthy" else "unhealthy"
         else:
-            status = "healthy" if now - beat <= HEARTBEAT_LIMIT else "unhealthy"
+            # A job that stopped cleanly is not alive even if its last beat is recent.
+            status = "healthy" if state == "running" and now - beat <= HEARTBEAT_LIMIT else "unhealthy"
         # Airflow writes these with isoformat(), not the API's `Z` format.
         body[key] = {"status": status, field: beat.isoformat() if beat else None}
     return body

@@ -5,7 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, or_, select
 from sqlalchemy.engine import Connection
 
-from ..store.tables import dag_run, dag_tag, dag_version, job, serialized_dag, task_instance
+from ..store.tables import (
+    dag_run,
+    dag_tag,
+    dag_version,
+    job,
+    serialized_dag,
+    task_instance,
+)
 from .errors import HTTPError
 
 
@@ -103,12 +110,14 @@ def count_running_runs(conn: Connection, dag_id: str) -> int:
     ).scalar()
 
 
-def latest_heartbeats(conn: Connection) -> dict[str, object]:
-    """job_type -> the newest heartbeat of any job of that type."""
-    rows = conn.execute(
-        select(job.c.job_type, func.max(job.c.latest_heartbeat).label("beat")).group_by(job.c.job_type)
-    )
-    return {r.job_type: r.beat for r in rows}
+def latest_jobs(conn: Connection) -> dict[str, tuple]:
+    """job_type -> (latest heartbeat, state) of the job of that type that beat last."""
+    out: dict[str, tuple] = {}
+    for row in conn.execute(select(job.c.job_type, job.c.latest_heartbeat, job.c.state)
+                            .where(job.c.latest_heartbeat.is_not(None))):
+        if row.job_type not in out or row.latest_heartbeat > out[row.job_type][0]:
+            out[row.job_type] = (row.latest_heartbeat, row.state)
+    return out
 
 
 def date_range(q, query, table, names):

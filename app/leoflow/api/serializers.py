@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 
-_UTC = dt.timezone.utc
+_UTC = dt.UTC
 
 
 def iso(value) -> str | None:

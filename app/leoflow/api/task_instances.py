@@ -8,7 +8,12 @@ from sqlalchemy import or_, select
 
 from ..store import dags as store_dags
 from ..store import runs as store_runs
-from ..store.tables import dag_run, dag_version, rendered_task_instance_fields, task_instance
+from ..store.tables import (
+    dag_run,
+    dag_version,
+    rendered_task_instance_fields,
+    task_instance,
+)
 from . import queries, serializers
 from .dag_runs import run_not_found
 from .dags import dag_not_found
@@ -114,9 +119,8 @@ def list_tis(services, request):
             if store_dags.get_dag(conn, dag_id) is None:
                 raise dag_not_found(dag_id)
             query = query.where(task_instance.c.dag_id == dag_id)
-            if run_id != "~":
-                if store_runs.get_run(conn, dag_id, run_id) is None:
-                    raise run_not_found(dag_id, run_id)
+            if run_id != "~" and store_runs.get_run(conn, dag_id, run_id) is None:
+                raise run_not_found(dag_id, run_id)
         if run_id != "~":
             query = query.where(task_instance.c.run_id == run_id)
         rows, total = queries.page(conn, query, limit, offset)

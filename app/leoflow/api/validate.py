@@ -52,8 +52,8 @@ class _Checker:
             if aware:
                 self.fail(name, "Input should have timezone info", raw, "timezone_aware")
                 return None
-            value = value.replace(tzinfo=dt.timezone.utc)  # naive query values mean UTC
-        return value.astimezone(dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)  # naive query values mean UTC
+        return value.astimezone(dt.UTC)
 
 
 class Query(_Checker):

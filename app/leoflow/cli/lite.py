@@ -73,12 +73,12 @@ def run_lite(args) -> int:
     threads = [threading.Thread(target=scheduler.run_forever, name="scheduler", daemon=True),
                threading.Thread(target=processor.run_forever, name="dag-processor", daemon=True),
                threading.Thread(target=heartbeat_processor, name="heartbeat", daemon=True)]
-    for t in threads:
-        t.start()
-
     url = f"http://{settings.host}:{settings.port}"
 
     def ready():
+        # Tasks talk to the Execution API: start handing them out once it listens.
+        for t in threads:
+            t.start()
         print(f"\nLeoflow lite is running at {url}  (started in {time.monotonic() - started:.2f}s)\n"
               f"  user: admin   password: {password}\n"
               f"  DAGs: {settings.dags_folder}\n  home: {settings.home}\n  Ctrl-C to stop.\n", flush=True)

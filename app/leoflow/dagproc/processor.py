@@ -8,7 +8,6 @@ the loop at once; a periodic scan catches what the watcher misses.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import os

@@ -7,7 +7,7 @@ import json
 
 import jwt
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from . import tokens
 

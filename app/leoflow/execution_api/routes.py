@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from ..services import Services
 from ..store import audit, connections, runs, tis, variables, xcoms
-from ..store.tables import dag_run, rendered_task_instance_fields, task_instance
+from ..store.tables import rendered_task_instance_fields, task_instance
 from ..store.types import utcnow
 from .http import HTTPError, json_body, no_content, not_found, parse_time, require_fields, require_self, respond, claims
 

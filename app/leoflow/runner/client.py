@@ -9,6 +9,7 @@ import datetime as dt
 import http.client
 import json
 import threading
+import time
 import urllib.parse
 
 API_VERSION = "2026-04-06"
@@ -28,13 +29,15 @@ def _default(value):
 
 
 class ExecutionClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 30.0):
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0, connect_patience: float = 30.0):
         parts = urllib.parse.urlsplit(base_url.rstrip("/"))
         self.host, self.port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
         self.https = parts.scheme == "https"
         self.prefix = parts.path
         self.token = token
         self.timeout = timeout
+        # How long to keep retrying a server that refuses connections (starting or restarting).
+        self.connect_patience = connect_patience
         self._conn = None
         self._lock = threading.Lock()  # the heartbeat thread shares the client
 
@@ -51,18 +54,28 @@ class ExecutionClient:
         payload = None if body is None and method in ("GET", "HEAD", "DELETE") else json.dumps(body, default=_default)
         headers = {"Authorization": f"Bearer {self.token}", "airflow-api-version": API_VERSION,
                    "Content-Type": "application/json", "Accept": "application/json"}
+        deadline = time.monotonic() + self.connect_patience
+        delay = 0.05
         with self._lock:
-            for attempt in (1, 2):  # one retry: a kept-alive connection may have been closed by the server
+            while True:
                 try:
                     conn = self._connection()
                     conn.request(method, url, body=payload, headers=headers)
                     resp = conn.getresponse()
                     data = resp.read()
                     break
-                except (ConnectionError, http.client.HTTPException, OSError):
+                except ConnectionRefusedError:
                     self._conn = None
-                    if attempt == 2:
+                    if time.monotonic() > deadline:
                         raise
+                    time.sleep(delay)
+                    delay = min(delay * 2, 1.0)
+                except (ConnectionError, http.client.HTTPException, OSError):
+                    # A kept-alive connection the server closed: retry once on a new one.
+                    self._conn = None
+                    if time.monotonic() > deadline or delay > 0.05:
+                        raise
+                    delay *= 2
         if raw:
             return resp, data
         parsed = json.loads(data) if data else None

@@ -62,6 +62,9 @@ class HttpComms:
                 return None
             raise
 
+    def set_variable(self, key, value, description=None):
+        self.client.request("PUT", f"variables/{key}", body={"value": value, "description": description})
+
     def get_connection(self, conn_id):
         try:
             return self.client.request("GET", f"connections/{conn_id}")
@@ -97,7 +100,11 @@ def run_workload(workload: dict) -> int:
     """Run the task instance described by `workload`; the exit code is 0 if the try ended as reported."""
     path = Path(workload["log_path"])
     with TaskLog(path):
-        return _run(workload)
+        try:
+            return _run(workload)
+        except Exception:
+            log.exception("The task runner failed")
+            return 1
 
 
 def _run(w: dict) -> int:
@@ -127,7 +134,7 @@ def _run(w: dict) -> int:
 
 def _execute(w: dict, ctx: dict, client: ExecutionClient) -> str:
     from leoflow.sdk import collect, runtime
-    from leoflow.sdk.exceptions import AirflowFailException, AirflowSkipException, AirflowTaskTimeout
+    from leoflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     dag_run = dict(ctx["dag_run"])
     for key in ("logical_date", "data_interval_start", "data_interval_end", "run_after", "start_date", "end_date"):
@@ -148,16 +155,8 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> str:
 
     runtime.set_comms(HttpComms(client))
     context = runtime.build_context(dag, task, ti, dag_run)
-    timeout = getattr(task, "execution_timeout", None)
     try:
-        if timeout:
-            signal.signal(signal.SIGALRM, _raise_timeout(AirflowTaskTimeout, timeout))
-            signal.setitimer(signal.ITIMER_REAL, timeout.total_seconds())
-        try:
-            result = runtime.execute_task(task, context)
-        finally:
-            if timeout:
-                signal.setitimer(signal.ITIMER_REAL, 0)
+        result = runtime.execute_task(task, context)  # enforces execution_timeout itself
         _store_rendered(client, w["ti_id"], task, runtime)
         log.info("Done. Returned value was: %s", result)
         _push_result(client, w, task, result)
@@ -173,13 +172,6 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> str:
         _store_rendered(client, w["ti_id"], task, runtime)
         log.exception("Task failed with exception")
         return "up_for_retry" if ctx.get("should_retry") else "failed"
-
-
-def _raise_timeout(exc_type, timeout):
-    def handler(signum, frame):
-        raise exc_type(f"Timeout, PID: {os.getpid()} (execution_timeout {timeout})")
-
-    return handler
 
 
 def _push_result(client: ExecutionClient, w: dict, task, result) -> None:

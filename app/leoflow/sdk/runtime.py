@@ -213,16 +213,12 @@ def _timeout(limit: dt.timedelta | None):
 
 
 def execute_task(task, context: dict) -> Any:
-    """Resolve XComArgs, render templates, run pre_execute/execute/post_execute."""
+    """Render template fields (resolving XComArgs), then pre_execute/execute/post_execute."""
     from leoflow.sdk.templating import render_task_fields
-    from leoflow.sdk.xcomarg import resolve_xcomargs
 
     _current.append(context)
     try:
-        for name in task.template_fields:
-            value = getattr(task, name, None)
-            if value is not None:
-                setattr(task, name, resolve_xcomargs(value, context))
+        # XComArgs are resolved while rendering; their values are not rendered again.
         render_task_fields(task, context)
         with _timeout(task.execution_timeout):
             task.pre_execute(context)

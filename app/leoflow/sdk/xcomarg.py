@@ -82,17 +82,3 @@ def find_xcomargs(value) -> list[XComArg]:
         return [x for item in value.values() for x in find_xcomargs(item)]
     return []
 
-
-def resolve_xcomargs(value, context):
-    """A copy of `value` with every XComArg replaced by its XCom value."""
-    if isinstance(value, XComArg):
-        return value.resolve(context)
-    if isinstance(value, list):
-        return [resolve_xcomargs(v, context) for v in value]
-    if isinstance(value, tuple) and not hasattr(value, "_fields"):
-        return tuple(resolve_xcomargs(v, context) for v in value)
-    if isinstance(value, (set, frozenset)):
-        return type(value)(resolve_xcomargs(v, context) for v in value)
-    if isinstance(value, dict):
-        return {k: resolve_xcomargs(v, context) for k, v in value.items()}
-    return value

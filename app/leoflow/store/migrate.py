@@ -47,8 +47,11 @@ def upgrade(engine: Engine) -> bool:
     """Bring the schema to head; True if anything was applied."""
     if is_current(engine):
         return False
+    import logging
+
     from alembic import command
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     with engine.begin() as conn:
         command.upgrade(_alembic_config(conn), "head")
     _seed(engine)
