@@ -10,9 +10,11 @@ from .services import Services
 
 
 def build_app(services: Services) -> Starlette:
-    from .api.app import api_routes
+    from starlette.exceptions import HTTPException
+
+    from .api.app import api_routes, http_exception_handler
 
     routes = [Mount("/execution", routes=execution_routes(services)), *api_routes(services)]
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception_handler})
     app.state.services = services
     return app

@@ -3,22 +3,17 @@
 from __future__ import annotations
 
 import json
-import os
-import uuid
-from pathlib import Path
 
 import pytest
 from leoflow import config
 from leoflow.api.app import api_routes
 from leoflow.services import open_services
 from leoflow.store import dags as store_dags
-from sqlalchemy import create_engine, text
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
-BODIES = Path("/work/shared/airflow-3.2.1/bodies")
+from tests.reference import BODIES
 PASSWORD = "s3cret-for-tests"
-POSTGRES_URL = os.environ.get("LEOFLOW_TEST_POSTGRES_URL")
 
 
 def reference(name: str):
@@ -53,24 +48,6 @@ def add_dag(services, data):
         store_dags.sync_dag(conn, data, source_code="# dag\n", relative_fileloc=f"{data['dag_id']}.py")
 
 
-def _pg_schema_url(base: str):
-    """A private schema on the shared Postgres, so parallel test runs never meet."""
-    schema = "t_api_" + uuid.uuid4().hex[:12]
-    admin = create_engine(base.replace("postgresql://", "postgresql+psycopg://", 1))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in base else "?"
-    return admin, schema, f"{base}{sep}options=-csearch_path%3D{schema}"
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def any_db(request, tmp_path):
-    """'sqlite', or 'postgres' when LEOFLOW_TEST_POSTGRES_URL is set (skipped otherwise)."""
-    if request.param == "postgres" and not POSTGRES_URL:
-        pytest.skip("LEOFLOW_TEST_POSTGRES_URL is not set")
-    return request.param
-
-
 def _services(tmp_path, database_url):
     settings = config.load(home=tmp_path, dags_folder=tmp_path / "dags", database_url=database_url,
                            admin_password=PASSWORD)
@@ -86,24 +63,12 @@ def services(tmp_path):
 
 
 @pytest.fixture
-def db_services(any_db, tmp_path):
-    """Services on SQLite or on a throwaway Postgres schema."""
-    if any_db == "sqlite":
-        svc = _services(tmp_path, f"sqlite:///{tmp_path / 'leoflow.db'}")
-        add_dag(svc, serialized())
-        yield svc
-        svc.engine.dispose()
-        return
-    admin, schema, url = _pg_schema_url(POSTGRES_URL)
-    try:
-        svc = _services(tmp_path, url)
-        add_dag(svc, serialized())
-        yield svc
-        svc.engine.dispose()
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+def db_services(database_url, tmp_path):
+    """Services on SQLite and on a throw-away Postgres schema (the shared `database_url` fixture)."""
+    svc = _services(tmp_path, database_url)
+    add_dag(svc, serialized())
+    yield svc
+    svc.engine.dispose()
 
 
 def make_client(svc) -> TestClient:

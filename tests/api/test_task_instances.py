@@ -78,7 +78,8 @@ def test_xcom_entries(client, services):
     assert client.get(f"{base}/return_value", params={"map_index": "x"}).status_code == 422
 
 
-RAW = "/work/shared/airflow-3.2.1/bodies/raw_task_log_xcom3_transform_attempt=1.log"
+
+RAW = str(BODIES / "raw_task_log_xcom3_transform_attempt=1.log")
 
 
 def write_log(services, run_id):

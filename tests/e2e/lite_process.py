@@ -25,7 +25,9 @@ class Lite:
     def __init__(self, home: Path, dags: Path, *, command: list[str] | None = None, env: dict | None = None):
         self.home, self.dags = home, dags
         self.port = free_port()
-        self.command = command or [sys.executable, "-m", "leoflow"]
+        # LEOFLOW_TEST_BINARY=dist/leoflow runs the same tests against the single executable.
+        binary = os.environ.get("LEOFLOW_TEST_BINARY")
+        self.command = command or ([os.path.abspath(binary)] if binary else [sys.executable, "-m", "leoflow"])
         self.env = {**os.environ, "LEOFLOW_ADMIN_PASSWORD": PASSWORD, "LEOFLOW_CONFIG": str(home / "none.toml"),
                     **(env or {})}
         self.proc: subprocess.Popen | None = None

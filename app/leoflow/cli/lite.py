@@ -30,6 +30,10 @@ def run_lite(args) -> int:
     from leoflow import config
     from leoflow.executors.forkserver import ForkServer
 
+    if getattr(sys, "frozen", False):
+        from leoflow.executors.forkserver import die_with_parent
+
+        die_with_parent()  # a kill -9 of the executable's launcher must not leave this process behind
     settings = config.load(home=args.home, dags_folder=args.dags_folder, host=args.host, port=args.port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     lock = hold_home_lock(settings.home)  # noqa: F841 - held for the life of the process

@@ -181,6 +181,19 @@ def _serve(sock: socket.socket) -> None:
                 send({"event": "exited", "id": job_id, "code": os.waitstatus_to_exitcode(status)})
 
 
+def _unfreeze_environment() -> None:
+    """In the single executable, programs a task starts (bash, ...) must see the system's libraries,
+    not the ones unpacked for Leoflow itself."""
+    if not getattr(sys, "frozen", False):
+        return
+    for var in ("LD_LIBRARY_PATH",):
+        original = os.environ.pop(f"{var}_ORIG", None)
+        if original is not None:
+            os.environ[var] = original
+        else:
+            os.environ.pop(var, None)
+
+
 def _fork_job(server_sock: socket.socket, kind: str, payload: dict) -> int:
     pid = os.fork()
     if pid:
@@ -191,6 +204,7 @@ def _fork_job(server_sock: socket.socket, kind: str, payload: dict) -> int:
         os.setpgid(0, 0)  # its own process group: a kill reaches the task's subprocesses too
         die_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        _unfreeze_environment()
         devnull = os.open(os.devnull, os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)

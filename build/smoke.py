@@ -1,0 +1,155 @@
+"""Smoke test of the single executable, as a new user meets it.
+
+From an empty directory with a clean environment: `leoflow version`, then
+`leoflow lite` with no arguments but a home and port (it seeds the example
+DAGs), a TaskFlow run over the REST API, its XCom and logs, proof that tasks
+fork from the running process instead of re-running the file, and a kill -9
+that leaves nothing behind.
+
+usage: python build/smoke.py dist/leoflow
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+FORK_CHECK_DAG = '''
+import os
+from airflow.sdk import dag, task
+
+@dag(dag_id="fork_check", schedule=None)
+def fork_check():
+    @task
+    def where_am_i():
+        def cmdline(pid):
+            return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
+        return {"self": cmdline("self"), "parent": cmdline(os.getppid())}
+    where_am_i()
+
+fork_check()
+'''
+
+results: list[tuple[str, bool, str]] = []
+
+
+def check(name: str, ok: bool, detail: str = "") -> None:
+    results.append((name, ok, detail))
+    print(f"{'ok  ' if ok else 'FAIL'} {name} {detail}", flush=True)
+
+
+def wait(predicate, timeout: float, interval: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+        except httpx.HTTPError:
+            value = None
+        if value:
+            return value
+        time.sleep(interval)
+    return None
+
+
+def main(binary: str) -> int:
+    binary = str(Path(binary).resolve())
+    work = Path(tempfile.mkdtemp(prefix="leoflow-smoke-"))
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(work), "LANG": "C.UTF-8"}
+
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        out = subprocess.run([binary, "version"], cwd=work, env=env, capture_output=True, text=True, timeout=60)
+        times.append(time.perf_counter() - t0)
+    check("version", out.returncode == 0 and out.stdout.strip() != "", f"{out.stdout.strip()} in {min(times):.2f}s")
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    home = work / "home"
+    log = open(work / "lite.log", "wb")
+    started = time.perf_counter()
+    proc = subprocess.Popen([binary, "lite", "--home", str(home), "--port", str(port)], cwd=work, env=env,
+                            stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        healthy = wait(lambda: httpx.get(f"{base}/api/v2/monitor/health", timeout=1).status_code == 200, 60)
+        check("lite answers health", bool(healthy), f"after {time.perf_counter() - started:.2f}s")
+        if not healthy:
+            return finish(work)
+        check("example DAGs seeded", (home / "dags" / "example_etl.py").exists())
+        password = (home / "admin-password.txt").read_text().strip()
+        token = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": password}).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def api(method, path, **kw):
+            return httpx.request(method, f"{base}{path}", headers={**headers, **kw.pop("headers", {})}, timeout=10, **kw)
+
+        check("DAG parsed", bool(wait(lambda: api("GET", "/api/v2/dags/example_etl").status_code == 200, 30)))
+        run = api("POST", "/api/v2/dags/example_etl/dagRuns", json={"logical_date": None}).json()
+        path = f"/api/v2/dags/example_etl/dagRuns/{run['dag_run_id']}"
+        state = wait(lambda: (api("GET", path).json()["state"] in ("success", "failed")) and api("GET", path).json()["state"], 60)
+        check("example_etl run", state == "success", str(state))
+        xcom = api("GET", f"{path}/taskInstances/transform/xcomEntries/return_value").json()
+        check("transform XCom", xcom.get("value") in ({"rows": 200}, json.dumps({"rows": 200}), "{'rows': 200}"),
+              str(xcom.get("value")))
+        logs = api("GET", f"{path}/taskInstances/transform/logs/1", headers={"Accept": "application/json"}).json()
+        check("task log readable", any(e.get("event") == "transform got {'rows': 100}" for e in logs["content"]))
+
+        (home / "dags" / "fork_check.py").write_text(FORK_CHECK_DAG)
+        check("new DAG file picked up", bool(wait(lambda: api("GET", "/api/v2/dags/fork_check").status_code == 200, 10)))
+        run = api("POST", "/api/v2/dags/fork_check/dagRuns", json={"logical_date": None}).json()
+        path = f"/api/v2/dags/fork_check/dagRuns/{run['dag_run_id']}"
+        state = wait(lambda: (api("GET", path).json()["state"] in ("success", "failed")) and api("GET", path).json()["state"], 60)
+        where = api("GET", f"{path}/taskInstances/where_am_i/xcomEntries/return_value").json().get("value")
+        if isinstance(where, str):
+            try:
+                where = json.loads(where)
+            except ValueError:
+                where = None
+        forked = (state == "success" and isinstance(where, dict) and " lite " in where["self"]
+                  and " lite " in where["parent"])
+        check("tasks fork from the running process", forked, str(where))
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    leftovers = wait(lambda: not _processes_of(binary) or None, 10)
+    check("kill -9 leaves no process behind", leftovers is not None, str(_processes_of(binary)))
+    return finish(work)
+
+
+def _processes_of(binary: str) -> list[int]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{pid}/exe") == binary:
+                with open(f"/proc/{pid}/stat") as f:
+                    if f.read().split()[2] != "Z":
+                        found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def finish(work: Path) -> int:
+    passed = sum(1 for _, ok, _ in results if ok)
+    failed = len(results) - passed
+    if failed:
+        print((work / "lite.log").read_text(errors="replace")[-5000:])
+    print(f"binary smoke: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "dist/leoflow"))
