@@ -115,3 +115,40 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except OSError:
         return False
+
+
+HANGING_DAG = '''
+import os, signal
+from datetime import timedelta
+from airflow.sdk import dag, task
+
+@dag(dag_id="hangs_once", schedule=None, default_args={"retries": 1, "retry_delay": timedelta(seconds=0)})
+def hangs_once():
+    @task
+    def freeze_first_time():
+        from airflow.sdk import get_current_context
+        if get_current_context()["ti"].try_number == 1:
+            os.kill(os.getpid(), signal.SIGSTOP)  # the whole process, heartbeat thread included, stops
+        return "thawed"
+    freeze_first_time()
+
+hangs_once()
+'''
+
+
+def test_a_task_that_stops_heart_beating_is_a_zombie_and_is_retried(tmp_path, dags_folder):
+    (dags_folder / "hangs.py").write_text(HANGING_DAG)
+    home = tmp_path / "home"
+    home.mkdir()
+    server = Lite(home, dags_folder, env={"LEOFLOW_ZOMBIE_THRESHOLD": "2", "LEOFLOW_TASK_HEARTBEAT_INTERVAL": "0.5"})
+    server.start()
+    try:
+        server.wait_for(lambda: server.api("GET", "/api/v2/dags/hangs_once").status_code == 200, timeout=10)
+        run = server.trigger("hangs_once")
+        done = server.wait_for_run("hangs_once", run["dag_run_id"], timeout=40)
+        ti = server.api("GET", f"/api/v2/dags/hangs_once/dagRuns/{run['dag_run_id']}"
+                               "/taskInstances/freeze_first_time").json()
+        assert (done["state"], ti["state"], ti["try_number"]) == ("success", "success", 2)
+        assert "zombie" in server.output()
+    finally:
+        server.stop()

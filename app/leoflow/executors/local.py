@@ -17,7 +17,7 @@ class LocalExecutor:
         self.forkserver = forkserver
         self.parallelism = parallelism
         self._lock = threading.Lock()
-        self._running: dict[str, dict] = {}  # ti id -> workload
+        self._running: dict[str, dict] = {}  # job id (one per try) -> workload
         self._exits: list[dict] = []
         self.on_event = lambda: None  # set by the scheduler: wake up
         forkserver.add_listener(self._on_forkserver_event)
@@ -26,13 +26,20 @@ class LocalExecutor:
         with self._lock:
             return max(self.parallelism - len(self._running), 0)
 
-    def submit(self, workload: dict) -> None:
-        with self._lock:
-            self._running[workload["ti_id"]] = workload
-        self.forkserver.submit(workload["ti_id"], "task", workload)
+    @staticmethod
+    def job_id(ti_id: str, try_number: int) -> str:
+        # One job per try: a retry of the same task instance must never be mistaken for the try before it.
+        return f"{ti_id}#{try_number}"
 
-    def kill(self, ti_id: str) -> None:
-        self.forkserver.kill(ti_id)
+    def submit(self, workload: dict) -> None:
+        job = self.job_id(workload["ti_id"], workload["try_number"])
+        with self._lock:
+            self._running[job] = workload
+        self.forkserver.submit(job, "task", workload)
+
+    def kill(self, ti_id: str, try_number: int) -> None:
+        """End a try's process (and its process group), e.g. a zombie that stopped heart-beating."""
+        self.forkserver.kill(self.job_id(ti_id, try_number))
 
     def drain_exits(self) -> list[dict]:
         """Workloads whose process has ended, with `exit_code`: the scheduler checks their state was reported."""

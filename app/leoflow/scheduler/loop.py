@@ -272,6 +272,9 @@ class Scheduler:
     def _find_zombies(self, now: dt.datetime) -> None:
         threshold = now - dt.timedelta(seconds=self.services.settings.zombie_threshold)
         with self.services.engine.begin() as conn:
-            for ti in tis.stale_running(conn, threshold):
+            zombies = tis.stale_running(conn, threshold)
+            for ti in zombies:
                 self._fail_or_retry(conn, ti, "no heartbeat from its runner (zombie)")
                 self._dirty.add((ti.dag_id, ti.run_id))
+        for ti in zombies:  # a hung process still holds a slot and may wake up later: end it
+            self.executor.kill(ti.id, ti.try_number)
