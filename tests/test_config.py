@@ -1,0 +1,55 @@
+"""Settings precedence and the documented defaults."""
+
+import dataclasses
+import tomllib
+from pathlib import Path
+
+from leoflow import config
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_documented_defaults_match_the_code(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEOFLOW_CONFIG", str(tmp_path / "absent.toml"))
+    documented = tomllib.loads((ROOT / "embedded" / "default-config.toml").read_text())
+    settings = config.load(home=tmp_path)
+    for key, value in documented.items():
+        if key in {f.name for f in dataclasses.fields(config.Settings)}:
+            assert getattr(settings, key) == value, key
+    assert documented["dags_are_paused_at_creation"] is False
+
+
+def test_precedence_file_then_airflow_env_then_leoflow_env_then_flags(tmp_path, monkeypatch):
+    cfg = tmp_path / "leoflow.toml"
+    cfg.write_text('port = 9001\nparallelism = 4\ndags_folder = "/from/file"\nfavourite = "kept in extra"\n')
+    monkeypatch.setenv("LEOFLOW_CONFIG", str(cfg))
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_FOLDER", "/from/airflow/env")
+    monkeypatch.setenv("AIRFLOW__CORE__PARALLELISM", "8")
+    monkeypatch.setenv("LEOFLOW_PARALLELISM", "16")
+    settings = config.load(home=tmp_path, port=9002)
+    assert settings.port == 9002
+    assert settings.parallelism == 16
+    assert str(settings.dags_folder) == "/from/airflow/env"
+    assert settings.extra == {"favourite": "kept in extra"}
+
+
+def test_home_holds_every_piece_of_state(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEOFLOW_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.delenv("LEOFLOW_DATABASE_URL", raising=False)
+    monkeypatch.delenv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", raising=False)
+    monkeypatch.delenv("LEOFLOW_DAGS_FOLDER", raising=False)
+    monkeypatch.delenv("AIRFLOW__CORE__DAGS_FOLDER", raising=False)
+    settings = config.load(home=tmp_path / "h")
+    assert settings.database_url == f"sqlite:///{tmp_path / 'h' / 'leoflow.db'}"
+    assert settings.dags_folder == tmp_path / "h" / "dags"
+    assert settings.logs_folder == tmp_path / "h" / "logs"
+    secret = settings.secret("jwt")
+    assert settings.secret("jwt") == secret and (tmp_path / "h" / "jwt.secret").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_wrongly_typed_setting_is_a_clear_error(tmp_path, monkeypatch):
+    import pytest
+
+    monkeypatch.setenv("LEOFLOW_PORT", "eighty")
+    with pytest.raises(SystemExit, match="port"):
+        config.load(home=tmp_path)
