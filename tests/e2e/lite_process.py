@@ -94,7 +94,12 @@ class Lite:
 
         return self.wait_for(finished, timeout)
 
+    def wait_for_dag(self, dag_id: str, timeout: float = 30.0) -> None:
+        """The DAG processor parses in the background: a DAG appears shortly after start."""
+        self.wait_for(lambda: self.api("GET", f"/api/v2/dags/{dag_id}").status_code == 200, timeout)
+
     def trigger(self, dag_id: str, **body) -> dict:
+        self.wait_for_dag(dag_id)
         r = self.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None, **body})
         assert r.status_code == 200, r.text
         return r.json()
