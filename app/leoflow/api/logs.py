@@ -13,6 +13,7 @@ import jwt
 from sqlalchemy import select
 from starlette.responses import Response
 
+from ..runner.logfile import log_relative_path
 from ..store.tables import task_instance, task_instance_history
 from .errors import HTTPError, ValidationFailed, invalid
 from .validate import Query
@@ -23,11 +24,8 @@ _TOKEN_AUDIENCE = "leoflow-log-position"
 
 
 def log_path(logs_folder: Path, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> Path:
-    """Where the runner writes one attempt's log (the layout Airflow uses)."""
-    folder = Path(logs_folder) / f"dag_id={dag_id}" / f"run_id={run_id}" / f"task_id={task_id}"
-    if map_index >= 0:
-        folder = folder / f"map_index={map_index}"
-    return folder / f"attempt={try_number}.log"
+    """Where the runner writes one attempt's log."""
+    return Path(logs_folder) / log_relative_path(dag_id, run_id, task_id, map_index, try_number)
 
 
 def read_log_lines(path: Path) -> list[dict]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import socket
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 
 from .tables import job
@@ -29,12 +29,3 @@ def heartbeat(engine: Engine, job_id: int) -> None:
 def end_job(engine: Engine, job_id: int, state: str = "success") -> None:
     with engine.begin() as conn:
         conn.execute(update(job).where(job.c.id == job_id).values(state=state, end_date=utcnow()))
-
-
-def latest_heartbeats(conn) -> dict[str, object]:
-    rows = conn.execute(select(job.c.job_type, job.c.latest_heartbeat).where(job.c.state == "running")).all()
-    out: dict[str, object] = {}
-    for job_type, beat in rows:
-        if beat and (job_type not in out or beat > out[job_type]):
-            out[job_type] = beat
-    return out
