@@ -40,12 +40,23 @@ def die_with_parent() -> None:
 
 def _preload() -> None:
     """What every child needs, imported once here instead of once per task."""
-    import jinja2  # noqa: F401
+    import importlib
 
     import leoflow.runner.run  # noqa: F401
     import leoflow.sdk.collect  # noqa: F401
     import leoflow.sdk.runtime  # noqa: F401
     import leoflow.sdk.serialize  # noqa: F401
+    from leoflow.sdk import importhook
+
+    importhook.install()
+    # What nearly every DAG file and task touches: paid once here, not once per child.
+    for name in ("jinja2", "pendulum", "subprocess", "dateutil.parser", "croniter", "airflow.sdk",
+                 "airflow.providers.standard.operators.bash", "airflow.providers.standard.operators.python",
+                 "airflow.providers.standard.operators.empty", "airflow.decorators", "airflow.models"):
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            pass
 
 
 def _run_child(kind: str, payload: dict) -> int:

@@ -158,7 +158,6 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> str:
     try:
         result = runtime.execute_task(task, context)  # enforces execution_timeout itself
         _store_rendered(client, w["ti_id"], task, runtime)
-        log.info("Done. Returned value was: %s", result)
         _push_result(client, w, task, result)
         return "success"
     except AirflowSkipException as exc:
