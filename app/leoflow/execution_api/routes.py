@@ -72,7 +72,7 @@ def execution_routes(services: Services) -> list[Route]:
                 runs.set_run_state(conn, ti.dag_id, ti.run_id, "running", start_date=now)
             audit.record(conn, "running", dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
                          map_index=ti.map_index, try_number=ti.try_number, logical_date=run.logical_date,
-                         extra=f'{{"host_name": "{body["hostname"]}"}}')
+                         extra={"host_name": body["hostname"]})
         return respond({
             "dag_run": run_body(run),
             "task_reschedule_count": 0,
