@@ -152,3 +152,14 @@ def test_a_task_that_stops_heart_beating_is_a_zombie_and_is_retried(tmp_path, da
         assert "zombie" in server.output()
     finally:
         server.stop()
+
+
+def test_a_run_of_a_paused_dag_waits_and_starts_on_unpause(lite):
+    lite.wait_for_dag("example_etl")
+    assert lite.api("PATCH", "/api/v2/dags/example_etl", json={"is_paused": True}).json()["is_paused"] is True
+    run = lite.trigger("example_etl")
+    time.sleep(1.0)
+    path = f"/api/v2/dags/example_etl/dagRuns/{run['dag_run_id']}"
+    assert lite.api("GET", path).json()["state"] == "queued"
+    lite.api("PATCH", "/api/v2/dags/example_etl", json={"is_paused": False})
+    assert lite.wait_for_run("example_etl", run["dag_run_id"], timeout=20)["state"] == "success"

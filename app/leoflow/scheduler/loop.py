@@ -85,9 +85,16 @@ class Scheduler:
             timeout = max(0.0, min(timeout, (soonest - utcnow()).total_seconds()))
         if self._dirty:
             timeout = 0.0
+        whole_dags = set()
         for event in self.services.bus.wait(SCHEDULER_QUEUE, timeout) if timeout > 0 else []:
             if event.get("dag_id") and event.get("run_id"):
                 self._dirty.add((event["dag_id"], event["run_id"]))
+            elif event.get("dag_id"):  # e.g. unpaused: its queued runs may start now
+                whole_dags.add(event["dag_id"])
+        if whole_dags:
+            with self.services.engine.connect() as conn:
+                for dag_id in whole_dags:
+                    self._dirty.update((r.dag_id, r.run_id) for r in runs.unfinished_runs(conn, dag_id))
 
     # --- one pass -------------------------------------------------------------
 
