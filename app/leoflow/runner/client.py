@@ -56,6 +56,7 @@ class ExecutionClient:
                    "Content-Type": "application/json", "Accept": "application/json"}
         deadline = time.monotonic() + self.connect_patience
         delay = 0.05
+        retried_closed = False
         with self._lock:
             while True:
                 try:
@@ -64,7 +65,7 @@ class ExecutionClient:
                     resp = conn.getresponse()
                     data = resp.read()
                     break
-                except ConnectionRefusedError:
+                except ConnectionRefusedError:  # the server is starting or restarting: wait for it
                     self._conn = None
                     if time.monotonic() > deadline:
                         raise
@@ -73,9 +74,9 @@ class ExecutionClient:
                 except (ConnectionError, http.client.HTTPException, OSError):
                     # A kept-alive connection the server closed: retry once on a new one.
                     self._conn = None
-                    if time.monotonic() > deadline or delay > 0.05:
+                    if retried_closed:
                         raise
-                    delay *= 2
+                    retried_closed = True
         if raw:
             return resp, data
         parsed = json.loads(data) if data else None
