@@ -39,7 +39,7 @@ class Settings:
 
     @property
     def execution_api_url(self) -> str:
-        base = self.base_url or f"http://{_client_host(self.host)}:{self.port}"
+        base = self.base_url or f"http://{client_host(self.host)}:{self.port}"
         return base.rstrip("/") + "/execution"
 
     def secret(self, name: str) -> str:
@@ -56,7 +56,8 @@ class Settings:
             return value
 
 
-def _client_host(host: str) -> str:
+def client_host(host: str) -> str:
+    """Where a process on this machine reaches a server listening on `host`."""
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 

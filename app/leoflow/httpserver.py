@@ -37,7 +37,9 @@ def _when_listening(host: str, port: int, callback, timeout: float = 30.0) -> No
     import time
 
     deadline = time.monotonic() + timeout
-    target = "127.0.0.1" if host in ("0.0.0.0", "") else ("::1" if host == "::" else host)
+    from .config import client_host
+
+    target = client_host(host)
     while time.monotonic() < deadline:
         try:
             socket.create_connection((target, port), timeout=0.5).close()
