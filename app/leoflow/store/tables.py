@@ -60,6 +60,9 @@ dag = Table(
     Column("next_dagrun_data_interval_start", UtcDateTime),
     Column("next_dagrun_data_interval_end", UtcDateTime),
     Column("next_dagrun_create_after", UtcDateTime),
+    Column("dag_display_name", String(2000)),
+    Column("asset_expression", JsonText),  # the schedule's asset condition, for asset-triggered DAGs
+    Column("timetable_type", String(255)),
 )
 
 dag_tag = Table(
@@ -134,6 +137,7 @@ dag_run = Table(
     Column("clear_number", Integer, nullable=False, default=0),
     Column("note", Text),
     Column("updated_at", UtcDateTime),
+    Column("backfill_id", Integer),
     UniqueConstraint("dag_id", "run_id"),
     UniqueConstraint("dag_id", "logical_date"),
     Index(None, "state", "dag_id"),
@@ -308,4 +312,208 @@ job = Table(  # one row per running component, heart-beating (scheduler, dag pro
     Column("hostname", String(500)),
     Column("unixname", String(1000)),
     Index(None, "job_type", "latest_heartbeat"),
+)
+
+
+# --- Assets (Airflow 3.2's asset tables, trimmed to what Leoflow reads) -------------------------
+
+asset = Table(
+    "asset",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(1500), nullable=False),
+    Column("uri", String(1500), nullable=False),
+    Column("group", String(1500), nullable=False, default="asset"),
+    Column("extra", JsonText, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("name", "uri"),
+)
+
+asset_active = Table(  # the one asset a name and a uri each resolve to
+    "asset_active",
+    metadata,
+    Column("name", String(1500), primary_key=True),
+    Column("uri", String(1500), primary_key=True),
+)
+
+asset_alias = Table(
+    "asset_alias",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(1500), nullable=False, unique=True),
+    Column("group", String(1500), nullable=False, default="asset"),
+)
+
+asset_alias_asset = Table(
+    "asset_alias_asset",
+    metadata,
+    Column("alias_id", Integer, ForeignKey("asset_alias.id", ondelete="CASCADE"), primary_key=True),
+    Column("asset_id", Integer, ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True),
+)
+
+asset_event = Table(
+    "asset_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("asset_id", Integer, nullable=False),
+    Column("extra", JsonText, nullable=False),
+    Column("source_task_id", String(ID)),
+    Column("source_dag_id", String(ID)),
+    Column("source_run_id", String(ID)),
+    Column("source_map_index", Integer, default=-1),
+    Column("timestamp", UtcDateTime, nullable=False),
+    Index(None, "asset_id", "timestamp"),
+)
+
+asset_alias_asset_event = Table(
+    "asset_alias_asset_event",
+    metadata,
+    Column("alias_id", Integer, ForeignKey("asset_alias.id", ondelete="CASCADE"), primary_key=True),
+    Column("event_id", Integer, ForeignKey("asset_event.id", ondelete="CASCADE"), primary_key=True),
+)
+
+dag_schedule_asset_reference = Table(  # DAG scheduled on an asset
+    "dag_schedule_asset_reference",
+    metadata,
+    Column("asset_id", Integer, ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True),
+    Column("dag_id", String(ID), ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+dag_schedule_asset_alias_reference = Table(
+    "dag_schedule_asset_alias_reference",
+    metadata,
+    Column("alias_id", Integer, ForeignKey("asset_alias.id", ondelete="CASCADE"), primary_key=True),
+    Column("dag_id", String(ID), ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+task_outlet_asset_reference = Table(
+    "task_outlet_asset_reference",
+    metadata,
+    Column("asset_id", Integer, ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True),
+    Column("dag_id", String(ID), ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", String(ID), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+task_inlet_asset_reference = Table(
+    "task_inlet_asset_reference",
+    metadata,
+    Column("asset_id", Integer, ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True),
+    Column("dag_id", String(ID), ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", String(ID), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+asset_dag_run_queue = Table(  # asset updates a scheduled DAG has not yet consumed
+    "asset_dag_run_queue",
+    metadata,
+    Column("asset_id", Integer, ForeignKey("asset.id", ondelete="CASCADE"), primary_key=True),
+    Column("target_dag_id", String(ID), ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+dagrun_asset_event = Table(  # the asset events that triggered a run
+    "dagrun_asset_event",
+    metadata,
+    Column("dag_run_id", Integer, ForeignKey("dag_run.id", ondelete="CASCADE"), primary_key=True),
+    Column("event_id", Integer, ForeignKey("asset_event.id", ondelete="CASCADE"), primary_key=True),
+)
+
+# --- Deferral and rescheduling ------------------------------------------------------------------
+
+trigger = Table(
+    "trigger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("classpath", String(1000), nullable=False),
+    Column("kwargs", JsonText, nullable=False),
+    Column("created_date", UtcDateTime, nullable=False),
+    Column("triggerer_id", Integer),
+)
+
+task_reschedule = Table(
+    "task_reschedule",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ti_id", String(36), ForeignKey("task_instance.id", ondelete="CASCADE"), nullable=False),
+    Column("start_date", UtcDateTime, nullable=False),
+    Column("end_date", UtcDateTime, nullable=False),
+    Column("duration", Integer, nullable=False),
+    Column("reschedule_date", UtcDateTime, nullable=False),
+    Index(None, "ti_id"),
+)
+
+# --- DAG warnings, backfills, favourites, revoked login tokens ----------------------------------
+
+dag_warning = Table(
+    "dag_warning",
+    metadata,
+    Column("dag_id", String(ID), ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True),
+    Column("warning_type", String(50), primary_key=True),
+    Column("message", Text, nullable=False),
+    Column("timestamp", UtcDateTime, nullable=False),
+)
+
+backfill = Table(
+    "backfill",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dag_id", String(ID), nullable=False),
+    Column("from_date", UtcDateTime, nullable=False),
+    Column("to_date", UtcDateTime, nullable=False),
+    Column("dag_run_conf", JsonText, nullable=False),
+    Column("is_paused", Boolean, nullable=False, default=False),
+    Column("reprocess_behavior", String(250), nullable=False, default="none"),
+    Column("max_active_runs", Integer, nullable=False, default=10),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("triggering_user_name", String(512)),
+)
+
+backfill_dag_run = Table(
+    "backfill_dag_run",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("backfill_id", Integer, ForeignKey("backfill.id", ondelete="CASCADE"), nullable=False),
+    Column("dag_run_id", Integer, ForeignKey("dag_run.id", ondelete="SET NULL")),
+    Column("exception_reason", String(250)),
+    Column("logical_date", UtcDateTime, nullable=False),
+    Column("sort_ordinal", Integer, nullable=False),
+    UniqueConstraint("backfill_id", "dag_run_id"),
+)
+
+dag_favorite = Table(
+    "dag_favorite",
+    metadata,
+    Column("user_id", String(250), primary_key=True),
+    Column("dag_id", String(ID), ForeignKey("dag.dag_id", ondelete="CASCADE"), primary_key=True),
+)
+
+revoked_token = Table(  # logged-out login tokens, kept until they would have expired
+    "revoked_token",
+    metadata,
+    Column("jti", String(32), primary_key=True),
+    Column("exp", UtcDateTime, nullable=False),
+)
+
+task_map = Table(  # how many items a finished task's XCom result holds, for tasks mapped over it
+    "task_map",
+    metadata,
+    Column("dag_id", String(ID), primary_key=True),
+    Column("task_id", String(ID), primary_key=True),
+    Column("run_id", String(ID), primary_key=True),
+    Column("map_index", Integer, primary_key=True),
+    Column("length", Integer, nullable=False),
+    Column("keys", JsonText),
+    ForeignKeyConstraint(
+        ["dag_id", "run_id"], ["dag_run.dag_id", "dag_run.run_id"], ondelete="CASCADE"
+    ),
 )
