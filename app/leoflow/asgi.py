@@ -13,8 +13,10 @@ def build_app(services: Services) -> Starlette:
     from starlette.exceptions import HTTPException
 
     from .api.app import api_routes, http_exception_handler
+    from .web.ui import web_routes
 
-    routes = [Mount("/execution", routes=execution_routes(services)), *api_routes(services)]
+    # The UI's catch-all route (client-side paths -> index.html) must stay last.
+    routes = [Mount("/execution", routes=execution_routes(services)), *api_routes(services), *web_routes()]
     app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception_handler})
     app.state.services = services
     return app

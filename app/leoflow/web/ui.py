@@ -1,0 +1,170 @@
+"""Serve the Airflow 3.2.1 UI build unmodified, plus what it needs to work offline.
+
+- `index.html` for `/` and every client-side route, with the base href filled in;
+- `/static/...`: the build's files; hashed ones cached for a year, the rest revalidated;
+- `/assets/...`: the same files again, because the upstream `index.html` preloads
+  `./assets/chunk-*.js` (served as HTML it would log a MIME-type error on every load);
+- `/static/monaco-editor/<version>/min/vs/...`: the code editor, which the build
+  would fetch from a CDN; the bundle's CDN base is pointed here when it is served.
+
+Paths under `/api`, `/ui`, `/auth` and `/execution` never fall back to the shell:
+an unknown API path is a JSON 404, not an HTML page with status 200.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import mimetypes
+import re
+import threading
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from . import assets
+
+LONG_CACHE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+# Vite names its build outputs `name-<8 char hash>.ext`: their content never changes under that name.
+_HASHED = re.compile(r"-[A-Za-z0-9_-]{8}\.[a-z0-9]+$")
+_COMPRESSIBLE = {"text/javascript", "application/javascript", "text/css", "application/json", "text/html",
+                 "image/svg+xml", "application/wasm", "text/plain"}
+MONACO_PREFIX = f"monaco-editor/{assets.MONACO_VERSION}/min/vs/"
+API_PREFIXES = ("api", "ui", "auth", "execution")
+
+_TYPES = {".js": "text/javascript", ".mjs": "text/javascript", ".wasm": "application/wasm",
+          ".json": "application/json", ".css": "text/css", ".svg": "image/svg+xml", ".map": "application/json"}
+
+MISSING_UI = """<!doctype html><html><head><title>Leoflow</title></head><body>
+<h1>Leoflow</h1><p>The web UI files are not part of this installation.
+Fetch them with <code>python build/fetch_airflow_core.py</code> and
+<code>python build/fetch_monaco.py</code> in the source checkout, then restart.
+The REST API is at <a href="api/v2/monitor/health">api/v2</a>.</p></body></html>"""
+
+
+class _File:
+    """One served file's bytes, ETag and (made once, on first ask) gzip form."""
+
+    __slots__ = ("body", "etag", "media_type", "_gz")
+
+    def __init__(self, body: bytes, media_type: str):
+        self.body, self.media_type = body, media_type
+        self.etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
+        self._gz: bytes | None = None
+
+    def gzipped(self) -> bytes:
+        if self._gz is None:
+            self._gz = gzip.compress(self.body, compresslevel=6, mtime=0)
+        return self._gz
+
+
+class UiFiles:
+    def __init__(self, dist: Path | None, monaco: Path | None):
+        self.dist, self.monaco = dist, monaco
+        self._cache: dict[tuple[str, str], _File] = {}
+        self._lock = threading.Lock()
+
+    def resolve(self, path: str) -> Path | None:
+        """A file under `/static/`: the UI build, or Monaco's versioned folder."""
+        if path.startswith(MONACO_PREFIX):
+            root, rel = self.monaco, path[len(MONACO_PREFIX):]
+        else:
+            root, rel = self.dist, path
+        if root is None or not rel:
+            return None
+        target = (root / rel).resolve()
+        if not target.is_relative_to(root.resolve()) or not target.is_file():
+            return None
+        return target
+
+    def load(self, target: Path, base: str) -> _File:
+        key = (str(target), base)
+        with self._lock:
+            found = self._cache.get(key)
+        if found is not None:
+            return found
+        body = target.read_bytes()
+        media_type = _TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
+        if target.suffix == ".js" and assets.MONACO_CDN.encode() in body:
+            # Point the editor's loader at our own copy: the UI works with no internet.
+            body = body.replace(assets.MONACO_CDN.encode(), f"{base}static/{MONACO_PREFIX}".rstrip("/").encode())
+        found = _File(body, media_type)
+        with self._lock:
+            self._cache[key] = found
+        return found
+
+    def respond(self, request: Request, target: Path, cache_control: str) -> Response:
+        f = self.load(target, base_path(request))
+        headers = {"Cache-Control": cache_control, "ETag": f.etag, "Vary": "Accept-Encoding"}
+        if request.headers.get("if-none-match") == f.etag:
+            return Response(status_code=304, headers=headers)
+        body = f.body
+        if (len(body) > 1024 and f.media_type in _COMPRESSIBLE
+                and "gzip" in request.headers.get("accept-encoding", "")):
+            body = f.gzipped()
+            headers["Content-Encoding"] = "gzip"
+        if request.method == "HEAD":
+            headers["Content-Length"] = str(len(body))
+            return Response(status_code=200, headers=headers, media_type=f.media_type)
+        return Response(body, headers=headers, media_type=f.media_type)
+
+
+def base_path(request: Request) -> str:
+    """The URL path the UI lives under ("/" unless mounted below a prefix), ending in a slash."""
+    return (request.scope.get("root_path") or "").rstrip("/") + "/"
+
+
+def _cache_control(path: str) -> str:
+    if path.startswith(MONACO_PREFIX) or _HASHED.search(path):
+        return LONG_CACHE
+    return REVALIDATE
+
+
+def web_routes(files: UiFiles | None = None) -> list[BaseRoute]:
+    """The UI's routes; mount them after every API route (the last one catches all paths)."""
+    files = files or UiFiles(assets.ui_dist(), assets.monaco_vs())
+    shell_cache: dict[str, str] = {}
+
+    def not_found() -> Response:
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
+
+    async def static(request: Request) -> Response:
+        path = request.path_params["path"]
+        target = files.resolve(path)
+        return files.respond(request, target, _cache_control(path)) if target else not_found()
+
+    async def preload_assets(request: Request) -> Response:
+        path = "assets/" + request.path_params["path"]
+        target = files.resolve(path)
+        return files.respond(request, target, _cache_control(path)) if target else not_found()
+
+    async def shell(request: Request) -> Response:
+        path = request.path_params.get("path", "")
+        first = path.split("/", 1)[0]
+        if first == "api":
+            if path.startswith("api/v1/") or path == "api/v1":
+                return JSONResponse({"error": "/api/v1 has been removed in Airflow 3, please use its upgraded "
+                                              "version /api/v2 instead."}, status_code=404)
+            return JSONResponse({"error": "API route not found"}, status_code=404)
+        if path == "health":  # Airflow 2's health check: a clear 404 rather than the HTML shell
+            return JSONResponse({"error": "Moved in Airflow 3. Please change config to check "
+                                          "`/api/v2/monitor/health`"}, status_code=404)
+        if first in API_PREFIXES:
+            return not_found()
+        if files.dist is None:
+            return HTMLResponse(MISSING_UI, status_code=503)
+        base = base_path(request)
+        html = shell_cache.get(base)
+        if html is None:
+            template = (files.dist / "index.html").read_text()
+            html = shell_cache[base] = template.replace("{{ backend_server_base_url }}", base)
+        return HTMLResponse(html, headers={"Cache-Control": REVALIDATE})
+
+    return [
+        Route("/static/{path:path}", static, methods=["GET", "HEAD"]),
+        Route("/assets/{path:path}", preload_assets, methods=["GET", "HEAD"]),
+        Route("/{path:path}", shell, methods=["GET", "HEAD"]),
+    ]
