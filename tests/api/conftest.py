@@ -92,3 +92,25 @@ def client(services):
 def anon(services):
     with make_client(services) as c:
         yield c
+
+
+def pytest_terminal_summary(terminalreporter):
+    """The client sweep's score, when it ran (`tests/api/test_client_sweep.py`)."""
+    from tests.api import openapi_check
+    from tests.api.sweep import CHECKS, RESULTS
+
+    if not RESULTS:
+        return
+    operations = openapi_check.operations(openapi_check.public_doc())
+    total = len(operations)
+    ok = sum(1 for r in RESULTS.values() if r["ok"])
+    valid = sum(1 for r in RESULTS.values() if r["schema_valid"])
+    write = terminalreporter.write_line
+    terminalreporter.section("Airflow REST API client sweep")
+    write(f"api ops: {ok}/{total} ok, schema-valid {valid}/{total}")
+    missing = sorted(set(operations) - set(CHECKS))
+    if missing:
+        write(f"without a check ({len(missing)}): {', '.join(missing)}")
+    failing = sorted(k for k, r in RESULTS.items() if not r["schema_valid"])
+    if failing:
+        write(f"failing ({len(failing)}): {', '.join(failing)}")
