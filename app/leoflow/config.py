@@ -31,6 +31,8 @@ class Settings:
     dag_dir_poll_interval: float = 0.5
     scheduler_poll_interval: float = 1.0
     base_url: str = ""  # where tasks reach the Execution API; derived from host/port when empty
+    fernet_key: str | None = None  # encrypts secrets at rest; lite keeps a generated one in the home
+    expose_config: str = "non-sensitive-only"  # GET /config: "true", "false" or "non-sensitive-only"
     extra: dict = field(default_factory=dict)
 
     @property
@@ -81,6 +83,8 @@ _ENV = {
     "dag_dir_poll_interval": ("LEOFLOW_DAG_DIR_POLL_INTERVAL", [], float),
     "scheduler_poll_interval": ("LEOFLOW_SCHEDULER_POLL_INTERVAL", [], float),
     "base_url": ("LEOFLOW_BASE_URL", ["AIRFLOW__API__BASE_URL"], str),
+    "fernet_key": ("LEOFLOW_FERNET_KEY", ["AIRFLOW__CORE__FERNET_KEY"], str),
+    "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
 }
 
 

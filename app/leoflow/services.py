@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
 
@@ -16,10 +16,12 @@ class Services:
     engine: Engine
     bus: Bus
     mode: str = "lite"  # "lite" or "server"
+    crypt: object = field(default=None, repr=False)  # secrets.fernet.Crypt: secrets at rest
 
 
 def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = True) -> Services:
     from .bus import connect
+    from .secrets import fernet
     from .store import migrate as migrations
     from .store.engine import make_engine
 
@@ -27,4 +29,7 @@ def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = Tru
     engine = make_engine(settings.database_url)
     if migrate:
         migrations.upgrade(engine)
-    return Services(settings=settings, engine=engine, bus=connect(settings.redis_url), mode=mode)
+    # A wrong or missing Fernet key stops the start here, before anything reads a secret.
+    crypt, generated = fernet.load(settings.home, mode=mode, configured=settings.fernet_key)
+    fernet.check_stored(engine, crypt, generated=generated, home=settings.home)
+    return Services(settings=settings, engine=engine, bus=connect(settings.redis_url), mode=mode, crypt=crypt)

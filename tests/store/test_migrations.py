@@ -36,8 +36,11 @@ def test_reset_drops_and_recreates(engine):
     from leoflow.store.tables import variable
     from leoflow.store import variables
 
+    from cryptography.fernet import Fernet
+    from leoflow.secrets.fernet import Crypt
+
     with engine.begin() as conn:
-        variables.put(conn, "k", "v")
+        variables.put(conn, "k", "v", crypt=Crypt([Fernet.generate_key().decode()]))
     migrate.reset(engine)
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(variable)).scalar() == 0

@@ -201,13 +201,13 @@ def execution_routes(services: Services) -> list[Route]:
             row = variables.get(conn, variable_key)
         if row is None:
             raise not_found(f"Variable with key '{variable_key}' not found")
-        return respond({"key": row.key, "value": row.val})
+        return respond({"key": row.key, "value": variables.value_of(row, services.crypt)})
 
     @endpoint(body=True, auth="any")
     def variable_put(request, body, variable_key):
         require_fields(body, {"value": None})
         with engine.begin() as conn:
-            variables.put(conn, variable_key, body["value"], body.get("description"))
+            variables.put(conn, variable_key, body["value"], body.get("description"), crypt=services.crypt)
         return respond({"message": "Variable successfully set"}, 201)
 
     @endpoint(auth="any")
@@ -222,7 +222,8 @@ def execution_routes(services: Services) -> list[Route]:
             row = connections.get(conn, connection_id)
         if row is None:
             raise not_found(f"Connection with ID {connection_id} not found")
-        return respond({k: getattr(row, k) for k in
+        data = connections.clear(row, services.crypt)  # tasks get the decrypted password and extra
+        return respond({k: data[k] for k in
                         ("conn_id", "conn_type", "host", "schema", "login", "password", "port", "extra")})
 
     # --- dag runs (read-only, for tasks) ----------------------------------

@@ -15,6 +15,8 @@ import sys
 import threading
 from pathlib import Path
 
+from ..secrets import masker
+
 
 def log_relative_path(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
     mapped = f"map_index={map_index}/" if map_index >= 0 else ""
@@ -32,6 +34,7 @@ class JsonLinesFile:
         self._lock = threading.Lock()
 
     def write(self, record: dict) -> None:
+        record = masker.redact_record(record)  # secrets the task read never reach the log file
         line = json.dumps(record, default=str, ensure_ascii=False, separators=(",", ":"))
         with self._lock:
             self._f.write(line + "\n")

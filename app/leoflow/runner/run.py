@@ -19,6 +19,7 @@ import socket
 import threading
 from pathlib import Path
 
+from ..secrets import masker
 from .client import ApiError, ExecutionClient
 from .logfile import TaskLog
 
@@ -56,7 +57,9 @@ class HttpComms:
 
     def get_variable(self, key):
         try:
-            return self.client.request("GET", f"variables/{key}")["value"]
+            value = self.client.request("GET", f"variables/{key}")["value"]
+            masker.mask_variable(key, value)  # a sensitive variable is masked in this task's log
+            return value
         except ApiError as err:
             if err.status == 404:
                 return None
@@ -67,7 +70,9 @@ class HttpComms:
 
     def get_connection(self, conn_id):
         try:
-            return self.client.request("GET", f"connections/{conn_id}")
+            data = self.client.request("GET", f"connections/{conn_id}")
+            masker.mask_connection(data)  # its password and sensitive extras are masked in this task's log
+            return data
         except ApiError as err:
             if err.status == 404:
                 return None
