@@ -14,9 +14,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from . import auth, dag_runs, dags, import_errors, logs, monitor, task_instances, xcom
+from . import variables, connections, pools  # admin
 from .errors import HTTPError, error_response
 
 _FAMILIES = [monitor, dags, dag_runs, task_instances, xcom, logs, import_errors]
+_FAMILIES += [variables, connections, pools]  # admin
 
 
 def endpoint(services, authenticator: auth.Authenticator, fn, *, public: bool = False):

@@ -23,3 +23,20 @@ def ensure_default_pool(engine: Engine) -> None:
 
 def slots_by_pool(conn) -> dict[str, int]:
     return {row.pool: row.slots for row in conn.execute(select(slot_pool.c.pool, slot_pool.c.slots))}
+
+
+def slots_in_use(conn) -> dict[str, dict[str, int]]:
+    """pool -> {state: pool slots held by task instances in that state}, for the states pools count."""
+    from sqlalchemy import func
+
+    from .tables import task_instance
+
+    out: dict[str, dict[str, int]] = {}
+    rows = conn.execute(
+        select(task_instance.c.pool, task_instance.c.state, func.sum(task_instance.c.pool_slots))
+        .where(task_instance.c.state.in_(("running", "queued", "scheduled", "deferred")))
+        .group_by(task_instance.c.pool, task_instance.c.state)
+    )
+    for pool, state, used in rows:
+        out.setdefault(pool, {})[state] = int(used or 0)
+    return out
