@@ -1,4 +1,5 @@
-"""The public REST API (`/api/v2`) and `/auth`, as starlette routes the server mounts at its root.
+"""The public REST API (`/api/v2`), the UI's private `/ui` routes and `/auth`, as starlette routes
+the server mounts at its root.
 
 Handlers are plain functions `(services, request) -> body | (body, status) | Response`
 that run in a worker thread (the database calls are blocking). The wrapper here
@@ -13,46 +14,63 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from . import auth, dag_runs, dags, import_errors, logs, monitor, task_instances, xcom
+from . import auth, login, permissions, ui  # web
+from . import dag_runs, dags, import_errors, logs, monitor, task_instances, xcom
 from . import variables, connections, pools  # admin
 from .errors import HTTPError, error_response
 
 _FAMILIES = [monitor, dags, dag_runs, task_instances, xcom, logs, import_errors]
+_FAMILIES += [login]  # web: the browser's login page and logout (the /ui routes come from api/ui/)
 _FAMILIES += [variables, connections, pools]  # admin
 
 
-def endpoint(services, authenticator: auth.Authenticator, fn, *, public: bool = False):
+def endpoint(services, authenticator: auth.Authenticator, fn, *, public: bool = False, template: str = ""):
+    """Wrap a handler: who is calling (401 without a token), may they (403), then run it in a thread."""
+    need = permissions.required_role("GET", template)  # decided per method below, once per route
+
     async def handle(request: Request) -> Response:
         request.state.auth = authenticator
+        user = None
         try:
             if not public:
-                request.state.user = await run_in_threadpool(authenticator.authenticate, request)
+                user = request.state.user = await run_in_threadpool(authenticator.authenticate, request)
+                role = need if request.method in ("GET", "HEAD") else permissions.required_role(request.method,
+                                                                                                 template)
+                if not user.may(role):
+                    raise HTTPError(403, f"Forbidden: the {user.role} role may not {request.method} {template} "
+                                         f"(needs {role})")
             request.state.body = await request.body() if request.method in ("POST", "PATCH", "PUT") else b""
             result = await run_in_threadpool(fn, services, request)
         except HTTPError as exc:
             return error_response(exc)
         if isinstance(result, Response):
-            return result
-        status = 200
-        if isinstance(result, tuple):
-            result, status = result
-        return JSONResponse(result, status_code=status)
+            response = result
+        else:
+            status = 200
+            if isinstance(result, tuple):
+                result, status = result
+            response = JSONResponse(result, status_code=status)
+        if user is not None and authenticator.needs_refresh(user):
+            login.set_token_cookie(request, response, authenticator.issue(user))
+        return response
 
     handle.__name__ = fn.__name__
     return handle
 
 
 def api_routes(services) -> list[BaseRoute]:
-    """Every `/api/v2` and `/auth` route, bound to `services`."""
-    authenticator = auth.Authenticator(services.settings)
+    """Every `/api/v2`, `/ui` and `/auth` route, bound to `services`."""
+    authenticator = auth.Authenticator(services.settings, services.engine)
     routes: list[BaseRoute] = [
-        Route("/auth/token", endpoint(services, authenticator, auth.create_token, public=True), methods=["POST"]),
+        Route("/auth/token", endpoint(services, authenticator, auth.create_token, public=True,
+                                      template="/auth/token"), methods=["POST"]),
     ]
-    for family in _FAMILIES:
-        for path, methods, fn, *flags in family.ROUTES:
+    tables = [("/api/v2", family.ROUTES) for family in _FAMILIES] + [("", ui.ROUTES)]
+    for prefix, table in tables:
+        for path, methods, fn, *flags in table:
             public = "public" in flags
-            routes.append(Route("/api/v2" + path, endpoint(services, authenticator, fn, public=public),
-                                methods=methods))
+            routes.append(Route(prefix + path, endpoint(services, authenticator, fn, public=public,
+                                                        template=prefix + path), methods=methods))
     return routes
 
 

@@ -1,8 +1,14 @@
 """Users and tokens, the way Airflow's simple auth manager does them.
 
-`POST /auth/token` trades a username and password for a JWT; every `/api/v2`
-request then carries it as `Authorization: Bearer ...` or in the `_token`
-cookie (what the UI uses). Lite has one user, `admin`.
+Users and their roles come from config (`simple_auth_manager_users = "name:role,..."`,
+as Airflow's `[core] simple_auth_manager_users`; default `admin:admin`). Passwords
+are generated into the home on first start (admin's in `admin-password.txt`, the
+others' in `user-passwords.json`, both 0600) unless LEOFLOW_ADMIN_PASSWORD sets
+admin's; only their scrypt hashes stay in memory, and they are never logged.
+
+`POST /auth/token` trades a username and password for a JWT; every `/api/v2` and
+`/ui` request then carries it as `Authorization: Bearer ...` or in the `_token`
+cookie (what the UI uses). Logging out revokes the token's `jti`.
 """
 
 from __future__ import annotations
@@ -10,29 +16,52 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import os
 import secrets
+import threading
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import parse_qsl
 
 import jwt
+import sqlalchemy as sa
 
 from .errors import HTTPError, ValidationFailed, invalid
 from .validate import json_body
 
 ADMIN = "admin"
+ROLES = ("viewer", "user", "op", "admin")  # each role may do everything the ones before it may
 AUDIENCE = "apache-airflow"  # Airflow's [api_auth] jwt_audience; keeps task (execution) tokens out
 TOKEN_LIFETIME = dt.timedelta(hours=24)  # Airflow's [api_auth] jwt_expiration_time default
+CLI_TOKEN_LIFETIME = dt.timedelta(hours=1)  # Airflow's [api_auth] jwt_cli_expiration_time default
 COOKIE = "_token"
 PASSWORD_FILE = "admin-password.txt"
+USER_PASSWORDS_FILE = "user-passwords.json"
+USERS_SETTING = "simple_auth_manager_users"
+USERS_ENV = ("LEOFLOW_SIMPLE_AUTH_MANAGER_USERS", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS")
 
 
 @dataclass(frozen=True)
 class User:
     username: str
     role: str
+    # Set for a user read from a token: which one, until when, and whether it came as the UI's cookie.
+    jti: str | None = field(default=None, compare=False)
+    exp: dt.datetime | None = field(default=None, compare=False)
+    from_cookie: bool = field(default=False, compare=False)
+
+    def may(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
 
 
 def ensure_admin_password(settings) -> str:
@@ -46,13 +75,43 @@ def ensure_admin_password(settings) -> str:
             return saved
     except FileNotFoundError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
     password = secrets.token_urlsafe(12)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(password + "\n")
-    os.chmod(path, 0o600)
+    _write_private(path, password + "\n")
     return password
+
+
+def configured_users(settings) -> dict[str, str]:
+    """name -> role from `simple_auth_manager_users` (env wins over the config file)."""
+    raw = next((os.environ[v] for v in USERS_ENV if os.environ.get(v)), None)
+    if raw is None:
+        raw = settings.extra.get(USERS_SETTING) or f"{ADMIN}:admin"
+    users: dict[str, str] = {}
+    for item in str(raw).split(","):
+        if not item.strip():
+            continue
+        name, sep, role = item.strip().partition(":")
+        role = role.strip().lower()
+        if not sep or not name.strip() or role not in ROLES:
+            raise SystemExit(f"leoflow: {USERS_SETTING}: {item.strip()!r} is not 'name:role' with role one of "
+                             f"{', '.join(ROLES)}")
+        users[name.strip()] = role
+    if not users:
+        raise SystemExit(f"leoflow: {USERS_SETTING} names no user")
+    return users
+
+
+def user_passwords(settings, names) -> dict[str, str]:
+    """Passwords of the non-admin users, generated into the home's password file when missing."""
+    path = Path(settings.home) / USER_PASSWORDS_FILE
+    try:
+        saved = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        saved = {}
+    missing = [n for n in names if not saved.get(n)]
+    if missing:
+        saved.update({n: secrets.token_urlsafe(12) for n in missing})
+        _write_private(path, json.dumps(saved, indent=2, sort_keys=True) + "\n")
+    return {n: saved[n] for n in names}
 
 
 def hash_password(password: str, salt: bytes | None = None) -> bytes:
@@ -66,12 +125,19 @@ def password_matches(stored: bytes, password: str) -> bool:
 
 
 class Authenticator:
-    """Checks passwords and issues / verifies tokens for one installation."""
+    """Checks passwords and issues, verifies and revokes tokens for one installation."""
 
-    def __init__(self, settings):
+    def __init__(self, settings, engine=None):
         self.settings = settings
-        # Only the hash stays in memory; the plain text lives in the user's own 0600 file.
-        self.users = {ADMIN: (hash_password(ensure_admin_password(settings)), "admin")}
+        self.engine = engine  # where revoked tokens are kept (None: revocation is not checked)
+        roles = configured_users(settings)
+        passwords = user_passwords(settings, [n for n in roles if n != ADMIN])
+        if ADMIN in roles:
+            passwords[ADMIN] = ensure_admin_password(settings)
+        # Only the hashes stay in memory; the plain text lives in the user's own 0600 files.
+        self.users = {name: (hash_password(passwords[name]), role) for name, role in roles.items()}
+        self._revoked: set[str] = set()
+        self._lock = threading.Lock()
 
     @property
     def key(self) -> str:
@@ -79,11 +145,14 @@ class Authenticator:
 
     def login(self, username: str, password: str) -> User | None:
         found = self.users.get(username)
-        if found is None or not password_matches(found[0], password):
+        if found is None:
+            hash_password(password)  # same time spent as for a known name: no user enumeration by timing
+            return None
+        if not password_matches(found[0], password):
             return None
         return User(username, found[1])
 
-    def issue(self, user: User) -> str:
+    def issue(self, user: User, lifetime: dt.timedelta = TOKEN_LIFETIME) -> str:
         now = dt.datetime.now(dt.UTC)
         claims = {
             "jti": uuid.uuid4().hex,
@@ -92,35 +161,88 @@ class Authenticator:
             "role": user.role,
             "iat": now,
             "nbf": now,
-            "exp": now + TOKEN_LIFETIME,
+            "exp": now + lifetime,
         }
         return jwt.encode(claims, self.key, algorithm="HS256")
 
-    def verify(self, token: str | None) -> User:
-        if not token:
-            raise HTTPError(401, "Not authenticated")
+    def claims(self, token: str) -> dict:
         try:
-            claims = jwt.decode(token, self.key, algorithms=["HS256"], audience=AUDIENCE,
-                                options={"require": ["exp", "iat", "sub"]})
+            return jwt.decode(token, self.key, algorithms=["HS256"], audience=AUDIENCE,
+                              options={"require": ["exp", "iat", "sub"]})
         except jwt.ExpiredSignatureError:
             raise HTTPError(401, "Token Expired")
         except jwt.InvalidTokenError:
             raise HTTPError(403, "Invalid JWT token")
+
+    def verify(self, token: str | None, *, from_cookie: bool = False) -> User:
+        if not token:
+            raise HTTPError(401, "Not authenticated")
+        claims = self.claims(token)
         if claims["sub"] not in self.users:
             raise HTTPError(403, "Invalid JWT token")
-        return User(claims["sub"], claims.get("role") or "viewer")
+        jti = claims.get("jti")
+        if jti and self.is_revoked(jti):
+            raise HTTPError(401, "Token has been revoked")
+        # The role is today's from config, not the one written in the token when it was issued.
+        return User(claims["sub"], self.users[claims["sub"]][1], jti=jti,
+                    exp=dt.datetime.fromtimestamp(claims["exp"], dt.UTC), from_cookie=from_cookie)
+
+    def token_of(self, request) -> tuple[str | None, bool]:
+        """The request's token and whether it came as the cookie (Bearer wins over the cookie)."""
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and value.strip():
+            return value.strip(), False
+        return request.cookies.get(COOKIE), True
 
     def authenticate(self, request) -> User:
         """The user of a request, from the bearer header or the UI's cookie."""
-        header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        token = value.strip() if scheme.lower() == "bearer" else None
-        return self.verify(token or request.cookies.get(COOKIE))
+        token, from_cookie = self.token_of(request)
+        return self.verify(token, from_cookie=from_cookie)
+
+    def is_revoked(self, jti: str) -> bool:
+        with self._lock:
+            if jti in self._revoked:
+                return True
+        if self.engine is None:
+            return False
+        from ..store.tables import revoked_token
+
+        with self.engine.connect() as conn:
+            found = conn.execute(sa.select(revoked_token.c.jti).where(revoked_token.c.jti == jti)).first()
+        if found:
+            with self._lock:
+                self._revoked.add(jti)
+        return bool(found)
+
+    def revoke(self, token: str) -> User | None:
+        """Log a token out for good (kept until it would have expired anyway). None if it was not valid."""
+        try:
+            user = self.verify(token)
+        except HTTPError:
+            return None
+        if user.jti is None:
+            return user
+        with self._lock:
+            self._revoked.add(user.jti)
+        if self.engine is not None:
+            from ..store.tables import revoked_token
+            from ..store.types import utcnow
+
+            with self.engine.begin() as conn:
+                conn.execute(revoked_token.delete().where(revoked_token.c.exp < utcnow()))
+                if not conn.execute(sa.select(revoked_token.c.jti).where(revoked_token.c.jti == user.jti)).first():
+                    conn.execute(revoked_token.insert().values(jti=user.jti, exp=user.exp))
+        return user
+
+    def needs_refresh(self, user: User) -> bool:
+        """A UI session past half its lifetime gets a fresh cookie (Airflow's JWT refresh middleware)."""
+        if not user.from_cookie or user.exp is None:
+            return False
+        return user.exp - dt.datetime.now(dt.UTC) < TOKEN_LIFETIME / 2
 
 
-def create_token(services, request):
-    """POST /auth/token: JSON or form `{username, password}` -> 201 `{"access_token": ...}`."""
-    auth: Authenticator = request.state.auth
+def read_credentials(request) -> dict:
+    """`{username, password}` from a JSON or form body, or a 422 naming the field."""
     ctype = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if ctype == "application/x-www-form-urlencoded":
         data = dict(parse_qsl(request.state.body.decode("utf-8", "replace"), keep_blank_values=True))
@@ -139,7 +261,24 @@ def create_token(services, request):
                for f, v in data.items() if f not in ("username", "password")]
     if errors:
         raise ValidationFailed(errors)
+    return data
+
+
+def record_login(services, event: str, username: str, how: str) -> None:
+    """The audit trail of logins and logouts (never the password)."""
+    from ..store import audit
+
+    with services.engine.begin() as conn:
+        audit.record(conn, event, owner=username, extra={"auth": how})
+
+
+def create_token(services, request):
+    """POST /auth/token: JSON or form `{username, password}` -> 201 `{"access_token": ...}`."""
+    auth: Authenticator = request.state.auth
+    data = read_credentials(request)
     user = auth.login(data["username"], data["password"])
     if user is None:
+        record_login(services, "login_failed", data["username"], "token")
         raise HTTPError(401, "Invalid credentials")
+    record_login(services, "login", user.username, "token")
     return {"access_token": auth.issue(user)}, 201

@@ -1,0 +1,30 @@
+"""/ui/config: the settings the UI reads at start (Airflow's `[api]`/`[webserver]` UI options)."""
+
+from __future__ import annotations
+
+# Airflow 3.2.1's defaults; each can be set in Leoflow's config file under the same name.
+DEFAULTS = {
+    "fallback_page_limit": 50,
+    "auto_refresh_interval": 3,
+    "hide_paused_dags_by_default": False,
+    "instance_name": "Leoflow",  # shown in the UI's title bar and navigation
+    "enable_swagger_ui": True,
+    "require_confirmation_dag_change": False,
+    "default_wrap": False,
+    "test_connection": "Disabled",
+    "dashboard_alert": [],
+    "show_external_log_redirect": False,
+    "external_log_name": None,
+    "theme": None,
+    "multi_team": False,
+}
+
+
+def get_config(services, request):
+    extra = services.settings.extra
+    body = {key: extra.get(key, default) for key, default in DEFAULTS.items()}
+    body["multi_team"] = False  # Leoflow has no teams
+    return body
+
+
+ROUTES = [("/ui/config", ["GET"], get_config)]
