@@ -16,12 +16,12 @@ from starlette.routing import BaseRoute, Route
 
 from . import auth, login, permissions, ui  # web
 from . import dag_runs, dags, import_errors, logs, monitor, task_instances, xcom
-from . import variables, connections, pools  # admin
+from . import variables, connections, pools, event_logs, jobs, dag_warnings, dag_stats, plugins, config_api, dag_parsing  # admin
 from .errors import HTTPError, error_response
 
 _FAMILIES = [monitor, dags, dag_runs, task_instances, xcom, logs, import_errors]
 _FAMILIES += [login]  # web: the browser's login page and logout (the /ui routes come from api/ui/)
-_FAMILIES += [variables, connections, pools]  # admin
+_FAMILIES += [variables, connections, pools, event_logs, jobs, dag_warnings, dag_stats, plugins, config_api, dag_parsing]  # admin
 
 
 def endpoint(services, authenticator: auth.Authenticator, fn, *, public: bool = False, template: str = ""):

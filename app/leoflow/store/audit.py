@@ -17,3 +17,30 @@ def record(conn: Connection, event: str, *, dag_id=None, task_id=None, run_id=No
         try_number=try_number, logical_date=logical_date, owner=owner, owner_display_name=owner,
         extra=json.dumps(extra) if isinstance(extra, dict) else extra,
     ))
+
+
+PARSE_REQUEST = "reparse_dag_file"  # the API's event name for "parse this DAG file again"
+
+
+def record_parse_request(conn: Connection, *, owner: str, file_token: str, bundle_name, relative_fileloc,
+                         fileloc) -> None:
+    record(conn, PARSE_REQUEST, owner=owner, extra={
+        "file_token": file_token, "bundle_name": bundle_name, "relative_fileloc": relative_fileloc, "fileloc": fileloc,
+        "method": "PUT"})
+
+
+def parse_requests(conn: Connection, after_id: int = 0) -> list[tuple[int, str]]:
+    """(log id, fileloc) of the parse requests recorded after `after_id`, oldest first (for the DAG processor)."""
+    from sqlalchemy import select
+
+    rows = conn.execute(select(log.c.id, log.c.extra).where(log.c.event == PARSE_REQUEST, log.c.id > after_id)
+                        .order_by(log.c.id))
+    out = []
+    for row in rows:
+        try:
+            fileloc = json.loads(row.extra or "{}").get("fileloc")
+        except ValueError:
+            continue
+        if fileloc:
+            out.append((row.id, fileloc))
+    return out
