@@ -35,7 +35,7 @@ def _body(response):
     if not raw:
         return None
     content_type = response.headers.get("content-type", "")
-    if "json" not in content_type:
+    if "json" not in content_type or "ndjson" in content_type:
         return raw.decode(errors="replace")
     return json.loads(raw)
 

@@ -1,15 +1,24 @@
-"""GET /dags/{dag_id}/dagRuns (dag_id `~` = every DAG), GET one run, POST = trigger."""
+"""DAG runs: list (dag_id `~` = every DAG), get, trigger, patch state/note, delete, clear, asset events."""
 
 from __future__ import annotations
 
-from sqlalchemy import Text, select, type_coerce
+from sqlalchemy import Text, delete, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError
 
 from ..store import dags as store_dags
 from ..store import runs as store_runs
-from ..store.tables import dag_run
+from ..store.tables import (
+    asset,
+    asset_event,
+    dag_run,
+    dagrun_asset_event,
+    rendered_task_instance_fields,
+    task_instance,
+    task_instance_history,
+    xcom,
+)
 from ..store.types import utcnow
-from . import queries, serializers
+from . import actions, clearing, params, queries, serializers
 from .dags import dag_not_found
 from .errors import HTTPError, not_found
 from .validate import Body, Query, json_body
@@ -117,6 +126,9 @@ def trigger_run(services, request):
         if dag_row.has_import_errors:
             raise HTTPError(400, f"DAG with dag_id: '{dag_id}' has import errors and cannot be triggered")
         version_id, data = latest
+        problem = params.check_conf(data.get("params") or {}, conf or {})
+        if problem:
+            raise HTTPError(400, problem)
         try:
             created = store_runs.create_dag_run(
                 conn, data, dag_version_id=version_id, run_type="manual", run_after=run_after,
@@ -132,13 +144,165 @@ def trigger_run(services, request):
                 else f"A DAG run of DAG '{dag_id}' with this run_id or logical date already exists",
             })
         row = store_runs.get_run(conn, dag_id, created["run_id"])
+        actions.record(conn, request, "trigger_dag_run", dag_id=dag_id, run_id=row.run_id)
         result = run_bodies(conn, [row])[0]
     services.bus.notify_scheduler(kind="run_created", dag_id=dag_id, run_id=row.run_id)
     return result
+
+
+def _run_or_404(conn, dag_id, run_id):
+    row = store_runs.get_run(conn, dag_id, run_id)
+    if row is None:
+        raise run_not_found(dag_id, run_id)
+    return row
+
+
+UNFINISHED_TI = (None, "scheduled", "queued", "up_for_retry", "up_for_reschedule", "deferred", "restarting")
+
+
+def set_run_state(conn, run, state: str) -> None:
+    """Mark a run as Airflow's UI/API does: success finishes every task; failed stops the unfinished."""
+    now = utcnow()
+    ti = task_instance
+    of_run = (ti.c.dag_id == run.dag_id) & (ti.c.run_id == run.run_id)
+    unfinished = ti.c.state.in_([s for s in UNFINISHED_TI if s]) | ti.c.state.is_(None)
+    if state == "success":
+        conn.execute(update(ti).where(of_run, unfinished | (ti.c.state == "running"))
+                     .values(state="success", end_date=now, updated_at=now))
+    elif state == "failed":
+        conn.execute(update(ti).where(of_run, ti.c.state == "running")
+                     .values(state="failed", end_date=now, updated_at=now))
+        conn.execute(update(ti).where(of_run, unfinished).values(state="skipped", end_date=now, updated_at=now))
+    values = {"state": state, "updated_at": now}
+    if state in ("success", "failed"):
+        values["end_date"] = now
+        values["start_date"] = run.start_date or now
+    else:
+        values.update(queued_at=now, end_date=None)
+    conn.execute(update(dag_run).where(dag_run.c.id == run.id).values(**values))
+
+
+def patch_run(services, request):
+    dag_id, run_id = request.path_params["dag_id"], request.path_params["dag_run_id"]
+    q = Query(request)
+    mask = q.list("update_mask")
+    q.done()
+    body = Body(json_body(request), allowed={"state", "note"})
+    state = body.choice("state", ["queued", "success", "failed"])
+    note = body.str("note")
+    body.done()
+    fields = mask or [f for f in ("state", "note") if f in body.data]
+    for name in fields:
+        if name not in ("state", "note"):
+            raise HTTPError(400, f"Invalid field `{name}` in update mask")
+    with services.engine.begin() as conn:
+        run = _run_or_404(conn, dag_id, run_id)
+        if "state" in fields and state is not None and state != run.state:
+            set_run_state(conn, run, state)
+        if "note" in fields:
+            conn.execute(update(dag_run).where(dag_run.c.id == run.id).values(note=note, updated_at=utcnow()))
+        actions.record(conn, request, "patch_dag_run", dag_id=dag_id, run_id=run_id)
+        result = run_bodies(conn, [store_runs.get_run(conn, dag_id, run_id)])[0]
+    services.bus.notify_scheduler(kind="run_changed", dag_id=dag_id, run_id=run_id)
+    return result
+
+
+def delete_run(services, request):
+    dag_id, run_id = request.path_params["dag_id"], request.path_params["dag_run_id"]
+    with services.engine.begin() as conn:
+        run = _run_or_404(conn, dag_id, run_id)
+        for table in (xcom, rendered_task_instance_fields, task_instance_history, task_instance):
+            conn.execute(delete(table).where(table.c.dag_id == dag_id, table.c.run_id == run_id))
+        conn.execute(delete(dag_run).where(dag_run.c.id == run.id))
+        actions.record(conn, request, "delete_dag_run", dag_id=dag_id, run_id=run_id)
+    from starlette.responses import Response
+
+    return Response(status_code=204)
+
+
+def clear_run(services, request):
+    """POST .../clear: dry_run (the default) lists what would be cleared; otherwise clears and returns the run."""
+    dag_id, run_id = request.path_params["dag_id"], request.path_params["dag_run_id"]
+    body = Body(json_body(request), allowed={"dry_run", "only_failed", "run_on_latest_version"})
+    dry_run = body.flag("dry_run", True)
+    only_failed = body.flag("only_failed", False)
+    latest = body.flag("run_on_latest_version", False)
+    body.done()
+    with services.engine.begin() as conn:
+        _run_or_404(conn, dag_id, run_id)
+        found = store_dags.latest_serialized(conn, dag_id)
+        if found is None:
+            raise dag_not_found(dag_id)
+        version_id, data = found
+        rows = clearing.select_tis(conn, dag_id, run_filter=dag_run.c.run_id == run_id,
+                                   states=list(clearing.FAILED_STATES) if only_failed else None)
+        if dry_run:
+            from .task_instances import ti_bodies
+
+            return {"task_instances": ti_bodies(conn, rows), "total_entries": len(rows)}
+        clearing.clear(conn, rows, data, latest_version_id=version_id if latest else None)
+        if not rows:  # nothing to clear still sets the run going again, as Airflow does
+            clearing.queue_runs(conn, dag_id, [run_id])
+        actions.record(conn, request, "clear_dag_run", dag_id=dag_id, run_id=run_id)
+        result = run_bodies(conn, [store_runs.get_run(conn, dag_id, run_id)])[0]
+    services.bus.notify_scheduler(kind="run_created", dag_id=dag_id, run_id=run_id)
+    return result
+
+
+def asset_event_body(event, asset_row, created: list) -> dict:
+    """AssetEventResponse."""
+    return {
+        "id": event.id,
+        "asset_id": event.asset_id,
+        "uri": asset_row.uri if asset_row else None,
+        "name": asset_row.name if asset_row else None,
+        "group": asset_row.group if asset_row else None,
+        "extra": event.extra,
+        "source_task_id": event.source_task_id,
+        "source_dag_id": event.source_dag_id,
+        "source_run_id": event.source_run_id,
+        "source_map_index": event.source_map_index if event.source_map_index is not None else -1,
+        "created_dagruns": created,
+        "timestamp": serializers.iso(event.timestamp),
+        "partition_key": None,
+    }
+
+
+def run_reference(run) -> dict:
+    """DagRunAssetReference."""
+    return {
+        "run_id": run.run_id, "dag_id": run.dag_id, "logical_date": serializers.iso(run.logical_date),
+        "start_date": serializers.iso(run.start_date or run.queued_at or run.run_after),
+        "end_date": serializers.iso(run.end_date), "state": run.state,
+        "data_interval_start": serializers.iso(run.data_interval_start),
+        "data_interval_end": serializers.iso(run.data_interval_end), "partition_key": None,
+    }
+
+
+def upstream_asset_events(services, request):
+    """The asset events that triggered this run."""
+    dag_id, run_id = request.path_params["dag_id"], request.path_params["dag_run_id"]
+    with services.engine.connect() as conn:
+        run = _run_or_404(conn, dag_id, run_id)
+        events = conn.execute(
+            select(asset_event).join(dagrun_asset_event, dagrun_asset_event.c.event_id == asset_event.c.id)
+            .where(dagrun_asset_event.c.dag_run_id == run.id).order_by(asset_event.c.timestamp)).all()
+        assets = {a.id: a for a in conn.execute(select(asset).where(
+            asset.c.id.in_({e.asset_id for e in events} or {-1})))}
+        bodies = []
+        for event in events:
+            created = conn.execute(select(dag_run).join(dagrun_asset_event, dagrun_asset_event.c.dag_run_id == dag_run.c.id)
+                                   .where(dagrun_asset_event.c.event_id == event.id)).all()
+            bodies.append(asset_event_body(event, assets.get(event.asset_id), [run_reference(r) for r in created]))
+    return {"asset_events": bodies, "total_entries": len(bodies)}
 
 
 ROUTES = [
     ("/dags/{dag_id}/dagRuns", ["GET"], list_runs),
     ("/dags/{dag_id}/dagRuns", ["POST"], trigger_run),
     ("/dags/{dag_id}/dagRuns/{dag_run_id}", ["GET"], get_run),
+    ("/dags/{dag_id}/dagRuns/{dag_run_id}", ["PATCH"], patch_run),
+    ("/dags/{dag_id}/dagRuns/{dag_run_id}", ["DELETE"], delete_run),
+    ("/dags/{dag_id}/dagRuns/{dag_run_id}/clear", ["POST"], clear_run),
+    ("/dags/{dag_id}/dagRuns/{dag_run_id}/upstreamAssetEvents", ["GET"], upstream_asset_events),
 ]

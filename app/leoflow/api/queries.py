@@ -120,12 +120,12 @@ def latest_jobs(conn: Connection) -> dict[str, tuple]:
     return out
 
 
-def date_range(q, query, table, names):
-    """The `<field>_gte/_gt/_lte/_lt` filters Airflow lists take."""
+def date_range(q, query, table, names, prefix: str = ""):
+    """The `<prefix><field>_gte/_gt/_lte/_lt` filters Airflow lists take."""
     for name in names:
         column = table.c[name]
         for suffix, op in (("gte", "__ge__"), ("gt", "__gt__"), ("lte", "__le__"), ("lt", "__lt__")):
-            value = q.datetime(f"{name}_{suffix}")
+            value = q.datetime(f"{prefix}{name}_{suffix}")
             if value is not None:
                 query = query.where(getattr(column, op)(value))
     return query

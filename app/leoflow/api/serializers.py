@@ -99,11 +99,16 @@ def _owners(owners: str | None) -> list[str]:
     return [o.strip() for o in (owners or "").split(",") if o.strip()]
 
 
+def display_name(row) -> str:
+    """A DAG row's display name (the id when the DAG sets none)."""
+    return getattr(row, "dag_display_name", None) or row.dag_id
+
+
 def dag(row, tags: list[str], token: str) -> dict:
     """DAGResponse."""
     return {
         "dag_id": row.dag_id,
-        "dag_display_name": row.dag_id,
+        "dag_display_name": display_name(row),
         "is_paused": bool(row.is_paused),
         "is_stale": bool(row.is_stale),
         "last_parsed_time": iso(row.last_parsed_time),
@@ -117,7 +122,7 @@ def dag(row, tags: list[str], token: str) -> dict:
         "timetable_summary": row.timetable_summary,
         "timetable_description": row.timetable_description,
         "timetable_partitioned": False,
-        "tags": [{"name": t, "dag_id": row.dag_id, "dag_display_name": row.dag_id} for t in sorted(tags)],
+        "tags": [{"name": t, "dag_id": row.dag_id, "dag_display_name": display_name(row)} for t in sorted(tags)],
         "max_active_tasks": row.max_active_tasks,
         "max_active_runs": row.max_active_runs,
         "max_consecutive_failed_dag_runs": row.max_consecutive_failed_dag_runs,
@@ -134,14 +139,14 @@ def dag(row, tags: list[str], token: str) -> dict:
 
 
 def dag_details(row, tags: list[str], token: str, *, data: dict, version, last_parsed,
-                active_runs_count: int) -> dict:
+                active_runs_count: int, is_favorite: bool = False) -> dict:
     """DAGDetailsResponse: the DAG body, then what only the serialized DAG knows."""
     body = dag(row, tags, token)
     body.pop("file_token")
     body.update({
         "catchup": bool(data.get("catchup", False)),
         "dag_run_timeout": iso_duration(data.get("dagrun_timeout")),
-        "asset_expression": None,
+        "asset_expression": getattr(row, "asset_expression", None),
         "doc_md": data.get("doc_md"),
         "start_date": iso(data.get("start_date")),
         "end_date": iso(data.get("end_date")),
@@ -153,7 +158,7 @@ def dag_details(row, tags: list[str], token: str, *, data: dict, version, last_p
         "last_parsed": iso(last_parsed),
         "default_args": data.get("default_args") or {},
         "owner_links": data.get("owner_links") or {},
-        "is_favorite": False,
+        "is_favorite": is_favorite,
         "active_runs_count": active_runs_count,
         "file_token": token,
         "concurrency": row.max_active_tasks,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, or_, select
 
 from ..store import dags as store_dags
 from ..store import runs as store_runs
@@ -13,8 +13,10 @@ from ..store.tables import (
     dag_version,
     rendered_task_instance_fields,
     task_instance,
+    task_instance_history,
+    xcom,
 )
-from . import queries, serializers
+from . import actions, queries, serializers
 from .dag_runs import run_not_found
 from .dags import dag_not_found
 from .errors import not_found
@@ -62,16 +64,14 @@ def _run_of(row):
     return SimpleNamespace(logical_date=row.run_logical_date, run_after=row.run_run_after)
 
 
-def _bodies(conn, rows, rendered: dict | None = None) -> list[dict]:
+def ti_bodies(conn, rows, rendered: dict | None = None) -> list[dict]:
     versions = queries.versions_by_id(conn, [r.dag_version_id for r in rows])
     return [serializers.task_instance(r, _run_of(r), versions.get(r.dag_version_id), rendered) for r in rows]
 
 
-def list_tis(services, request):
-    dag_id, run_id = request.path_params["dag_id"], request.path_params["dag_run_id"]
-    q = Query(request)
-    limit, offset = q.paging()
-    query = queries.date_range(q, _joined(), task_instance, ("start_date", "end_date", "updated_at"))
+def filtered_tis(q: Query, query):
+    """Apply a task-instance list's query parameters to `query` (a `_joined()` select)."""
+    query = queries.date_range(q, query, task_instance, ("start_date", "end_date", "updated_at"))
     query = queries.date_range(q, query, dag_run, ("run_after", "logical_date"))
     for name, op in (("duration_gte", "__ge__"), ("duration_gt", "__gt__"),
                      ("duration_lte", "__le__"), ("duration_lt", "__lt__")):
@@ -83,13 +83,16 @@ def list_tis(services, request):
             q.fail("state", f"Invalid value for state. Valid values are {', '.join(TI_STATES)}", s, "value_error")
     try_numbers = [q.int("try_number")] if q.has("try_number") else []
     map_indexes = [q.int("map_index")] if q.has("map_index") else []
+    numbers = []
+    for raw in q.list("version_number"):
+        try:
+            numbers.append(int(raw))
+        except ValueError:
+            q.fail("version_number", "Input should be a valid integer, unable to parse string as an integer", raw,
+                   "int_parsing")
     q.done()
     if states:
-        known = [s for s in states if s in TI_STATES]
-        cond = task_instance.c.state.in_(known)
-        if any(s in _NO_STATE for s in states):
-            cond = or_(cond, task_instance.c.state.is_(None))
-        query = query.where(cond)
+        query = query.where(state_filter(states))
     for column, param in ((task_instance.c.pool, "pool"), (task_instance.c.queue, "queue"),
                           (task_instance.c.executor, "executor"), (task_instance.c.operator, "operator")):
         if q.list(param):
@@ -98,8 +101,7 @@ def list_tis(services, request):
         query = query.where(task_instance.c.try_number.in_(try_numbers))
     if map_indexes:
         query = query.where(task_instance.c.map_index.in_(map_indexes))
-    if q.list("version_number"):
-        numbers = [int(v) for v in q.list("version_number") if v.strip().lstrip("-").isdigit()]
+    if numbers:
         query = query.where(task_instance.c.dag_version_id.in_(
             select(dag_version.c.id).where(dag_version.c.version_number.in_(numbers))))
     for column, param in ((task_instance.c.task_id, "task_display_name_pattern"),
@@ -110,21 +112,71 @@ def list_tis(services, request):
             query = query.where(cond)
     if q.str("task_id"):
         query = query.where(task_instance.c.task_id == q.str("task_id"))
+    if q.str("task_group_id"):
+        group = q.str("task_group_id")
+        query = query.where(or_(task_instance.c.task_id == group, task_instance.c.task_id.like(f"{group}.%")))
+    return query
+
+
+def state_filter(states):
+    """`state IN (...)`, where none/no_status/null (or None) stand for a task instance without state."""
+    known = [s for s in states if s in TI_STATES]
+    cond = task_instance.c.state.in_(known)
+    if any(s is None or s in _NO_STATE for s in states):
+        cond = or_(cond, task_instance.c.state.is_(None))
+    return cond
+
+
+def default_order(query, order_by):
     # Airflow's ids are time-ordered, so its default order is creation order; ours are random
     # ids, so fall back on start time then task id to keep lists stable and natural.
-    query = queries.ordered(query, q.list("order_by"), _ORDER, ["map_index"])
-    query = query.order_by(task_instance.c.start_date.is_(None), task_instance.c.start_date, task_instance.c.task_id)
+    query = queries.ordered(query, order_by, _ORDER, ["map_index"])
+    return query.order_by(task_instance.c.start_date.is_(None), task_instance.c.start_date, task_instance.c.task_id)
+
+
+def scoped(conn, query, dag_id: str, run_id: str):
+    """Restrict to a DAG and run (`~` = any), 404 when the named DAG or run does not exist."""
+    if dag_id != "~":
+        if store_dags.get_dag(conn, dag_id) is None:
+            raise dag_not_found(dag_id)
+        query = query.where(task_instance.c.dag_id == dag_id)
+        if run_id != "~" and store_runs.get_run(conn, dag_id, run_id) is None:
+            raise run_not_found(dag_id, run_id)
+    if run_id != "~":
+        query = query.where(task_instance.c.run_id == run_id)
+    return query
+
+
+def list_tis(services, request):
+    dag_id, run_id = request.path_params["dag_id"], request.path_params["dag_run_id"]
+    q = Query(request)
+    limit, offset = q.paging()
+    query = default_order(filtered_tis(q, _joined()), q.list("order_by"))
     with services.engine.connect() as conn:
-        if dag_id != "~":
-            if store_dags.get_dag(conn, dag_id) is None:
-                raise dag_not_found(dag_id)
-            query = query.where(task_instance.c.dag_id == dag_id)
-            if run_id != "~" and store_runs.get_run(conn, dag_id, run_id) is None:
-                raise run_not_found(dag_id, run_id)
-        if run_id != "~":
-            query = query.where(task_instance.c.run_id == run_id)
+        query = scoped(conn, query, dag_id, run_id)
         rows, total = queries.page(conn, query, limit, offset)
-        return {"task_instances": _bodies(conn, rows), "total_entries": total}
+        return {"task_instances": ti_bodies(conn, rows), "total_entries": total}
+
+
+def list_mapped(services, request):
+    """GET .../taskInstances/{task_id}/listMapped: the expanded instances (map_index >= 0) of a task."""
+    p = request.path_params
+    dag_id, run_id, task_id = p["dag_id"], p["dag_run_id"], p["task_id"]
+    q = Query(request)
+    limit, offset = q.paging()
+    query = filtered_tis(q, _joined()).where(task_instance.c.task_id == task_id, task_instance.c.map_index >= 0)
+    query = queries.ordered(query, q.list("order_by"), _ORDER, ["map_index"], tiebreak=task_instance.c.map_index)
+    with services.engine.connect() as conn:
+        query = scoped(conn, query, dag_id, run_id)
+        rows, total = queries.page(conn, query, limit, offset)
+        if total == 0:
+            latest = store_dags.latest_serialized(conn, dag_id)
+            task = next((t for t in (latest[1] if latest else {}).get("tasks", []) if t["task_id"] == task_id), None)
+            if task is None:
+                raise not_found(f"Task id {task_id} not found")
+            if not task.get("is_mapped"):
+                raise not_found(f"Task id {task_id} is not mapped")
+        return {"task_instances": ti_bodies(conn, rows), "total_entries": total}
 
 
 def find_ti(conn, dag_id, run_id, task_id, map_index=-1):
@@ -133,21 +185,47 @@ def find_ti(conn, dag_id, run_id, task_id, map_index=-1):
         task_instance.c.task_id == task_id, task_instance.c.map_index == map_index)).first()
 
 
+def rendered_fields(conn, dag_id, run_id, task_id, map_index):
+    r = rendered_task_instance_fields
+    return conn.execute(select(r.c.rendered_fields).where(
+        r.c.dag_id == dag_id, r.c.run_id == run_id, r.c.task_id == task_id, r.c.map_index == map_index)).scalar()
+
+
+def one_ti(services, dag_id, run_id, task_id, map_index=-1) -> dict:
+    with services.engine.connect() as conn:
+        row = find_ti(conn, dag_id, run_id, task_id, map_index)
+        if row is None:
+            raise ti_not_found(dag_id, run_id, task_id, map_index)
+        return ti_bodies(conn, [row], rendered_fields(conn, dag_id, run_id, task_id, map_index))[0]
+
+
 def get_ti(services, request):
     p = request.path_params
+    return one_ti(services, p["dag_id"], p["dag_run_id"], p["task_id"])
+
+
+def delete_ti(services, request):
+    p = request.path_params
     dag_id, run_id, task_id = p["dag_id"], p["dag_run_id"], p["task_id"]
-    with services.engine.connect() as conn:
-        row = find_ti(conn, dag_id, run_id, task_id)
+    q = Query(request)
+    map_index = q.int("map_index", -1, ge=-1)
+    q.done()
+    with services.engine.begin() as conn:
+        row = find_ti(conn, dag_id, run_id, task_id, map_index)
         if row is None:
-            raise ti_not_found(dag_id, run_id, task_id)
-        rendered = conn.execute(select(rendered_task_instance_fields.c.rendered_fields).where(
-            rendered_task_instance_fields.c.dag_id == dag_id, rendered_task_instance_fields.c.run_id == run_id,
-            rendered_task_instance_fields.c.task_id == task_id,
-            rendered_task_instance_fields.c.map_index == -1)).scalar()
-        return _bodies(conn, [row], rendered)[0]
+            raise ti_not_found(dag_id, run_id, task_id, map_index)
+        for table in (xcom, rendered_task_instance_fields, task_instance_history):
+            keys = (table.c.dag_id == dag_id) & (table.c.run_id == run_id) & (table.c.task_id == task_id)
+            conn.execute(delete(table).where(keys, table.c.map_index == map_index))
+        conn.execute(delete(task_instance).where(task_instance.c.id == row.id))
+        actions.record(conn, request, "delete_task_instance", dag_id=dag_id, run_id=run_id, task_id=task_id,
+                       map_index=map_index)
+    return None
 
 
 ROUTES = [
     ("/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances", ["GET"], list_tis),
     ("/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", ["GET"], get_ti),
+    ("/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}", ["DELETE"], delete_ti),
+    ("/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/listMapped", ["GET"], list_mapped),
 ]

@@ -169,6 +169,65 @@ class Body(_Checker):
     def datetime(self, name: str):
         return self._datetime(name, self.data.get(name), aware=True)
 
+    def int(self, name: str, default=None, *, ge: int | None = None):
+        value = self.data.get(name)
+        if value is None:
+            return default
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(name, "Input should be a valid integer", value, "int_type")
+            return default
+        if ge is not None and value < ge:
+            self.fail(name, f"Input should be greater than or equal to {ge}", value, "greater_than_equal", {"ge": ge})
+            return default
+        return value
+
+    def number(self, name: str):
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(name, "Input should be a valid number", value, "float_type")
+            return None
+        return float(value)
+
+    def flag(self, name: str, default: bool) -> bool:
+        """A boolean field with a default (`bool` gives None when absent)."""
+        value = self.bool(name)
+        return default if value is None else value
+
+    def str_list(self, name: str, *, choices=None, nullable_items: bool = False):
+        """A list of strings (None when absent); `choices` restricts the items like an enum."""
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, list):
+            self.fail(name, "Input should be a valid list", value, "list_type")
+            return None
+        for i, item in enumerate(value):
+            if item is None and nullable_items:
+                continue
+            if not isinstance(item, str):
+                self.errors.append(invalid([self.where, name, i], "Input should be a valid string", item,
+                                           "string_type"))
+            elif choices is not None and item not in choices:
+                expected = ", ".join(f"'{c}'" for c in choices[:-1]) + f" or '{choices[-1]}'"
+                self.errors.append(invalid([self.where, name, i], f"Input should be {expected}", item, "enum",
+                                           {"expected": expected}))
+        return value
+
+    def choice(self, name: str, choices):
+        """A string field restricted to `choices` (None when absent or null)."""
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if value not in choices:
+            expected = ", ".join(f"'{c}'" for c in choices[:-1]) + f" or '{choices[-1]}'"
+            self.fail(name, f"Input should be {expected}", value, "enum", {"expected": expected})
+            return None
+        return value
+
 
 def json_body(request):
     """The decoded JSON body, or a 422 like FastAPI's for bodies that are not JSON.

@@ -1,15 +1,17 @@
-"""GET .../taskInstances/{task_id}/xcomEntries[/{xcom_key}] (`~` = any DAG / run / task)."""
+"""XCom entries: list (`~` = any DAG / run / task), get, create, update, delete."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 from sqlalchemy import select
+from starlette.responses import Response
 
-from ..store.tables import dag_run, xcom
-from . import queries, serializers
-from .errors import not_found
-from .validate import Query
+from ..store import xcoms as store_xcoms
+from ..store.tables import dag_run, task_instance, xcom
+from . import actions, queries, serializers
+from .errors import HTTPError, not_found
+from .validate import Body, Query, json_body
 
 _RUN_LOGICAL = dag_run.c.logical_date.label("run_logical_date")
 _RUN_AFTER = dag_run.c.run_after.label("run_run_after")
@@ -76,7 +78,76 @@ def get_xcom(services, request):
     return serializers.xcom(row, _run_of(row), value)
 
 
+def _one(conn, dag_id, run_id, task_id, key, map_index):
+    return conn.execute(_joined().where(
+        xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.task_id == task_id, xcom.c.key == key,
+        xcom.c.map_index == map_index)).first()
+
+
+def _missing(key):
+    return not_found(f"The XCom with key: `{key}` with mentioned task instance doesn't exist.")
+
+
+def create_xcom(services, request):
+    p = request.path_params
+    dag_id, run_id, task_id = p["dag_id"], p["dag_run_id"], p["task_id"]
+    body = Body(json_body(request), allowed={"key", "value", "map_index"}, required={"key", "value"})
+    key = body.str("key", nullable=False)
+    map_index = body.int("map_index", -1, ge=-1)
+    body.done()
+    with services.engine.begin() as conn:
+        ti = conn.execute(select(task_instance.c.id).where(
+            task_instance.c.dag_id == dag_id, task_instance.c.run_id == run_id, task_instance.c.task_id == task_id,
+            task_instance.c.map_index == map_index)).first()
+        if ti is None:
+            raise not_found(f"Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: `{task_id}` and "
+                            f"map_index: `{map_index}` not found.")
+        if _one(conn, dag_id, run_id, task_id, key, map_index) is not None:
+            raise HTTPError(400, f"The XCom with key: `{key}` with mentioned task instance already exists.")
+        store_xcoms.set(conn, dag_id, run_id, task_id, key, body.data["value"], map_index)
+        actions.record(conn, request, "create_xcom_entry", dag_id=dag_id, run_id=run_id, task_id=task_id,
+                       map_index=map_index)
+        row = _one(conn, dag_id, run_id, task_id, key, map_index)
+    return serializers.xcom(row, _run_of(row), row.value), 201
+
+
+def update_xcom(services, request):
+    p = request.path_params
+    dag_id, run_id, task_id, key = p["dag_id"], p["dag_run_id"], p["task_id"], p["xcom_key"]
+    body = Body(json_body(request), allowed={"value", "map_index"}, required={"value"})
+    map_index = body.int("map_index", -1, ge=-1)
+    body.done()
+    with services.engine.begin() as conn:
+        if _one(conn, dag_id, run_id, task_id, key, map_index) is None:
+            raise _missing(key)
+        store_xcoms.set(conn, dag_id, run_id, task_id, key, body.data["value"], map_index)
+        actions.record(conn, request, "update_xcom_entry", dag_id=dag_id, run_id=run_id, task_id=task_id,
+                       map_index=map_index)
+        row = _one(conn, dag_id, run_id, task_id, key, map_index)
+    return serializers.xcom(row, _run_of(row), row.value)
+
+
+def delete_xcom(services, request):
+    p = request.path_params
+    dag_id, run_id, task_id, key = p["dag_id"], p["dag_run_id"], p["task_id"], p["xcom_key"]
+    q = Query(request)
+    map_index = q.int("map_index", -1, ge=-1)
+    q.done()
+    with services.engine.begin() as conn:
+        if _one(conn, dag_id, run_id, task_id, key, map_index) is None:
+            raise _missing(key)
+        store_xcoms.delete_(conn, dag_id, run_id, task_id, key, map_index)
+        actions.record(conn, request, "delete_xcom_entry", dag_id=dag_id, run_id=run_id, task_id=task_id,
+                       map_index=map_index)
+    return Response(status_code=204)
+
+
+_ENTRIES = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries"
+
 ROUTES = [
-    ("/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries", ["GET"], list_xcoms),
-    ("/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}/xcomEntries/{xcom_key}", ["GET"], get_xcom),
+    (_ENTRIES, ["GET"], list_xcoms),
+    (_ENTRIES, ["POST"], create_xcom),
+    (_ENTRIES + "/{xcom_key}", ["GET"], get_xcom),
+    (_ENTRIES + "/{xcom_key}", ["PATCH"], update_xcom),
+    (_ENTRIES + "/{xcom_key}", ["DELETE"], delete_xcom),
 ]
