@@ -55,8 +55,8 @@ def list_runs_batch(services, request):
     conf_contains = body.str("conf_contains")
     query = _ranges(body, select(dag_run), dag_run, _RUN_DATES)
     durations = [(suffix, body.number(f"duration_{suffix}")) for suffix in _RANGES]
-    query = _order(body, query, RUN_ORDER, ["id"], dag_run.c.id)
     body.done()
+    query = _order(body, query, RUN_ORDER, ["id"], dag_run.c.id)
     if dag_id != "~":
         query = query.where(dag_run.c.dag_id == dag_id)
     if dag_ids:
@@ -98,8 +98,8 @@ def list_tis_batch(services, request):
     query = _ranges(body, _joined(), task_instance, ("start_date", "end_date"),
                     numeric=[("duration", task_instance.c.duration)])
     query = _ranges(body, query, dag_run, ("run_after", "logical_date"))
-    query = _order(body, query, TI_ORDER, ["map_index"], task_instance.c.id)
     body.done()
+    query = _order(body, query, TI_ORDER, ["map_index"], task_instance.c.id)
     for name, column in (("dag_ids", task_instance.c.dag_id), ("dag_run_ids", task_instance.c.run_id),
                          ("task_ids", task_instance.c.task_id), ("pool", task_instance.c.pool),
                          ("queue", task_instance.c.queue), ("executor", task_instance.c.executor)):

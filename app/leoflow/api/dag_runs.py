@@ -166,8 +166,8 @@ def set_run_state(conn, run, state: str) -> None:
     ti = task_instance
     of_run = (ti.c.dag_id == run.dag_id) & (ti.c.run_id == run.run_id)
     unfinished = ti.c.state.in_([s for s in UNFINISHED_TI if s]) | ti.c.state.is_(None)
-    if state == "success":
-        conn.execute(update(ti).where(of_run, unfinished | (ti.c.state == "running"))
+    if state == "success":  # every task instance, failed ones too
+        conn.execute(update(ti).where(of_run, (ti.c.state != "success") | ti.c.state.is_(None))
                      .values(state="success", end_date=now, updated_at=now))
     elif state == "failed":
         conn.execute(update(ti).where(of_run, ti.c.state == "running")

@@ -1,0 +1,95 @@
+"""DAG list filters, bulk pause, delete, favourites; tasks, versions and sources against Airflow 3.2.1's bodies."""
+
+from leoflow.store.tables import dag_run, log, task_instance
+from sqlalchemy import func, select
+
+from .conftest import add_dag, reference, serialized
+from .seed import run_with_states
+
+
+def test_tasks_versions_sources_match_reference(client):
+    tasks = client.get("/api/v2/dags/xcom3/tasks").json()
+    ref = reference("tasks_xcom3.json")
+    assert list(tasks) == list(ref) and tasks["total_entries"] == 3
+    assert [t["task_id"] for t in tasks["tasks"]] == [t["task_id"] for t in ref["tasks"]]
+    task = client.get("/api/v2/dags/xcom3/tasks/transform").json()
+    want = reference("task_xcom3_transform.json")
+    assert list(task) == list(want)
+    for key in ("task_id", "owner", "trigger_rule", "retries", "queue", "pool", "pool_slots", "retry_delay",
+                "downstream_task_ids", "operator_name", "class_ref", "is_mapped", "extra_links", "ui_color"):
+        assert task[key] == want[key], key
+    desc = client.get("/api/v2/dags/xcom3/tasks", params={"order_by": "-task_id"}).json()
+    assert [t["task_id"] for t in desc["tasks"]] == ["transform", "load", "extract"]
+    assert client.get("/api/v2/dags/xcom3/tasks/nope").json() == {"detail": "Task with id nope not found"}
+    assert client.get("/api/v2/dags/nope/tasks").status_code == 404
+    assert client.get("/api/v2/dags/xcom3/tasks", params={"order_by": "colour"}).status_code == 400
+
+    versions = client.get("/api/v2/dags/xcom3/dagVersions").json()
+    vref = reference("dagversions_xcom3.json")
+    assert list(versions) == list(vref) and list(versions["dag_versions"][0]) == list(vref["dag_versions"][0])
+    assert client.get("/api/v2/dags/xcom3/dagVersions/1").json()["version_number"] == 1
+    assert client.get("/api/v2/dags/~/dagVersions").json()["total_entries"] == 1
+    assert client.get("/api/v2/dags/xcom3/dagVersions/9").status_code == 404
+    bad = client.get("/api/v2/dags/xcom3/dagVersions/one")
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["path", "version_number"]
+
+    source = client.get("/api/v2/dagSources/xcom3").json()
+    assert list(source) == list(reference("dagsources_xcom3.json"))
+    assert source["content"] == "# dag\n" and source["version_number"] == 1
+    text = client.get("/api/v2/dagSources/xcom3", headers={"Accept": "text/plain"})
+    assert text.text == "# dag\n" and text.headers["content-type"].startswith("text/plain")
+    assert client.get("/api/v2/dagSources/xcom3", params={"version_number": 4}).status_code == 404
+    assert client.get("/api/v2/dagSources/xcom3", headers={"Accept": "image/png"}).status_code == 406
+
+
+def test_list_filters_by_last_run_state_pattern_and_favourite(client, services):
+    add_dag(services, serialized("other", tags=("b",)))
+    add_dag(services, serialized("third", tags=()))
+    run_with_states(client, services, {"transform": "failed"}, run_state="failed")
+    run_with_states(client, services, {"transform": "success"}, dag_id="other", run_state="success")
+
+    def ids(**params):
+        resp = client.get("/api/v2/dags", params=params)
+        assert resp.status_code == 200, resp.text
+        return [d["dag_id"] for d in resp.json()["dags"]]
+
+    assert ids(last_dag_run_state="failed") == ["xcom3"]
+    assert ids(dag_id_pattern="thi|xc") == ["third", "xcom3"]
+    ordered = [d for d in ids(order_by="-last_run_state") if d != "third"]
+    assert ordered == ["other", "xcom3"]  # success after failed, descending
+    assert client.post("/api/v2/dags/other/favorite").status_code == 204
+    assert ids(is_favorite="true") == ["other"]
+    assert client.get("/api/v2/dags/other/details").json()["is_favorite"] is True
+    assert client.post("/api/v2/dags/other/unfavorite").status_code == 204
+    assert client.post("/api/v2/dags/other/unfavorite").status_code == 409
+    assert client.post("/api/v2/dags/nope/favorite").status_code == 404
+    bad = client.get("/api/v2/dags", params={"last_dag_run_state": "exploded"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "last_dag_run_state"]
+
+
+def test_bulk_pause_by_pattern(client, services):
+    add_dag(services, serialized("other"))
+    resp = client.patch("/api/v2/dags", params={"dag_id_pattern": "oth"}, json={"is_paused": True})
+    assert resp.status_code == 200, resp.text
+    assert [(d["dag_id"], d["is_paused"]) for d in resp.json()["dags"]] == [("other", True)]
+    assert client.get("/api/v2/dags/xcom3").json()["is_paused"] is False
+    bad = client.patch("/api/v2/dags", json={"is_paused": "perhaps"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "is_paused"]
+    with services.engine.connect() as conn:
+        assert conn.execute(select(log.c.event).where(log.c.dag_id == "other")).scalars().all() == ["patch_dags"]
+
+
+def test_delete_dag_removes_its_runs(client, services):
+    run_with_states(client, services, {"transform": "success"})
+    assert client.delete("/api/v2/dags/xcom3").status_code == 200
+    assert client.get("/api/v2/dags/xcom3").status_code == 404
+    with services.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(dag_run)).scalar() == 0
+        assert conn.execute(select(func.count()).select_from(task_instance)).scalar() == 0
+    assert client.delete("/api/v2/dags/xcom3").status_code == 404
+
+
+def test_delete_refuses_a_running_dag(client, services):
+    run_with_states(client, services, {"transform": "running"}, run_state="running")
+    resp = client.delete("/api/v2/dags/xcom3")
+    assert resp.status_code == 409 and "running" in resp.json()["detail"]
