@@ -11,6 +11,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 
 from .tables import dag, dag_code, dag_tag, dag_version, import_error, serialized_dag
+from .ids import uuid7
 from .types import utcnow
 
 BUNDLE = "dags-folder"
@@ -80,7 +81,7 @@ def sync_dag(conn: Connection, data: dict, *, source_code: str, relative_fileloc
     last = latest_version(conn, dag_id)
     if last is not None and last.dag_hash == digest:
         return SyncResult(dag_id, last.id, last.version_number, changed=False)
-    version_id = str(uuid.uuid4())
+    version_id = uuid7()
     number = (last.version_number + 1) if last else 1
     conn.execute(dag_version.insert().values(
         id=version_id, version_number=number, dag_id=dag_id, bundle_name=BUNDLE,

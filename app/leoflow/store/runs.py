@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from .tables import dag_run, task_instance
+from .ids import uuid7
 from .types import utcnow
 
 
@@ -78,7 +78,7 @@ def create_dag_run(
 
 def new_ti_row(dag_id: str, run_id: str, task: dict, dag_version_id, now, map_index: int = -1) -> dict:
     return dict(
-        id=str(uuid.uuid4()),
+        id=uuid7(),
         dag_id=dag_id,
         task_id=task["task_id"],
         run_id=run_id,
