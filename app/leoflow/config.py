@@ -33,6 +33,9 @@ class Settings:
     base_url: str = ""  # where tasks reach the Execution API; derived from host/port when empty
     fernet_key: str | None = None  # encrypts secrets at rest; lite keeps a generated one in the home
     expose_config: str = "non-sensitive-only"  # GET /config: "true", "false" or "non-sensitive-only"
+    # Where task logs are also shipped (Kibana, Grafana...): a URL template with {dag_id}, {run_id},
+    # {task_id}, {map_index}, {try_number}; empty: no external log link (the API answers 400).
+    log_external_url: str = ""
     extra: dict = field(default_factory=dict)
 
     @property
@@ -85,6 +88,7 @@ _ENV = {
     "base_url": ("LEOFLOW_BASE_URL", ["AIRFLOW__API__BASE_URL"], str),
     "fernet_key": ("LEOFLOW_FERNET_KEY", ["AIRFLOW__CORE__FERNET_KEY"], str),
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
+    "log_external_url": ("LEOFLOW_LOG_EXTERNAL_URL", [], str),
 }
 
 

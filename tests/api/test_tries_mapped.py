@@ -52,6 +52,9 @@ def test_links_hitl_and_external_logs(client, services):
     assert client.get(f"{TI.format(run=run_id)}/nope/links").status_code == 404
     ext = client.get(f"{TI.format(run=run_id)}/transform/externalLogUrl/1")
     assert ext.status_code == 400 and "external logs" in ext.json()["detail"]
+    services.settings.log_external_url = "https://logs.example/{dag_id}/{run_id}/{task_id}/{map_index}/{try_number}"
+    url = client.get(f"{TI.format(run=run_id)}/transform/externalLogUrl/1").json()["url"]
+    assert url == f"https://logs.example/xcom3/{run_id.replace(':', '%3A').replace('+', '%2B')}/transform/-1/1"
     hitl = client.get(f"/api/v2/dags/xcom3/dagRuns/{run_id}/hitlDetails").json()
     assert hitl == {"hitl_details": [], "total_entries": 0}
     assert client.get(f"{TI.format(run=run_id)}/transform/-1/hitlDetails").status_code == 404

@@ -1,7 +1,8 @@
 """Extra links, external log URLs and human-in-the-loop details of task instances.
 
-Leoflow serves task logs itself and has no human-in-the-loop operators yet, so these answer
-what Airflow answers for tasks without such features: no links, no external URL, no HITL details.
+Leoflow has no operator extra links or human-in-the-loop operators yet, so these answer what
+Airflow answers for tasks without them. The external log URL comes from the `log_external_url`
+setting (a template); without it, 400 as Airflow's handlers that keep logs locally.
 """
 
 from __future__ import annotations
@@ -27,8 +28,18 @@ def get_extra_links(services, request):
 
 
 def get_external_log_url(services, request):
-    _ti_or_404(services, request, _map_index(request))
-    raise HTTPError(400, "Task log handler does not support external logs.")
+    from urllib.parse import quote
+
+    p = request.path_params
+    map_index = _map_index(request)
+    try_number = _int_path(request, "try_number")
+    _ti_or_404(services, request, map_index)
+    template = services.settings.log_external_url
+    if not template:
+        raise HTTPError(400, "Task log handler does not support external logs.")
+    values = {"dag_id": p["dag_id"], "run_id": p["dag_run_id"], "task_id": p["task_id"], "map_index": map_index,
+              "try_number": try_number}
+    return {"url": template.format(**{k: quote(str(v), safe="") for k, v in values.items()})}
 
 
 def get_hitl_details(services, request):

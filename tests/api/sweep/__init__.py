@@ -138,7 +138,9 @@ def start(tmp: Path) -> Context:
     home, dags = tmp / "home", tmp / "dags"
     home.mkdir()
     seed_dags(dags)
-    lite = Lite(home, dags, env={"LEOFLOW_ZOMBIE_THRESHOLD": "5"}).start()
+    env = {"LEOFLOW_ZOMBIE_THRESHOLD": "5",
+           "LEOFLOW_LOG_EXTERNAL_URL": "https://logs.example/{dag_id}/{run_id}/{task_id}?try={try_number}"}
+    lite = Lite(home, dags, env=env).start()
     try:
         run = lite.trigger(DAG_ID)
         done = lite.wait_for_run(DAG_ID, run["dag_run_id"], timeout=60)

@@ -238,6 +238,11 @@ def get_extra_links(ctx):
     return af.ExtraLinksApi(ctx.client).get_extra_links_without_preload_content(**_ti(ctx))
 
 
+@op("get_external_log_url")
+def get_external_log_url(ctx):
+    return tis(ctx).get_external_log_url_without_preload_content(**_ti(ctx), try_number=1)
+
+
 @op("get_hitl_details")
 def get_hitl_details(ctx):
     return tis(ctx).get_hitl_details_without_preload_content(dag_id=ctx.dag_id, dag_run_id=ctx.run_id)
