@@ -76,6 +76,8 @@ def test_bulk(client):
 
 
 def test_test_connection_is_disabled_by_default_and_reaches_the_host_when_enabled(client, monkeypatch):
+    monkeypatch.delenv("LEOFLOW_TEST_CONNECTION", raising=False)  # the sweep's checks enable it
+    monkeypatch.delenv("AIRFLOW__CORE__TEST_CONNECTION", raising=False)
     resp = client.post("/api/v2/connections/test", json={"connection_id": "t", "conn_type": "http"})
     assert resp.status_code == 403 and resp.json()["detail"].startswith("Testing connections is disabled")
     monkeypatch.setenv("LEOFLOW_TEST_CONNECTION", "Enabled")
