@@ -105,3 +105,16 @@ def test_changes_are_audited_without_secrets(client, services):
     extra = json.loads(rows[0].extra)
     assert extra["password"] == "***" and extra["extra"] == {"sslmode": "require", "api_token": "***"}
     assert "pw-123456" not in rows[0].extra and "tok-abcdef" not in rows[0].extra
+
+
+def test_saving_back_the_masked_form_keeps_the_secrets(client, services):
+    client.post("/api/v2/connections", json=PG)
+    shown = client.get("/api/v2/connections/pg").json()
+    shown["host"] = "db9"
+    assert client.patch("/api/v2/connections/pg", json=shown).status_code == 200
+    with services.engine.connect() as conn:
+        from leoflow.store import connections
+
+        data = connections.clear(connections.get(conn, "pg"), services.crypt)
+    assert data["host"] == "db9" and data["password"] == "pw-123456"
+    assert json.loads(data["extra"]) == {"sslmode": "require", "api_token": "tok-abcdef"}

@@ -120,3 +120,17 @@ def test_changes_are_audited_with_masked_values(client, services):
     assert all(r.owner == "admin" for r in rows)
     assert json.loads(rows[0].extra) == {"key": "api_token", "value": "***", "method": "POST"}
     assert "tok-secret" not in "".join(r.extra for r in rows)
+
+
+def test_saving_back_the_masked_value_keeps_the_secret(client, services):
+    client.post("/api/v2/variables", json={"key": "db_password", "value": "hunter22"})
+    client.post("/api/v2/variables", json={"key": "cfg", "value": {"user": "u", "token": "t-123456"}})
+    client.patch("/api/v2/variables/db_password", json={"key": "db_password", "value": "***", "description": "x"})
+    shown = json.loads(client.get("/api/v2/variables/cfg").json()["value"])
+    client.patch("/api/v2/variables/cfg", json={"key": "cfg", "value": {**shown, "user": "v"}})
+    from leoflow.store import variables
+
+    with services.engine.connect() as conn:
+        assert variables.value_of(variables.get(conn, "db_password"), services.crypt) == "hunter22"
+        assert json.loads(variables.value_of(variables.get(conn, "cfg"), services.crypt)) == \
+            {"user": "v", "token": "t-123456"}

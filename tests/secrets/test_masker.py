@@ -76,3 +76,11 @@ def test_the_runner_registers_what_a_task_reads():
     assert comms.get_variable("db_password") == "hunter22!"
     assert comms.get_connection("pg")["password"] == "pw-verysecret"
     assert masker.redact_text("hunter22! pw-verysecret") == "*** ***"
+
+
+def test_merge_keeps_what_was_masked():
+    old = {"user": "u", "password": "p", "deep": {"token": "t"}}
+    assert masker.merge({"user": "v", "password": "***", "deep": {"token": "***"}}, old) == \
+        {"user": "v", "password": "p", "deep": {"token": "t"}}
+    assert masker.merge("***", "secret", "password") == "secret"
+    assert masker.merge("***", "x", "color") == "***"  # not a sensitive name: taken literally

@@ -131,7 +131,8 @@ def post_connection(services, request):
 def _apply_patch(conn, services, conn_id: str, data: dict, update_mask) -> None:
     if data.get("connection_id") != conn_id:
         raise HTTPError(400, "The connection_id in the request body does not match the URL parameter")
-    if store.get(conn, conn_id) is None:
+    row = store.get(conn, conn_id)
+    if row is None:
         raise not_found(f"The Connection with connection_id: `{conn_id}` was not found")
     fields = set(data) - {"connection_id"}
     if update_mask:
@@ -139,7 +140,17 @@ def _apply_patch(conn, services, conn_id: str, data: dict, update_mask) -> None:
             raise HTTPError(400, "Update not allowed: the following fields are immutable and cannot be "
                                  "modified: {'connection_id'}")
         fields &= set(update_mask)
-    store.update_(conn, conn_id, _columns(data, fields), crypt=services.crypt)
+    values = _columns(data, fields)
+    stored = store.clear(row, services.crypt)
+    # A form sends back the `***` it was shown: the stored secret stays.
+    if "password" in values:
+        values["password"] = masker.merge(values["password"], stored["password"], "password")
+    if values.get("extra") and stored["extra"]:
+        try:
+            values["extra"] = json.dumps(masker.merge(json.loads(values["extra"]), json.loads(stored["extra"])))
+        except ValueError:
+            pass
+    store.update_(conn, conn_id, values, crypt=services.crypt)
 
 
 def patch_connection(services, request):

@@ -117,7 +117,14 @@ def _apply_patch(conn, services, key: str, data: dict, update_mask) -> None:
             raise HTTPError(400, "Update not allowed: the following fields are immutable and cannot be "
                                  "modified: {'key'}")
         fields &= set(update_mask)
-    value = as_text(data["value"]) if "value" in fields else store.value_of(row, services.crypt)
+    stored = store.value_of(row, services.crypt)
+    value = as_text(data["value"]) if "value" in fields else stored
+    value = masker.merge(value, stored, key)  # the `***` a form was shown keeps the stored value
+    if value != stored and stored is not None and isinstance(data.get("value"), (dict, list)):
+        try:  # a JSON value shown with masked keys keeps those keys' stored values
+            value = json.dumps(masker.merge(data["value"], json.loads(stored)))
+        except ValueError:
+            pass
     description = data.get("description") if "description" in fields else row.description
     store.put(conn, key, value, description, crypt=services.crypt)
 

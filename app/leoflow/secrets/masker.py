@@ -42,6 +42,18 @@ def redact(value, name=None):
     return value
 
 
+def merge(new, old, name=None):
+    """`new` with every `***` under a sensitive name replaced by the `old` value it hides.
+
+    Forms that show a secret as `***` send it back unchanged; saving them must keep the secret.
+    """
+    if isinstance(new, dict) and isinstance(old, dict):
+        return {k: merge(v, old.get(k), k) if k in old else v for k, v in new.items()}
+    if new == MASK and name is not None and is_sensitive(name) and old is not None:
+        return old
+    return new
+
+
 class _Registry:
     """The secret values this process has seen, as one alternation pattern."""
 
