@@ -46,7 +46,7 @@ def test_dependencies_of_a_waiting_task(client, services):
     assert client.get(f"{TI.format(run=run_id)}/nope/dependencies").status_code == 404
 
 
-def test_links_hitl_and_external_logs(client, services):
+def test_links_and_external_logs(client, services):
     run_id = run_with_states(client, services, {"transform": "success"})
     assert client.get(f"{TI.format(run=run_id)}/transform/links").json() == {"extra_links": {}, "total_entries": 0}
     assert client.get(f"{TI.format(run=run_id)}/nope/links").status_code == 404
@@ -55,9 +55,6 @@ def test_links_hitl_and_external_logs(client, services):
     services.settings.log_external_url = "https://logs.example/{dag_id}/{run_id}/{task_id}/{map_index}/{try_number}"
     url = client.get(f"{TI.format(run=run_id)}/transform/externalLogUrl/1").json()["url"]
     assert url == f"https://logs.example/xcom3/{run_id.replace(':', '%3A').replace('+', '%2B')}/transform/-1/1"
-    hitl = client.get(f"/api/v2/dags/xcom3/dagRuns/{run_id}/hitlDetails").json()
-    assert hitl == {"hitl_details": [], "total_entries": 0}
-    assert client.get(f"{TI.format(run=run_id)}/transform/-1/hitlDetails").status_code == 404
 
 
 def test_batch_list_of_task_instances(client, services):

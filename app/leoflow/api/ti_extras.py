@@ -1,16 +1,14 @@
-"""Extra links, external log URLs and human-in-the-loop details of task instances.
+"""Extra links and external log URLs of task instances.
 
-Leoflow has no operator extra links or human-in-the-loop operators yet, so these answer what
-Airflow answers for tasks without them. The external log URL comes from the `log_external_url`
+Leoflow has no operator extra links yet, so these answer what Airflow answers for tasks without them. The external log URL comes from the `log_external_url`
 setting (a template); without it, 400 as Airflow's handlers that keep logs locally.
 """
 
 from __future__ import annotations
 
-from .errors import HTTPError, not_found
+from .errors import HTTPError
 from .task_instances import find_ti, ti_not_found
 from .tries import _int_path, _map_index
-from .validate import Query
 
 
 def _ti_or_404(services, request, map_index):
@@ -42,26 +40,9 @@ def get_external_log_url(services, request):
     return {"url": template.format(**{k: quote(str(v), safe="") for k, v in values.items()})}
 
 
-def get_hitl_details(services, request):
-    q = Query(request)
-    q.paging()
-    q.done()
-    return {"hitl_details": [], "total_entries": 0}
-
-
-def _no_hitl(services, request):
-    p = request.path_params
-    map_index = _int_path(request, "map_index")
-    _ti_or_404(services, request, map_index)
-    raise not_found(f"Human-in-the-loop detail does not exist for Task Instance with id {p['task_id']}")
-
-
 _TI = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"
 
 ROUTES = [
     (_TI + "/links", ["GET"], get_extra_links),
     (_TI + "/externalLogUrl/{try_number}", ["GET"], get_external_log_url),
-    ("/dags/{dag_id}/dagRuns/{dag_run_id}/hitlDetails", ["GET"], get_hitl_details),
-    (_TI + "/{map_index}/hitlDetails", ["GET", "PATCH"], _no_hitl),
-    (_TI + "/{map_index}/hitlDetails/tries/{try_number}", ["GET"], _no_hitl),
 ]

@@ -517,3 +517,24 @@ task_map = Table(  # how many items a finished task's XCom result holds, for tas
         ["dag_id", "run_id"], ["dag_run.dag_id", "dag_run.run_id"], ondelete="CASCADE"
     ),
 )
+
+_HITL_COLUMNS = (  # a human-in-the-loop request and its answer (Airflow's hitl_detail)
+    ("options", JsonText, False), ("subject", Text, False), ("body", Text, True), ("defaults", JsonText, True),
+    ("multiple", Boolean, True), ("params", JsonText, False), ("assignees", JsonText, True),
+    ("created_at", UtcDateTime, False), ("responded_at", UtcDateTime, True), ("responded_by", JsonText, True),
+    ("chosen_options", JsonText, True), ("params_input", JsonText, False),
+)
+
+hitl_detail = Table(  # the request of a task instance's current try
+    "hitl_detail",
+    metadata,
+    Column("ti_id", String(36), ForeignKey("task_instance.id", ondelete="CASCADE"), primary_key=True),
+    *(Column(name, kind, nullable=nullable) for name, kind, nullable in _HITL_COLUMNS),
+)
+
+hitl_detail_history = Table(  # requests of earlier tries, kept with the try's history row
+    "hitl_detail_history",
+    metadata,
+    Column("ti_history_id", Integer, ForeignKey("task_instance_history.id", ondelete="CASCADE"), primary_key=True),
+    *(Column(name, kind, nullable=nullable) for name, kind, nullable in _HITL_COLUMNS),
+)

@@ -165,7 +165,7 @@ def seed_scratch(ctx: Context) -> None:
     import datetime as dt
     import uuid
 
-    from leoflow.store.tables import asset, task_instance, task_instance_history
+    from leoflow.store.tables import asset, hitl_detail, hitl_detail_history, task_instance, task_instance_history
     from sqlalchemy import select
 
     now = dt.datetime.now(dt.timezone.utc)
@@ -178,10 +178,15 @@ def seed_scratch(ctx: Context) -> None:
                    "try_number": 2 if index == 0 else 1, "start_date": now, "end_date": now, "duration": 0.5,
                    "rendered_map_index": f"item {index}"}
             conn.execute(task_instance.insert().values(**row))
-            if index == 0:  # an earlier, failed try of the first mapped instance
+            question = dict(options=["Approve", "Reject"], subject=f"Ship item {index}?", body="From the sweep",
+                            defaults=["Reject"], multiple=False, params={}, created_at=now, params_input={})
+            if index < 2:  # human-in-the-loop requests waiting for an answer
+                conn.execute(hitl_detail.insert().values(ti_id=row["id"], **question))
+            if index == 0:  # an earlier, failed try of the first mapped instance, with its own request
                 past = {k: v for k, v in row.items() if k != "id"}
                 past.update(task_instance_id=row["id"], try_number=1, state="failed")
-                conn.execute(task_instance_history.insert().values(**past))
+                hid = conn.execute(task_instance_history.insert().values(**past)).inserted_primary_key[0]
+                conn.execute(hitl_detail_history.insert().values(ti_history_id=hid, **question))
         ctx.asset_id = conn.execute(asset.insert().values(
             name="sweep_asset", uri="s3://sweep/asset", group="asset", extra={}, created_at=now,
             updated_at=now)).inserted_primary_key[0]

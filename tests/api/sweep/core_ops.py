@@ -245,7 +245,24 @@ def get_external_log_url(ctx):
 
 @op("get_hitl_details")
 def get_hitl_details(ctx):
-    return tis(ctx).get_hitl_details_without_preload_content(dag_id=ctx.dag_id, dag_run_id=ctx.run_id)
+    return tis(ctx).get_hitl_details_without_preload_content(dag_id="~", dag_run_id="~", subject_search="Ship")
+
+
+@op("get_hitl_detail")
+def get_hitl_detail(ctx):
+    return tis(ctx).get_hitl_detail_without_preload_content(**_mapped(ctx, map_index=0))
+
+
+@op("get_hitl_detail_try_detail")
+def get_hitl_detail_try_detail(ctx):
+    return tis(ctx).get_hitl_detail_try_detail_without_preload_content(**_mapped(ctx, map_index=0), try_number=1)
+
+
+@op("update_hitl_detail")
+def update_hitl_detail(ctx):
+    body = M.UpdateHITLDetailPayload(chosen_options=["Approve"], params_input={})
+    return tis(ctx).update_hitl_detail_without_preload_content(**_mapped(ctx, map_index=1),
+                                                               update_hitl_detail_payload=body)
 
 
 @op("patch_task_instance")
