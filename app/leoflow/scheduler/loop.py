@@ -275,6 +275,8 @@ class Scheduler:
                 if ti.state in ("queued", "running") and ti.try_number == ex["try_number"]:
                     self._fail_or_retry(conn, ti, f"the task process exited with code {ex['exit_code']} "
                                                   "without reporting a final state")
+                elif ti.state == "restarting" and ti.try_number == ex["try_number"]:
+                    tis.restart_cleared(conn, ti.id)  # cleared while running: its process is gone now
 
     def _find_zombies(self, now: dt.datetime) -> None:
         threshold = now - dt.timedelta(seconds=self.services.settings.zombie_threshold)

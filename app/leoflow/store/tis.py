@@ -134,3 +134,9 @@ def active_tis_of_other_jobs(conn: Connection, job_id: int):
 def reset_to_scheduled(conn: Connection, ti_id: str) -> None:
     conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state == "queued")
                  .values(state="scheduled", queued_dttm=None, queued_by_job_id=None, updated_at=utcnow()))
+
+
+def restart_cleared(conn: Connection, ti_id: str) -> None:
+    """A task instance cleared while running (`restarting`) whose process has ended waits to run again."""
+    conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state == "restarting")
+                 .values(state=None, updated_at=utcnow()))
