@@ -113,3 +113,21 @@ def test_trigger_checks_conf_against_params(client, services):
         events = conn.execute(select(log.c.event, log.c.extra).where(log.c.dag_id == "with_params")).all()
     assert [e.event for e in events] == ["trigger_dag_run"]
     assert json.loads(events[0].extra)["method"] == "POST"
+
+
+def test_order_runs_by_duration(db_services):
+    from .conftest import login, make_client
+
+    with make_client(db_services) as client:
+        client.headers.update(login(client))
+        import datetime as dt
+
+        from leoflow.store import runs
+
+        ids = [run_with_states(client, db_services, {}, run_state="success") for _ in range(3)]
+        with db_services.engine.begin() as conn:
+            for i, run_id in enumerate(ids):  # durations 30s, 10s, 20s
+                runs.set_run_state(conn, "xcom3", run_id, "success", start_date=T0,
+                                   end_date=T0 + dt.timedelta(seconds=(30, 10, 20)[i]))
+        body = client.get("/api/v2/dags/xcom3/dagRuns", params={"order_by": "-duration"}).json()
+        assert [r["duration"] for r in body["dag_runs"]] == [30.0, 20.0, 10.0]

@@ -38,6 +38,7 @@ _ORDER = {
     "end_date": dag_run.c.end_date,
     "updated_at": dag_run.c.updated_at,
     "conf": dag_run.c.conf,
+    "duration": queries.seconds_between(dag_run.c.start_date, dag_run.c.end_date),
 }
 
 _TRIGGER_FIELDS = {"dag_run_id", "data_interval_start", "data_interval_end", "logical_date", "run_after",

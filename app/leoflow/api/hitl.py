@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
-from ..store.tables import hitl_detail, hitl_detail_history, task_instance, task_instance_history
+from ..store.tables import dag_run, hitl_detail, hitl_detail_history, task_instance, task_instance_history
 from ..store.types import utcnow
 from . import actions, queries, serializers
 from .errors import HTTPError, not_found
@@ -26,7 +26,10 @@ _ORDER = {
     "dag_id": task_instance.c.dag_id,
     "run_id": task_instance.c.run_id,
     "task_id": task_instance.c.task_id,
+    "task_display_name": task_instance.c.task_id,
     "map_index": task_instance.c.map_index,
+    "rendered_map_index": task_instance.c.rendered_map_index,
+    "run_after": dag_run.c.run_after,
 }
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import Float, func, or_, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement
 
 from ..store.tables import (
     dag_run,
@@ -129,3 +131,25 @@ def date_range(q, query, table, names, prefix: str = ""):
             if value is not None:
                 query = query.where(getattr(column, op)(value))
     return query
+
+
+class seconds_between(ColumnElement):
+    """`end - start` in seconds, in SQL on SQLite and Postgres (for ordering by a run's duration)."""
+
+    inherit_cache = True
+    type = Float()
+
+    def __init__(self, start, end):
+        self.start, self.end = start, end
+
+
+@compiles(seconds_between, "sqlite")
+def _seconds_sqlite(element, compiler, **kw):
+    return (f"((julianday({compiler.process(element.end, **kw)}) - "
+            f"julianday({compiler.process(element.start, **kw)})) * 86400.0)")
+
+
+@compiles(seconds_between)
+def _seconds_default(element, compiler, **kw):
+    return (f"EXTRACT(EPOCH FROM ({compiler.process(element.end, **kw)} - "
+            f"{compiler.process(element.start, **kw)}))")
