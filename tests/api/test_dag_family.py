@@ -93,3 +93,15 @@ def test_delete_refuses_a_running_dag(client, services):
     run_with_states(client, services, {"transform": "running"}, run_state="running")
     resp = client.delete("/api/v2/dags/xcom3")
     assert resp.status_code == 409 and "running" in resp.json()["detail"]
+
+
+def test_params_are_shown_as_param_dumps(client, services):
+    data = serialized("with_params")
+    data["params"] = {"rows": {"value": 10, "description": "how many", "schema": {"type": "integer"}}, "plain": 3}
+    add_dag(services, data)
+    params = client.get("/api/v2/dags/with_params/details").json()["params"]
+    assert params["rows"] == {"__class": "airflow.sdk.definitions.param.Param", "value": 10,
+                              "description": "how many", "schema": {"type": "integer"}, "source": None}
+    assert params["plain"]["value"] == 3 and params["plain"]["schema"] == {}
+    task = client.get("/api/v2/dags/with_params/tasks/extract").json()
+    assert task["params"]["rows"]["value"] == 10

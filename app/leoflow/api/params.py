@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from ..sdk.params import Param, ParamValidationError
+from .serializers import param_spec
 
 
 def _schema_of(spec) -> tuple[object, dict] | None:
     """(default, schema) of a serialized param that carries a schema, else None."""
-    if isinstance(spec, dict) and isinstance(spec.get("schema"), dict):
-        return spec.get("value"), spec["schema"]
-    return None
+    value, _description, schema, _source = param_spec(spec)
+    return (value, schema) if schema else None
 
 
 def check_conf(dag_params: dict, conf: dict) -> str | None:

@@ -138,6 +138,27 @@ def dag(row, tags: list[str], token: str) -> dict:
     }
 
 
+_PARAM_CLASS = "airflow.sdk.definitions.param.Param"
+_PARAM_KEYS = {"__class", "value", "description", "schema", "source"}
+
+
+def param_spec(spec) -> tuple[object, str | None, dict, str | None]:
+    """(value, description, schema, source) of a serialized param: a Param's dump or a plain default."""
+    if isinstance(spec, dict) and "schema" in spec and set(spec) <= _PARAM_KEYS:
+        return spec.get("value"), spec.get("description"), spec.get("schema") or {}, spec.get("source")
+    return spec, None, {}, None
+
+
+def params(values: dict | None) -> dict:
+    """A DAG's or task's params as Airflow's API shows them: each a Param dump."""
+    out = {}
+    for name, spec in (values or {}).items():
+        value, description, schema, source = param_spec(spec)
+        out[name] = {"__class": _PARAM_CLASS, "value": value, "description": description, "schema": schema,
+                     "source": source}
+    return out
+
+
 def dag_details(row, tags: list[str], token: str, *, data: dict, version, last_parsed,
                 active_runs_count: int, is_favorite: bool = False) -> dict:
     """DAGDetailsResponse: the DAG body, then what only the serialized DAG knows."""
@@ -151,7 +172,7 @@ def dag_details(row, tags: list[str], token: str, *, data: dict, version, last_p
         "start_date": iso(data.get("start_date")),
         "end_date": iso(data.get("end_date")),
         "is_paused_upon_creation": data.get("is_paused_upon_creation"),
-        "params": data.get("params") or {},
+        "params": params(data.get("params")),
         "render_template_as_native_obj": bool(data.get("render_template_as_native_obj", False)),
         "template_search_path": data.get("template_searchpath"),
         "timezone": data.get("timezone") or "UTC",

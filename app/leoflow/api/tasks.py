@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..store import dags as store_dags
 from .dags import dag_not_found
 from .errors import HTTPError, not_found
-from .serializers import iso
+from .serializers import iso, params
 from .validate import Query
 
 # Where Airflow's standard operators live, for `class_ref` (the UI shows the class path).
@@ -69,7 +69,7 @@ def task_body(task: dict, dag_params: dict | None = None) -> dict:
         "downstream_task_ids": sorted(task.get("downstream", [])),
         "doc_md": task.get("doc_md"),
         "operator_name": operator_name,
-        "params": task.get("params") or dag_params or {},
+        "params": params(task.get("params") or dag_params),
         "class_ref": {"module_path": task.get("task_module") or _MODULES.get(task_type), "class_name": task_type},
         "is_mapped": bool(task.get("is_mapped", False)),
         "extra_links": list(task.get("extra_links") or []),
