@@ -105,3 +105,21 @@ def test_params_are_shown_as_param_dumps(client, services):
     assert params["plain"]["value"] == 3 and params["plain"]["schema"] == {}
     task = client.get("/api/v2/dags/with_params/tasks/extract").json()
     assert task["params"]["rows"]["value"] == 10
+
+
+def test_display_name_shows_everywhere(client, services):
+    from leoflow.store.tables import dag
+    from sqlalchemy import update
+
+    run_id = run_with_states(client, services, {"transform": "success"})
+    with services.engine.begin() as conn:
+        conn.execute(update(dag).where(dag.c.dag_id == "xcom3").values(dag_display_name="Three XComs"))
+    assert client.get("/api/v2/dags/xcom3").json()["dag_display_name"] == "Three XComs"
+    run = client.get(f"/api/v2/dags/xcom3/dagRuns/{run_id}").json()
+    assert run["dag_display_name"] == "Three XComs"
+    assert run["dag_versions"][0]["dag_display_name"] == "Three XComs"
+    ti = client.get(f"/api/v2/dags/xcom3/dagRuns/{run_id}/taskInstances/transform").json()
+    assert ti["dag_display_name"] == "Three XComs" and ti["dag_version"]["dag_display_name"] == "Three XComs"
+    xcoms = client.get(f"/api/v2/dags/xcom3/dagRuns/{run_id}/taskInstances/transform/xcomEntries").json()
+    assert xcoms["xcom_entries"][0]["dag_display_name"] == "Three XComs"
+    assert client.get("/api/v2/dags", params={"dag_display_name_pattern": "three"}).json()["total_entries"] == 1

@@ -51,7 +51,8 @@ def run_not_found(dag_id: str, run_id: str):
 
 def run_bodies(conn, rows) -> list[dict]:
     versions = queries.versions_of_runs(conn, rows)
-    return [serializers.dag_run(r, versions.get((r.dag_id, r.run_id), [])) for r in rows]
+    return queries.with_display_names(conn, [serializers.dag_run(r, versions.get((r.dag_id, r.run_id), []))
+                                             for r in rows])
 
 
 def list_runs(services, request):

@@ -153,3 +153,29 @@ def _seconds_sqlite(element, compiler, **kw):
 def _seconds_default(element, compiler, **kw):
     return (f"EXTRACT(EPOCH FROM ({compiler.process(element.end, **kw)} - "
             f"{compiler.process(element.start, **kw)}))")
+
+
+def display_names(conn: Connection, dag_ids) -> dict[str, str]:
+    """dag_id -> the DAG's display name (its id when it sets none)."""
+    from ..store.tables import dag
+
+    ids = {d for d in dag_ids if d}
+    names = {d: d for d in ids}
+    if ids:
+        for row in conn.execute(select(dag.c.dag_id, dag.c.dag_display_name).where(dag.c.dag_id.in_(ids))):
+            names[row.dag_id] = row.dag_display_name or row.dag_id
+    return names
+
+
+def with_display_names(conn: Connection, bodies: list[dict]) -> list[dict]:
+    """Fill `dag_display_name` (and that of nested DAG versions) in response bodies."""
+    names = display_names(conn, {b.get("dag_id") for b in bodies})
+    for body in bodies:
+        name = names.get(body.get("dag_id"))
+        if name is None:
+            continue
+        body["dag_display_name"] = name
+        for version in [body.get("dag_version"), *body.get("dag_versions", [])]:
+            if isinstance(version, dict):
+                version["dag_display_name"] = name
+    return bodies

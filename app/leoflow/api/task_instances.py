@@ -66,7 +66,8 @@ def _run_of(row):
 
 def ti_bodies(conn, rows, rendered: dict | None = None) -> list[dict]:
     versions = queries.versions_by_id(conn, [r.dag_version_id for r in rows])
-    return [serializers.task_instance(r, _run_of(r), versions.get(r.dag_version_id), rendered) for r in rows]
+    return queries.with_display_names(
+        conn, [serializers.task_instance(r, _run_of(r), versions.get(r.dag_version_id), rendered) for r in rows])
 
 
 def filtered_tis(q: Query, query):

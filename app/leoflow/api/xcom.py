@@ -59,7 +59,8 @@ def list_xcoms(services, request):
     query = query.order_by(xcom.c.dag_id, xcom.c.run_id, xcom.c.task_id, xcom.c.map_index, xcom.c.key)
     with services.engine.connect() as conn:
         rows, total = queries.page(conn, query, limit, offset)
-    return {"xcom_entries": [serializers.xcom(r, _run_of(r)) for r in rows], "total_entries": total}
+        bodies = queries.with_display_names(conn, [serializers.xcom(r, _run_of(r)) for r in rows])
+    return {"xcom_entries": bodies, "total_entries": total}
 
 
 def get_xcom(services, request):
