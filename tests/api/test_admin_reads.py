@@ -151,3 +151,21 @@ def test_parse_dag_file_records_the_request_and_wakes_the_processor(client, serv
     events = services.bus.wait(PARSE_QUEUE, 0.1)
     assert events and events[0]["fileloc"] == "/dags/xcom3.py"
     assert client.put("/api/v2/parseDagFile/forged.token").json()["detail"] == "File not found"
+
+
+@pytest.mark.parametrize("method,path", [
+    ("GET", "/api/v2/config"), ("GET", "/api/v2/config/section/core/option/parallelism"), ("GET", "/api/v2/jobs"),
+    ("GET", "/api/v2/plugins"), ("GET", "/api/v2/plugins/importErrors"), ("GET", "/api/v2/providers"),
+    ("GET", "/api/v2/dagStats"), ("GET", "/api/v2/dagTags"), ("GET", "/api/v2/dagWarnings"),
+    ("GET", "/api/v2/eventLogs/1"), ("PUT", "/api/v2/parseDagFile/x"), ("GET", "/api/v2/assets/aliases"),
+    ("POST", "/api/v2/backfills/dry_run"), ("POST", "/api/v2/connections/defaults"),
+])
+def test_every_admin_read_needs_a_token(anon, method, path):
+    resp = anon.request(method, path)
+    assert resp.status_code == 401, (path, resp.text)
+    assert resp.json()["detail"]
+
+
+def test_reference_bodies_of_empty_families(client):
+    assert client.get("/api/v2/variables").json() == reference("variables.json")
+    assert client.get("/api/v2/connections").json() == reference("connections.json")
