@@ -16,7 +16,9 @@ def slow_once():
     def work():
         from airflow.sdk import get_current_context
         if get_current_context()["ti"].try_number == 1:
-            time.sleep(60)
+            for i in range(600):
+                print(f"tick {i}", flush=True)
+                time.sleep(0.1)
         return "second try"
 
     @task
@@ -45,6 +47,22 @@ def test_clearing_a_running_task_restarts_it(lite):
     run = lite.trigger("slow_once")
     base = f"/api/v2/dags/slow_once/dagRuns/{run['dag_run_id']}/taskInstances"
     lite.wait_for(lambda: lite.api("GET", f"{base}/work").json().get("state") == "running", timeout=30)
+
+    # The running try's log as the UI tails it: a source header, then more lines at each token.
+    def ticks(body):
+        return [e["event"] for e in body["content"] if str(e.get("event", "")).startswith("tick")]
+
+    first = lite.wait_for(lambda: (lambda b: b if ticks(b) else None)(
+        lite.api("GET", f"{base}/work/logs/1").json()), timeout=20)
+    assert first["content"][0]["event"] == "::group::Log message source details"
+    assert first["continuation_token"]
+    more = lite.wait_for(lambda: (lambda b: b if ticks(b) else None)(
+        lite.api("GET", f"{base}/work/logs/1", params={"token": first["continuation_token"]}).json()), timeout=10)
+    assert not more["content"][0]["event"].startswith("::group::")  # only what came after the token
+    assert int(ticks(more)[0].split()[1]) > int(ticks(first)[-1].split()[1])
+    ndjson = lite.api("GET", f"{base}/work/logs/1", headers={"Accept": "application/x-ndjson"})
+    assert ndjson.headers["content-type"].startswith("application/x-ndjson")
+    assert ndjson.text.splitlines()[0].startswith('{"timestamp":null,"event":"::group::')
     resp = lite.api("POST", "/api/v2/dags/slow_once/clearTaskInstances",
                     json={"dry_run": False, "dag_run_id": run["dag_run_id"], "task_ids": ["work"],
                           "only_failed": False})
