@@ -123,3 +123,20 @@ def test_display_name_shows_everywhere(client, services):
     xcoms = client.get(f"/api/v2/dags/xcom3/dagRuns/{run_id}/taskInstances/transform/xcomEntries").json()
     assert xcoms["xcom_entries"][0]["dag_display_name"] == "Three XComs"
     assert client.get("/api/v2/dags", params={"dag_display_name_pattern": "three"}).json()["total_entries"] == 1
+
+
+def test_filter_by_asset_dependency(client, services):
+    from leoflow.store.tables import asset, dag_schedule_asset_reference
+
+    from .seed import T0
+
+    add_dag(services, serialized("consumer"))
+    with services.engine.begin() as conn:
+        asset_id = conn.execute(asset.insert().values(name="orders", uri="s3://lake/orders", group="asset", extra={},
+                                                      created_at=T0, updated_at=T0)).inserted_primary_key[0]
+        conn.execute(dag_schedule_asset_reference.insert().values(asset_id=asset_id, dag_id="consumer",
+                                                                  created_at=T0, updated_at=T0))
+    found = client.get("/api/v2/dags", params={"asset_dependency": "lake/orders"}).json()
+    assert [d["dag_id"] for d in found["dags"]] == ["consumer"]
+    assert client.get("/api/v2/dags", params={"has_asset_schedule": "true"}).json()["dags"][0]["dag_id"] == "consumer"
+    assert client.get("/api/v2/dags", params={"asset_dependency": "nothing"}).json()["total_entries"] == 0

@@ -131,3 +131,20 @@ def test_order_runs_by_duration(db_services):
                                    end_date=T0 + dt.timedelta(seconds=(30, 10, 20)[i]))
         body = client.get("/api/v2/dags/xcom3/dagRuns", params={"order_by": "-duration"}).json()
         assert [r["duration"] for r in body["dag_runs"]] == [30.0, 20.0, 10.0]
+
+
+def test_list_runs_by_duration_and_version(client, services):
+    import datetime as dt
+
+    from leoflow.store import runs
+
+    short, long_ = (run_with_states(client, services, {}, run_state="success") for _ in range(2))
+    with services.engine.begin() as conn:
+        runs.set_run_state(conn, "xcom3", short, "success", start_date=T0, end_date=T0 + dt.timedelta(seconds=5))
+        runs.set_run_state(conn, "xcom3", long_, "success", start_date=T0, end_date=T0 + dt.timedelta(seconds=500))
+    listed = client.get("/api/v2/dags/xcom3/dagRuns", params={"duration_gte": 60}).json()
+    assert [r["dag_run_id"] for r in listed["dag_runs"]] == [long_]
+    assert client.get("/api/v2/dags/xcom3/dagRuns", params={"dag_version": 1}).json()["total_entries"] == 2
+    assert client.get("/api/v2/dags/xcom3/dagRuns", params={"dag_version": 2}).json()["total_entries"] == 0
+    bad = client.get("/api/v2/dags/xcom3/dagRuns", params={"duration_lt": "long"})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "duration_lt"]

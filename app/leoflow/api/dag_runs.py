@@ -12,6 +12,7 @@ from ..store.tables import (
     asset_event,
     dag_run,
     dagrun_asset_event,
+    dag_version,
     rendered_task_instance_fields,
     task_instance,
     task_instance_history,
@@ -76,6 +77,17 @@ def list_runs(services, request):
             query = query.where(cond)
     if q.str("conf_contains"):
         query = query.where(type_coerce(dag_run.c.conf, Text).contains(q.str("conf_contains")))
+    duration = _ORDER["duration"]
+    for suffix, op in (("gte", "__ge__"), ("gt", "__gt__"), ("lte", "__le__"), ("lt", "__lt__")):
+        if (value := q.float(f"duration_{suffix}")) is not None:
+            query = query.where(dag_run.c.end_date.is_not(None), getattr(duration, op)(value))
+    numbers = [int(v) for v in q.list("dag_version") if v.strip().lstrip("-").isdigit()]
+    if q.list("dag_version"):
+        query = query.where(dag_run.c.created_dag_version_id.in_(
+            select(dag_version.c.id).where(dag_version.c.version_number.in_(numbers))))
+    if q.list("bundle_version"):
+        query = query.where(dag_run.c.bundle_version.in_(q.list("bundle_version")))
+    q.done()
     query = queries.ordered(query, q.list("order_by"), _ORDER, ["id"], tiebreak=dag_run.c.id)
     with services.engine.connect() as conn:
         if dag_id != "~":

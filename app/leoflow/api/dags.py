@@ -7,6 +7,7 @@ from starlette.responses import Response
 
 from ..store import dags as store_dags
 from ..store.tables import (
+    asset,
     dag,
     dag_code,
     dag_favorite,
@@ -20,6 +21,7 @@ from ..store.tables import (
     rendered_task_instance_fields,
     serialized_dag,
     task_instance,
+    task_outlet_asset_reference,
     task_instance_history,
     xcom,
 )
@@ -123,6 +125,14 @@ def filtered_dags(q: Query, *, user: str | None = None, full: bool = True):
         scheduled = select(dag_schedule_asset_reference.c.dag_id).union(
             select(dag_schedule_asset_alias_reference.c.dag_id))
         query = query.where(dag.c.dag_id.in_(scheduled) if has_asset_schedule else dag.c.dag_id.not_in(scheduled))
+    dependency = q.str("asset_dependency") if full else None
+    if dependency:
+        matching = select(asset.c.id).where(or_(asset.c.name.ilike(f"%{dependency}%"),
+                                                asset.c.uri.ilike(f"%{dependency}%")))
+        related = select(dag_schedule_asset_reference.c.dag_id).where(
+            dag_schedule_asset_reference.c.asset_id.in_(matching)).union(
+            select(task_outlet_asset_reference.c.dag_id).where(task_outlet_asset_reference.c.asset_id.in_(matching)))
+        query = query.where(dag.c.dag_id.in_(related))
     if full and q.list("timetable_type"):
         query = query.where(dag.c.timetable_type.in_(q.list("timetable_type")))
     if q.str("bundle_name"):
