@@ -169,3 +169,4 @@ def test_every_admin_read_needs_a_token(anon, method, path):
 def test_reference_bodies_of_empty_families(client):
     assert client.get("/api/v2/variables").json() == reference("variables.json")
     assert client.get("/api/v2/connections").json() == reference("connections.json")
+

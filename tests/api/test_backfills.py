@@ -1,6 +1,7 @@
 """/backfills: planning dates from the DAG's schedule, created runs, reprocess rules, pause/unpause/cancel."""
 
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -119,3 +120,27 @@ def test_errors_name_what_was_wrong(client, services, anon):
     resp = client.post("/api/v2/backfills/dry_run", json={"dag_id": "future", "from_date": "2999-01-01T00:00:00Z",
                                                           "to_date": "2999-01-02T00:00:00Z"})
     assert resp.status_code == 422 and "future dates" in resp.json()["detail"][0]["msg"]
+
+
+def test_the_scheduler_runs_backfill_runs_on_a_real_lite(tmp_path):
+    import shutil
+
+    from tests.e2e.lite_process import Lite
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    shutil.copy(Path(__file__).resolve().parents[2] / "dags" / "example_bash.py", dags / "example_bash.py")  # @daily from 2026-01-01
+    (tmp_path / "home").mkdir()
+    lite = Lite(tmp_path / "home", dags).start()
+    try:
+        lite.wait_for_dag("example_bash")
+        r = lite.api("POST", "/api/v2/backfills", json={"dag_id": "example_bash", "from_date": "2026-01-02T00:00:00Z",
+                                                        "to_date": "2026-01-03T00:00:00Z"})
+        assert r.status_code == 200, r.text
+        for day in ("02", "03"):
+            run_id = f"backfill__2026-01-{day}T00:00:00+00:00"
+            done = lite.wait_for_run("example_bash", run_id, timeout=60)
+            assert (done["state"], done["run_type"], done["logical_date"]) == \
+                ("success", "backfill", f"2026-01-{day}T00:00:00Z"), lite.output()
+    finally:
+        lite.stop()
