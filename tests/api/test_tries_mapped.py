@@ -33,6 +33,14 @@ def test_mapped_listing_tries_and_dependencies(client, services):
     names = [d["name"] for d in deps["dependencies"]]
     assert names == ["Task Instance State", "Dagrun Running"]
     assert "'success'" in deps["dependencies"][0]["reason"]
+    from leoflow.store.tables import task_instance
+    from sqlalchemy import delete
+
+    with services.engine.begin() as conn:  # once expanded, only the indexed instances remain
+        conn.execute(delete(task_instance).where(task_instance.c.task_id == "transform",
+                                                 task_instance.c.map_index == -1))
+    hint = client.get(f"{TI.format(run=run_id)}/transform")
+    assert hint.status_code == 404 and "add the map_index" in hint.json()["detail"]
     none = client.get(f"{TI.format(run=run_id)}/extract/listMapped")
     assert none.status_code == 404 and none.json()["detail"] == "Task id extract is not mapped"
     assert client.get(f"{TI.format(run=run_id)}/ghost/listMapped").status_code == 404

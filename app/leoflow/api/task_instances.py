@@ -196,6 +196,10 @@ def one_ti(services, dag_id, run_id, task_id, map_index=-1) -> dict:
     with services.engine.connect() as conn:
         row = find_ti(conn, dag_id, run_id, task_id, map_index)
         if row is None:
+            if map_index == -1 and conn.execute(select(task_instance.c.id).where(
+                    task_instance.c.dag_id == dag_id, task_instance.c.run_id == run_id,
+                    task_instance.c.task_id == task_id, task_instance.c.map_index >= 0).limit(1)).first():
+                raise not_found("Task instance is mapped, add the map_index value to the URL")
             raise ti_not_found(dag_id, run_id, task_id, map_index)
         return ti_bodies(conn, [row], rendered_fields(conn, dag_id, run_id, task_id, map_index))[0]
 
