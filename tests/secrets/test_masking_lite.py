@@ -9,6 +9,7 @@ from tests.e2e.lite_process import Lite
 
 DAG = '''
 from airflow.sdk import dag, task, Variable, Connection
+from airflow.providers.standard.operators.bash import BashOperator
 
 
 @dag(dag_id="leaky", schedule=None, catchup=False)
@@ -21,7 +22,7 @@ def leaky():
         print("lengths", len(password), len(conn.password))
         print("plain", Variable.get("color"))
 
-    show()
+    show() >> BashOperator(task_id="echo", bash_command="echo token {{ var.value.db_password }}")
 
 
 leaky()
@@ -55,6 +56,9 @@ def test_task_log_masks_what_the_task_read(lite):
     assert "lengths 11 9" in text  # the task itself had the clear values
     assert "plain bluegreen" in text  # a variable whose name is not sensitive is not masked
     assert "hunter2-xyz" not in text and "pw-987654" not in text and "tok-555555" not in text
+    echo = lite.api("GET", f"/api/v2/dags/leaky/dagRuns/{run['dag_run_id']}/taskInstances/echo").json()
+    assert echo["rendered_fields"]["bash_command"] == "echo token ***"  # rendered templates are masked too
+    assert "token ***" in "".join(p.read_text() for p in logs if "task_id=echo" in str(p))
     # The values are encrypted at rest in the server's database too.
     db = Path(lite.home, "leoflow.db").read_bytes()
     assert b"hunter2-xyz" not in db and b"pw-987654" not in db

@@ -231,7 +231,7 @@ def bulk_connections(services, request):
 def test_connection(services, request):
     """Disabled unless `test_connection = "Enabled"`, as Airflow's default; enabled, a TCP reachability check."""
     data = _read_body(request)
-    if _test_connection_setting(services.settings).strip().lower() != "enabled":
+    if test_connection_setting(services.settings).strip().lower() != "enabled":
         raise HTTPError(403, "Testing connections is disabled in Airflow configuration. Contact your deployment "
                              "admin to enable it.")
     host, port = data.get("host"), data.get("port")
@@ -246,7 +246,7 @@ def test_connection(services, request):
     return {"status": True, "message": "Connection successfully tested"}
 
 
-def _test_connection_setting(settings) -> str:
+def test_connection_setting(settings) -> str:
     """Airflow's `[core] test_connection`: LEOFLOW_TEST_CONNECTION, AIRFLOW__CORE__TEST_CONNECTION or the file."""
     for var in ("LEOFLOW_TEST_CONNECTION", "AIRFLOW__CORE__TEST_CONNECTION"):
         if os.environ.get(var):

@@ -193,6 +193,6 @@ def _push_result(client: ExecutionClient, w: dict, task, result) -> None:
 def _store_rendered(client: ExecutionClient, ti_id: str, task, runtime) -> None:
     try:
         fields = runtime.rendered_fields(task)
-        client.request("PUT", f"task-instances/{ti_id}/rtif", body=fields)
+        client.request("PUT", f"task-instances/{ti_id}/rtif", body=masker.redact_record(fields))  # no secrets
     except Exception:
         log.warning("Could not store the rendered template fields", exc_info=True)
