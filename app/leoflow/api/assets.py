@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from ..store import dags as store_dags
 from ..store import runs as store_runs
@@ -68,10 +68,13 @@ def asset_bodies(conn, rows) -> list[dict]:
                               .join(asset_alias, asset_alias.c.id == asset_alias_asset.c.alias_id)
                               .where(asset_alias_asset.c.asset_id.in_(ids)).order_by(asset_alias.c.id)):
             aliases[r.asset_id].append({"id": r.id, "name": r.name, "group": r.group})
-        for r in conn.execute(select(asset_event.c.asset_id, asset_event.c.id, asset_event.c.timestamp)
-                              .where(asset_event.c.asset_id.in_(ids))
-                              .order_by(asset_event.c.timestamp, asset_event.c.id)):
-            last[r.asset_id] = (r.id, r.timestamp)  # ordered: the last one wins
+        newest = (select(asset_event.c.asset_id, func.max(asset_event.c.timestamp).label("ts"))
+                  .where(asset_event.c.asset_id.in_(ids)).group_by(asset_event.c.asset_id).subquery())
+        for r in conn.execute(select(asset_event.c.asset_id, func.max(asset_event.c.id).label("id"), newest.c.ts)
+                              .join(newest, (newest.c.asset_id == asset_event.c.asset_id)
+                                    & (newest.c.ts == asset_event.c.timestamp))
+                              .group_by(asset_event.c.asset_id, newest.c.ts)):
+            last[r.asset_id] = (r.id, r.ts)
     return [{
         "id": r.id, "name": r.name, "uri": r.uri, "group": r.group, "extra": r.extra,
         "created_at": iso(r.created_at), "updated_at": iso(r.updated_at),

@@ -265,7 +265,7 @@ def create_default_connections(services, request):
     return common.no_content()
 
 
-test_connection.__test__ = False  # not a pytest test, despite the name
+test_connection.__test__ = test_connection_setting.__test__ = False  # not pytest tests, despite the names
 
 ROUTES = [
     ("/connections", ["GET"], get_connections),
