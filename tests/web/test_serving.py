@@ -38,7 +38,8 @@ def test_index_under_a_prefix_gets_that_base(ui_assets):
         resp = c.get("/leoflow/dags")
         assert '<base href="/leoflow/" />' in resp.text
         bundle = c.get("/leoflow/" + _script_src(resp.text)).text
-        assert "/leoflow/static/monaco-editor/0.52.2/min/vs" in bundle
+        # Resolved by the browser against <base href="/leoflow/">.
+        assert '`${new URL("static/monaco-editor/0.52.2/min/vs",document.baseURI).href}`' in bundle
 
 
 def test_api_paths_never_get_the_shell(client):
@@ -80,7 +81,8 @@ def test_upstream_preload_path_serves_the_same_module(client):
 def test_monaco_served_locally_and_bundle_points_at_it(client):
     bundle = client.get("/" + _script_src(client.get("/").text)).text
     assert "cdn.jsdelivr.net" not in bundle
-    assert "`/static/monaco-editor/0.52.2/min/vs`" in bundle
+    # An absolute URL at run time: Monaco's web workers cannot resolve relative ones.
+    assert '`${new URL("static/monaco-editor/0.52.2/min/vs",document.baseURI).href}`' in bundle
     loader = client.get("/static/monaco-editor/0.52.2/min/vs/loader.js")
     assert loader.status_code == 200 and loader.headers["cache-control"].startswith("public, max-age=31536000")
     assert client.get("/static/monaco-editor/0.52.2/min/vs/editor/editor.main.js").status_code == 200

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import json
 import mimetypes
 import re
 import threading
@@ -89,8 +90,7 @@ class UiFiles:
         body = target.read_bytes()
         media_type = _TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
         if target.suffix == ".js" and assets.MONACO_CDN.encode() in body:
-            # Point the editor's loader at our own copy: the UI works with no internet.
-            body = body.replace(assets.MONACO_CDN.encode(), f"{base}static/{MONACO_PREFIX}".rstrip("/").encode())
+            body = point_monaco_here(body, base)
         found = _File(body, media_type)
         with self._lock:
             self._cache[key] = found
@@ -110,6 +110,20 @@ class UiFiles:
             headers["Content-Length"] = str(len(body))
             return Response(status_code=200, headers=headers, media_type=f.media_type)
         return Response(body, headers=headers, media_type=f.media_type)
+
+
+def point_monaco_here(bundle: bytes, base: str) -> bytes:
+    """Make the bundle load the editor from this server instead of the CDN: the UI works offline.
+
+    Monaco's web workers fetch its scripts by the configured path, and a worker cannot
+    resolve a relative URL, so the path must be absolute: in the bundle's template
+    literal it becomes an expression the browser evaluates against the page's base.
+    """
+    local = f"static/{MONACO_PREFIX}".rstrip("/")
+    quoted = f"`{assets.MONACO_CDN}`".encode()
+    if quoted in bundle:
+        return bundle.replace(quoted, ("`${new URL(" + json.dumps(local) + ",document.baseURI).href}`").encode())
+    return bundle.replace(assets.MONACO_CDN.encode(), f"{base}{local}".encode())
 
 
 def base_path(request: Request) -> str:

@@ -1,0 +1,49 @@
+"""A real `leoflow lite` with the repo's bundled DAGs and a Chromium to drive it (never downloaded)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.lite_process import Lite
+from tests.reference import ROOT
+from tests.web.conftest import fetch_ui_assets
+
+CHROMIUM = os.environ.get("LEOFLOW_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    if not Path(CHROMIUM).exists():
+        message = f"no Chromium at {CHROMIUM} (apt-get install -y chromium)"
+        if os.environ.get("LEOFLOW_REQUIRE_SERVICES"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
+
+
+@pytest.fixture(scope="session")
+def ui_lite(tmp_path_factory):
+    fetch_ui_assets()
+    tmp = tmp_path_factory.mktemp("ui")
+    home, dags = tmp / "home", tmp / "dags"
+    home.mkdir()
+    shutil.copytree(ROOT / "dags", dags, ignore=shutil.ignore_patterns("__pycache__"))
+    lite = Lite(home, dags).start()
+    try:
+        lite.wait_for_dag("example_etl")
+        lite.wait_for_dag("example_bash")
+        yield lite
+    finally:
+        lite.stop()
+
+
+def pytest_terminal_summary(terminalreporter):
+    from .browser import MISSING
+
+    if MISSING:
+        terminalreporter.write_line(f"ui browser: endpoints the UI called that Leoflow does not serve yet: "
+                                    f"{', '.join(sorted(MISSING))}")
