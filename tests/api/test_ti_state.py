@@ -81,9 +81,9 @@ def test_bulk_update_and_delete(client, services):
     ]})
     assert resp.status_code == 200, resp.text
     body = resp.json()
-    assert body["update"]["success"] == [f"xcom3.{run_id}.transform"]
+    assert body["update"]["success"] == [f"xcom3.{run_id}.transform[-1]"]
     assert body["update"]["errors"][0]["status_code"] == 404
-    assert body["delete"]["success"] == [f"xcom3.{run_id}.load"]
+    assert body["delete"]["success"] == [f"xcom3.{run_id}.load[-1]"]
     assert body["create"]["errors"][0]["status_code"] == 405
     assert states(services, run_id) == {"extract": "success", "transform": "skipped"}
     bad = client.patch(TI.format(run=run_id), json={"actions": [{"action": "rename", "entities": []}]})

@@ -162,11 +162,11 @@ def bulk(services, request):
                 continue
             mask = action.get("update_mask")
             skip_missing = action.get("action_on_non_existence") == "skip"
+            if kind == "create":
+                outcome["errors"].append({"error": "Task instances bulk create is not supported",
+                                          "status_code": 405})
+                continue
             for entity in entities:
-                if kind == "create":
-                    outcome["errors"].append({"error": "Task instances cannot be created through the API",
-                                              "status_code": 405})
-                    continue
                 if isinstance(entity, str):
                     entity = {"task_id": entity}
                 one = Body(entity, allowed=_ENTITY_FIELDS, required={"task_id"})
@@ -178,10 +178,11 @@ def bulk(services, request):
                 if one.errors:
                     outcome["errors"].append({"error": one.errors, "status_code": 422})
                     continue
-                name = f"{dag_id}.{run_id}.{task_id}" + (f"[{map_index}]" if map_index not in (None, -1) else "")
                 try:
                     if kind == "update":
-                        apply(conn, dag_id, run_id, task_id, map_index, change, dry_run=False)
+                        touched = apply(conn, dag_id, run_id, task_id, map_index, change, dry_run=False)
+                        indexes = sorted({t.map_index for t in touched if t.task_id == task_id}) or [map_index]
+                        outcome["success"] += [f"{dag_id}.{run_id}.{task_id}[{i}]" for i in indexes]
                     else:
                         index = -1 if map_index is None else map_index
                         row = find_ti(conn, dag_id, run_id, task_id, index)
@@ -192,7 +193,7 @@ def bulk(services, request):
                                 table.c.dag_id == dag_id, table.c.run_id == run_id, table.c.task_id == task_id,
                                 table.c.map_index == index))
                         conn.execute(delete(task_instance).where(task_instance.c.id == row.id))
-                    outcome["success"].append(name)
+                        outcome["success"].append(f"{dag_id}.{run_id}.{task_id}[{index}]")
                 except HTTPError as exc:
                     if exc.status == 404 and skip_missing:
                         continue
