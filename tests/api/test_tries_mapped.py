@@ -80,3 +80,11 @@ def test_batch_list_of_task_instances(client, services):
                                                                ("body", "colour")}
     wildcard = client.get("/api/v2/dags/~/dagRuns/~/taskInstances", params={"task_display_name_pattern": "trans"})
     assert [t["task_id"] for t in wildcard.json()["task_instances"]] == ["transform"]
+
+
+def test_run_without_dag_is_a_400(client, services):
+    run_id = run_with_states(client, services, {"transform": "success"})
+    resp = client.get(f"/api/v2/dags/~/dagRuns/{run_id}/taskInstances")
+    assert resp.status_code == 400 and "dag_id is required" in resp.json()["detail"]
+    missing = client.get(f"{TI.format(run=run_id)}/transform/3")
+    assert missing.status_code == 404 and "Mapped Task Instance" in missing.json()["detail"]

@@ -19,7 +19,7 @@ from ..store.tables import (
 from . import actions, queries, serializers
 from .dag_runs import run_not_found
 from .dags import dag_not_found
-from .errors import not_found
+from .errors import HTTPError, not_found
 from .validate import Query
 
 TI_STATES = ("removed", "scheduled", "queued", "running", "success", "restarting", "failed", "up_for_retry",
@@ -137,6 +137,8 @@ def default_order(query, order_by):
 
 def scoped(conn, query, dag_id: str, run_id: str):
     """Restrict to a DAG and run (`~` = any), 404 when the named DAG or run does not exist."""
+    if dag_id == "~" and run_id != "~":
+        raise HTTPError(400, "dag_id is required when dag_run_id is specified")
     if dag_id != "~":
         if store_dags.get_dag(conn, dag_id) is None:
             raise dag_not_found(dag_id)

@@ -13,7 +13,7 @@ from ..store import dags as store_dags
 from ..store.tables import dag_run, task_instance
 from ..store.types import utcnow
 from . import actions, clearing
-from .errors import HTTPError, ValidationFailed, invalid
+from .errors import HTTPError, ValidationFailed, invalid, not_found
 from .task_instances import one_ti, ti_bodies, ti_not_found
 from .tries import _int_path
 from .validate import Body, Query, json_body
@@ -126,7 +126,14 @@ def patch_mapped_dry_run(services, request):
 
 def get_mapped(services, request):
     p = request.path_params
-    return one_ti(services, p["dag_id"], p["dag_run_id"], p["task_id"], _int_path(request, "map_index"))
+    map_index = _int_path(request, "map_index")
+    try:
+        return one_ti(services, p["dag_id"], p["dag_run_id"], p["task_id"], map_index)
+    except HTTPError as exc:
+        if exc.status != 404:
+            raise
+        raise not_found(f"The Mapped Task Instance with dag_id: `{p['dag_id']}`, run_id: `{p['dag_run_id']}`, "
+                        f"task_id: `{p['task_id']}`, and map_index: `{map_index}` was not found")
 
 
 _ENTITY_FIELDS = PATCH_FIELDS | {"task_id", "map_index", "dag_id", "dag_run_id"}
