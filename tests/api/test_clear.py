@@ -53,6 +53,9 @@ def test_upstream_and_only_running(client, services):
     assert states(services, run_id)["transform"] == "restarting"  # the runner is told at its next heartbeat
     resp = clear(client, dag_run_id=run_id, only_failed=False, prevent_running_task=True, task_ids=["extract"])
     assert resp.status_code == 200
+    run_with_states(client, services, {"transform": "running"}, run_state="running")
+    resp = clear(client, only_failed=False, prevent_running_task=True, task_ids=["transform"])
+    assert resp.status_code == 409 and "transform" in resp.json()["detail"]
 
 
 def test_past_and_future_follow_logical_dates(client, services):
@@ -93,9 +96,9 @@ def test_clear_errors_name_the_problem(client, services):
     resp = client.post("/api/v2/dags/nope/clearTaskInstances", json={})
     assert resp.status_code == 404 and "nope" in resp.json()["detail"]
     resp = clear(client, dag_run_id="no-such-run")
-    assert resp.status_code == 404 and "no-such-run" in resp.json()["detail"]
-    resp = clear(client, dag_run_id=run_id, start_date=T0.isoformat())
-    assert resp.status_code == 400
+    assert resp.status_code == 404 and resp.json()["detail"] == "Dag Run id no-such-run not found in dag xcom3"
+    resp = clear(client, dag_run_id=run_id, include_past=True)  # a manual run has no logical date
+    assert resp.status_code == 400 and "logical_date" in resp.json()["detail"]
 
 
 def test_clear_dag_run(client, services):

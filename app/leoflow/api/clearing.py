@@ -12,6 +12,7 @@ from sqlalchemy import and_, delete, or_, select, update
 from ..store import tis as store_tis
 from ..store.tables import dag_run, rendered_task_instance_fields, task_instance, xcom
 from ..store.types import utcnow
+from .errors import HTTPError
 
 FAILED_STATES = ("failed", "upstream_failed")
 
@@ -34,23 +35,26 @@ def relatives(serialized: dict, task_ids, *, upstream: bool, downstream: bool) -
 
 
 def run_window(conn, dag_id: str, run_id: str, *, past: bool, future: bool):
-    """The runs an action on `run_id` reaches: itself, and those before/after it by logical date."""
-    run = conn.execute(select(dag_run.c.logical_date, dag_run.c.run_after).where(
+    """The runs an action on `run_id` reaches: itself, and those before/after it by logical date.
+
+    None when the run does not exist; a 400 when past/future are asked of a run without a logical
+    date (manual or asset-triggered), as in Airflow.
+    """
+    run = conn.execute(select(dag_run.c.logical_date).where(
         dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)).first()
     if run is None:
         return None
     if not (past or future):
         return dag_run.c.run_id == run_id
-    when = run.logical_date
-    column = dag_run.c.logical_date
-    if when is None:  # runs without a logical date are ordered by run_after
-        when, column = run.run_after, dag_run.c.run_after
-    terms = [dag_run.c.run_id == run_id]
-    if past:
-        terms.append(column <= when)
-    if future:
-        terms.append(column >= when)
-    return or_(*terms)
+    if run.logical_date is None:
+        raise HTTPError(400, "Cannot use include_past or include_future with no logical_date(e.g. manually or "
+                             "asset-triggered).")
+    terms = [dag_run.c.logical_date.is_not(None)]
+    if not past:
+        terms.append(dag_run.c.logical_date >= run.logical_date)
+    if not future:
+        terms.append(dag_run.c.logical_date <= run.logical_date)
+    return and_(*terms)
 
 
 def select_tis(conn, dag_id: str, *, run_filter=None, tasks=None, states=None, start_date=None, end_date=None):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ..store import dags as store_dags
 from . import actions, clearing
-from .dag_runs import run_not_found
 from .dags import dag_not_found
 from .errors import HTTPError
 from .task_instances import ti_bodies
@@ -49,8 +48,8 @@ def clear_task_instances(services, request):
     flags = {f: body.flag(f, False) for f in ("include_upstream", "include_downstream", "include_future",
                                                "include_past", "run_on_latest_version", "prevent_running_task")}
     body.done()
-    if run_id is not None and (start_date or end_date):
-        raise HTTPError(400, "Either dag_run_id or start_date/end_date can be given, not both")
+    if run_id is not None:  # the run's own logical date bounds the clear, as in Airflow
+        start_date = end_date = None
     with services.engine.begin() as conn:
         if store_dags.get_dag(conn, dag_id) is None:
             raise dag_not_found(dag_id)
@@ -61,7 +60,7 @@ def clear_task_instances(services, request):
             run_filter = clearing.run_window(conn, dag_id, run_id, past=flags["include_past"],
                                              future=flags["include_future"])
             if run_filter is None:
-                raise run_not_found(dag_id, run_id)
+                raise HTTPError(404, f"Dag Run id {run_id} not found in dag {dag_id}")
         if tasks is not None and (flags["include_upstream"] or flags["include_downstream"]):
             names = clearing.relatives(data, [t if isinstance(t, str) else t[0] for t in tasks],
                                        upstream=flags["include_upstream"], downstream=flags["include_downstream"])
@@ -77,7 +76,7 @@ def clear_task_instances(services, request):
         rows = clearing.select_tis(conn, dag_id, run_filter=run_filter, tasks=tasks, states=states,
                                    start_date=start_date, end_date=end_date)
         if flags["prevent_running_task"] and any(r.state == "running" for r in rows):
-            raise HTTPError(400, "Currently running task(s) cannot be cleared while prevent_running_task is set: "
+            raise HTTPError(409, "Cannot clear running task instances while prevent_running_task is set: "
                                  + ", ".join(sorted({r.task_id for r in rows if r.state == "running"})))
         bodies = ti_bodies(conn, rows)
         if not dry_run:
