@@ -118,3 +118,12 @@ def test_saving_back_the_masked_form_keeps_the_secrets(client, services):
         data = connections.clear(connections.get(conn, "pg"), services.crypt)
     assert data["host"] == "db9" and data["password"] == "pw-123456"
     assert json.loads(data["extra"]) == {"sslmode": "require", "api_token": "tok-abcdef"}
+
+
+def test_bulk_changes_are_audited_without_secrets(client, services):
+    client.patch("/api/v2/connections", json={"actions": [{"action": "create", "entities": [PG]}]})
+    with services.engine.connect() as conn:
+        raw = conn.execute(select(log.c.extra).where(log.c.event == "bulk_connections")).scalar()
+    assert "pw-123456" not in raw and "tok-abcdef" not in raw
+    entity = json.loads(raw)["actions"][0]["entities"][0]
+    assert entity["password"] == "***" and entity["extra"] == {"sslmode": "require", "api_token": "***"}

@@ -134,3 +134,12 @@ def test_saving_back_the_masked_value_keeps_the_secret(client, services):
         assert variables.value_of(variables.get(conn, "db_password"), services.crypt) == "hunter22"
         assert json.loads(variables.value_of(variables.get(conn, "cfg"), services.crypt)) == \
             {"user": "v", "token": "t-123456"}
+
+
+def test_bulk_changes_are_audited_with_masked_values(client, services):
+    client.patch("/api/v2/variables", json={"actions": [
+        {"action": "create", "entities": [{"key": "db_password", "value": "bulk-secret-1"}, {"key": "c", "value": "red"}]}]})
+    with services.engine.connect() as conn:
+        extra = json.loads(conn.execute(select(log.c.extra).where(log.c.event == "bulk_variables")).scalar())
+    entities = extra["actions"][0]["entities"]
+    assert entities == [{"key": "db_password", "value": "***"}, {"key": "c", "value": "red"}]

@@ -98,7 +98,13 @@ def record(conn, request, event: str, *, body: dict | None = None, masking: str 
     """
     extra = {k: masker.redact(v, k) for k, v in [*request.query_params.items(), *request.path_params.items()]
              if k not in {"dag_id", "task_id", "dag_run_id", "run_id", "logical_date"}}
-    if isinstance(body, dict):
+    if isinstance(body, dict) and isinstance(body.get("actions"), list) and masking in ("variable", "connection"):
+        mask = _mask_variable if masking == "variable" else _mask_connection
+        body = {"actions": [{**a, "entities": [mask(e) if isinstance(e, dict) else e for e in a.get("entities", [])]}
+                            if isinstance(a, dict) and isinstance(a.get("entities"), list) else a
+                            for a in body["actions"]]}
+        extra.update(body)
+    elif isinstance(body, dict):
         if masking == "variable":
             extra = _mask_variable(body)
         elif masking == "connection":

@@ -180,7 +180,8 @@ def delete_connection(services, request):
 def bulk_connections(services, request):
     actions = common.read_bulk(request, check_entity)
     with services.engine.begin() as conn:
-        common.record(conn, request, "bulk_connections", body=json.loads(request.state.body))
+        common.record(conn, request, "bulk_connections", body=json.loads(request.state.body),
+                      masking="connection")
 
     def existing(conn, ids):
         return set(conn.execute(select(connection.c.conn_id).where(connection.c.conn_id.in_(list(ids)))).scalars())

@@ -156,7 +156,8 @@ def delete_variable(services, request):
 def bulk_variables(services, request):
     actions = common.read_bulk(request, check_entity)
     with services.engine.begin() as conn:
-        common.record(conn, request, "bulk_variables", body=json.loads(request.state.body))
+        common.record(conn, request, "bulk_variables", body=json.loads(request.state.body),
+                      masking="variable")
 
     def existing(conn, keys):
         rows = conn.execute(select(variable.c.key).where(variable.c.key.in_(list(keys)))).scalars()
