@@ -9,12 +9,15 @@ running on would look like lost secrets.
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError, ProgrammingError
+
+log = logging.getLogger(__name__)
 
 KEY_FILE = "fernet.key"
 
@@ -78,6 +81,8 @@ def load(home: Path, *, mode: str, configured: str | None = None) -> tuple[Crypt
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(Fernet.generate_key().decode() + "\n")
+    log.warning("Generated the Fernet key that encrypts connection passwords and variables: %s. Back it up "
+                "with the database; without it the stored secrets cannot be read.", path)
     return Crypt([path.read_text()]), True
 
 
