@@ -97,3 +97,14 @@ def test_delete_task_instance(client, services):
     assert ti_row(services, run_id, "transform") is None
     assert xcom_tasks(services, run_id) == set()
     assert client.delete(f"{TI.format(run=run_id)}/transform").status_code == 404
+
+
+def test_marking_twice_is_a_409_and_unknown_tasks_a_404(client, services):
+    run_id = run_with_states(client, services, {"transform": "success"})
+    again = client.patch(f"{TI.format(run=run_id)}/transform", json={"new_state": "success"})
+    assert again.status_code == 409 and again.json()["detail"] == "Task id transform is already in success state"
+    ghost = client.patch(f"{TI.format(run=run_id)}/ghost", json={"new_state": "success"})
+    assert ghost.json()["detail"] == "Task 'ghost' not found in DAG 'xcom3'"
+    kept = client.patch(f"{TI.format(run=run_id)}/transform", json={"new_state": "failed"},
+                        params={"update_mask": "note"})
+    assert kept.status_code == 200 and ti_row(services, run_id, "transform").state == "success"

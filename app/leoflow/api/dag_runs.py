@@ -205,10 +205,10 @@ def patch_run(services, request):
     state = body.choice("state", ["queued", "success", "failed"])
     note = body.str("note")
     body.done()
-    fields = mask or [f for f in ("state", "note") if f in body.data]
-    for name in fields:
+    for name in mask:
         if name not in ("state", "note"):
             raise HTTPError(400, f"Invalid field `{name}` in update mask")
+    fields = [f for f in ("state", "note") if f in body.data and (not mask or f in mask)]
     with services.engine.begin() as conn:
         run = _run_or_404(conn, dag_id, run_id)
         if "state" in fields and state is not None and state != run.state:

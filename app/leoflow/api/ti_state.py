@@ -30,8 +30,9 @@ class Change:
         self.new_state = body.choice("new_state", MARKABLE)
         self.note = body.str("note")
         self.flags = {f: body.flag(f, False) for f in _FLAGS}
-        self.fields = mask or [f for f in ("new_state", "note") if f in body.data]
-        for name in self.fields:
+        # The mask narrows the fields the body sets (Airflow intersects the two).
+        self.fields = [f for f in ("new_state", "note") if f in body.data and (not mask or f in mask)]
+        for name in mask or []:
             if name not in ("new_state", "note"):
                 body.fail("update_mask", f"Invalid field `{name}` in update mask", name, "value_error")
 
@@ -44,12 +45,14 @@ def _serialized(conn, dag_id):
 def apply(conn, dag_id: str, run_id: str, task_id: str, map_index: int | None, change: Change, *,
           dry_run: bool) -> list:
     """Rows (before any change when dry) of the task instances the change touches."""
+    serialized = _serialized(conn, dag_id)
+    if not any(t["task_id"] == task_id for t in serialized.get("tasks", [])):
+        raise not_found(f"Task '{task_id}' not found in DAG '{dag_id}'")
     targets = clearing.select_tis(conn, dag_id, run_filter=dag_run.c.run_id == run_id,
                                   tasks=[task_id] if map_index is None else [(task_id, map_index)])
     if not targets:
         raise ti_not_found(dag_id, run_id, task_id, -1 if map_index is None else map_index)
     touched = {t.id: t for t in targets}
-    serialized = _serialized(conn, dag_id)
     if "new_state" in change.fields and change.new_state:
         f = change.flags
         tasks = clearing.relatives(serialized, [task_id], upstream=f["include_upstream"],
@@ -63,6 +66,8 @@ def apply(conn, dag_id: str, run_id: str, task_id: str, map_index: int | None, c
         marked = {r.id: r for r in [*targets, *others, *same_task_elsewhere] if r.state != change.new_state}
         if dry_run:
             return list(marked.values())
+        if not marked:
+            raise HTTPError(409, f"Task id {task_id} is already in {change.new_state} state")
         now = utcnow()
         for row in marked.values():
             conn.execute(update(task_instance).where(task_instance.c.id == row.id).values(
