@@ -47,7 +47,7 @@ def _tries(conn, dag_id, run_id, task_id, map_index):
     past = conn.execute(select(task_instance_history).where(keys(task_instance_history))
                         .order_by(task_instance_history.c.try_number, task_instance_history.c.id)).all()
     by_try = {row.try_number: row for row in past}  # a try recorded twice keeps its last record
-    if current.try_number not in by_try and current.try_number > 0:
+    if current.try_number not in by_try:  # a task that never ran shows its try 0, as in Airflow
         by_try[current.try_number] = current
     rows = [by_try[n] for n in sorted(by_try)]
     versions = queries.versions_by_id(conn, [r.dag_version_id for r in rows])
