@@ -44,6 +44,8 @@ def test_xcom_errors_name_the_field(client, services):
                                                                 ("body", "extra")}
     assert client.patch(f"{url}/return_value", json={}).json()["detail"][0]["loc"] == ["body", "value"]
     nowhere = client.post(ENTRIES.format(run="nope"), json={"key": "k", "value": 1})
-    assert nowhere.status_code == 404 and "nope" in nowhere.json()["detail"]
+    assert nowhere.json()["detail"] == "Dag Run with ID: `nope` not found for dag: `xcom3`"
+    ghost = client.post(url.replace("/transform/", "/ghost/"), json={"key": "k", "value": 1})
+    assert ghost.json()["detail"] == "Task with ID: `ghost` not found in dag: `xcom3`"
     bad = client.get(f"{url}/return_value", params={"map_index": "x"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "map_index"]

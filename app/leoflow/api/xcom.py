@@ -7,8 +7,10 @@ from types import SimpleNamespace
 from sqlalchemy import select
 from starlette.responses import Response
 
+from ..store import dags as store_dags
+from ..store import runs as store_runs
 from ..store import xcoms as store_xcoms
-from ..store.tables import dag_run, task_instance, xcom
+from ..store.tables import dag_run, xcom
 from . import actions, queries, serializers
 from .errors import HTTPError, not_found
 from .validate import Body, Query, json_body
@@ -97,12 +99,13 @@ def create_xcom(services, request):
     map_index = body.int("map_index", -1, ge=-1)
     body.done()
     with services.engine.begin() as conn:
-        ti = conn.execute(select(task_instance.c.id).where(
-            task_instance.c.dag_id == dag_id, task_instance.c.run_id == run_id, task_instance.c.task_id == task_id,
-            task_instance.c.map_index == map_index)).first()
-        if ti is None:
-            raise not_found(f"Task Instance with dag_id: `{dag_id}`, run_id: `{run_id}`, task_id: `{task_id}` and "
-                            f"map_index: `{map_index}` not found.")
+        found = store_dags.latest_serialized(conn, dag_id)
+        if found is None:
+            raise not_found(f"The Dag with ID: `{dag_id}` was not found")
+        if not any(t["task_id"] == task_id for t in found[1].get("tasks", [])):
+            raise not_found(f"Task with ID: `{task_id}` not found in dag: `{dag_id}`")
+        if store_runs.get_run(conn, dag_id, run_id) is None:
+            raise not_found(f"Dag Run with ID: `{run_id}` not found for dag: `{dag_id}`")
         if _one(conn, dag_id, run_id, task_id, key, map_index) is not None:
             raise HTTPError(400, f"The XCom with key: `{key}` with mentioned task instance already exists.")
         store_xcoms.set(conn, dag_id, run_id, task_id, key, body.data["value"], map_index)
