@@ -39,6 +39,9 @@ def test_patch_and_delete_errors(client, services):
     assert client.patch(RUN.format(run="nope"), json={"note": "x"}).status_code == 404
     masked = client.patch(RUN.format(run=run_id), json={"note": "x"}, params={"update_mask": "conf"})
     assert masked.status_code == 400 and "conf" in masked.json()["detail"]
+    running = run_with_states(client, services, {}, run_state="running")
+    busy = client.delete(RUN.format(run=running))
+    assert busy.status_code == 409 and "cannot be deleted in running state" in busy.json()["detail"]
     assert client.delete(RUN.format(run=run_id)).status_code == 204
     assert client.get(RUN.format(run=run_id)).status_code == 404
     gone = client.delete(RUN.format(run=run_id))

@@ -225,6 +225,9 @@ def delete_run(services, request):
     dag_id, run_id = request.path_params["dag_id"], request.path_params["dag_run_id"]
     with services.engine.begin() as conn:
         run = _run_or_404(conn, dag_id, run_id)
+        if run.state not in ("queued", "success", "failed"):
+            raise HTTPError(409, f"The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` cannot be deleted in "
+                                 f"{run.state} state")
         for table in (xcom, rendered_task_instance_fields, task_instance_history, task_instance):
             conn.execute(delete(table).where(table.c.dag_id == dag_id, table.c.run_id == run_id))
         conn.execute(delete(dag_run).where(dag_run.c.id == run.id))
