@@ -232,11 +232,11 @@ def delete_dag(services, request):
     with services.engine.begin() as conn:
         row = store_dags.get_dag(conn, dag_id)
         if row is None:
-            raise dag_not_found(dag_id)
+            raise not_found(f"Dag with id: {dag_id} was not found")
         running = conn.execute(select(func.count()).select_from(task_instance).where(
             task_instance.c.dag_id == dag_id, task_instance.c.state.in_(("queued", "running")))).scalar()
         if running:
-            raise HTTPError(409, f"Dag id {dag_id} is still in running state")
+            raise HTTPError(409, f"Task instances of dag with id: '{dag_id}' are still running")
         for table in (xcom, rendered_task_instance_fields, task_instance_history, task_instance, dag_run,
                       dag_tag, dag_favorite, dag_warning, serialized_dag, dag_code, dag_version):
             conn.execute(delete(table).where(table.c.dag_id == dag_id))
