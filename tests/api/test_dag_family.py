@@ -20,7 +20,7 @@ def test_tasks_versions_sources_match_reference(client):
         assert task[key] == want[key], key
     desc = client.get("/api/v2/dags/xcom3/tasks", params={"order_by": "-task_id"}).json()
     assert [t["task_id"] for t in desc["tasks"]] == ["transform", "load", "extract"]
-    assert client.get("/api/v2/dags/xcom3/tasks/nope").json() == {"detail": "Task with id nope not found"}
+    assert client.get("/api/v2/dags/xcom3/tasks/nope").json() == {"detail": "Task with id nope was not found"}
     assert client.get("/api/v2/dags/nope/tasks").status_code == 404
     assert client.get("/api/v2/dags/xcom3/tasks", params={"order_by": "colour"}).status_code == 400
 

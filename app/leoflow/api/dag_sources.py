@@ -27,9 +27,7 @@ def get_dag_source(services, request):
     with services.engine.connect() as conn:
         row = conn.execute(query.order_by(dag_version.c.version_number.desc()).limit(1)).first()
     if row is None:
-        if number is not None:
-            raise not_found(f"The source code of the Dag {dag_id}, version_number {number} was not found")
-        raise not_found(f"The source code of the Dag {dag_id}, version_number None was not found")
+        raise not_found(f"The source code of the DAG {dag_id}, version_number {number} was not found")
     if accept.startswith("text/plain"):
         return PlainTextResponse(row.source_code)
     return {"content": row.source_code, "dag_id": dag_id, "version_number": row.version_number,

@@ -105,7 +105,7 @@ def get_task(services, request):
     for task in data.get("tasks", []):
         if task["task_id"] == task_id:
             return task_body(task, data.get("params"))
-    raise not_found(f"Task with id {task_id} not found")
+    raise not_found(f"Task with id {task_id} was not found")
 
 
 ROUTES = [
