@@ -108,3 +108,20 @@ def test_marking_twice_is_a_409_and_unknown_tasks_a_404(client, services):
     kept = client.patch(f"{TI.format(run=run_id)}/transform", json={"new_state": "failed"},
                         params={"update_mask": "note"})
     assert kept.status_code == 200 and ti_row(services, run_id, "transform").state == "success"
+
+
+def test_mark_across_runs_with_past_and_future(client, services):
+    import datetime as dt
+
+    from .seed import T0
+
+    day = dt.timedelta(days=1)
+    runs_ = [run_with_states(client, services, {"transform": "failed"}, logical_date=T0 + i * day) for i in range(3)]
+    url = f"{TI.format(run=runs_[1])}/transform/dry_run"
+    past = client.patch(url, json={"new_state": "success", "include_past": True}).json()
+    assert {t["dag_run_id"] for t in past["task_instances"]} == {runs_[0], runs_[1]}
+    future = client.patch(url, json={"new_state": "success", "include_future": True}).json()
+    assert {t["dag_run_id"] for t in future["task_instances"]} == {runs_[1], runs_[2]}
+    done = client.patch(url.removesuffix("/dry_run"), json={"new_state": "success", "include_future": True})
+    assert done.status_code == 200
+    assert [states(services, r)["transform"] for r in runs_] == ["failed", "success", "success"]

@@ -58,12 +58,10 @@ def apply(conn, dag_id: str, run_id: str, task_id: str, map_index: int | None, c
         tasks = clearing.relatives(serialized, [task_id], upstream=f["include_upstream"],
                                    downstream=f["include_downstream"])
         window = clearing.run_window(conn, dag_id, run_id, past=f["include_past"], future=f["include_future"])
-        others = [r for r in clearing.select_tis(conn, dag_id, run_filter=window, tasks=sorted(tasks - {task_id}))
-                  ] if tasks - {task_id} or f["include_past"] or f["include_future"] else []
-        same_task_elsewhere = clearing.select_tis(
-            conn, dag_id, run_filter=window, tasks=[task_id] if map_index is None else [(task_id, map_index)]
-        ) if f["include_past"] or f["include_future"] else []
-        marked = {r.id: r for r in [*targets, *others, *same_task_elsewhere] if r.state != change.new_state}
+        # The instance itself, its graph relatives, in this run and (past/future) in the others.
+        markers = [task_id if map_index is None else (task_id, map_index), *sorted(tasks - {task_id})]
+        reached = clearing.select_tis(conn, dag_id, run_filter=window, tasks=markers)
+        marked = {r.id: r for r in reached if r.state != change.new_state}
         if dry_run:
             return list(marked.values())
         if not marked:
