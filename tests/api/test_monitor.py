@@ -37,8 +37,3 @@ def test_health_with_no_jobs(anon):
 def test_version_keys(anon):
     assert list(anon.get("/api/v2/version").json()) == list(reference("version.json"))
 
-
-def test_version_names_the_leoflow_release(anon):
-    from leoflow import __version__
-
-    assert anon.get("/api/v2/version").json() == {"version": "3.2.1", "git_version": f"leoflow-{__version__}"}

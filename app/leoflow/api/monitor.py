@@ -6,7 +6,6 @@ import datetime as dt
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from .. import __version__
 from . import queries
 
 VERSION = "3.2.1"  # the Airflow API version Leoflow serves
@@ -42,8 +41,7 @@ def health(services, request):
 
 
 def version(services, request):
-    # The UI shows git_version beside the version: there it says which Leoflow serves the API.
-    return {"version": VERSION, "git_version": f"leoflow-{__version__}"}
+    return {"version": VERSION, "git_version": None}
 
 
 ROUTES = [
