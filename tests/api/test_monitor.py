@@ -36,4 +36,3 @@ def test_health_with_no_jobs(anon):
 
 def test_version_keys(anon):
     assert list(anon.get("/api/v2/version").json()) == list(reference("version.json"))
-
