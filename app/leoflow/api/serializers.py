@@ -215,8 +215,28 @@ def dag_run(row, versions: list) -> dict:
     }
 
 
+# What Airflow shows as the operator name of its decorated tasks, for DAG documents that carry
+# only the class name.
+DECORATOR_NAMES = {
+    "_PythonDecoratedOperator": "@task",
+    "_BashDecoratedOperator": "@task.bash",
+    "_BranchPythonDecoratedOperator": "@task.branch",
+    "_ShortCircuitDecoratedOperator": "@task.short_circuit",
+    "_PythonVirtualenvDecoratedOperator": "@task.virtualenv",
+    "_BranchPythonVirtualenvDecoratedOperator": "@task.branch_virtualenv",
+    "_PythonExternalDecoratedOperator": "@task.external_python",
+    "_SensorDecoratedOperator": "@task.sensor",
+    "_DockerDecoratedOperator": "@task.docker",
+    "_KubernetesDecoratedOperator": "@task.kubernetes",
+}
+
+
+def operator_name(custom: str | None, task_type: str | None) -> str | None:
+    return custom or DECORATOR_NAMES.get(task_type or "") or task_type
+
+
 def _operator_name(ti) -> str | None:
-    return ti.custom_operator_name or ti.operator
+    return operator_name(ti.custom_operator_name, ti.operator)
 
 
 def task_instance(ti, run, version, rendered_fields: dict | None = None) -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..store import dags as store_dags
 from .dags import dag_not_found
 from .errors import HTTPError, not_found
+from . import serializers
 from .serializers import iso, params
 from .validate import Query
 
@@ -44,7 +45,7 @@ def _number(value):
 def task_body(task: dict, dag_params: dict | None = None) -> dict:
     """TaskResponse from one task of a serialized DAG."""
     task_type = task.get("task_type")
-    operator_name = task.get("custom_operator_name") or task_type
+    operator_name = serializers.operator_name(task.get("custom_operator_name"), task_type)
     return {
         "task_id": task["task_id"],
         "task_display_name": task.get("task_display_name") or task["task_id"],
