@@ -72,3 +72,168 @@ def test_password_hash_roundtrip():
     stored = auth.hash_password("pw")
     assert b"pw" not in stored
     assert auth.password_matches(stored, "pw") and not auth.password_matches(stored, "pW")
+
+
+# --- users and roles from config, the login page, logout, refresh, permissions ---------------------
+
+import datetime as dt  # noqa: E402
+import json  # noqa: E402
+
+import pytest  # noqa: E402
+from leoflow.api import permissions  # noqa: E402
+from leoflow.store.tables import log as audit_log  # noqa: E402
+from leoflow.store.tables import revoked_token  # noqa: E402
+from sqlalchemy import select  # noqa: E402
+
+from .conftest import make_client  # noqa: E402
+
+USERS = "admin:admin,olga:op,uma:user,vic:viewer"
+
+
+@pytest.fixture
+def team(services, monkeypatch):
+    """The same installation with four users, one per role; name -> logged-in client."""
+    monkeypatch.setenv("LEOFLOW_SIMPLE_AUTH_MANAGER_USERS", USERS)
+    passwords = auth.user_passwords(services.settings, ["olga", "uma", "vic"])
+    clients = {}
+    with make_client(services) as c:
+        for name in ("admin", "olga", "uma", "vic"):
+            pw = PASSWORD if name == "admin" else passwords[name]
+            resp = c.post("/auth/token", json={"username": name, "password": pw})
+            assert resp.status_code == 201, (name, resp.text)
+            clients[name] = {"Authorization": f"Bearer {resp.json()['access_token']}"}
+        yield c, clients
+
+
+def test_users_from_config_get_generated_private_passwords(services, monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,ann:viewer")
+    authenticator = auth.Authenticator(services.settings)
+    assert {n: r for n, (_, r) in authenticator.users.items()} == {"admin": "admin", "ann": "viewer"}
+    path = services.settings.home / auth.USER_PASSWORDS_FILE
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    saved = json.loads(path.read_text())
+    assert set(saved) == {"ann"} and len(saved["ann"]) >= 12
+    assert authenticator.login("ann", saved["ann"]).role == "viewer"
+    # Only hashes in memory, never the password itself.
+    assert saved["ann"].encode() not in authenticator.users["ann"][0]
+    # A second start keeps the same password.
+    assert auth.user_passwords(services.settings, ["ann"]) == {"ann": saved["ann"]}
+
+
+@pytest.mark.parametrize("bad", ["admin", "admin:root", ":viewer", "admin:admin,bob"])
+def test_bad_users_setting_is_a_clear_error(services, monkeypatch, bad):
+    monkeypatch.setenv("LEOFLOW_SIMPLE_AUTH_MANAGER_USERS", bad)
+    with pytest.raises(SystemExit, match="simple_auth_manager_users"):
+        auth.configured_users(services.settings)
+
+
+def test_roles_get_403_where_airflow_refuses_them(team):
+    c, h = team
+    # Everyone may read DAGs; only user and up may trigger.
+    for name in ("admin", "olga", "uma", "vic"):
+        assert c.get("/api/v2/dags", headers=h[name]).status_code == 200, name
+    resp = c.patch("/api/v2/dags/xcom3", json={"is_paused": True}, headers=h["vic"])
+    assert resp.status_code == 403
+    assert "viewer" in resp.json()["detail"] and "PATCH" in resp.json()["detail"]
+    assert c.patch("/api/v2/dags/xcom3", json={"is_paused": True}, headers=h["uma"]).status_code == 200
+    # Variables hold secrets: op and admin only, even to read.
+    assert c.get("/api/v2/variables", headers=h["uma"]).status_code == 403
+    assert c.get("/api/v2/variables", headers=h["olga"]).status_code == 200
+    # A viewer reads the UI's own endpoints.
+    assert c.get("/ui/config", headers=h["vic"]).status_code == 200
+    assert c.get("/ui/auth/me", headers=h["vic"]).json() == {"id": "vic", "username": "vic"}
+
+
+def test_permission_table_matches_the_simple_auth_manager():
+    need = permissions.required_role
+    assert need("GET", "/api/v2/dags/{dag_id}") == "viewer"
+    assert need("POST", "/api/v2/dags/{dag_id}/dagRuns") == "user"
+    assert need("POST", "/api/v2/dags/{dag_id}/dagRuns/list") == "viewer"  # a read with a body
+    assert need("POST", "/api/v2/dags/{dag_id}/clearTaskInstances") == "user"
+    assert need("GET", "/api/v2/pools") == "viewer" and need("PATCH", "/api/v2/pools/{pool_name}") == "op"
+    assert need("GET", "/api/v2/connections") == "op" and need("DELETE", "/api/v2/variables/{variable_key}") == "op"
+    assert need("POST", "/api/v2/assets/events") == "op"
+    assert need("GET", "/ui/connections/hook_meta") == "op"
+    assert need("GET", "/ui/grid/runs/{dag_id}") == "viewer"
+    assert need("POST", "/ui/auth/token") == "viewer"
+
+
+def test_login_page_sets_the_cookie_and_goes_to_next(anon, services):
+    page = anon.get("/api/v2/auth/login", params={"next": "http://testserver/dags/xcom3"})
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert 'name="password"' in page.text and 'type="password"' in page.text
+    wrong = anon.post("/api/v2/auth/login?next=/dags", data={"username": "admin", "password": "nope"})
+    assert wrong.status_code == 401 and "Invalid username or password" in wrong.text
+    assert "_token" not in wrong.cookies
+    ok = anon.post("/api/v2/auth/login?next=http://testserver/dags/xcom3",
+                   data={"username": "admin", "password": PASSWORD}, follow_redirects=False)
+    assert ok.status_code == 303 and ok.headers["location"] == "http://testserver/dags/xcom3"
+    cookie = ok.headers["set-cookie"]
+    assert cookie.startswith("_token=") and "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert PASSWORD not in cookie
+    anon.cookies.set("_token", ok.cookies["_token"])
+    assert anon.get("/ui/auth/me").json()["username"] == "admin"
+    # Signed in already: the login page sends the browser straight on.
+    again = anon.get("/api/v2/auth/login", params={"next": "/dags"}, follow_redirects=False)
+    assert again.status_code == 307 and again.headers["location"] == "/dags"
+    with services.engine.connect() as conn:
+        events = [(r.event, r.owner) for r in conn.execute(select(audit_log.c.event, audit_log.c.owner))]
+    assert ("login", "admin") in events and ("login_failed", "admin") in events
+    assert not any(PASSWORD in str(r) for r in events)
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)",
+                                    "http://evil.example@testserver.evil/", "/\\evil.example"])
+def test_login_refuses_to_send_users_elsewhere(anon, target):
+    resp = anon.get("/api/v2/auth/login", params={"next": target})
+    assert resp.status_code == 400 and resp.json() == {"detail": "Invalid or unsafe next URL"}
+    resp = anon.post("/api/v2/auth/login", params={"next": target}, data={"username": "admin", "password": PASSWORD},
+                     follow_redirects=False)
+    assert resp.status_code == 400
+
+
+def test_logout_revokes_the_token_and_clears_the_cookie(anon, services):
+    ok = anon.post("/api/v2/auth/login?next=/", data={"username": "admin", "password": PASSWORD},
+                   follow_redirects=False)
+    token = ok.cookies["_token"]
+    anon.cookies.set("_token", token)
+    assert anon.get("/api/v2/dags").status_code == 200
+    out = anon.get("/api/v2/auth/logout", follow_redirects=False)
+    assert out.status_code == 307 and out.headers["location"] == "/api/v2/auth/login"
+    assert '_token=""' in out.headers["set-cookie"] or "Max-Age=0" in out.headers["set-cookie"]
+    # The old token no longer works, even as a Bearer token, and in a fresh process too.
+    resp = anon.get("/api/v2/dags", headers={"Authorization": f"Bearer {token}"})
+    assert resp.status_code == 401 and resp.json() == {"detail": "Token has been revoked"}
+    fresh = auth.Authenticator(services.settings, services.engine)
+    with pytest.raises(auth.HTTPError) as err:
+        fresh.verify(token)
+    assert err.value.status == 401
+    with services.engine.connect() as conn:
+        assert conn.execute(select(revoked_token.c.jti)).scalars().all()
+        assert "logout" in conn.execute(select(audit_log.c.event)).scalars().all()
+
+
+def test_ui_session_cookie_is_refreshed_past_half_its_life(anon, services):
+    key = services.settings.secret("jwt")
+    now = dt.datetime.now(dt.UTC)
+    old = jwt.encode({"jti": "a" * 32, "aud": "apache-airflow", "sub": "admin", "role": "admin",
+                      "iat": now - dt.timedelta(hours=20), "exp": now + dt.timedelta(hours=4)}, key,
+                     algorithm="HS256")
+    anon.cookies.set("_token", old)
+    resp = anon.get("/api/v2/dags")
+    assert resp.status_code == 200
+    fresh = resp.cookies.get("_token")
+    assert fresh and fresh != old
+    claims = jwt.decode(fresh, key, algorithms=["HS256"], audience="apache-airflow")
+    assert claims["exp"] - now.timestamp() > 23 * 3600
+    # A Bearer token (a script's) is never swapped behind its back.
+    resp = anon.get("/api/v2/dags", headers={"Authorization": f"Bearer {old}"})
+    assert "_token" not in resp.cookies
+
+
+def test_ui_token_endpoint(client):
+    resp = client.post("/ui/auth/token", json={"token_type": "cli"})
+    assert resp.status_code == 200
+    assert resp.json()["token_type"] == "cli" and resp.json()["expires_in_seconds"] == 3600
+    assert client.post("/ui/auth/token", json={"token_type": "forever"}).status_code == 422
+    assert client.post("/ui/auth/token", json={}).json()["token_type"] == "api"

@@ -43,7 +43,13 @@ def ui_lite(tmp_path_factory):
 
 def pytest_terminal_summary(terminalreporter):
     from .browser import MISSING
+    from .test_ui_ops import UI_RESULTS, _ops
 
+    if UI_RESULTS:
+        total = len(_ops())
+        ok = sum(r["ok"] for r in UI_RESULTS.values())
+        valid = sum(r["schema_valid"] for r in UI_RESULTS.values())
+        terminalreporter.write_line(f"ui ops: {ok}/{total} ok, schema-valid {valid}/{total}")
     if MISSING:
         terminalreporter.write_line(f"ui browser: endpoints the UI called that Leoflow does not serve yet: "
                                     f"{', '.join(sorted(MISSING))}")

@@ -10,6 +10,7 @@ from starlette.responses import StreamingResponse
 
 from ...store import dags as store_dags
 from ...store.tables import dag_run, dag_version, serialized_dag, task_instance
+from ...store.types import utcnow
 from .. import dags as api_dags
 from .. import queries, serializers
 from ..errors import not_found
@@ -141,18 +142,19 @@ def runs(services, request):
             raise api_dags.dag_not_found(dag_id)
         rows = conn.execute(query).all()
         versions = queries.versions_of_runs(conn, rows)
+    now = utcnow()
     out = []
     for r in rows:
         body = {
             "dag_id": r.dag_id, "run_id": r.run_id, "queued_at": serializers.iso(r.queued_at),
             "start_date": serializers.iso(r.start_date), "end_date": serializers.iso(r.end_date),
             "run_after": serializers.iso(r.run_after), "state": r.state, "run_type": r.run_type,
-            "dag_versions": [{k: v for k, v in serializers.dag_version(v).items() if v is not None}
-                             for v in versions.get((r.dag_id, r.run_id), [])],
+            "dag_versions": [serializers.dag_version(v) for v in versions.get((r.dag_id, r.run_id), [])],
             "has_missed_deadline": False,
-            "duration": serializers.seconds_between(r.start_date, r.end_date) or 0.0,
+            # Not nullable here: a running run counts until now, a queued one 0.
+            "duration": serializers.seconds_between(r.start_date, r.end_date or now) if r.start_date else 0.0,
         }
-        out.append({k: v for k, v in body.items() if v is not None})  # Airflow leaves out empty fields here
+        out.append(body)  # nulls kept: the schema requires these keys (Airflow 3.2.1 drops them)
     return out
 
 
