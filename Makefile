@@ -9,7 +9,7 @@ LEOFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 LEOFLOW_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export LEOFLOW_TEST_POSTGRES_URL LEOFLOW_TEST_REDIS_URL LEOFLOW_TEST_BINARY
 
-.PHONY: install lite test binary binary-smoke bench clean
+.PHONY: install lite test binary binary-smoke bench clean ui-assets
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,16 @@ install: $(STAMP)
 lite: $(STAMP)
 	LEOFLOW_HOME=$(LEOFLOW_HOME) $(BIN)/leoflow lite --dags-folder dags
 
-test: $(STAMP)
+# The Airflow UI build (from the apache-airflow-core wheel) and the Monaco editor (from npm):
+# never committed, fetched once into embedded/ (a no-op when already there).
+ui-assets: $(STAMP)
+	$(BIN)/python build/fetch_airflow_core.py >/dev/null
+	$(BIN)/python build/fetch_monaco.py >/dev/null
+
+test: $(STAMP) ui-assets
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-binary: $(STAMP)
+binary: $(STAMP) ui-assets
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/work build/leoflow.spec
 
 binary-smoke: dist/leoflow

@@ -2,7 +2,7 @@
 
 From an empty directory with a clean environment: `leoflow version`, then
 `leoflow lite` with no arguments but a home and port (it seeds the example
-DAGs), a TaskFlow run over the REST API, its XCom and logs, proof that tasks
+DAGs), the web UI and its offline code editor, a TaskFlow run over the REST API, its XCom and logs, proof that tasks
 fork from the running process instead of re-running the file, and a kill -9
 that leaves nothing behind.
 
@@ -93,6 +93,7 @@ def main(binary: str) -> int:
         def api(method, path, **kw):
             return httpx.request(method, f"{base}{path}", headers={**headers, **kw.pop("headers", {})}, timeout=10, **kw)
 
+        check_ui(base, headers)
         check("DAG parsed", bool(wait(lambda: api("GET", "/api/v2/dags/example_etl").status_code == 200, 30)))
         run = api("POST", "/api/v2/dags/example_etl/dagRuns", json={"logical_date": None}).json()
         path = f"/api/v2/dags/example_etl/dagRuns/{run['dag_run_id']}"
@@ -119,6 +120,26 @@ def main(binary: str) -> int:
     leftovers = wait(lambda: not _processes_of(binary) or None, 10)
     check("kill -9 leaves no process behind", leftovers is not None, str(_processes_of(binary)))
     return finish(work)
+
+
+def check_ui(base: str, headers: dict) -> None:
+    """The Airflow UI answers from inside the executable, with the code editor served locally."""
+    import re
+
+    shell = httpx.get(f"{base}/dags/example_etl", timeout=10)
+    check("UI shell for a client-side route", shell.status_code == 200 and '<base href="/"' in shell.text,
+          str(shell.status_code))
+    found = re.search(r'src="\./(static/assets/[^"]+\.js)"', shell.text)
+    bundle = httpx.get(f"{base}/{found.group(1)}", timeout=30) if found else None
+    check("UI bundle served, editor pointed at this server",
+          bundle is not None and bundle.status_code == 200 and "cdn.jsdelivr.net" not in bundle.text
+          and "static/monaco-editor/" in bundle.text)
+    loader = httpx.get(f"{base}/static/monaco-editor/0.52.2/min/vs/loader.js", timeout=10)
+    check("code editor embedded", loader.status_code == 200, str(loader.status_code))
+    login = httpx.get(f"{base}/api/v2/auth/login", params={"next": "/"}, timeout=10)
+    check("login page", login.status_code == 200 and 'name="password"' in login.text, str(login.status_code))
+    config = httpx.get(f"{base}/ui/config", headers=headers, timeout=10)
+    check("UI config", config.status_code == 200 and "auto_refresh_interval" in config.json(), str(config.status_code))
 
 
 def _processes_of(binary: str) -> list[int]:

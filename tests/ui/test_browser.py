@@ -22,7 +22,6 @@ from .browser import ARTIFACTS, Guard
 
 CONF = {"source": "browser-test", "rows": 3}
 expect.set_options(timeout=15000)  # a shared CI machine can be slow to paint
-pytestmark = pytest.mark.timeout(240) if hasattr(pytest.mark, "timeout") else []
 
 
 class Walk:
