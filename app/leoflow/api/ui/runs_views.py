@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from ...store import dags as store_dags
 from ...store.tables import dag_run, task_instance, task_instance_history
@@ -16,29 +16,30 @@ from ..validate import Query
 
 
 def gantt(services, request):
-    """GET /ui/gantt/{dag_id}/{run_id}: every try of every task instance of the run, by task id."""
+    """GET /ui/gantt/{dag_id}/{run_id}: every try of every unmapped task instance of the run, by task id.
+
+    As in Airflow, mapped instances are left to the grid, and a current try waiting to retry is
+    already in the history."""
     dag_id, run_id = request.path_params["dag_id"], request.path_params["run_id"]
+    cols = ("task_id", "try_number", "state", "start_date", "end_date")
     with services.engine.connect() as conn:
-        run = conn.execute(select(dag_run.c.id).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)).first()
-        if run is None:
-            raise not_found(f"The DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found")
         found = store_dags.latest_serialized(conn, dag_id)
-        names = {t["task_id"]: t.get("task_display_name") or t["task_id"] for t in (found[1] if found else {})
-                 .get("tasks", [])}
-        mapped = {t["task_id"] for t in (found[1] if found else {}).get("tasks", []) if t.get("is_mapped")}
-        cols = ("task_id", "map_index", "try_number", "state", "start_date", "end_date")
+        names = {t["task_id"]: t.get("task_display_name") or t["task_id"]
+                 for t in (found[1] if found else {}).get("tasks", [])}
         current = conn.execute(select(*(task_instance.c[c] for c in cols)).where(
-            task_instance.c.dag_id == dag_id, task_instance.c.run_id == run_id)).all()
+            task_instance.c.dag_id == dag_id, task_instance.c.run_id == run_id, task_instance.c.map_index == -1,
+            or_(task_instance.c.state.is_(None), task_instance.c.state != "up_for_retry"))).all()
         history = conn.execute(select(*(task_instance_history.c[c] for c in cols)).where(
-            task_instance_history.c.dag_id == dag_id, task_instance_history.c.run_id == run_id)).all()
-    seen = {(r.task_id, r.map_index, r.try_number) for r in current}
-    rows = [r for r in history if (r.task_id, r.map_index, r.try_number) not in seen] + list(current)
-    rows.sort(key=lambda r: (r.task_id, r.map_index, r.try_number))
+            task_instance_history.c.dag_id == dag_id, task_instance_history.c.run_id == run_id,
+            task_instance_history.c.map_index == -1)).all()
+    rows = sorted([*current, *history], key=lambda r: (r.task_id, r.try_number))
+    if not rows:
+        raise not_found(f"No task instances for dag_id={dag_id} run_id={run_id}")
     return {"dag_id": dag_id, "run_id": run_id, "task_instances": [
         {"task_id": r.task_id, "task_display_name": names.get(r.task_id, r.task_id), "try_number": r.try_number,
          "state": r.state, "start_date": serializers.iso(r.start_date), "end_date": serializers.iso(r.end_date),
-         "is_group": False, "is_mapped": r.task_id in mapped or r.map_index >= 0}
-        for r in rows if r.try_number > 0 or r.start_date is not None]}
+         "is_group": False, "is_mapped": False}
+        for r in rows]}
 
 
 def calendar(services, request):
