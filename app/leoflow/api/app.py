@@ -16,7 +16,10 @@ from starlette.routing import BaseRoute, Route
 
 from . import auth, login, permissions, ui  # web
 from . import dag_runs, dags, import_errors, logs, monitor, task_instances, xcom
-from . import variables, connections, pools, event_logs, jobs, dag_warnings, dag_stats, plugins, config_api, dag_parsing, assets, backfills  # admin
+from . import (  # admin
+    assets, backfills, config_api, connections, dag_parsing, dag_stats, dag_warnings, event_logs, jobs, plugins,
+    pools, variables,
+)
 from . import batch_lists, dag_asset_queue, dag_run_wait, dag_sources, dag_versions, dependencies  # core
 from . import hitl, mapped, tasks, ti_clear, ti_extras, ti_state, tries  # core
 from .errors import HTTPError, error_response
@@ -26,7 +29,8 @@ _FAMILIES = [monitor, dags, dag_runs, task_instances, xcom, logs, import_errors]
 _FAMILIES += [batch_lists, tasks, dag_versions, dag_sources, ti_clear, ti_state, tries, dependencies, ti_extras,
               dag_run_wait, dag_asset_queue, hitl]
 _FAMILIES += [login]  # web: the browser's login page and logout (the /ui routes come from api/ui/)
-_FAMILIES += [variables, connections, pools, event_logs, jobs, dag_warnings, dag_stats, plugins, config_api, dag_parsing, assets, backfills]  # admin
+_FAMILIES += [variables, connections, pools, event_logs, jobs, dag_warnings, dag_stats, plugins, config_api,  # admin
+              dag_parsing, assets, backfills]
 
 
 def endpoint(services, authenticator: auth.Authenticator, fn, *, public: bool = False, template: str = ""):
