@@ -39,7 +39,12 @@ def sweep_scratch():
     def second(x):
         return x + 1
 
+    @task
+    def mapped():  # the sweep seeds expanded instances (map_index 0..2) of this task
+        return 0
+
     second(first())
+    mapped()
 
 sweep_scratch()
 """
