@@ -106,7 +106,10 @@ def test_walk_the_ui(walk: Walk):
         expect(page.get_by_role("link", name="example_bash")).to_be_visible()
 
     with walk.step("trigger-with-conf"):
-        walk.go("/dags/example_etl")
+        page.get_by_role("link", name="example_etl").click()  # in-app navigation, as a user does
+        page.wait_for_url("**/dags/example_etl")
+        # The list stays on screen until the DAG page has loaded: its own Trigger buttons are the list's.
+        expect(page.get_by_text("Latest Dag Version")).to_be_visible()
         walk.settle()
         page.get_by_role("button", name="Trigger").first.click()
         dialog = page.locator("[role=dialog][data-state=open]").filter(has_text="Trigger Dag")
