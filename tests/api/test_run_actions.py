@@ -151,3 +151,11 @@ def test_list_runs_by_duration_and_version(client, services):
     assert client.get("/api/v2/dags/xcom3/dagRuns", params={"dag_version": 2}).json()["total_entries"] == 0
     bad = client.get("/api/v2/dags/xcom3/dagRuns", params={"duration_lt": "long"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["query", "duration_lt"]
+
+
+def test_manual_run_ids_follow_the_trigger_time(client, services):
+    resp = client.post("/api/v2/dags/xcom3/dagRuns", json={"logical_date": "2020-01-01T00:00:00Z"})
+    body = resp.json()
+    assert body["logical_date"] == "2020-01-01T00:00:00Z"
+    assert body["dag_run_id"] == f"manual__{body['run_after'].replace('Z', '+00:00')}"
+    assert body["data_interval_start"] == body["data_interval_end"] == "2020-01-01T00:00:00Z"

@@ -146,7 +146,9 @@ def trigger_run(services, request):
         try:
             created = store_runs.create_dag_run(
                 conn, data, dag_version_id=version_id, run_type="manual", run_after=run_after,
-                logical_date=logical_date, data_interval=interval, run_id=run_id, conf=conf,
+                logical_date=logical_date, data_interval=interval,
+                # Airflow names manual runs after when they were triggered, even with a logical date.
+                run_id=run_id or store_runs.make_run_id("manual", run_after), conf=conf,
                 triggered_by=triggered_by, triggering_user_name=user.username, note=note,
             )
         except (store_runs.RunExists, IntegrityError) as exc:
