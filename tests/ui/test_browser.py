@@ -156,6 +156,8 @@ def test_walk_the_ui(walk: Walk):
     with walk.step("task-xcom"):
         walk.go(task_path + "/xcom")
         expect(page.get_by_text("return_value").first).to_be_visible()
+        # The value viewer is Monaco too: it renders (offline) instead of hanging on "Loading...".
+        expect(page.locator("table .monaco-editor .view-lines").first).to_contain_text("{")
 
     with walk.step("task-details"):
         walk.go(task_path + "/details")

@@ -110,12 +110,15 @@ def login_submit(services, request):
 
 
 def logout(services, request):
-    """GET /api/v2/auth/logout: revoke the session's token, clear the cookie, back to the login page."""
+    """GET /api/v2/auth/logout: revoke the session's token, clear the cookie, back to the login page.
+
+    Only the browser session (the cookie) is logged out, as in Airflow: a script's Bearer token
+    calling this by mistake keeps working."""
     authenticator: auth.Authenticator = request.state.auth
-    token, _ = authenticator.token_of(request)
+    token = request.cookies.get(auth.COOKIE)
     user = authenticator.revoke(token) if token else None
     if user is not None:
-        auth.record_login(services, "logout", user.username, "cookie" if request.cookies.get(auth.COOKIE) else "token")
+        auth.record_login(services, "logout", user.username, "cookie")
     response = RedirectResponse(base_path(request) + LOGIN_PATH.lstrip("/"), status_code=307)
     response.delete_cookie(auth.COOKIE, path=base_path(request), httponly=True,
                            secure=request.url.scheme == "https")
