@@ -40,6 +40,7 @@ def app(tmp_path):
     svc = _services(tmp_path, f"sqlite:///{tmp_path / 'leoflow.db'}")
     data = grouped_dag()
     add_dag(svc, data)
+    add_dag(svc, serialized())  # xcom3
     with svc.engine.begin() as conn:
         from leoflow.store import dags as store_dags
 
@@ -59,6 +60,7 @@ def app(tmp_path):
                      .values(state="success", start_date=t0, end_date=t0 + dt.timedelta(seconds=2), try_number=1))
         conn.execute(dag_favorite.insert().values(user_id="admin", dag_id="grouped"))
     with make_client(svc) as c:
+        c.services = svc  # for tests that add rows
         token = c.post("/auth/token", json={"username": "admin", "password": PASSWORD}).json()["access_token"]
         c.headers["Authorization"] = f"Bearer {token}"
         yield c
@@ -119,7 +121,7 @@ def test_dags_list_with_latest_runs_and_favourites(app):
     assert [r["run_id"] for r in grouped["latest_dag_runs"]] == ["r1"]
     assert grouped["latest_dag_runs"][0]["state"] == "running"
     only = app.get("/ui/dags", params={"dag_ids": "xcom3"}).json()
-    assert [d["dag_id"] for d in only["dags"]] == ["xcom3"] if only["dags"] else only["total_entries"] == 0
+    assert [d["dag_id"] for d in only["dags"]] == ["xcom3"] and only["dags"][0]["latest_dag_runs"] == []
     assert app.get("/ui/dags/grouped/latest_run").json()["run_id"] == "r1"
     assert app.get("/ui/dags/nope/latest_run").status_code == 404
 
@@ -144,3 +146,35 @@ def test_gantt_and_calendar(app):
     cal = app.get("/ui/calendar/grouped", params={"granularity": "hourly"}).json()
     assert cal == {"total_entries": 1, "dag_runs": [{"date": "2026-11-01T12:00:00Z", "state": "running", "count": 1}]}
     assert app.get("/ui/calendar/grouped", params={"granularity": "weekly"}).status_code == 422
+
+
+def test_dependencies_through_assets(app, tmp_path):
+    from leoflow.store.tables import (asset, asset_active, dag_schedule_asset_reference,
+                                      task_inlet_asset_reference, task_outlet_asset_reference)
+    from leoflow.store.types import utcnow
+
+    engine = app.services.engine
+    now = utcnow()
+    with engine.begin() as conn:
+        aid = conn.execute(asset.insert().values(name="orders", uri="s3://b/orders", group="asset", extra={},
+                                                 created_at=now, updated_at=now)).inserted_primary_key[0]
+        conn.execute(asset_active.insert().values(name="orders", uri="s3://b/orders"))
+        conn.execute(task_outlet_asset_reference.insert().values(asset_id=aid, dag_id="grouped", task_id="report",
+                                                                 created_at=now, updated_at=now))
+        conn.execute(dag_schedule_asset_reference.insert().values(asset_id=aid, dag_id="xcom3", created_at=now,
+                                                                  updated_at=now))
+        conn.execute(task_inlet_asset_reference.insert().values(asset_id=aid, dag_id="xcom3", task_id="extract",
+                                                                created_at=now, updated_at=now))
+    body = app.get("/ui/dependencies").json()
+    assert {n["id"] for n in body["nodes"]} == {"dag:grouped", f"asset:{aid}", "dag:xcom3"}
+    assert [(e["source_id"], e["target_id"]) for e in body["edges"]] == [(f"asset:{aid}", "dag:xcom3"),
+                                                                         ("dag:grouped", f"asset:{aid}")]
+    assert len(app.get("/ui/dependencies", params={"node_id": "dag:xcom3"}).json()["nodes"]) == 3
+    assert app.get("/ui/dependencies", params={"node_id": "dag:nope"}).status_code == 404
+    data = app.get("/ui/dependencies", params={"node_id": f"asset:{aid}", "dependency_type": "data"}).json()
+    assert {(e["source_id"], e["target_id"]) for e in data["edges"]} == {
+        ("task:grouped__SEPARATOR__report", f"asset:{aid}"), (f"asset:{aid}", "task:xcom3__SEPARATOR__extract")}
+    assert app.get("/ui/dependencies", params={"dependency_type": "data"}).status_code == 400
+    assert app.get("/ui/dependencies", params={"node_id": "asset:999", "dependency_type": "data"}).status_code == 404
+    nxt = app.get("/ui/next_run_assets/xcom3").json()
+    assert nxt["events"] == [{"id": aid, "uri": "s3://b/orders", "name": "orders", "lastUpdate": None}]

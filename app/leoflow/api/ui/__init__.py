@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from . import auth, config, connections, dags, dashboard, grid, misc, runs_views, structure
+from . import auth, config, connections, dags, dashboard, dependencies, grid, misc, runs_views, structure
 
-ROUTES = [route for module in (auth, config, connections, dags, dashboard, grid, misc, runs_views, structure)
+ROUTES = [route for module in (auth, config, connections, dags, dashboard, dependencies, grid, misc, runs_views,
+                                      structure)
           for route in module.ROUTES]

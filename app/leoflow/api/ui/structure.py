@@ -1,11 +1,11 @@
-"""/ui/structure/structure_data (the graph view) and /ui/dependencies (DAGs linked by assets)."""
+"""/ui/structure/structure_data: the graph view's nodes (tasks, groups, assets) and edges."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
 from ...store import dags as store_dags
-from ...store.tables import dag, dag_version, serialized_dag
+from ...store.tables import dag_version, serialized_dag
 from ..errors import not_found
 from ..validate import Query
 from . import tree
@@ -88,58 +88,6 @@ def structure_data(services, request):
     return graph(_subset(data, root, upstream, downstream, depth), external)
 
 
-def dependencies(services, request):
-    """GET /ui/dependencies: DAGs and the assets between them (producer task -> asset -> scheduled DAG)."""
-    q = Query(request)
-    node_id = q.str("node_id")
-    q.str("dependency_type")
-    q.done()
-    nodes: dict[str, dict] = {}
-    edges: list[dict] = []
-    with services.engine.connect() as conn:
-        rows = conn.execute(select(dag.c.dag_id, dag.c.asset_expression).where(dag.c.is_stale.is_(False))).all()
-        for row in rows:
-            found = store_dags.latest_serialized(conn, row.dag_id)
-            if not found:
-                continue
-            data = found[1]
-            dag_node = f"dag:{row.dag_id}"
-            for t in data.get("tasks") or []:
-                for a in t.get("outlets") or []:
-                    if a.get("type") in ("asset", None) and (a.get("name") or a.get("uri")):
-                        aid = _asset_id(a)
-                        nodes[aid] = {"id": aid, "label": a.get("name") or a.get("uri"), "type": "asset"}
-                        nodes[dag_node] = {"id": dag_node, "label": row.dag_id, "type": "dag"}
-                        edges.append({"source_id": dag_node, "target_id": aid})
-            for a in _assets_in(row.asset_expression):
-                aid = f"asset:{a.get('name') or a.get('uri')}"
-                nodes[aid] = {"id": aid, "label": a.get("name") or a.get("uri"), "type": "asset"}
-                nodes[dag_node] = {"id": dag_node, "label": row.dag_id, "type": "dag"}
-                edges.append({"source_id": aid, "target_id": dag_node})
-    unique = list({(e["source_id"], e["target_id"]): e for e in edges}.values())
-    if node_id:  # only what is connected to that node
-        linked = {node_id}
-        changed = True
-        while changed:
-            before = len(linked)
-            for e in unique:
-                if e["source_id"] in linked or e["target_id"] in linked:
-                    linked |= {e["source_id"], e["target_id"]}
-            changed = len(linked) != before
-        unique = [e for e in unique if e["source_id"] in linked]
-        nodes = {k: v for k, v in nodes.items() if k in linked}
-    return {"edges": unique, "nodes": list(nodes.values())}
-
-
-def _assets_in(expr) -> list[dict]:
-    if not isinstance(expr, dict):
-        return []
-    if "asset" in expr:
-        return [expr["asset"]]
-    return [a for sub in (expr.get("all") or expr.get("any") or []) for a in _assets_in(sub)]
-
-
 ROUTES = [
     ("/ui/structure/structure_data", ["GET"], structure_data),
-    ("/ui/dependencies", ["GET"], dependencies),
 ]
