@@ -236,3 +236,6 @@ def test_walk_the_ui(walk: Walk):
     with walk.step("dashboard-after"):
         walk.go("/")
         expect(page.get_by_text("Health").first).to_be_visible()
+
+    # Nothing left the machine: the CDN the upstream build would use for Monaco included.
+    assert not walk.guard.outside, f"requests outside the server: {sorted(set(walk.guard.outside))}"

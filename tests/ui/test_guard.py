@@ -1,0 +1,29 @@
+"""The browser guard itself: outside requests are blocked and reported, server errors are caught."""
+
+from __future__ import annotations
+
+from playwright.sync_api import sync_playwright
+
+from .browser import Guard
+
+
+def test_guard_blocks_outside_requests_and_reports_errors(ui_lite, chromium):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context()
+        page = context.new_page()
+        guard = Guard(ui_lite.base)
+        guard.attach(context, page)
+        guard.logged_in = True
+        page.goto(ui_lite.base + "/api/v2/auth/login")
+        page.evaluate("""async () => {
+            await fetch('https://cdn.jsdelivr.net/npm/monaco-editor@0.52.2/min/vs/loader.js').catch(() => null);
+            await fetch('api/v2/no-such-thing');
+            console.error('boom');
+        }""")
+        page.wait_for_timeout(200)
+        problems = guard.take()
+        browser.close()
+    assert guard.outside == ["https://cdn.jsdelivr.net/npm/monaco-editor@0.52.2/min/vs/loader.js"]
+    assert any("HTTP 404" in p and "no-such-thing" in p for p in problems), problems
+    assert "console error: boom" in problems
