@@ -36,6 +36,7 @@ class Settings:
     # Where task logs are also shipped (Kibana, Grafana...): a URL template with {dag_id}, {run_id},
     # {task_id}, {map_index}, {try_number}; empty: no external log link (the API answers 400).
     log_external_url: str = ""
+    maximum_page_limit: int = 100  # the most items one API page holds, whatever `limit` asks
     extra: dict = field(default_factory=dict)
 
     @property
@@ -89,6 +90,7 @@ _ENV = {
     "fernet_key": ("LEOFLOW_FERNET_KEY", ["AIRFLOW__CORE__FERNET_KEY"], str),
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
     "log_external_url": ("LEOFLOW_LOG_EXTERNAL_URL", [], str),
+    "maximum_page_limit": ("LEOFLOW_MAXIMUM_PAGE_LIMIT", ["AIRFLOW__API__MAXIMUM_PAGE_LIMIT"], int),
 }
 
 

@@ -72,7 +72,9 @@ def db_services(database_url, tmp_path):
 
 
 def make_client(svc) -> TestClient:
-    return TestClient(Starlette(routes=api_routes(svc)))
+    app = Starlette(routes=api_routes(svc))
+    app.state.services = svc  # as asgi.build_app does
+    return TestClient(app)
 
 
 def login(client) -> dict:

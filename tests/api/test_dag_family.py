@@ -140,3 +140,12 @@ def test_filter_by_asset_dependency(client, services):
     assert [d["dag_id"] for d in found["dags"]] == ["consumer"]
     assert client.get("/api/v2/dags", params={"has_asset_schedule": "true"}).json()["dags"][0]["dag_id"] == "consumer"
     assert client.get("/api/v2/dags", params={"asset_dependency": "nothing"}).json()["total_entries"] == 0
+
+
+def test_pages_are_capped_at_the_maximum_page_limit(client, services):
+    for name in ("a1", "a2", "a3"):
+        add_dag(services, serialized(name))
+    services.settings.maximum_page_limit = 2
+    body = client.get("/api/v2/dags", params={"limit": 1000}).json()
+    assert len(body["dags"]) == 2 and body["total_entries"] == 4
+    assert len(client.get("/api/v2/dags", params={"limit": 1}).json()["dags"]) == 1

@@ -56,12 +56,21 @@ class _Checker:
         return value.astimezone(dt.UTC)
 
 
+def maximum_page_limit(request) -> int:
+    services = getattr(getattr(request.app, "state", None), "services", None) if "app" in request.scope else None
+    return getattr(getattr(services, "settings", None), "maximum_page_limit", DEFAULT_MAXIMUM_PAGE_LIMIT)
+
+
+DEFAULT_MAXIMUM_PAGE_LIMIT = 100
+
+
 class Query(_Checker):
     """Query-string parameters of one request."""
 
     def __init__(self, request):
         super().__init__()
         self.params = request.query_params
+        self.request = request
 
     def has(self, name: str) -> bool:
         return name in self.params
@@ -115,7 +124,8 @@ class Query(_Checker):
         return self._datetime(name, self.params.get(name), aware=False)
 
     def paging(self) -> tuple[int, int]:
-        return self.int("limit", 50, ge=0), self.int("offset", 0, ge=0)
+        """limit (capped at the `maximum_page_limit` setting, as Airflow caps it) and offset."""
+        return min(self.int("limit", 50, ge=0), maximum_page_limit(self.request)), self.int("offset", 0, ge=0)
 
 
 class Body(_Checker):
