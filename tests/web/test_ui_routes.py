@@ -1,6 +1,6 @@
 """The /ui routes on a DAG with a task group, a mapped task, setup/teardown and an edge label.
 
-In-process (a real Services on SQLite) so the tree and the aggregation rules are checked exactly.
+In-process (a real Services on SQLite and on Postgres) so the tree and the aggregation rules are checked exactly.
 """
 
 from __future__ import annotations
@@ -36,8 +36,9 @@ def grouped_dag() -> dict:
 
 
 @pytest.fixture
-def app(tmp_path):
-    svc = _services(tmp_path, f"sqlite:///{tmp_path / 'leoflow.db'}")
+def app(tmp_path, database_url):
+    """SQLite and Postgres: the window and grouping queries must agree on both."""
+    svc = _services(tmp_path, database_url)
     data = grouped_dag()
     add_dag(svc, data)
     add_dag(svc, serialized())  # xcom3
