@@ -114,3 +114,21 @@ def test_clear_dag_run(client, services):
     assert client.post("/api/v2/dags/xcom3/dagRuns/nope/clear", json={}).status_code == 404
     bad = client.post(url, json={"dry_run": False, "only_failed": "often"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "only_failed"]
+
+
+def test_a_restarting_task_whose_runner_is_gone_waits_to_run_again(client, services):
+    from leoflow.store import tis
+    from leoflow.store.tables import task_instance
+    from sqlalchemy import update
+
+    run_id = run_with_states(client, services, {"transform": "running"}, run_state="running")
+    clear(client, dry_run=False, dag_run_id=run_id, only_failed=False, only_running=True)
+    ti = ti_row(services, run_id, "transform")
+    assert ti.state == "restarting"
+    with services.engine.begin() as conn:
+        conn.execute(update(task_instance).where(task_instance.c.id == ti.id).values(last_heartbeat_at=T0))
+        assert tis.stale_restarting(conn, T0 - dt.timedelta(seconds=1)) == []
+        assert tis.stale_restarting(conn, T0 + dt.timedelta(seconds=1)) == [ti.id]
+        assert ti.id in {r.id for r in tis.active_tis_of_other_jobs(conn, job_id=-1)}
+        tis.restart_cleared(conn, ti.id)
+    assert ti_row(services, run_id, "transform").state is None

@@ -62,6 +62,8 @@ class Scheduler:
             for ti in tis.active_tis_of_other_jobs(conn, self.job_id):
                 if ti.state == "queued":
                     tis.reset_to_scheduled(conn, ti.id)
+                elif ti.state == "restarting":
+                    tis.restart_cleared(conn, ti.id)
                 else:
                     self._fail_or_retry(conn, ti, "its process ended with the previous Leoflow process")
                 self._dirty.add((ti.dag_id, ti.run_id))
@@ -285,5 +287,9 @@ class Scheduler:
             for ti in zombies:
                 self._fail_or_retry(conn, ti, "no heartbeat from its runner (zombie)")
                 self._dirty.add((ti.dag_id, ti.run_id))
+            for ti_id in tis.stale_restarting(conn, threshold):  # cleared, and its runner is gone
+                tis.restart_cleared(conn, ti_id)
+                row = tis.get_ti(conn, ti_id)
+                self._dirty.add((row.dag_id, row.run_id))
         for ti in zombies:  # a hung process still holds a slot and may wake up later: end it
             self.executor.kill(ti.id, ti.try_number)

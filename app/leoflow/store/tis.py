@@ -123,10 +123,10 @@ def stale_running(conn: Connection, older_than: dt.datetime):
 
 
 def active_tis_of_other_jobs(conn: Connection, job_id: int):
-    """Queued/running task instances a previous process handed out (lite start-up recovery)."""
+    """Queued/running/restarting task instances a previous process handed out (lite start-up recovery)."""
     return conn.execute(
         select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.state, TI.c.try_number, TI.c.max_tries)
-        .where(TI.c.state.in_(("queued", "running")),
+        .where(TI.c.state.in_(("queued", "running", "restarting")),
                (TI.c.queued_by_job_id != job_id) | TI.c.queued_by_job_id.is_(None))
     ).all()
 
@@ -140,3 +140,11 @@ def restart_cleared(conn: Connection, ti_id: str) -> None:
     """A task instance cleared while running (`restarting`) whose process has ended waits to run again."""
     conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state == "restarting")
                  .values(state=None, updated_at=utcnow()))
+
+
+def stale_restarting(conn: Connection, older_than: dt.datetime) -> list[str]:
+    """Ids of cleared-while-running task instances whose runner has stopped heart-beating."""
+    return list(conn.execute(
+        select(TI.c.id).where(TI.c.state == "restarting",
+                              func.coalesce(TI.c.last_heartbeat_at, TI.c.start_date, TI.c.updated_at) < older_than)
+    ).scalars())
