@@ -44,18 +44,22 @@ def test_clear_resets_purges_xcom_keeps_history_and_requeues_the_run(client, ser
 
 
 def test_upstream_and_only_running(client, services):
-    run_id = run_with_states(client, services, {"extract": "success", "transform": "running", "load": None})
+    run_id = run_with_states(client, services, {"extract": "success", "transform": "running", "load": None},
+                             run_state="running")
     body = clear(client, dag_run_id=run_id, task_ids=["load"], include_upstream=True, only_failed=False).json()
     assert {t["task_id"] for t in body["task_instances"]} == {"extract", "transform", "load"}
     body = clear(client, dag_run_id=run_id, only_failed=False, only_running=True).json()
     assert [t["task_id"] for t in body["task_instances"]] == ["transform"]
     clear(client, dry_run=False, dag_run_id=run_id, only_failed=False, only_running=True)
     assert states(services, run_id)["transform"] == "restarting"  # the runner is told at its next heartbeat
+    with services.engine.connect() as conn:
+        run = runs.get_run(conn, "xcom3", run_id)
+    assert (run.state, run.clear_number) == ("running", 1)  # only finished runs go back to queued
     resp = clear(client, dag_run_id=run_id, only_failed=False, prevent_running_task=True, task_ids=["extract"])
     assert resp.status_code == 200
     run_with_states(client, services, {"transform": "running"}, run_state="running")
     resp = clear(client, only_failed=False, prevent_running_task=True, task_ids=["transform"])
-    assert resp.status_code == 409 and "transform" in resp.json()["detail"]
+    assert resp.status_code == 409 and "prevent_running_task" in resp.json()["detail"]
 
 
 def test_past_and_future_follow_logical_dates(client, services):

@@ -101,8 +101,10 @@ def clear(conn, rows, serialized: dict, *, reset_runs: bool = True, latest_versi
     for ti in rows:
         if ti.try_number > 0 and ti.state is not None:
             store_tis.record_history(conn, ti.id)
-        values = dict(state="restarting" if ti.state == "running" else None, updated_at=now,
-                      max_tries=max(ti.max_tries, ti.try_number + retries.get(ti.task_id, 0)),
+        # A new try may retry as often as the task allows again (Airflow's max_tries rule).
+        max_tries = ti.try_number + retries[ti.task_id] if ti.task_id in retries else max(ti.max_tries,
+                                                                                            ti.try_number)
+        values = dict(state="restarting" if ti.state == "running" else None, updated_at=now, max_tries=max_tries,
                       next_method=None, next_kwargs=None)
         if latest_version_id:
             values["dag_version_id"] = latest_version_id
@@ -118,10 +120,12 @@ def clear(conn, rows, serialized: dict, *, reset_runs: bool = True, latest_versi
 
 
 def queue_runs(conn, dag_id: str, run_ids, *, latest_version_id: str | None = None) -> None:
-    """Cleared runs go back to `queued`: the scheduler starts them again."""
-    values = dict(state="queued", queued_at=utcnow(), end_date=None, updated_at=utcnow(),
-                  clear_number=dag_run.c.clear_number + 1)
+    """Count the clear on each run; finished runs go back to `queued`, so the scheduler starts them again."""
+    now = utcnow()
+    of_runs = (dag_run.c.dag_id == dag_id) & dag_run.c.run_id.in_(list(run_ids))
+    conn.execute(update(dag_run).where(of_runs).values(clear_number=dag_run.c.clear_number + 1, queued_at=now,
+                                                       updated_at=now))
+    values = dict(state="queued", start_date=now, end_date=None, last_scheduling_decision=None)
     if latest_version_id:
         values["created_dag_version_id"] = latest_version_id
-    conn.execute(update(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id.in_(list(run_ids)))
-                 .values(**values))
+    conn.execute(update(dag_run).where(of_runs, dag_run.c.state.in_(("success", "failed"))).values(**values))

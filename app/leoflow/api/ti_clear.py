@@ -76,8 +76,8 @@ def clear_task_instances(services, request):
         rows = clearing.select_tis(conn, dag_id, run_filter=run_filter, tasks=tasks, states=states,
                                    start_date=start_date, end_date=end_date)
         if flags["prevent_running_task"] and any(r.state == "running" for r in rows):
-            raise HTTPError(409, "Cannot clear running task instances while prevent_running_task is set: "
-                                 + ", ".join(sorted({r.task_id for r in rows if r.state == "running"})))
+            raise HTTPError(409, "AirflowClearRunningTaskException: Disable 'prevent_running_task' to proceed, or "
+                                 "wait until the task is not running, queued, or scheduled state.")
         bodies = ti_bodies(conn, rows)
         if not dry_run:
             clearing.clear(conn, rows, data, reset_runs=reset_runs,
