@@ -19,6 +19,8 @@ ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts" / "ui"
 SUPERSEDED = re.compile(r"/ui/grid/ti_summaries/")
 # The browser itself fetches the page icon and drops that fetch when the page moves on.
 FAVICON = re.compile(r"/static/pin_32\.png$")
+# An editor closed with its dialog terminates its web worker, cutting the worker's own script loads.
+EDITOR_WORKER = re.compile(r"/static/monaco-editor/[^/]+/min/vs/(base/worker/workerMain|language/[^/]+/\w+Worker)\.js$")
 # Endpoints the UI calls that Leoflow does not serve yet: reported at the end of the run (and in
 # the step's `missing` list), not failed on. Keep this empty; every entry is a known gap.
 NOT_YET_SERVED: list[str] = [
@@ -85,7 +87,7 @@ class Guard:
         with self._lock:
             cut = request in self._cut
         if "ERR_ABORTED" in failure and (cut or SUPERSEDED.search(request.url) or FAVICON.search(request.url)
-                                       or self._before_login(request.url)):
+                                       or EDITOR_WORKER.search(request.url) or self._before_login(request.url)):
             return
         if "BLOCKED_BY_CLIENT" in failure:
             return  # already reported as a request outside the server
