@@ -97,6 +97,7 @@ def team(services, monkeypatch):
     passwords = auth.user_passwords(services.settings, ["olga", "uma", "vic"])
     clients = {}
     with make_client(services) as c:
+        c.app_services = services
         for name in ("admin", "olga", "uma", "vic"):
             pw = PASSWORD if name == "admin" else passwords[name]
             resp = c.post("/auth/token", json={"username": name, "password": pw})
@@ -237,3 +238,46 @@ def test_ui_token_endpoint(client):
     assert resp.json()["token_type"] == "cli" and resp.json()["expires_in_seconds"] == 3600
     assert client.post("/ui/auth/token", json={"token_type": "forever"}).status_code == 422
     assert client.post("/ui/auth/token", json={}).json()["token_type"] == "api"
+
+
+def _every_route(services):
+    from leoflow.api.app import api_routes
+    from starlette.routing import Route
+
+    for route in api_routes(services):
+        if isinstance(route, Route):
+            for method in sorted(route.methods - {"HEAD"}):
+                yield method, route.path
+
+
+def test_every_route_needs_a_token_unless_public(anon, services):
+    public = {("POST", "/auth/token"), ("GET", "/api/v2/monitor/health"), ("GET", "/api/v2/version"),
+              ("GET", "/api/v2/auth/login"), ("POST", "/api/v2/auth/login"), ("GET", "/api/v2/auth/logout")}
+    checked = 0
+    for method, path in _every_route(services):
+        url = path.replace("{", "").replace("}", "").replace(":path", "")
+        resp = anon.request(method, url)
+        if (method, path) in public:  # answers on its own terms (the login form's 401 is a wrong password)
+            assert "Not authenticated" not in resp.text, (method, path)
+            continue
+        assert resp.status_code == 401, (method, path, resp.status_code, resp.text[:200])
+        assert resp.json() == {"detail": "Not authenticated"}
+        checked += 1
+    assert checked > 100  # the whole API and /ui, not a sample
+
+
+def test_a_viewer_may_change_nothing(team):
+    c, h = team
+    changed = 0
+    for method, path in _every_route(c.app_services):
+        if method in ("GET", "HEAD") or path.startswith("/auth") or path.startswith("/api/v2/auth"):
+            continue
+        expected = permissions.required_role(method, path)
+        url = path.replace("{", "").replace("}", "")
+        resp = c.request(method, url, headers=h["vic"], json={})
+        if expected == "viewer":
+            assert resp.status_code != 403, (method, path)
+        else:
+            assert resp.status_code == 403, (method, path, resp.status_code, resp.text[:200])
+            changed += 1
+    assert changed > 30
