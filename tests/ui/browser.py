@@ -38,6 +38,9 @@ class Guard:
         self.log: list[str] = []  # every request and its outcome, printed when a step fails
         self._inflight: set = set()
         self._cut: set = set()
+        self._seq = 0
+        self._answered: dict[str, int] = {}  # path -> sequence number of its latest finished request
+        self._aborted: list[tuple[str, int, str]] = []  # (path, sequence, problem) of cancelled reads
         self._lock = threading.Lock()
 
     def attach(self, context, page) -> None:
@@ -76,6 +79,8 @@ class Guard:
     def _done(self, request) -> None:
         with self._lock:
             self._inflight.discard(request)
+            self._seq += 1
+            self._answered[request.url.split("?")[0]] = self._seq
             self.log.append(f"done {request.method} {request.url[:150]}")
 
     def _before_login(self, url: str) -> bool:
@@ -91,7 +96,15 @@ class Guard:
             return
         if "BLOCKED_BY_CLIENT" in failure:
             return  # already reported as a request outside the server
-        self._problem(f"request failed: {request.method} {request.url}: {failure}")
+        problem = f"request failed: {request.method} {request.url}: {failure}"
+        if "ERR_ABORTED" in failure and request.method == "GET":
+            # Maybe a read the UI cancelled because it asked again (new parameters, a refetch):
+            # superseded if the same endpoint answers later; judged when the step ends.
+            with self._lock:
+                self._seq += 1
+                self._aborted.append((request.url.split("?")[0], self._seq, problem))
+            return
+        self._problem(problem)
 
     def _response(self, response) -> None:
         if response.status >= 400 and not (response.status == 401 and self._before_login(response.url)):
@@ -123,4 +136,6 @@ class Guard:
     def take(self) -> list[str]:
         with self._lock:
             found, self.problems = self.problems, []
+            found += [problem for path, seq, problem in self._aborted if self._answered.get(path, 0) < seq]
+            self._aborted = []
         return found

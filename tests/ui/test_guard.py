@@ -27,3 +27,29 @@ def test_guard_blocks_outside_requests_and_reports_errors(ui_lite, chromium):
     assert guard.outside == ["https://cdn.jsdelivr.net/npm/monaco-editor@0.52.2/min/vs/loader.js"]
     assert any("HTTP 404" in p and "no-such-thing" in p for p in problems), problems
     assert "console error: boom" in problems
+
+
+def test_a_cancelled_read_is_excused_only_when_asked_again(ui_lite, chromium):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context()
+        page = context.new_page()
+        guard = Guard(ui_lite.base)
+        guard.attach(context, page)
+        guard.logged_in = True
+        page.goto(ui_lite.base + "/api/v2/auth/login")
+        cancel = """async (path) => {
+            const c = new AbortController();
+            const pending = fetch(path, {signal: c.signal}).catch(() => null);
+            c.abort();
+            await pending;
+        }"""
+        page.evaluate(cancel, "/api/v2/monitor/health?first")
+        page.evaluate("fetch('/api/v2/monitor/health?again')")
+        page.wait_for_timeout(300)
+        assert guard.take() == []  # superseded: the same endpoint answered afterwards
+        page.evaluate(cancel, "/api/v2/version")
+        page.wait_for_timeout(300)
+        problems = guard.take()
+        browser.close()
+    assert len(problems) == 1 and "api/v2/version" in problems[0] and "ERR_ABORTED" in problems[0]
