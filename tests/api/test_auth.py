@@ -281,3 +281,11 @@ def test_a_viewer_may_change_nothing(team):
             assert resp.status_code == 403, (method, path, resp.status_code, resp.text[:200])
             changed += 1
     assert changed > 30
+
+
+def test_login_page_escapes_what_it_echoes(anon):
+    resp = anon.post("/api/v2/auth/login", params={"next": '/dags?x="><script>1</script>'},
+                     data={"username": '<img src=x onerror=alert(1)>', "password": "x"})
+    assert resp.status_code == 401
+    assert "<img src=x" not in resp.text and "&lt;img src=x" in resp.text
+    assert "<script>1</script>" not in resp.text
