@@ -117,7 +117,8 @@ def trigger_run(services, request):
     conf = body.dict("conf")
     note = body.str("note")
     body.str("partition_key")
-    if not body.errors and (body.data.get("data_interval_start") is None) != (body.data.get("data_interval_end") is None):
+    one_sided = (body.data.get("data_interval_start") is None) != (body.data.get("data_interval_end") is None)
+    if not body.errors and one_sided:
         body.errors.append({"type": "value_error", "loc": ["body"], "input": body.data,
                             "msg": "Value error, Either both data_interval_start and data_interval_end must be "
                                    "provided or both must be None",
@@ -310,8 +311,9 @@ def upstream_asset_events(services, request):
             asset.c.id.in_({e.asset_id for e in events} or {-1})))}
         bodies = []
         for event in events:
-            created = conn.execute(select(dag_run).join(dagrun_asset_event, dagrun_asset_event.c.dag_run_id == dag_run.c.id)
-                                   .where(dagrun_asset_event.c.event_id == event.id)).all()
+            created = conn.execute(
+                select(dag_run).join(dagrun_asset_event, dagrun_asset_event.c.dag_run_id == dag_run.c.id)
+                .where(dagrun_asset_event.c.event_id == event.id)).all()
             bodies.append(asset_event_body(event, assets.get(event.asset_id), [run_reference(r) for r in created]))
     return {"asset_events": bodies, "total_entries": len(bodies)}
 

@@ -1,7 +1,8 @@
 """Extra links and external log URLs of task instances.
 
-Leoflow has no operator extra links yet, so these answer what Airflow answers for tasks without them. The external log URL comes from the `log_external_url`
-setting (a template); without it, 400 as Airflow's handlers that keep logs locally.
+Leoflow has no operator extra links yet, so these answer what Airflow answers for tasks without
+them. The external log URL comes from the `log_external_url` setting (a template); without it,
+400 as Airflow's handlers that keep logs locally do.
 """
 
 from __future__ import annotations

@@ -297,7 +297,8 @@ def patch_task_instance_dry_run_by_map_index(ctx):
 @op("post_clear_task_instances")
 def post_clear_task_instances(ctx):
     run_id = ctx.new_run(SCRATCH)
-    body = M.ClearTaskInstancesBody(dry_run=False, dag_run_id=run_id, task_ids=[M.ClearTaskInstancesBodyTaskIdsInner("first")],
+    body = M.ClearTaskInstancesBody(dry_run=False, dag_run_id=run_id,
+                                    task_ids=[M.ClearTaskInstancesBodyTaskIdsInner("first")],
                                     include_downstream=True,
                                     only_failed=False)
     return tis(ctx).post_clear_task_instances_without_preload_content(dag_id=SCRATCH, clear_task_instances_body=body)
