@@ -255,7 +255,7 @@ def favorite_dag(services, request):
     dag_id, user = request.path_params["dag_id"], request.state.user.username
     with services.engine.begin() as conn:
         if store_dags.get_dag(conn, dag_id) is None:
-            raise dag_not_found(dag_id)
+            raise not_found(f"DAG with id '{dag_id}' not found")
         if not _is_favorite(conn, dag_id, user):
             conn.execute(dag_favorite.insert().values(user_id=user, dag_id=dag_id))
         actions.record(conn, request, "favorite_dag", dag_id=dag_id)
@@ -266,9 +266,9 @@ def unfavorite_dag(services, request):
     dag_id, user = request.path_params["dag_id"], request.state.user.username
     with services.engine.begin() as conn:
         if store_dags.get_dag(conn, dag_id) is None:
-            raise dag_not_found(dag_id)
+            raise not_found(f"DAG with id '{dag_id}' not found")
         if not _is_favorite(conn, dag_id, user):
-            raise HTTPError(409, "Dag is not marked as favorite")
+            raise HTTPError(409, "DAG is not marked as favorite")
         conn.execute(delete(dag_favorite).where(dag_favorite.c.dag_id == dag_id, dag_favorite.c.user_id == user))
         actions.record(conn, request, "unfavorite_dag", dag_id=dag_id)
     return Response(status_code=204)
