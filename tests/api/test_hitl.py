@@ -78,3 +78,21 @@ def test_earlier_tries(client, services):
     assert older["subject"] == "Old question" and older["task_instance"]["state"] == "failed"
     assert client.get(f"{base}/5").status_code == 404
     assert client.get(f"{base}/x").json()["detail"][0]["loc"] == ["path", "try_number"]
+
+
+def test_order_by_who_answered(client, services):
+    from sqlalchemy import update
+
+    run_id = run_with_states(client, services, {"transform": "deferred", "load": "deferred"}, run_state="running")
+    for task_id, who in (("transform", "zoe"), ("load", "adam")):
+        ti = ask(services, run_id, task_id=task_id)
+        with services.engine.begin() as conn:
+            conn.execute(update(hitl_detail).where(hitl_detail.c.ti_id == ti.id).values(
+                responded_at=T0, responded_by={"id": who, "name": who}, chosen_options=["Approve"]))
+    url = f"/api/v2/dags/xcom3/dagRuns/{run_id}/hitlDetails"
+    names = [h["responded_by_user"]["name"] for h in
+             client.get(url, params={"order_by": "responded_by_user_name"}).json()["hitl_details"]]
+    assert names == ["adam", "zoe"]
+    names = [h["responded_by_user"]["name"] for h in
+             client.get(url, params={"order_by": "-responded_by_user_name"}).json()["hitl_details"]]
+    assert names == ["zoe", "adam"]

@@ -33,6 +33,9 @@ _ORDER = {
 }
 
 
+_USER_KEYS = {"responded_by_user_id": "id", "responded_by_user_name": "name"}
+
+
 def _user(value) -> dict | None:
     return {"id": str(value.get("id")), "name": str(value.get("name"))} if isinstance(value, dict) else None
 
@@ -82,15 +85,24 @@ def list_hitl(services, request):
     if received is not None:
         query = query.where(hitl_detail.c.responded_at.is_not(None) if received
                             else hitl_detail.c.responded_at.is_(None))
-    query = queries.ordered(query, q.list("order_by"), _ORDER, ["ti_id"], tiebreak=hitl_detail.c.ti_id)
+    # Who answered is JSON: ordering by it (and filtering on it) happens in Python, alike on both databases.
+    terms = [t.strip() for item in q.list("order_by") for t in item.split(",") if t.strip()]
+    by_user = [t for t in terms if t.lstrip("-") in _USER_KEYS]
+    sql_terms = [t for t in terms if t.lstrip("-") not in _USER_KEYS]
+    query = queries.ordered(query, sql_terms if sql_terms or not by_user else ["ti_id"], _ORDER, ["ti_id"],
+                            tiebreak=hitl_detail.c.ti_id)
     with services.engine.connect() as conn:
         query = scoped(conn, query, p["dag_id"], p["dag_run_id"])
         rows = conn.execute(query).all()
-        # Who answered is JSON: filter it in Python, the same on SQLite and Postgres.
-        for name, key in (("responded_by_user_id", "id"), ("responded_by_user_name", "name")):
+        for name, key in _USER_KEYS.items():
             wanted = q.list(name)
             if wanted:
                 rows = [r for r in rows if (_user(r.responded_by) or {}).get(key) in wanted]
+        for term in reversed(by_user):  # stable sorts, last key first
+            key = _USER_KEYS[term.lstrip("-")]
+            rows.sort(key=lambda r, k=key: ((_user(r.responded_by) or {}).get(k) is None,
+                                           (_user(r.responded_by) or {}).get(k) or ""),
+                      reverse=term.startswith("-"))
         total, rows = len(rows), rows[offset:offset + limit]
         tis = ti_bodies(conn, rows)
     return {"hitl_details": [{**request_fields(r), "task_instance": t} for r, t in zip(rows, tis)],
