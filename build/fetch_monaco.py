@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import shutil
 import subprocess
 import tarfile
 import tempfile
@@ -26,6 +27,9 @@ def fetch() -> Path:
     stamp = TARGET / f".complete-{VERSION}"
     if stamp.exists():
         return TARGET
+    if shutil.which("npm") is None:
+        raise SystemExit("fetch_monaco: npm is needed to take monaco-editor from the npm registry "
+                         "(apt-get install -y npm)")
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(["npm", "pack", "--silent", f"monaco-editor@{VERSION}", "--pack-destination", tmp],
                        check=True, stdout=subprocess.DEVNULL)
