@@ -159,3 +159,17 @@ def test_manual_run_ids_follow_the_trigger_time(client, services):
     assert body["logical_date"] == "2020-01-01T00:00:00Z"
     assert body["dag_run_id"] == f"manual__{body['run_after'].replace('Z', '+00:00')}"
     assert body["data_interval_start"] == body["data_interval_end"] == "2020-01-01T00:00:00Z"
+
+
+def test_audit_entries_are_shaped_like_airflows(client, services):
+    client.post("/api/v2/dags/xcom3/dagRuns", json={"logical_date": None})
+    client.post("/api/v2/dags/xcom3/dagRuns", json={"logical_date": None, "dag_run_id": "named"})
+    client.patch("/api/v2/dags/xcom3", json={"is_paused": True}, params={"update_mask": "is_paused"})
+    with services.engine.connect() as conn:
+        rows = conn.execute(select(log.c.event, log.c.dag_id, log.c.run_id, log.c.owner, log.c.extra)
+                            .order_by(log.c.id)).all()
+    trigger, named, paused = [r for r in rows if r.event in ("trigger_dag_run", "patch_dag")]
+    assert (trigger.dag_id, trigger.run_id, trigger.owner) == ("xcom3", None, "admin")
+    assert json.loads(trigger.extra) == {"logical_date": None, "method": "POST"}  # as in bodies/eventlogs.json
+    assert named.run_id == "named"
+    assert json.loads(paused.extra) == {"update_mask": "is_paused", "is_paused": True, "method": "PATCH"}

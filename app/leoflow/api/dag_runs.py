@@ -161,7 +161,7 @@ def trigger_run(services, request):
                 else f"A DAG run of DAG '{dag_id}' with this run_id or logical date already exists",
             })
         row = store_runs.get_run(conn, dag_id, created["run_id"])
-        actions.record(conn, request, "trigger_dag_run", dag_id=dag_id)  # no run_id, as Airflow logs it
+        actions.record(conn, request, "trigger_dag_run", dag_id=dag_id)
         result = run_bodies(conn, [row])[0]
     services.bus.notify_scheduler(kind="run_created", dag_id=dag_id, run_id=row.run_id)
     return result
