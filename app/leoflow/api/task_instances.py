@@ -17,7 +17,6 @@ from ..store.tables import (
     xcom,
 )
 from . import actions, queries, serializers
-from .dag_runs import run_not_found
 from .dags import dag_not_found
 from .errors import HTTPError, not_found
 from .validate import Query
@@ -144,7 +143,7 @@ def scoped(conn, query, dag_id: str, run_id: str):
             raise dag_not_found(dag_id)
         query = query.where(task_instance.c.dag_id == dag_id)
         if run_id != "~" and store_runs.get_run(conn, dag_id, run_id) is None:
-            raise run_not_found(dag_id, run_id)
+            raise not_found(f"DagRun with dag_id: `{dag_id}` and run_id: `{run_id}` was not found")
     if run_id != "~":
         query = query.where(task_instance.c.run_id == run_id)
     return query
