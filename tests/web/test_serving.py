@@ -105,3 +105,12 @@ def test_without_fetched_files_a_clear_page():
         resp = c.get("/dags")
         assert resp.status_code == 503 and "fetch_airflow_core.py" in resp.text
         assert c.get("/static/pin_32.png").status_code == 404
+
+
+def test_head_and_plain_requests_get_the_same_file(client):
+    src = "/" + _script_src(client.get("/").text)
+    head = client.head(src, headers={"Accept-Encoding": "identity"})
+    plain = client.get(src, headers={"Accept-Encoding": "identity"})
+    assert head.status_code == 200 and head.content == b""
+    assert int(head.headers["content-length"]) == len(plain.content)
+    assert "`${new URL(" in plain.text  # the rewritten bundle, also when read again from disk

@@ -21,6 +21,7 @@ import re
 import threading
 from pathlib import Path
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -47,19 +48,27 @@ The REST API is at <a href="api/v2/monitor/health">api/v2</a>.</p></body></html>
 
 
 class _File:
-    """One served file's bytes, ETag and (made once, on first ask) gzip form."""
+    """One served file: its ETag, size and, for text worth compressing, its gzip form (kept in memory).
 
-    __slots__ = ("body", "etag", "media_type", "_gz")
+    The plain bytes are not kept: browsers take the gzip form, and the rare other
+    client gets the file read again from disk (rewritten again when it is the bundle).
+    """
 
-    def __init__(self, body: bytes, media_type: str):
-        self.body, self.media_type = body, media_type
+    __slots__ = ("path", "base", "etag", "size", "media_type", "gz")
+
+    def __init__(self, path: Path, base: str, media_type: str):
+        self.path, self.base, self.media_type = path, base, media_type
+        body = self.body()
         self.etag = '"' + hashlib.sha1(body).hexdigest()[:20] + '"'
-        self._gz: bytes | None = None
+        self.size = len(body)
+        compress = self.size > 1024 and media_type in _COMPRESSIBLE
+        self.gz = gzip.compress(body, compresslevel=6, mtime=0) if compress else None
 
-    def gzipped(self) -> bytes:
-        if self._gz is None:
-            self._gz = gzip.compress(self.body, compresslevel=6, mtime=0)
-        return self._gz
+    def body(self) -> bytes:
+        body = self.path.read_bytes()
+        if self.path.suffix == ".js" and assets.MONACO_CDN.encode() in body:
+            body = point_monaco_here(body, self.base)
+        return body
 
 
 class UiFiles:
@@ -85,29 +94,30 @@ class UiFiles:
         key = (str(target), base)
         with self._lock:
             found = self._cache.get(key)
-        if found is not None:
-            return found
-        body = target.read_bytes()
-        media_type = _TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0] or "application/octet-stream"
-        if target.suffix == ".js" and assets.MONACO_CDN.encode() in body:
-            body = point_monaco_here(body, base)
-        found = _File(body, media_type)
-        with self._lock:
-            self._cache[key] = found
+        if found is None:
+            media_type = (_TYPES.get(target.suffix) or mimetypes.guess_type(target.name)[0]
+                          or "application/octet-stream")
+            found = _File(target, base, media_type)
+            with self._lock:
+                self._cache[key] = found
         return found
 
     def respond(self, request: Request, target: Path, cache_control: str) -> Response:
+        """Blocking (reads and compresses files): call it in a worker thread."""
         f = self.load(target, base_path(request))
         headers = {"Cache-Control": cache_control, "ETag": f.etag, "Vary": "Accept-Encoding"}
         if request.headers.get("if-none-match") == f.etag:
             return Response(status_code=304, headers=headers)
-        body = f.body
-        if (len(body) > 1024 and f.media_type in _COMPRESSIBLE
-                and "gzip" in request.headers.get("accept-encoding", "")):
-            body = f.gzipped()
+        if f.gz is not None and "gzip" in request.headers.get("accept-encoding", ""):
+            body = f.gz
             headers["Content-Encoding"] = "gzip"
+        elif request.method == "HEAD":
+            body = b""
+            headers["Content-Length"] = str(f.size)
+        else:
+            body = f.body()
         if request.method == "HEAD":
-            headers["Content-Length"] = str(len(body))
+            headers.setdefault("Content-Length", str(len(body)))
             return Response(status_code=200, headers=headers, media_type=f.media_type)
         return Response(body, headers=headers, media_type=f.media_type)
 
@@ -145,15 +155,18 @@ def web_routes(files: UiFiles | None = None) -> list[BaseRoute]:
     def not_found() -> Response:
         return JSONResponse({"detail": "Not Found"}, status_code=404)
 
-    async def static(request: Request) -> Response:
-        path = request.path_params["path"]
+    async def serve(request: Request, path: str) -> Response:
         target = files.resolve(path)
-        return files.respond(request, target, _cache_control(path)) if target else not_found()
+        if target is None:
+            return not_found()
+        # Reading and compressing a file must not hold up the event loop (and the API) meanwhile.
+        return await run_in_threadpool(files.respond, request, target, _cache_control(path))
+
+    async def static(request: Request) -> Response:
+        return await serve(request, request.path_params["path"])
 
     async def preload_assets(request: Request) -> Response:
-        path = "assets/" + request.path_params["path"]
-        target = files.resolve(path)
-        return files.respond(request, target, _cache_control(path)) if target else not_found()
+        return await serve(request, "assets/" + request.path_params["path"])
 
     async def shell(request: Request) -> Response:
         path = request.path_params.get("path", "")
