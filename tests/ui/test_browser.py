@@ -172,6 +172,10 @@ def test_walk_the_ui(walk: Walk):
         expect(page.locator(".monaco-editor .view-lines").first).to_be_visible()
         expect(page.locator(".monaco-editor .view-lines").first).to_contain_text("def transform")
 
+    with walk.step("calendar"):
+        walk.go("/dags/example_etl/calendar")
+        expect(page.get_by_text("Total Runs").first).to_be_visible()
+
     with walk.step("variables"):
         walk.go("/variables")
         page.get_by_role("button", name="Add Variable").click()
