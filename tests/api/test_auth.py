@@ -154,6 +154,8 @@ def test_permission_table_matches_the_simple_auth_manager():
     assert need("GET", "/api/v2/pools") == "viewer" and need("PATCH", "/api/v2/pools/{pool_name}") == "op"
     assert need("GET", "/api/v2/connections") == "op" and need("DELETE", "/api/v2/variables/{variable_key}") == "op"
     assert need("POST", "/api/v2/assets/events") == "op"
+    assert need("DELETE", "/api/v2/dags/{dag_id}/assets/queuedEvents") == "op"
+    assert need("GET", "/api/v2/dags/{dag_id}/assets/queuedEvents") == "viewer"
     assert need("GET", "/ui/connections/hook_meta") == "op"
     assert need("GET", "/ui/grid/runs/{dag_id}") == "viewer"
     assert need("POST", "/ui/auth/token") == "viewer"

@@ -51,6 +51,8 @@ def required_role(method: str, template: str) -> str:
         resource = _UI.get(template[len("/ui/"):].split("/", 1)[0], "version")
     else:
         resource = ""
+    if "/assets/" in template and resource == "dags":  # a DAG's queued asset events are the assets'
+        resource = "assets"
     read_role, change_role = _RESOURCES.get(resource, (VIEWER, ADMIN))
     reads = method.upper() in _READS or (method.upper() == "POST" and template.endswith(_READ_POSTS))
     return read_role if reads else change_role
