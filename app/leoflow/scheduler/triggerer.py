@@ -1,0 +1,152 @@
+"""The triggerer: runs the triggers deferred task instances wait for, in one asyncio loop.
+
+A daemon thread owns an event loop (started the first time a trigger is waiting). The scheduler
+calls `sync()` each tick: triggers newly waiting in the database start, triggers nobody waits for
+any more are cancelled, and deferrals past their timeout resume into failure. A trigger's first
+event resumes its task instances (`scheduled` again, same try, `event` added to `next_kwargs`) and
+wakes the scheduler; a trigger that crashes or ends without an event fails them, as in Airflow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import threading
+import traceback
+
+from ..store import triggers as trigger_store
+from ..store.types import utcnow
+from . import serde
+
+log = logging.getLogger(__name__)
+
+
+def build_trigger(classpath: str, kwargs: dict):
+    """Import the trigger class (an `airflow.*` path works through the import hook) and make it."""
+    from ..sdk import importhook
+
+    importhook.install()
+    module_name, _, class_name = classpath.rpartition(".")
+    if not module_name:
+        raise ImportError(f"trigger classpath {classpath!r} is not module.Class")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls(**serde.decode(kwargs or {}))
+
+
+class Triggerer:
+    def __init__(self, services):
+        self.services = services
+        self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._running: dict[int, object] = {}  # trigger id -> concurrent future of its watcher
+        self.fired = 0
+
+    # --- called by the scheduler ------------------------------------------------------------
+
+    def sync(self) -> set[tuple[str, str]]:
+        """Start/cancel watchers to match the database; return runs whose task instances moved."""
+        touched: set[tuple[str, str]] = set()
+        with self.services.engine.begin() as conn:
+            touched.update(trigger_store.time_out(conn, utcnow()))
+            waiting = {row.id: row for row in trigger_store.waiting(conn)}
+        with self._lock:
+            new = [row for tid, row in waiting.items() if tid not in self._running]
+            gone = [tid for tid in self._running if tid not in waiting]
+        for tid in gone:
+            with self._lock:
+                future = self._running.pop(tid, None)
+            if future is not None:
+                future.cancel()
+        if not new and not waiting and self._loop is not None and self.running_count() == 0:
+            self.stop()  # nothing to wait for: no idle thread left behind
+        if new:
+            self._ensure_loop()
+            for row in new:
+                future = asyncio.run_coroutine_threadsafe(self._watch(row.id, row.classpath, row.kwargs), self._loop)
+                with self._lock:
+                    self._running[row.id] = future
+        return touched
+
+    def running_count(self) -> int:
+        with self._lock:
+            return len(self._running)
+
+    def stop(self) -> None:
+        loop = self._loop
+        if loop is None:
+            return
+        with self._lock:
+            futures = list(self._running.values())
+            self._running.clear()
+        for future in futures:
+            future.cancel()
+        loop.call_soon_threadsafe(loop.stop)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._loop = None
+        self._thread = None
+
+    # --- the loop thread ----------------------------------------------------------------------
+
+    def _ensure_loop(self) -> None:
+        if self._loop is not None:
+            return
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def run():
+            asyncio.set_event_loop(loop)
+            loop.call_soon(ready.set)
+            loop.run_forever()
+
+        self._thread = threading.Thread(target=run, daemon=True, name="leoflow-triggerer")
+        self._thread.start()
+        ready.wait(5)
+        self._loop = loop
+
+    async def _watch(self, trigger_id: int, classpath: str, kwargs: dict) -> None:
+        trigger = None
+        try:
+            trigger = build_trigger(classpath, kwargs)
+            async for event in trigger.run():
+                payload = getattr(event, "payload", event)
+                await asyncio.get_running_loop().run_in_executor(None, self._fire, trigger_id, payload)
+                return
+            await asyncio.get_running_loop().run_in_executor(
+                None, self._fail, trigger_id, "Trigger exited without sending an event")
+        except asyncio.CancelledError:
+            raise
+        except BaseException:
+            text = traceback.format_exc()
+            log.warning("Trigger %s (%s) failed:\n%s", trigger_id, classpath, text)
+            await asyncio.get_running_loop().run_in_executor(None, self._fail, trigger_id, text)
+        finally:
+            with self._lock:
+                self._running.pop(trigger_id, None)
+            cleanup = getattr(trigger, "cleanup", None)
+            if cleanup is not None:
+                try:
+                    result = cleanup()
+                    if asyncio.iscoroutine(result):
+                        await result
+                except Exception:
+                    log.exception("Cleanup of trigger %s failed", trigger_id)
+
+    def _fire(self, trigger_id: int, payload) -> None:
+        with self.services.engine.begin() as conn:
+            runs = trigger_store.fire(conn, trigger_id, serde.encode(payload))
+            trigger_store.clean_unused(conn)
+        self.fired += 1
+        self._wake(runs)
+
+    def _fail(self, trigger_id: int, error: str) -> None:
+        with self.services.engine.begin() as conn:
+            runs = trigger_store.fail_trigger(conn, trigger_id, error)
+            trigger_store.clean_unused(conn)
+        self._wake(runs)
+
+    def _wake(self, runs) -> None:
+        for dag_id, run_id in set(runs):
+            self.services.bus.notify_scheduler(kind="trigger_event", dag_id=dag_id, run_id=run_id)
