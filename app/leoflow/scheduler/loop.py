@@ -22,6 +22,10 @@ from ..store import audit, dags as dag_store, jobs, runs, tis
 from ..store.tables import dag, dag_run
 from ..store.types import utcnow
 from . import rules, timetables
+from ..store import reschedules  # leoflow-async
+from . import assets as asset_runs, waits  # leoflow-async
+from .callbacks import DagCallbacks  # leoflow-async
+from .triggerer import Triggerer  # leoflow-async
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ class Scheduler:
         self._last_heartbeat = 0.0
         self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
+        self.triggerer = Triggerer(services)  # leoflow-async: deferred tasks' triggers
+        self.callbacks = DagCallbacks(getattr(executor, "forkserver", None), services.settings)  # leoflow-async
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -105,11 +111,13 @@ class Scheduler:
             jobs.heartbeat(self.services.engine, self.job_id)
             self._last_heartbeat = mono
         self._handle_executor_exits()
+        self._dirty.update(self.triggerer.sync())  # leoflow-async
         if mono - self._last_zombie_check > ZOMBIE_CHECK_INTERVAL:
             self._find_zombies(now)
             self._last_zombie_check = mono
         if self.create_scheduled_runs:
             self._create_scheduled_runs(now)
+            self._dirty.update(asset_runs.create_asset_triggered_runs(self.services.engine, now))  # leoflow-async
         if mono - self._last_sweep > SWEEP_INTERVAL:
             self._dirty.update(self._unfinished_runs())
             self._last_sweep = mono
@@ -142,7 +150,9 @@ class Scheduler:
 
     def _create_scheduled_runs(self, now: dt.datetime) -> None:
         with self.services.engine.begin() as conn:
-            due = conn.execute(select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after).where(
+            due = conn.execute(select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after,
+                                      dag.c.next_dagrun_data_interval_start,  # leoflow-async: real intervals
+                                      dag.c.next_dagrun_data_interval_end).where(
                 dag.c.is_paused.is_(False), dag.c.is_stale.is_(False),
                 dag.c.next_dagrun_create_after <= now)).all()
             for row in due:
@@ -150,8 +160,11 @@ class Scheduler:
                 if latest is None:
                     continue
                 version_id, data = latest
+                if timetables.only_one_active(data) and runs.unfinished_runs(conn, row.dag_id):  # leoflow-async
+                    continue
                 nxt = timetables.NextRun(row.next_dagrun, row.next_dagrun_create_after,
-                                         (row.next_dagrun, row.next_dagrun))
+                                         (row.next_dagrun_data_interval_start or row.next_dagrun,  # leoflow-async
+                                          row.next_dagrun_data_interval_end or row.next_dagrun))
                 try:
                     created = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="scheduled",
                                                   run_after=nxt.run_after, logical_date=nxt.logical_date,
@@ -179,6 +192,10 @@ class Scheduler:
                 if dag_row.max_active_runs and active >= dag_row.max_active_runs:
                     return run.state
                 runs.set_run_state(conn, dag_id, run_id, "running", start_date=now)
+            hold = waits.before_decide(conn, serialized, run, now)  # leoflow-async: reschedules, dagrun_timeout
+            if hold.timed_out:
+                return self._finish_run(conn, serialized, run, "failed", now, reason="timed_out")
+            waits.merge_wakeup(self._wakeups, (dag_id, run_id), hold.next_check)
             rows = tis.tis_of_run(conn, dag_id, run_id)
             self.stats["runs_evaluated"] += 1
             self.stats["tis_evaluated"] += len(rows)
@@ -188,12 +205,15 @@ class Scheduler:
             retrying = [r.id for r in rows if r.state == "up_for_retry" and r.id in decision.schedule]
             for ti_id in retrying:
                 tis.record_history(conn, ti_id)
+                reschedules.clear(conn, ti_id)  # leoflow-async: a new try's sensor timeout starts afresh
             tis.set_scheduled(conn, decision.schedule, now)
             tis.set_finished_without_running(conn, decision.skip, "skipped", now)
             tis.set_finished_without_running(conn, decision.upstream_failed, "upstream_failed", now)
             if decision.next_check:
-                self._wakeups[(dag_id, run_id)] = decision.next_check
+                waits.merge_wakeup(self._wakeups, (dag_id, run_id), decision.next_check)  # leoflow-async: keep sooner
             if decision.run_state:
+                self.callbacks.run_finished(serialized, run, decision.run_state,  # leoflow-async
+                                            "success" if decision.run_state == "success" else "task_failure")
                 runs.set_run_state(conn, dag_id, run_id, decision.run_state, end_date=now,
                                    last_scheduling_decision=now)
                 audit.record(conn, f"dagrun_{decision.run_state}", dag_id=dag_id, run_id=run_id)
@@ -202,6 +222,13 @@ class Scheduler:
             conn.execute(dag_run.update().where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
                          .values(last_scheduling_decision=now))
             return "running"
+
+    def _finish_run(self, conn, serialized, run, state: str, now, *, reason: str) -> str:  # leoflow-async
+        runs.set_run_state(conn, run.dag_id, run.run_id, state, end_date=now, last_scheduling_decision=now)
+        audit.record(conn, f"dagrun_{state}", dag_id=run.dag_id, run_id=run.run_id, extra=reason)
+        log.info("DAG run %s of %s finished: %s (%s)", run.run_id, run.dag_id, state, reason)
+        self.callbacks.run_finished(serialized, run, state, reason)
+        return state
 
     # --- queueing -------------------------------------------------------------
 

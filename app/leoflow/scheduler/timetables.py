@@ -246,11 +246,12 @@ def load_custom_class(classpath: str):
 
     importhook.install()
     try:
-        from ..sdk import plugins  # the surface's plugin loader, when present
+        from ..sdk import plugins
 
-        load = getattr(plugins, "load_configured", None) or getattr(plugins, "ensure_loaded", None)
-        if load is not None:
-            load()
+        plugins.load()  # the configured plugins folder, once per process
+        registered = plugins.timetable_classes.get(classpath)
+        if registered is not None:
+            return registered
     except ImportError:
         pass
     module_name, _, name = classpath.rpartition(".")

@@ -74,19 +74,31 @@ class Triggerer:
             return len(self._running)
 
     def stop(self) -> None:
+        """Cancel every watcher, let them finish, and end the loop thread."""
         loop = self._loop
         if loop is None:
             return
         with self._lock:
-            futures = list(self._running.values())
             self._running.clear()
-        for future in futures:
-            future.cancel()
+        try:
+            asyncio.run_coroutine_threadsafe(self._cancel_all(), loop).result(timeout=5)
+        except Exception:
+            log.warning("Triggers did not stop within 5s")
         loop.call_soon_threadsafe(loop.stop)
         if self._thread is not None:
             self._thread.join(timeout=5)
+        if not loop.is_running():
+            loop.close()
         self._loop = None
         self._thread = None
+
+    @staticmethod
+    async def _cancel_all() -> None:
+        current = asyncio.current_task()
+        tasks = [t for t in asyncio.all_tasks() if t is not current]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     # --- the loop thread ----------------------------------------------------------------------
 
@@ -118,7 +130,7 @@ class Triggerer:
                 None, self._fail, trigger_id, "Trigger exited without sending an event")
         except asyncio.CancelledError:
             raise
-        except BaseException:
+        except Exception:
             text = traceback.format_exc()
             log.warning("Trigger %s (%s) failed:\n%s", trigger_id, classpath, text)
             await asyncio.get_running_loop().run_in_executor(None, self._fail, trigger_id, text)
