@@ -49,22 +49,11 @@ def take_created() -> list["DAG"]:
 
 
 def _check_schedule(schedule) -> None:
-    # Only what the first milestone runs; anything else fails at parse time
-    # with a message naming what is missing.
-    if schedule is None or isinstance(schedule, dt.timedelta):
-        return
-    if isinstance(schedule, str):
-        if schedule in _PRESETS:
-            return
-        from croniter import croniter  # lazy: only DAGs with a cron pay for it
+    # Every schedule form is turned into its document now, so an unsupported
+    # one fails at parse time with a message naming it.
+    from leoflow.sdk.serialize import schedule_doc
 
-        if not croniter.is_valid(schedule):
-            raise ValueError(f"Invalid Cron expression: {schedule!r}")
-        return
-    raise NotImplementedError(
-        f"Leoflow does not support schedule={schedule!r} yet "
-        "(supported: None, a cron string, a preset like '@daily', a timedelta)"
-    )
+    schedule_doc(schedule)
 
 
 class DAG:
@@ -141,7 +130,13 @@ class DAG:
         self.deadline = deadline
         self.allowed_run_types = allowed_run_types
         self.task_dict: dict[str, Any] = {}
+        self.edge_info: dict[str, dict[str, dict]] = {}
         self.fileloc = _caller_file()
+        from leoflow.sdk.taskgroup import TaskGroup
+
+        self.task_group = TaskGroup(None, dag=self)  # the root group
+        if isinstance(self.start_date, str) or isinstance(self.end_date, str):
+            raise TypeError("start_date and end_date must be datetimes, not strings")
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
@@ -160,8 +155,31 @@ class DAG:
     def add_task(self, task) -> None:
         if task.task_id in self.task_dict and self.task_dict[task.task_id] is not task:
             raise DuplicateTaskIdFound(f"Task id '{task.task_id}' has already been added to the DAG")
+        if task.task_id in self.task_group.used_group_ids:
+            raise DuplicateTaskIdFound(f"Task id '{task.task_id}' has already been added to the DAG as a task group")
         self.task_dict[task.task_id] = task
         task._dag = self
+        if task.task_group is None:
+            self.task_group.add(task)
+
+    @property
+    def task_group_dict(self) -> dict:
+        return {k: v for k, v in self.task_group.get_task_group_dict().items() if k is not None}
+
+    def set_edge_info(self, upstream_task_id: str, downstream_task_id: str, info: dict) -> None:
+        self.edge_info.setdefault(upstream_task_id, {})[downstream_task_id] = dict(info)
+
+    def get_edge_info(self, upstream_task_id: str, downstream_task_id: str) -> dict:
+        return self.edge_info.get(upstream_task_id, {}).get(downstream_task_id, {})
+
+    @property
+    def timetable(self):
+        from leoflow.sdk.timetables import as_timetable
+
+        return as_timetable(self.schedule)
+
+    def iter_dagrun_infos_between(self, *args, **kwargs):
+        raise NotImplementedError("Leoflow does not support DAG.iter_dagrun_infos_between in DAG files yet")
 
     def add_tasks(self, tasks) -> None:
         for task in tasks:

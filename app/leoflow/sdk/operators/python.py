@@ -6,6 +6,7 @@ import inspect
 from typing import Any, Callable
 
 from leoflow.sdk.baseoperator import BaseOperator
+from leoflow.sdk.operators.branch import BranchMixIn, SkipMixin
 
 
 def determine_kwargs(func: Callable, args: tuple | list, kwargs: dict) -> dict:
@@ -65,3 +66,42 @@ class PythonOperator(BaseOperator):
 
     def execute_callable(self, kwargs: dict) -> Any:
         return self.python_callable(*self.op_args, **kwargs)
+
+
+class BranchPythonOperator(PythonOperator, BranchMixIn):
+    """The callable returns the task id(s) to follow; other direct downstream tasks are skipped."""
+
+    inherits_from_skipmixin = True
+
+    def execute(self, context: dict) -> Any:
+        return self.do_branch(context, super().execute(context))
+
+
+class ShortCircuitOperator(PythonOperator, SkipMixin):
+    """A falsy return value skips what follows (all downstream, or only the direct ones)."""
+
+    inherits_from_skipmixin = True
+
+    def __init__(self, *, ignore_downstream_trigger_rules: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+
+    def execute(self, context: dict) -> Any:
+        condition = super().execute(context)
+        self.log.info("Condition result is %s", condition)
+        if condition:
+            self.log.info("Proceeding with downstream tasks...")
+            return condition
+        if not self.downstream_task_ids:
+            self.log.info("No downstream tasks; nothing to do.")
+            return condition
+        task = context.get("task") or self
+        if self.ignore_downstream_trigger_rules:
+            tasks = task.get_flat_relatives(upstream=False)
+        else:
+            tasks = task.get_direct_relatives(upstream=False)
+        to_skip = [t for t in tasks if not t.is_teardown]
+        self.log.info("Skipping downstream tasks")
+        self.skip(context["ti"], to_skip)
+        self.log.info("Done.")
+        return condition
