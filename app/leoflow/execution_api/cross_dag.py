@@ -23,6 +23,27 @@ from .http import HTTPError, no_content, not_found, parse_time, respond
 dag_finder: Callable[[str], bool] | None = None
 
 
+def finder_for(processor, dags_folder) -> Callable[[str], bool]:
+    """A `dag_finder` for a one-shot command: parse the files that mention the DAG id until one defines it."""
+
+    def find(dag_id: str) -> bool:
+        from pathlib import Path
+
+        from ..dagtest import find_dag_file
+        from ..store import dags as store
+
+        for path in find_dag_file(Path(dags_folder), dag_id):
+            if dag_id.encode() not in Path(path).read_bytes():
+                break  # the rest of the folder does not mention it
+            processor.process_file(path)
+            with processor.services.engine.connect() as conn:
+                if store.get_dag(conn, dag_id) is not None:
+                    return True
+        return False
+
+    return find
+
+
 def _list(request, name: str) -> list[str]:
     return [v for v in request.query_params.getlist(name) if v != ""]
 
