@@ -16,12 +16,18 @@ import pytest
 from tests.reference import REFERENCE_EXAMPLES, example_dags
 
 SCORES: dict[str, list[int]] = {}  # name -> [passed, total]
+SKIPPED: dict[str, list[str]] = {}  # name -> "dag_id (reason)"
 
 
 def record(name: str, passed: bool) -> None:
     score = SCORES.setdefault(name, [0, 0])
     score[0] += int(passed)
     score[1] += 1
+
+
+def record_skip(name: str, what: str) -> None:
+    SCORES.setdefault(name, [0, 0])[1] += 1
+    SKIPPED.setdefault(name, []).append(what)
 
 
 @pytest.fixture(scope="session")
@@ -48,5 +54,8 @@ def example_files(folder: Path) -> list[Path]:
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if not SCORES:
         return
-    parts = [f"{name} {passed}/{total}" for name, (passed, total) in SCORES.items()]
+    parts = []
+    for name, (passed, total) in SCORES.items():
+        skipped = SKIPPED.get(name)
+        parts.append(f"{name} {passed}/{total}" + (f" (not run: {'; '.join(skipped)})" if skipped else ""))
     terminalreporter.write_line("example DAGs: " + ", ".join(parts))

@@ -8,10 +8,11 @@ mapped ones too), mapped or not, setup/teardown flags and edge labels.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
-from tests.examples.conftest import example_files, record
+from tests.examples.conftest import example_files, record, record_skip
 from tests.reference import REFERENCE_EXAMPLES
 
 _REFERENCE = json.loads((REFERENCE_EXAMPLES / "graphs.json").read_text()) if REFERENCE_EXAMPLES.exists() else {}
@@ -97,6 +98,12 @@ def test_graph_matches_airflow(dag_id, parsed, reference_graphs):
     docs, errors = parsed
     ref = reference_graphs[dag_id]
     doc = docs.get(dag_id)
+    error = errors.get(ref["file"], "")
+    missing = re.search(r"ModuleNotFoundError: No module named '([^'.]+)", error)
+    if doc is None and missing and not missing.group(1).startswith("airflow"):
+        # A third-party package the DAG file itself imports (Airflow's run had it installed).
+        record_skip("graph", f"{dag_id} needs the {missing.group(1)!r} package")
+        pytest.skip(f"{ref['file']} imports {missing.group(1)!r}, which is not installed here")
     if doc is None:
         record("graph", False)
         pytest.fail(f"{dag_id} was not parsed from {ref['file']}: {errors.get(ref['file'], 'no such DAG')}")

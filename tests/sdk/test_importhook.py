@@ -52,8 +52,8 @@ def test_unsupported_module_names_itself():
 
 
 def test_unsupported_name_from_supported_module():
-    with pytest.raises(ImportError, match=r"`airflow\.sdk\.ObjectStoragePath`"):
-        exec("from airflow.sdk import ObjectStoragePath", {})
+    with pytest.raises(ImportError, match=r"`airflow\.sdk\.NotAThing`"):
+        exec("from airflow.sdk import NotAThing", {})
 
 
 def test_install_is_idempotent_and_uninstall_removes():

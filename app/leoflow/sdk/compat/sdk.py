@@ -12,6 +12,7 @@ from leoflow.sdk.decorators import task
 from leoflow.sdk.dependencies import chain, chain_linear, cross_downstream
 from leoflow.sdk.edges import EdgeModifier, Label
 from leoflow.sdk.notifier import BaseNotifier
+from leoflow.sdk.objectstorage import ObjectStoragePath
 from leoflow.sdk.params import Param, ParamsDict
 from leoflow.sdk.partitions import (  # noqa: F401
     AllowedKeyMapper, IdentityMapper, PartitionMapper, ProductMapper, StartOfDayMapper, StartOfHourMapper,
@@ -49,7 +50,7 @@ __all__ = [
     "BaseNotifier", "BaseOperator", "BaseOperatorLink", "BaseSensorOperator", "Connection", "Context",
     "CronDataIntervalTimetable", "CronPartitionTimetable", "CronTriggerTimetable", "DAG", "DagRunState",
     "DeltaDataIntervalTimetable", "DeltaTriggerTimetable", "EdgeModifier", "EventsTimetable", "Label", "Metadata",
-    "MultipleCronTriggerTimetable", "Param", "ParamsDict", "PartitionedAssetTimetable", "PokeReturnValue",
+    "MultipleCronTriggerTimetable", "ObjectStoragePath", "Param", "ParamsDict", "PartitionedAssetTimetable", "PokeReturnValue",
     "TaskGroup", "TaskInstanceState", "TriggerRule", "Variable", "WeightRule", "XComArg", "asset", "chain",
     "chain_linear", "cross_downstream", "dag", "get_current_context", "literal", "setup", "task", "task_group",
     "teardown", "timezone",
