@@ -46,3 +46,16 @@ class ForeverTrigger:
             ForeverTrigger.cancelled += 1
             raise
         yield Event(None)  # pragma: no cover
+
+
+class EndEvent(Event):
+    task_instance_state = "success"
+
+    def __init__(self, xcoms):
+        super().__init__("success")
+        self.xcoms = xcoms
+
+
+class EndTrigger:
+    async def run(self):
+        yield EndEvent({"return_value": {"done": True}})

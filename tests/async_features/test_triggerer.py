@@ -82,3 +82,18 @@ def test_timeouts_and_cancellation(world):
         assert wait_for(lambda: ForeverTrigger.cancelled >= 1)
     finally:
         triggerer.stop()
+
+
+def test_end_from_trigger_finishes_the_task_without_resuming(world):
+    from leoflow.store import xcoms
+
+    defer(world, "ended", "tests.async_features.sample_triggers.EndTrigger")
+    triggerer = Triggerer(world.services)
+    try:
+        triggerer.sync()
+        assert wait_for(lambda: world.ti("ended", "r1").state == "success")
+        assert world.ti("ended", "r1").next_method is None
+        with world.engine.connect() as conn:
+            assert xcoms.get(conn, "ended", "r1", "t", "return_value", -1).value == {"done": True}
+    finally:
+        triggerer.stop()

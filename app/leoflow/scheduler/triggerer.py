@@ -123,6 +123,11 @@ class Triggerer:
         try:
             trigger = build_trigger(classpath, kwargs)
             async for event in trigger.run():
+                end_state = getattr(event, "task_instance_state", None)
+                if end_state in ("success", "failed", "skipped"):  # end_from_trigger: the task ends here
+                    await asyncio.get_running_loop().run_in_executor(
+                        None, self._end, trigger_id, end_state, getattr(event, "xcoms", None))
+                    return
                 payload = getattr(event, "payload", event)
                 await asyncio.get_running_loop().run_in_executor(None, self._fire, trigger_id, payload)
                 return
@@ -149,6 +154,13 @@ class Triggerer:
     def _fire(self, trigger_id: int, payload) -> None:
         with self.services.engine.begin() as conn:
             runs = trigger_store.fire(conn, trigger_id, serde.encode(payload))
+            trigger_store.clean_unused(conn)
+        self.fired += 1
+        self._wake(runs)
+
+    def _end(self, trigger_id: int, state: str, xcoms) -> None:
+        with self.services.engine.begin() as conn:
+            runs = trigger_store.end_tis(conn, trigger_id, state, serde.encode(xcoms) if xcoms else None)
             trigger_store.clean_unused(conn)
         self.fired += 1
         self._wake(runs)

@@ -51,6 +51,23 @@ def fire(conn: Connection, trigger_id: int, payload) -> list[tuple[str, str]]:
     return resumed
 
 
+def end_tis(conn: Connection, trigger_id: int, state: str, xcoms: dict | None = None) -> list[tuple[str, str]]:
+    """A task-end event (`end_from_trigger`): the task instances finish in `state` without resuming."""
+    from . import xcoms as xcom_store
+
+    now = utcnow()
+    rows = conn.execute(select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.map_index, TI.c.start_date)
+                        .where(TI.c.trigger_id == trigger_id, TI.c.state == "deferred")).all()
+    for ti in rows:
+        for key, value in (xcoms or {}).items():
+            xcom_store.set(conn, ti.dag_id, ti.run_id, ti.task_id, str(key), value, ti.map_index)
+        conn.execute(update(TI).where(TI.c.id == ti.id, TI.c.state == "deferred").values(
+            state=state, trigger_id=None, trigger_timeout=None, next_method=None, next_kwargs=None,
+            end_date=now, duration=(now - ti.start_date).total_seconds() if ti.start_date else None,
+            updated_at=now))
+    return [(r.dag_id, r.run_id) for r in rows]
+
+
 def time_out(conn: Connection, now: dt.datetime) -> list[tuple[str, str]]:
     """Deferred task instances past their trigger timeout resume in `execute_complete`'s place with
     `next_method="__fail__"`, as Airflow does, so the task fails (or retries) with a timeout error."""
