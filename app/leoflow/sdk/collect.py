@@ -61,5 +61,5 @@ def dags_from_file(path: str) -> list[DAG]:
         by_id[dag.dag_id] = dag
     for dag in by_id.values():
         dag.fileloc = path
-        dag.check_cycle()
+        dag.validate()
     return list(by_id.values())

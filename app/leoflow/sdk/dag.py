@@ -256,6 +256,25 @@ class DAG:
     def check_cycle(self) -> None:
         self.topological_sort()
 
+    def validate(self) -> None:
+        """Airflow's checks before a DAG is accepted (the parser calls this after the file ran)."""
+        from leoflow.sdk.exceptions import ParamValidationError
+
+        if self.schedule is not None:
+            try:
+                self.params.validate()
+            except ParamValidationError as exc:
+                raise ValueError(
+                    f"Dag {self.dag_id!r} is not allowed to define a Schedule, as there are required params "
+                    "without default values, or the default values are not valid."
+                ) from exc
+        for task in self.tasks:
+            if task.is_setup:
+                for down in task.downstream_list:
+                    if not down.is_teardown and down.trigger_rule != "all_success":
+                        raise ValueError("Setup tasks must be followed with trigger rule ALL_SUCCESS.")
+        self.check_cycle()
+
     def get_template_env(self, force_sandboxed: bool = False):
         from leoflow.sdk.templating import template_env
 
