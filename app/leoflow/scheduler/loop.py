@@ -269,6 +269,7 @@ class Scheduler:
                 workloads.append({
                     "ti_id": ti.id, "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
                     "map_index": ti.map_index, "try_number": ti.try_number, "fileloc": serialized["fileloc"],
+                    "attempt": now.isoformat(),  # leoflow-async: = queued_dttm; tells pokes/resumes of one try apart
                     "token": tokens.issue(self.token_secret, ti.id), "api_url": settings.execution_api_url,
                     "heartbeat_interval": settings.task_heartbeat_interval,
                     "log_path": str(Path(settings.logs_folder) / log_relative_path(
@@ -299,7 +300,8 @@ class Scheduler:
                 if ti is None:
                     continue
                 self._dirty.add((ti.dag_id, ti.run_id))
-                if ti.state in ("queued", "running") and ti.try_number == ex["try_number"]:
+                stale = ex.get("attempt") and ti.queued_dttm and ti.queued_dttm.isoformat() != ex["attempt"]  # leoflow-async
+                if ti.state in ("queued", "running") and ti.try_number == ex["try_number"] and not stale:
                     self._fail_or_retry(conn, ti, f"the task process exited with code {ex['exit_code']} "
                                                   "without reporting a final state")
 
