@@ -160,8 +160,24 @@ def serve_folder(package: str, folder: str) -> None:
     FOLDERS[package] = str(folder)
 
 
-def airflow_name_of(module: str) -> str | None:
+# Classes whose Leoflow module serves several Airflow modules: the one Airflow defines them in.
+_CLASS_HOMES = {
+    **{name: f"{_STD}.sensors.{mod}" for name, mod in {
+        "BashSensor": "bash", "PythonSensor": "python", "TimeSensor": "time", "TimeSensorAsync": "time",
+        "TimeDeltaSensor": "time_delta", "TimeDeltaSensorAsync": "time_delta", "WaitSensor": "time_delta",
+        "DateTimeSensor": "date_time", "DateTimeSensorAsync": "date_time", "FileSensor": "filesystem",
+        "DayOfWeekSensor": "weekday"}.items()},
+    "DecoratedSensorOperator": f"{_STD}.decorators.sensor",
+    "BranchDateTimeOperator": f"{_STD}.operators.datetime",
+    "BranchDayOfWeekOperator": f"{_STD}.operators.weekday",
+    "LatestOnlyOperator": f"{_STD}.operators.latest_only",
+}
+
+
+def airflow_name_of(module: str, class_name: str | None = None) -> str | None:
     """The `airflow.*` module that serves a Leoflow module (providers' paths first), for class paths."""
+    if class_name in _CLASS_HOMES:
+        return _CLASS_HOMES[class_name]
     best = None
     for name, source in MODULES.items():
         if source == module:

@@ -257,8 +257,13 @@ class PartialOperator:
     def _check_names(self, names) -> None:
         if self.mapped_into:
             return
-        params = inspect.signature(self.operator_class.__init__).parameters
-        accepts_any = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
+        params: set[str] = set()
+        for klass in self.operator_class.__mro__:
+            init = klass.__dict__.get("__init__")
+            if init is not None:
+                params.update(p.name for p in inspect.signature(init).parameters.values()
+                              if p.kind not in (inspect.Parameter.VAR_KEYWORD, inspect.Parameter.VAR_POSITIONAL))
+        accepts_any = False  # BaseOperator rejects unknown keyword arguments
         for name in names:
             if name in self.kwargs:
                 raise ValueError(f"{self.operator_class.__name__}: {name!r} is already set by partial()")

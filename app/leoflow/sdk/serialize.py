@@ -83,7 +83,7 @@ def operator_class_path(task) -> str:
     cls = getattr(task, "operator_class", None) or type(task)
     module = cls.__module__
     if module.startswith("leoflow."):
-        module = importhook.airflow_name_of(module) or module
+        module = importhook.airflow_name_of(module, cls.__name__) or module
     return f"{module}.{cls.__qualname__}"
 
 

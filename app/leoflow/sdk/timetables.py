@@ -248,7 +248,7 @@ class EventsTimetable(Timetable):
                  description: str | None = None):
         from leoflow.sdk.serialize import iso_utc
 
-        self.event_dates = list(event_dates) if presorted else sorted(event_dates)
+        self.event_dates = list(event_dates) if presorted else sorted(event_dates, key=iso_utc)
         self.restrict_to_events = restrict_to_events
         self._iso = sorted(iso_utc(d) for d in self.event_dates)
         if description is None:
