@@ -22,16 +22,17 @@ class Hold:
     timed_out: bool = False  # dagrun_timeout passed: the run has been failed
 
 
-def run_deadline(serialized: dict, run) -> dt.datetime | None:
+def run_deadline(serialized: dict, run, now: dt.datetime) -> dt.datetime | None:
     timeout = serialized.get("dagrun_timeout")
-    if not timeout or run.start_date is None:
+    if not timeout:
         return None
-    return run.start_date + dt.timedelta(seconds=float(timeout))
+    # A run read before it was started this pass starts now.
+    return (run.start_date or now) + dt.timedelta(seconds=float(timeout))
 
 
 def before_decide(conn, serialized: dict, run, now: dt.datetime) -> Hold:
     hold = Hold()
-    deadline = run_deadline(serialized, run)
+    deadline = run_deadline(serialized, run, now)
     if deadline is not None and deadline <= now:
         # As Airflow: unfinished task instances are skipped (running ones see it at their next heartbeat)
         conn.execute(update(TI).where(TI.c.dag_id == run.dag_id, TI.c.run_id == run.run_id,
