@@ -134,3 +134,33 @@ def active_tis_of_other_jobs(conn: Connection, job_id: int):
 def reset_to_scheduled(conn: Connection, ti_id: str) -> None:
     conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state == "queued")
                  .values(state="scheduled", queued_dttm=None, queued_by_job_id=None, updated_at=utcnow()))
+
+
+def expand_mapped(conn: Connection, placeholder_id: str, task: dict, length: int, now: dt.datetime) -> None:
+    """A mapped task's one unexpanded instance (map_index -1) becomes map indexes 0..length-1."""
+    from .runs import new_ti_row
+
+    row = get_ti(conn, placeholder_id)
+    if row is None or row.map_index != -1 or length <= 0:
+        return
+    conn.execute(update(TI).where(TI.c.id == placeholder_id).values(map_index=0, updated_at=now))
+    rows = [new_ti_row(row.dag_id, row.run_id, task, row.dag_version_id, now, map_index=i) for i in range(1, length)]
+    if rows:
+        conn.execute(insert(TI), rows)
+
+
+def past_states(conn: Connection, dag_id: str, run_id: str, task_ids: list[str]) -> dict[tuple[str, int], str | None]:
+    """States of `task_ids` in the run before `run_id` (by logical date, else run_after): for depends_on_past."""
+    this = conn.execute(select(dag_run.c.logical_date, dag_run.c.run_after)
+                        .where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)).first()
+    if this is None or not task_ids:
+        return {}
+    when = this.logical_date or this.run_after
+    order = func.coalesce(dag_run.c.logical_date, dag_run.c.run_after)
+    prev = conn.execute(select(dag_run.c.run_id).where(dag_run.c.dag_id == dag_id, order < when)
+                        .order_by(order.desc()).limit(1)).scalar()
+    if prev is None:
+        return {}
+    rows = conn.execute(select(TI.c.task_id, TI.c.map_index, TI.c.state).where(
+        TI.c.dag_id == dag_id, TI.c.run_id == prev, TI.c.task_id.in_(task_ids))).all()
+    return {(r.task_id, r.map_index): r.state for r in rows}
