@@ -13,15 +13,17 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from ..services import Services
-from ..store import audit, connections, runs, tis, variables, xcoms
+from ..store import audit, connections, runs, task_map, tis, variables, xcoms
 from ..store.tables import rendered_task_instance_fields, task_instance
 from ..store.types import utcnow
 from .assets import asset_routes, consumed_event_bodies, register_success_outlets  # leoflow-async
 from .cross_dag import cross_dag_routes  # leoflow-async
 from .waiting import WAITING_STATES, run_context, update_waiting_state, waiting_routes  # leoflow-async
+from .task_semantics import task_semantics_routes
 from .http import HTTPError, json_body, no_content, not_found, parse_time, require_fields, require_self, respond, claims
 
 TERMINAL = {"success", "failed", "skipped", "removed", "up_for_retry"}
+MAX_MAP_LENGTH = 1024  # Airflow's [core] max_map_length default
 
 
 def execution_routes(services: Services) -> list[Route]:
@@ -73,6 +75,7 @@ def execution_routes(services: Services) -> list[Route]:
             # A new try starts from a clean slate: the previous try's XComs are gone.
             if not resuming:
                 xcoms.clear_task(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+                task_map.clear(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
             run = runs.get_run(conn, ti.dag_id, ti.run_id)
             if run.state == "queued":
                 runs.set_run_state(conn, ti.dag_id, ti.run_id, "running", start_date=now)
@@ -210,9 +213,18 @@ def execution_routes(services: Services) -> list[Route]:
 
     @endpoint(body=True, auth="any")
     def xcom_set(request, body, dag_id, run_id, task_id, key):
+        mapped_length = request.query_params.get("mapped_length")
+        if mapped_length is not None and not mapped_length.lstrip("-").isdigit():
+            raise HTTPError(422, [{"type": "int_parsing", "loc": ["query", "mapped_length"],
+                                   "msg": "Input should be a valid integer", "input": mapped_length}])
         with engine.begin() as conn:
             if not xcoms.set(conn, dag_id, run_id, task_id, key, body, map_index_of(request)):
                 raise not_found(f"Dag run '{run_id}' of '{dag_id}' not found")
+            if mapped_length is not None:  # the runner says tasks are mapped over this result
+                if int(mapped_length) > MAX_MAP_LENGTH:
+                    raise HTTPError(400, {"reason": "unmappable_return_value_length",
+                                          "message": "pushed value is too large to map as a downstream's dependency"})
+                task_map.record(conn, dag_id, run_id, task_id, map_index_of(request), int(mapped_length))
         return respond({"message": "XCom successfully set"}, 201)
 
     @endpoint(auth="any")
@@ -293,6 +305,7 @@ def execution_routes(services: Services) -> list[Route]:
         Route("/dag-runs/{dag_id}/{run_id}", dag_run_get, methods=["GET"]),
         Route("/dag-runs/{dag_id}/{run_id}/state", dag_run_state, methods=["GET"]),
         *waiting_routes(services), *asset_routes(services), *cross_dag_routes(services),  # leoflow-async
+        *task_semantics_routes(services),
     ]
 
 

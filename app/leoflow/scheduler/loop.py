@@ -196,12 +196,7 @@ class Scheduler:
             if hold.timed_out:
                 return self._finish_run(conn, serialized, run, "failed", now, reason="timed_out")
             waits.merge_wakeup(self._wakeups, (dag_id, run_id), hold.next_check)
-            rows = tis.tis_of_run(conn, dag_id, run_id)
-            self.stats["runs_evaluated"] += 1
-            self.stats["tis_evaluated"] += len(rows)
-            views = [rules.TIView(r.id, r.task_id, r.state, r.try_number, r.max_tries, r.end_date, r.map_index)
-                     for r in rows]
-            decision = rules.decide(serialized, views, now)
+            rows, decision = self._decide(conn, serialized, dag_id, run_id, now)
             retrying = [r.id for r in rows if r.state == "up_for_retry" and r.id in decision.schedule]
             for ti_id in retrying:
                 tis.record_history(conn, ti_id)
@@ -222,6 +217,33 @@ class Scheduler:
             conn.execute(dag_run.update().where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
                          .values(last_scheduling_decision=now))
             return "running"
+
+    def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime):
+        """The rules' decision for a run, after expanding the mapped tasks whose lengths became known."""
+        from ..store import task_map
+
+        depends = [t["task_id"] for t in serialized["tasks"] if t.get("depends_on_past")]
+        past = tis.past_states(conn, dag_id, run_id, depends) if depends else None
+        for _ in range(len(serialized["tasks"]) + 1):  # each pass expands at least one task, or is final
+            rows = tis.tis_of_run(conn, dag_id, run_id)
+            self.stats["runs_evaluated"] += 1
+            self.stats["tis_evaluated"] += len(rows)
+            views = [rules.TIView(r.id, r.task_id, r.state, r.try_number, r.max_tries, r.end_date, r.map_index)
+                     for r in rows]
+            decision = rules.decide(serialized, views, now, task_map=task_map.lengths_of_run(conn, dag_id, run_id),
+                                    xcom_counts=task_map.result_counts_of_run(conn, dag_id, run_id),
+                                    past_states=past)
+            if not decision.expand:
+                break
+            tasks_by_id = {t["task_id"]: t for t in serialized["tasks"]}
+            by_id = {r.id: r for r in rows}
+            for ti_id, length in decision.expand.items():
+                tis.expand_mapped(conn, ti_id, tasks_by_id[by_id[ti_id].task_id], length, now)
+            # Skips decided in the same pass (zero-length expansions) are applied now; the rest is re-decided.
+            tis.set_finished_without_running(conn, decision.skip, "skipped", now)
+        if decision.deadlocked:
+            log.warning("DAG run %s of %s is deadlocked: unfinished tasks can never run", run_id, dag_id)
+        return rows, decision
 
     def _finish_run(self, conn, serialized, run, state: str, now, *, reason: str) -> str:  # leoflow-async
         runs.set_run_state(conn, run.dag_id, run.run_id, state, end_date=now, last_scheduling_decision=now)
