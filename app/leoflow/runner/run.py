@@ -35,6 +35,27 @@ def _parse_dt(value):
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _q(segment) -> str:
+    """One path segment, percent-encoded (keys and run ids hold spaces, `+` and `:`)."""
+    import urllib.parse
+
+    return urllib.parse.quote(str(segment), safe="")
+
+
+def _xcom_path(dag_id, run_id, task_id, key) -> str:
+    return f"xcoms/{_q(dag_id)}/{_q(run_id)}/{_q(task_id)}/{_q(key)}"
+
+
+def _query_value(value):
+    if isinstance(value, (list, tuple, set)):
+        return [_query_value(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value
+
+
 class HttpComms:
     """The SDK's view of the control plane (XCom, Variables, Connections) over the Execution API."""
 
@@ -43,31 +64,50 @@ class HttpComms:
 
     def get_xcom(self, dag_id, run_id, task_id, key, map_index=-1):
         try:
-            body = self.client.request("GET", f"xcoms/{dag_id}/{run_id}/{task_id}/{key}", params={"map_index": map_index})
+            body = self.client.request("GET", f"{_xcom_path(dag_id, run_id, task_id, key)}", params={"map_index": map_index})
         except ApiError as err:
             if err.status == 404:
                 return False, None
             raise
         return True, body["value"]
 
-    def set_xcom(self, dag_id, run_id, task_id, key, value, map_index=-1):
-        self.client.request("POST", f"xcoms/{dag_id}/{run_id}/{task_id}/{key}", body=value,
-                            params={"map_index": map_index})
+    def set_xcom(self, dag_id, run_id, task_id, key, value, map_index=-1, mapped_length=None):
+        params = {"map_index": map_index}
+        if mapped_length is not None:
+            params["mapped_length"] = mapped_length
+        self.client.request("POST", f"{_xcom_path(dag_id, run_id, task_id, key)}", body=value, params=params)
+
+    def get_xcom_sequence(self, dag_id, run_id, task_id, key):
+        """Every map index's value, in map-index order ([] when there is none)."""
+        return self.client.request("GET", f"{_xcom_path(dag_id, run_id, task_id, key)}/slice") or []
+
+    def get_json(self, path, params=None):
+        """A GET for the context's readers (asset events, counts of other DAGs' runs); None when 404."""
+        try:
+            return self.client.request("GET", path, params={k: _query_value(v) for k, v in (params or {}).items()
+                                                           if v is not None})
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def get_previous_successful_dagrun(self, ti_id):
+        return self.client.request("GET", f"task-instances/{ti_id}/previous-successful-dagrun")
 
     def get_variable(self, key):
         try:
-            return self.client.request("GET", f"variables/{key}")["value"]
+            return self.client.request("GET", f"variables/{_q(key)}")["value"]
         except ApiError as err:
             if err.status == 404:
                 return None
             raise
 
     def set_variable(self, key, value, description=None):
-        self.client.request("PUT", f"variables/{key}", body={"value": value, "description": description})
+        self.client.request("PUT", f"variables/{_q(key)}", body={"value": value, "description": description})
 
     def get_connection(self, conn_id):
         try:
-            return self.client.request("GET", f"connections/{conn_id}")
+            return self.client.request("GET", f"connections/{_q(conn_id)}")
         except ApiError as err:
             if err.status == 404:
                 return None
@@ -119,28 +159,32 @@ def _run(w: dict) -> int:
         return 1
     heartbeat = Heartbeat(client, ti_id, float(w.get("heartbeat_interval", 5.0)))
     heartbeat.start()
-    state = "failed"
+    report = {"state": "failed"}
     try:
-        state = _execute(w, ctx, client)
+        report = _execute(w, ctx, client)
     finally:
         heartbeat.stopped.set()
         try:
-            client.request("PATCH", f"task-instances/{ti_id}/state", body={"state": state, "end_date": _utcnow()})
+            client.request("PATCH", f"task-instances/{ti_id}/state", body={**report, "end_date": _utcnow()})
         except ApiError as err:
-            log.error("Could not report the final state %s: %s", state, err.body)
+            log.error("Could not report the final state %s: %s", report.get("state"), err.body)
             return 1
     return 0
 
 
-def _execute(w: dict, ctx: dict, client: ExecutionClient) -> str:
+def _execute(w: dict, ctx: dict, client: ExecutionClient) -> dict:
+    """Load, run and classify one try; returns the body of the final state report."""
     from leoflow.sdk import collect, runtime
-    from leoflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     dag_run = dict(ctx["dag_run"])
     for key in ("logical_date", "data_interval_start", "data_interval_end", "run_after", "start_date", "end_date"):
         dag_run[key] = _parse_dt(dag_run.get(key))
+    map_index = w.get("map_index", -1)
     ti = {"id": w["ti_id"], "dag_id": w["dag_id"], "task_id": w["task_id"], "run_id": w["run_id"],
-          "try_number": w["try_number"], "map_index": w.get("map_index", -1), "max_tries": ctx["max_tries"]}
+          "try_number": w["try_number"], "map_index": map_index, "max_tries": ctx["max_tries"]}
+    comms = HttpComms(client)
+    runtime.set_comms(comms)
+    retry_or_fail = "up_for_retry" if ctx.get("should_retry") else "failed"
     try:
         dags = collect.dags_from_file(w["fileloc"])
         dag = next((d for d in dags if d.dag_id == w["dag_id"]), None)
@@ -149,40 +193,23 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> str:
         task = dag.task_dict.get(w["task_id"])
         if task is None:
             raise LookupError(f"Task {w['task_id']!r} is not in DAG {w['dag_id']!r}")
+        unmapped = task
+        if map_index >= 0:  # this map index's own operator, its mapped arguments pulled from upstream XComs
+            task = task.expand_for(map_index, runtime.make_pull(comms, dag, w["dag_id"], w["run_id"]))
     except BaseException:
         log.exception("Could not load the task from its DAG file")
-        return "up_for_retry" if ctx.get("should_retry") else "failed"
+        return {"state": retry_or_fail}
 
-    runtime.set_comms(HttpComms(client))
-    context = runtime.build_context(dag, task, ti, dag_run)
-    try:
-        result = runtime.execute_task(task, context)  # enforces execution_timeout itself
-        _store_rendered(client, w["ti_id"], task, runtime)
-        _push_result(client, w, task, result)
-        return "success"
-    except AirflowSkipException as exc:
-        _store_rendered(client, w["ti_id"], task, runtime)
-        log.info("Skipping task: %s", exc)
-        return "skipped"
-    except AirflowFailException:
-        log.exception("Task failed; it asked not to be retried")
-        return "failed"
-    except BaseException:
-        _store_rendered(client, w["ti_id"], task, runtime)
-        log.exception("Task failed with exception")
-        return "up_for_retry" if ctx.get("should_retry") else "failed"
-
-
-def _push_result(client: ExecutionClient, w: dict, task, result) -> None:
-    if result is None or not getattr(task, "do_xcom_push", True):
-        return
-    comms = HttpComms(client)
-    key = (w["dag_id"], w["run_id"], w["task_id"])
-    if getattr(task, "multiple_outputs", False) and isinstance(result, dict):
-        for k, v in result.items():
-            comms.set_xcom(*key, str(k), v, w.get("map_index", -1))
-    log.info("Pushing xcom")
-    comms.set_xcom(*key, "return_value", result, w.get("map_index", -1))
+    context = runtime.build_context(dag, task, ti, dag_run, server_context=ctx)
+    outcome = runtime.run_task(task, context, is_mapped=map_index >= 0 or runtime.needs_expansion(unmapped),
+                               should_retry=bool(ctx.get("should_retry")), next_method=ctx.get("next_method"),
+                               next_kwargs=ctx.get("next_kwargs"))
+    _store_rendered(client, w["ti_id"], task, runtime)
+    if outcome.skip_downstream:
+        client.request("PATCH", f"task-instances/{w['ti_id']}/skip-downstream",
+                       body={"tasks": outcome.skip_downstream})
+    runtime.run_callbacks(task, context, outcome.state)
+    return outcome.report()
 
 
 def _store_rendered(client: ExecutionClient, ti_id: str, task, runtime) -> None:
