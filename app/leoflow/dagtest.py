@@ -8,6 +8,8 @@ scheduler loop driven until the run ends. No server needs to be running.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -39,6 +41,19 @@ def find_dag_file(folder: Path, dag_id: str) -> list[str]:
     return likely + [p for p in files if p not in likely]
 
 
+def _mentions(path: str, dag_id: str) -> bool:
+    try:
+        return dag_id.encode() in Path(path).read_bytes()
+    except OSError:
+        return False
+
+
+def discard_home(result: "TestRun") -> None:
+    """Remove a throw-away home (its database and task logs) once nobody needs to read them."""
+    if result.home is not None and result.home.name.startswith("leoflow-dags-test-"):
+        shutil.rmtree(result.home, ignore_errors=True)
+
+
 def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = None, conf: dict | None = None,
              *, timeout: float = 3600.0, forkserver=None, keep_home: Path | None = None,
              database_url: str | None = None, redis_url: str | None = None) -> TestRun:
@@ -68,18 +83,30 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
     settings.host = server.host
     try:
         processor = DagProcessor(services, forkserver_parser(forkserver), paused_by_default=False)
+        from .execution_api import cross_dag
+
+        cross_dag.dag_finder = cross_dag.finder_for(processor, dags_folder)  # TriggerDagRun targets, on demand
         found = None
         first_error = None
-        for path in find_dag_file(Path(dags_folder), dag_id):
-            processor.process_file(path)
-            with services.engine.connect() as conn:
-                found = dag_store.latest_serialized(conn, dag_id)
-                if found is None and first_error is None:
-                    err = [e for e in dag_store.import_errors(conn) if e.filename == path]
-                    if err and dag_id.encode() in Path(path).read_bytes():
-                        first_error = err[0].stacktrace
-            if found:
-                break
+        quiet = logging.getLogger("leoflow.dagproc.processor")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # other files' import errors are not this command's business
+        try:
+            for path in find_dag_file(Path(dags_folder), dag_id):
+                mentions = _mentions(path, dag_id)
+                if first_error is not None and not mentions:
+                    break  # the file that names the DAG failed: do not parse the whole folder looking for it
+                processor.process_file(path)
+                with services.engine.connect() as conn:
+                    found = dag_store.latest_serialized(conn, dag_id)
+                    if found is None and first_error is None:
+                        err = [e for e in dag_store.import_errors(conn) if e.filename == path]
+                        if err and mentions:
+                            first_error = err[0].stacktrace
+                if found:
+                    break
+        finally:
+            quiet.setLevel(level)
         if found is None:
             return TestRun(dag_id, "", "not_found", import_error=first_error, home=home)
         version_id, data = found
@@ -108,6 +135,9 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
                          "try_number": r.try_number} for r in rows), key=lambda t: (t["task_id"], t["map_index"]))
         return TestRun(dag_id, run["run_id"], state, tasks, home=home)
     finally:
+        from .execution_api import cross_dag
+
+        cross_dag.dag_finder = None
         server.stop()
         if own_forkserver:
             forkserver.stop()

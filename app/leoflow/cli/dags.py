@@ -122,7 +122,7 @@ def unpause(args) -> int:
 
 
 def test(args) -> int:
-    from leoflow.dagtest import test_dag
+    from leoflow.dagtest import discard_home, test_dag
 
     settings = _settings(args)
     folder = Path(settings.dags_folder)
@@ -138,7 +138,10 @@ def test(args) -> int:
         if args.output == "json":
             print(json.dumps({"run_state": None, "error": message, "tasks": []}))
         print(f"leoflow: {message}", file=sys.stderr)
+        discard_home(result)
         return 1
+    if result.run_state == "success":
+        discard_home(result)  # a failed run keeps its home: the task logs explain it
     if args.output == "json":
         print(json.dumps({"run_state": result.run_state, "tasks": result.tasks}))
     else:
