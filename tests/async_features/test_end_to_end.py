@@ -162,3 +162,43 @@ def test_dagrun_timeout_fails_the_run(tmp_path, forkserver):
     """)
     assert result.run_state == "failed"
     assert states(result)["after"][0] == "skipped"
+
+
+def test_trigger_dag_run_waits_for_the_target_run(tmp_path, forkserver):
+    result, engine = run(tmp_path, forkserver, "controller", """
+        import datetime as dt
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.bash import BashOperator
+        from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+        with DAG("controller", schedule=None, start_date=dt.datetime(2026, 1, 1)):
+            TriggerDagRunOperator(task_id="trigger", trigger_dag_id="target", trigger_run_id="from_controller",
+                                  conf={"n": 7}, wait_for_completion=True, poke_interval=0.2)
+        with DAG("target", schedule=None, start_date=dt.datetime(2026, 1, 1)):
+            BashOperator(task_id="echo", bash_command="test {{ dag_run.conf['n'] }} = 7")
+    """)
+    assert result.run_state == "success", result.tasks
+    with engine.connect() as conn:
+        from leoflow.store.tables import dag_run
+
+        target = conn.execute(select(dag_run.c.state, dag_run.c.triggered_by).where(
+            dag_run.c.dag_id == "target")).one()
+    assert tuple(target) == ("success", "operator")
+
+
+def test_external_task_sensor_counts_through_the_execution_api(tmp_path, forkserver):
+    result, _ = run(tmp_path, forkserver, "watching", """
+        import datetime as dt
+        from airflow.sdk import DAG
+        from airflow.providers.standard.operators.empty import EmptyOperator
+        from airflow.providers.standard.sensors.external_task import ExternalTaskSensor
+
+        with DAG("watching", schedule=None, start_date=dt.datetime(2026, 1, 1)):
+            first = EmptyOperator(task_id="first")
+            seen = ExternalTaskSensor(task_id="seen", external_dag_id="watching", external_task_id="first",
+                                      poke_interval=0.2, timeout=30)
+            missing = ExternalTaskSensor(task_id="missing", external_dag_id="watching", external_task_id="nope",
+                                         mode="reschedule", poke_interval=0.2, timeout=1, soft_fail=True)
+            first >> [seen, missing]
+    """)
+    assert states(result) == {"first": ("success", 1), "seen": ("success", 1), "missing": ("skipped", 1)}
