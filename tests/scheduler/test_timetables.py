@@ -181,3 +181,32 @@ def test_unknown_plugin_timetable_is_not_scheduled():
     doc = {"dag_id": "w", "start_date": "2026-01-02T00:00:00+00:00", "catchup": True,
            "schedule": {"kind": "custom", "class": "no_such_module.Timetable", "data": {}}}
     assert next_run(doc, None, NOW) is None
+
+
+def test_timetable_registered_by_a_plugins_folder(tmp_path, monkeypatch):
+    plugins = tmp_path / "plugins"
+    plugins.mkdir()
+    (plugins / "every_monday_plugin.py").write_text(textwrap.dedent('''
+        from datetime import timedelta
+        from airflow.plugins_manager import AirflowPlugin
+        from airflow.timetables.base import DagRunInfo, Timetable
+
+        class MondayNoon(Timetable):
+            def next_dagrun_info(self, *, last_automated_data_interval, restriction):
+                base = last_automated_data_interval.start + timedelta(days=1) if last_automated_data_interval \\
+                    else restriction.earliest
+                while base.weekday() != 0:
+                    base += timedelta(days=1)
+                at = base.replace(hour=12, minute=0, second=0, microsecond=0)
+                return DagRunInfo.exact(at)
+
+        class MondayPlugin(AirflowPlugin):
+            name = "monday"
+            timetables = [MondayNoon]
+    '''))
+    monkeypatch.setenv("LEOFLOW_PLUGINS_FOLDER", str(plugins))
+    doc = {"dag_id": "m", "start_date": "2026-01-01T00:00:00+00:00", "catchup": True,
+           "schedule": {"kind": "custom", "class": "every_monday_plugin.MondayNoon", "data": {}}}
+    first = next_run(doc, None, NOW)
+    assert first.run_after == at(2026, 1, 5, 12) and first.data_interval == (first.run_after, first.run_after)
+    assert next_run(doc, first.logical_date, NOW).run_after == at(2026, 1, 12, 12)
