@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import shutil
 import tempfile
 import time
@@ -27,18 +28,53 @@ class TestRun:
 
 
 def find_dag_file(folder: Path, dag_id: str) -> list[str]:
-    """Files likely to define `dag_id` first (they mention it), then the rest."""
+    """Files likely to define `dag_id` first (naming it as a string or a function), then the rest."""
     from .dagproc.processor import list_dag_files
 
-    files = sorted(list_dag_files(folder))
-    likely = []
-    for path in files:
+    ident = dag_id.encode()
+    strong = (b'"' + ident + b'"', b"'" + ident + b"'", b"def " + ident + b"(")
+    ranked: list[tuple[int, str]] = []
+    rest = []
+    for path in sorted(list_dag_files(folder)):
         try:
-            if dag_id.encode() in Path(path).read_bytes():
-                likely.append(path)
+            text = Path(path).read_bytes()
         except OSError:
-            pass
-    return likely + [p for p in files if p not in likely]
+            text = b""
+        if any(s in text for s in strong):
+            ranked.append((0, path))
+        elif ident in text:
+            ranked.append((1, path))
+        else:
+            rest.append(path)
+    return [p for _, p in sorted(ranked)] + rest
+
+
+def _template_database(home: Path) -> None:
+    """Start the throw-away database from a cached, already migrated copy: migrating takes longer
+    than the typical test run. The cache is keyed by the migration files, so a new schema rebuilds it."""
+    import hashlib
+
+    import platformdirs
+
+    from .store import migrate
+    from .store.engine import make_engine
+
+    versions = Path(migrate.__file__).parent / "migrations" / "versions"
+    digest = hashlib.sha256()
+    for f in sorted(versions.glob("*.py")):
+        digest.update(f.name.encode() + f.read_bytes())
+    cache = Path(platformdirs.user_cache_dir("leoflow")) / f"dags-test-{digest.hexdigest()[:16]}.db"
+    target = home / "leoflow.db"
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        building = cache.with_suffix(f".{os.getpid()}.tmp")
+        engine = make_engine(f"sqlite:///{building}")
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+        os.replace(building, cache)
+    shutil.copyfile(cache, target)
 
 
 def _mentions(path: str, dag_id: str) -> bool:
@@ -75,6 +111,11 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
     home = keep_home or Path(tempfile.mkdtemp(prefix="leoflow-dags-test-"))
     settings = config.load(home=home, dags_folder=dags_folder)
     settings.database_url = database_url or f"sqlite:///{home / 'leoflow.db'}"
+    if database_url is None and not (home / "leoflow.db").exists():
+        try:
+            _template_database(home)
+        except Exception:  # no cache dir, read-only home...: migrate in place instead
+            logging.getLogger(__name__).debug("No cached database template", exc_info=True)
     settings.redis_url = redis_url
     settings.zombie_threshold = max(settings.zombie_threshold, 60.0)
     services = open_services(settings, mode="lite")
@@ -110,6 +151,11 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
         if found is None:
             return TestRun(dag_id, "", "not_found", import_error=first_error, home=home)
         version_id, data = found
+        from .scheduler.params import conf_errors
+
+        errors = conf_errors(data, conf)
+        if errors:  # as Airflow: an invalid conf creates no run
+            return TestRun(dag_id, "", "invalid_conf", import_error="; ".join(errors), home=home)
         when = logical_date or utcnow()
         with services.engine.begin() as conn:
             run = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="manual",

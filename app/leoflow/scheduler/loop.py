@@ -254,6 +254,12 @@ class Scheduler:
 
     # --- queueing -------------------------------------------------------------
 
+    def _task_doc(self, serialized: dict, task_id: str) -> dict:
+        index = serialized.get("_leoflow_task_index")
+        if index is None:  # the cached document is shared: index its tasks once
+            index = serialized["_leoflow_task_index"] = {t["task_id"]: t for t in serialized["tasks"]}
+        return index.get(task_id, {})
+
     def queue_tasks(self) -> int:
         free = self.executor.free_slots()
         if free <= 0:
@@ -272,6 +278,7 @@ class Scheduler:
             pool_used = tis.occupied_slots_by_pool(conn)
             run_active = tis.active_count_by_run(conn)
             dag_limits: dict[str, int] = {}
+            task_active = task_run_active = None  # max_active_tis_per_dag(run) counts, read once if needed
             for ti in candidates:
                 if len(workloads) >= free:
                     break
@@ -284,10 +291,23 @@ class Scheduler:
                 if run_active.get((ti.dag_id, ti.run_id), 0) >= dag_limits[ti.dag_id]:
                     continue
                 serialized = self._serialized(conn, ti.dag_version_id, ti.dag_id)
-                if serialized is None or not tis.set_queued(conn, ti.id, self.job_id, self.executor.name, now):
+                if serialized is None:
+                    continue
+                if task_active is None:
+                    task_active, task_run_active = tis.active_count_by_task(conn)
+                doc = self._task_doc(serialized, ti.task_id)
+                per_dag, per_run = doc.get("max_active_tis_per_dag"), doc.get("max_active_tis_per_dagrun")
+                if per_dag is not None and task_active.get((ti.dag_id, ti.task_id), 0) >= per_dag:
+                    continue
+                if per_run is not None and task_run_active.get((ti.dag_id, ti.run_id, ti.task_id), 0) >= per_run:
+                    continue
+                if not tis.set_queued(conn, ti.id, self.job_id, self.executor.name, now):
                     continue
                 pool_used[ti.pool] = pool_used.get(ti.pool, 0) + ti.pool_slots
                 run_active[(ti.dag_id, ti.run_id)] = run_active.get((ti.dag_id, ti.run_id), 0) + 1
+                task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
+                key = (ti.dag_id, ti.run_id, ti.task_id)
+                task_run_active[key] = task_run_active.get(key, 0) + 1
                 workloads.append({
                     "ti_id": ti.id, "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
                     "map_index": ti.map_index, "try_number": ti.try_number, "fileloc": serialized["fileloc"],

@@ -90,6 +90,20 @@ def active_count_by_run(conn: Connection) -> dict[tuple[str, str], int]:
     return {(d, r): n for d, r, n in rows}
 
 
+def active_count_by_task(conn: Connection) -> tuple[dict, dict]:
+    """Queued/running instances per (dag, task) and per (dag, run, task): max_active_tis_per_dag(run)."""
+    rows = conn.execute(
+        select(TI.c.dag_id, TI.c.run_id, TI.c.task_id, func.count()).where(TI.c.state.in_(("queued", "running")))
+        .group_by(TI.c.dag_id, TI.c.run_id, TI.c.task_id)
+    ).all()
+    per_task: dict[tuple[str, str], int] = {}
+    per_run: dict[tuple[str, str, str], int] = {}
+    for dag_id, run_id, task_id, n in rows:
+        per_task[(dag_id, task_id)] = per_task.get((dag_id, task_id), 0) + n
+        per_run[(dag_id, run_id, task_id)] = n
+    return per_task, per_run
+
+
 def set_queued(conn: Connection, ti_id: str, job_id: int | None, executor: str, now: dt.datetime) -> bool:
     return conn.execute(
         update(TI).where(TI.c.id == ti_id, TI.c.state == "scheduled")
