@@ -26,7 +26,8 @@ def dags_test(dag_id: str, marks: Path, *extra: str) -> tuple[int, dict]:
 def results(tmp_path_factory):
     marks = tmp_path_factory.mktemp("marks")
     jobs = {"failures": ("sem_failures",), "mapping": ("sem_mapping",), "branching": ("sem_branching",),
-            "params": ("sem_params", "-c", '{"n": 5}'), "bad_params": ("sem_params", "-c", '{"n": -1}')}
+            "params": ("sem_params", "-c", '{"n": 5}'), "bad_params": ("sem_params", "-c", '{"n": -1}'),
+            "fail_fast": ("sem_fail_fast",)}
     with ThreadPoolExecutor(3) as pool:
         futures = {name: pool.submit(dags_test, args[0], marks, *args[1:]) for name, args in jobs.items()}
         outcomes = {name: f.result() for name, f in futures.items()}
@@ -84,3 +85,12 @@ def test_conf_reaches_params_and_a_bad_conf_creates_no_run(results):
     assert code == 0 and body["run_state"] == "success"
     code, body = results["bad_params"]
     assert code == 1 and body["run_state"] is None and "param 'n'" in body["error"]
+
+
+def test_fail_fast_stops_the_rest_but_not_teardowns(results):
+    code, body = results["fail_fast"]
+    assert code == 1 and body["run_state"] == "failed"
+    s = {k: v[0] for k, v in states(body).items()}
+    assert s["breaks"] == "failed" and s["later"] == "skipped"
+    assert s["slow"] in ("failed", "skipped")  # failed if it was already running, else skipped
+    assert s["cleanup"] == "success"

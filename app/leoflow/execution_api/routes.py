@@ -19,7 +19,7 @@ from ..store.types import utcnow
 from .assets import asset_routes, consumed_event_bodies, register_success_outlets  # leoflow-async
 from .cross_dag import cross_dag_routes  # leoflow-async
 from .waiting import WAITING_STATES, run_context, update_waiting_state, waiting_routes  # leoflow-async
-from .task_semantics import task_semantics_routes
+from .task_semantics import stop_remaining_if_fail_fast, task_semantics_routes
 from .http import HTTPError, json_body, no_content, not_found, parse_time, require_fields, require_self, respond, claims
 
 TERMINAL = {"success", "failed", "skipped", "removed", "up_for_retry"}
@@ -118,6 +118,8 @@ def execution_routes(services: Services) -> list[Route]:
             if state == "up_for_retry" and ti.try_number > ti.max_tries:
                 state = "failed"  # the runner asked for a retry it has no right to
             tis.finish_try(conn, task_instance_id, state, end, only_if=("running",))
+            if state == "failed":
+                stop_remaining_if_fail_fast(conn, ti)
             if state == "success":  # leoflow-async hook: outlets become asset events
                 register_success_outlets(conn, ti, body)
             if body.get("rendered_map_index") is not None:

@@ -20,6 +20,26 @@ from .http import HTTPError, no_content, not_found, respond
 NOT_SKIPPABLE = ("running", "success", "failed")
 
 
+def stop_remaining_if_fail_fast(conn, ti) -> None:
+    """A DAG with `fail_fast=True`: one failure fails the running tasks and skips the rest (not teardowns)."""
+    from ..store import dags as dag_store
+    from ..store.types import utcnow
+
+    doc = dag_store.serialized_by_version(conn, ti.dag_version_id) if ti.dag_version_id else None
+    if not doc or not doc.get("fail_fast"):
+        return
+    teardowns = {t["task_id"] for t in doc.get("tasks", []) if t.get("is_teardown")}
+    now = utcnow()
+    T = task_instance
+    others = conn.execute(select(T.c.id, T.c.task_id, T.c.state).where(
+        T.c.dag_id == ti.dag_id, T.c.run_id == ti.run_id, T.c.task_id != ti.task_id)).all()
+    for other in others:
+        if other.state in ("success", "failed") or other.task_id in teardowns:
+            continue
+        state = "failed" if other.state == "running" else "skipped"
+        conn.execute(update(T).where(T.c.id == other.id).values(state=state, end_date=now, updated_at=now))
+
+
 def task_semantics_routes(services: Services):
     from starlette.routing import Route
 

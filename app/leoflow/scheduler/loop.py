@@ -202,6 +202,7 @@ class Scheduler:
                 tis.record_history(conn, ti_id)
                 reschedules.clear(conn, ti_id)  # leoflow-async: a new try's sensor timeout starts afresh
             tis.set_scheduled(conn, decision.schedule, now)
+            self._reweigh_retries(conn, serialized, [r for r in rows if r.id in retrying])
             tis.set_finished_without_running(conn, decision.skip, "skipped", now)
             tis.set_finished_without_running(conn, decision.upstream_failed, "upstream_failed", now)
             if decision.next_check:
@@ -253,6 +254,13 @@ class Scheduler:
         return state
 
     # --- queueing -------------------------------------------------------------
+
+    def _reweigh_retries(self, conn, serialized: dict, retried) -> None:
+        """A custom weight rule may weigh later tries differently (`weight_by_try`)."""
+        for row in retried:
+            weights = self._task_doc(serialized, row.task_id).get("weight_by_try")
+            if weights:
+                tis.set_priority(conn, row.id, weights[min(row.try_number, len(weights) - 1)])
 
     def _task_doc(self, serialized: dict, task_id: str) -> dict:
         index = serialized.get("_leoflow_task_index")

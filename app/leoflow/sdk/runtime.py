@@ -244,6 +244,7 @@ def build_context(dag, task, ti: dict, dag_run: dict, server_context: dict | Non
         "ti": runtime_ti,
         "task_instance": runtime_ti,
         "run_id": runtime_ti.run_id,
+        "try_number": runtime_ti.try_number,
         "dag_run": run,
         "logical_date": logical_date,
         "data_interval_start": run_fields.get("data_interval_start"),

@@ -178,3 +178,7 @@ def past_states(conn: Connection, dag_id: str, run_id: str, task_ids: list[str])
     rows = conn.execute(select(TI.c.task_id, TI.c.map_index, TI.c.state).where(
         TI.c.dag_id == dag_id, TI.c.run_id == prev, TI.c.task_id.in_(task_ids))).all()
     return {(r.task_id, r.map_index): r.state for r in rows}
+
+
+def set_priority(conn: Connection, ti_id: str, weight: int) -> None:
+    conn.execute(update(TI).where(TI.c.id == ti_id).values(priority_weight=int(weight)))

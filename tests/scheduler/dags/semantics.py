@@ -8,7 +8,7 @@ from pathlib import Path
 import pendulum
 
 from airflow.exceptions import AirflowFailException, AirflowSkipException
-from airflow.sdk import DAG, Param, task, task_group
+from airflow.sdk import DAG, Param, task, task_group, teardown
 from airflow.providers.standard.operators.empty import EmptyOperator
 
 START = pendulum.datetime(2026, 1, 1, tz="UTC")
@@ -143,3 +143,26 @@ with DAG("sem_branching", schedule=None, start_date=START):
     right >> after_right
     [left, after_right] >> join
     gate() >> gated >> gated_always
+
+
+with DAG("sem_fail_fast", schedule=None, start_date=START, fail_fast=True):
+
+    @task
+    def breaks():
+        raise ValueError("boom")
+
+    @task
+    def slow():
+        time.sleep(60)
+
+    @task
+    def later():
+        return 1
+
+    @teardown
+    def cleanup():
+        return "cleaned"
+
+    b = breaks()
+    b >> later()
+    [b, slow()] >> cleanup()
