@@ -2,7 +2,8 @@
 
 Compared per DAG with `graphs.json` (what real Airflow 3.2.1 produced): task
 ids, upstream edges, trigger rules, task groups (per task and the DAG's list,
-mapped ones too), mapped or not, setup/teardown flags and edge labels.
+mapped ones too), mapped or not, setup/teardown flags, operator class and
+name, and edge labels.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def leoflow_graph(doc: dict) -> dict:
                 "in_mapped_task_group": t["mapped_group_id"],
                 "is_setup": t["is_setup"],
                 "is_teardown": t["is_teardown"],
+                "operator_class": t["operator_class"].rsplit(".", 1)[-1],
+                "operator_name": t["operator_name"],
             }
             for t in doc["tasks"]
         },
@@ -71,6 +74,8 @@ def reference_graph(ref: dict) -> dict:
                 "in_mapped_task_group": t["in_mapped_task_group"],
                 "is_setup": t["is_setup"],
                 "is_teardown": t["is_teardown"],
+                "operator_class": t["operator_class"],
+                "operator_name": t["operator_name"],
             }
             for task_id, t in ref["tasks"].items()
         },

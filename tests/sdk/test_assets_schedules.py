@@ -130,3 +130,15 @@ def test_plugins_folder_loads_each_module_and_survives_a_broken_one(tmp_path):
         assert "boom" in plugins.import_errors[str(tmp_path / "broken.py")]
     finally:
         plugins.timetable_classes.pop("good.FolderTimetable", None)
+
+
+@pytest.mark.parametrize("cron, text", [
+    ("0 0 * * *", "At 00:00"), ("*/1 * * * *", "Every minute"), ("*/5 * * * *", "Every 5 minutes"),
+    ("0 * * * *", "Every hour"), ("15 * * * *", "At 15 minutes past the hour"),
+    ("0 1 * * 3", "At 01:00, only on Wednesday"), ("30 6 * * 1-5", "At 06:30, only on Monday through Friday"),
+    ("0 0 1 * *", "At 00:00, on day 1 of the month"), ("weird", "weird"),
+])
+def test_cron_descriptions_match_airflow(cron, text):
+    from leoflow.sdk.cron_description import describe
+
+    assert describe(cron) == text

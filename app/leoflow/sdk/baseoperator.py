@@ -222,7 +222,7 @@ class BaseOperator(DependencyMixin):
         self.doc_json = doc_json
         self.doc_yaml = doc_yaml
         self.doc_rst = doc_rst
-        self.task_display_name = task_display_name or task_id
+        self.task_display_name = task_display_name or self.task_id
         self.logger_name = logger_name
         self.allow_nested_operators = allow_nested_operators
         self.render_template_as_native_obj = render_template_as_native_obj

@@ -206,15 +206,15 @@ def _lazy(module: str, name: str):
     return load
 
 
-def _named(base_loader, label: str):
+def _named(base_loader, label: str, class_name: str):
     """A subclass of an operator whose only change is its custom operator name (`@task.x`)."""
     cache: dict = {}
 
     def load():
         if "cls" not in cache:
             base = base_loader()
-            cache["cls"] = type(f"_{base.__name__.replace('Operator', '')}DecoratedOperator", (base,),
-                                {"custom_operator_name": label, "__module__": __name__})
+            cache["cls"] = type(class_name, (base,), {"custom_operator_name": label, "__module__": __name__,
+                                                      "__qualname__": class_name})
         return cache["cls"]
 
     return load
@@ -242,23 +242,29 @@ def _condition_decorator(condition: Callable, skip_message: str | None, run: boo
     return wrap
 
 
+_PY = "leoflow.sdk.operators.python"
+_VENV = "leoflow.sdk.operators.python_venv"
+
+
 class _TaskNamespace:
     """`task` itself plus its flavours (`task.bash`, `task.branch`, ...)."""
 
     python = staticmethod(_decorator(_PythonDecoratedOperator))
     bash = staticmethod(_decorator(_BashDecoratedOperator))
-    branch = staticmethod(_decorator(_named(_lazy("leoflow.sdk.operators.python", "BranchPythonOperator"), "@task.branch")))
-    short_circuit = staticmethod(_decorator(_named(_lazy("leoflow.sdk.operators.python", "ShortCircuitOperator"),
-                                                   "@task.short_circuit")))
+    branch = staticmethod(_decorator(_named(_lazy(_PY, "BranchPythonOperator"), "@task.branch",
+                                            "_BranchPythonDecoratedOperator")))
+    short_circuit = staticmethod(_decorator(_named(_lazy(_PY, "ShortCircuitOperator"), "@task.short_circuit",
+                                                   "_ShortCircuitDecoratedOperator")))
     sensor = staticmethod(_decorator(_lazy("leoflow.sdk.sensors.standard", "DecoratedSensorOperator")))
-    virtualenv = staticmethod(_decorator(_named(_lazy("leoflow.sdk.operators.python_venv", "PythonVirtualenvOperator"),
-                                                "@task.virtualenv")))
-    external_python = staticmethod(_decorator(_named(_lazy("leoflow.sdk.operators.python_venv", "ExternalPythonOperator"),
-                                                     "@task.external_python")))
-    branch_virtualenv = staticmethod(_decorator(_named(
-        _lazy("leoflow.sdk.operators.python_venv", "BranchPythonVirtualenvOperator"), "@task.branch_virtualenv")))
+    virtualenv = staticmethod(_decorator(_named(_lazy(_VENV, "PythonVirtualenvOperator"), "@task.virtualenv",
+                                                "_PythonVirtualenvDecoratedOperator")))
+    external_python = staticmethod(_decorator(_named(_lazy(_VENV, "ExternalPythonOperator"), "@task.external_python",
+                                                     "_PythonExternalDecoratedOperator")))
+    branch_virtualenv = staticmethod(_decorator(_named(_lazy(_VENV, "BranchPythonVirtualenvOperator"),
+                                                       "@task.branch_virtualenv", "_BranchPythonVirtualenvDecoratedOperator")))
     branch_external_python = staticmethod(_decorator(_named(
-        _lazy("leoflow.sdk.operators.python_venv", "BranchExternalPythonOperator"), "@task.branch_external_python")))
+        _lazy(_VENV, "BranchExternalPythonOperator"), "@task.branch_external_python",
+        "_BranchExternalPythonDecoratedOperator")))
 
     @staticmethod
     def run_if(condition: Callable, skip_message: str | None = None):

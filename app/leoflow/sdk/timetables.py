@@ -164,6 +164,12 @@ class CronTriggerTimetable(Timetable):
     def summary(self) -> str:
         return self.expression if self.expression not in CRON_PRESETS else CRON_PRESETS[self.expression]
 
+    @property
+    def description(self) -> str:
+        from leoflow.sdk.cron_description import describe
+
+        return describe(self._cron)
+
     def schedule_doc(self) -> dict:
         doc = {"kind": "cron_trigger", "value": self._cron, "timezone": self._timezone,
                "interval": _secs(self._interval)}
@@ -191,6 +197,8 @@ class CronDataIntervalTimetable(Timetable):
         self.expression = cron
         self._cron = _check_cron(cron)
         self._timezone = _tz_name(timezone)
+
+    description = CronTriggerTimetable.description
 
     @property
     def summary(self) -> str:
@@ -297,7 +305,7 @@ class AssetOrTimeSchedule(AssetTriggeredTimetable):
     def __init__(self, *, timetable: Timetable, assets):
         super().__init__(assets)
         self.timetable = timetable
-        self.description = f"Triggered by assets or {timetable.description}".rstrip()
+        self.description = f"Triggered by assets or {timetable.description}"
 
     @property
     def summary(self) -> str:
@@ -361,4 +369,4 @@ def summary_and_description(schedule: Any) -> tuple[str | None, str | None, str]
         summary = CRON_PRESETS.get(schedule, schedule)
     if schedule is None:
         summary = None
-    return summary, getattr(timetable, "description", None) or None, type(timetable).__name__
+    return summary, getattr(timetable, "description", ""), type(timetable).__name__
