@@ -191,3 +191,14 @@ def test_waiting_states_are_not_a_deadlock():
 def test_always_runs_without_waiting():
     d = doc(task("a"), task("b", ["a"], trigger_rule="always"))
     assert decide(d, [ti("a", "running"), ti("b")], NOW).schedule == ["b"]
+
+
+def test_a_branch_decision_skips_map_indexes_the_skip_call_could_not_name():
+    d = doc(task("pick"), task("a", ["pick"]), task("m", ["pick"], is_mapped=True, expand=LITERAL3))
+    tis = [ti("pick", "success"), ti("a"), ti("m", None, 0), ti("m", None, 1), ti("m", None, 2)]
+    decision = decide(d, tis, NOW, branch_results={"pick": {"followed": ["a"]}})
+    assert decision.schedule == ["a"] and decision.skip == ["m[0]", "m[1]", "m[2]"]
+    short = decide(d, tis, NOW, branch_results={"pick": {"skipped": ["a"]}})
+    assert short.skip == ["a"] and set(short.schedule) == {"m[0]", "m[1]", "m[2]"}
+    running = [ti("pick", "running")] + tis[1:]
+    assert decide(d, running, NOW, branch_results={"pick": {"followed": ["a"]}}).skip == []

@@ -77,6 +77,7 @@ def test_branch_and_short_circuit_skips(results):
     assert code == 0 and body["run_state"] == "success"
     s = {k: v[0] for k, v in states(body).items()}
     assert s == {"pick": "success", "left": "success", "right": "skipped", "after_right": "skipped",
+                 "mapped_right[0]": "skipped", "mapped_right[1]": "skipped",
                  "join": "success", "gate": "success", "gated": "skipped", "gated_always": "success"}
 
 

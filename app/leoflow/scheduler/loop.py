@@ -221,7 +221,7 @@ class Scheduler:
 
     def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime):
         """The rules' decision for a run, after expanding the mapped tasks whose lengths became known."""
-        from ..store import task_map
+        from ..store import task_map, xcoms
 
         depends = [t["task_id"] for t in serialized["tasks"] if t.get("depends_on_past")]
         past = tis.past_states(conn, dag_id, run_id, depends) if depends else None
@@ -233,7 +233,8 @@ class Scheduler:
                      for r in rows]
             decision = rules.decide(serialized, views, now, task_map=task_map.lengths_of_run(conn, dag_id, run_id),
                                     xcom_counts=task_map.result_counts_of_run(conn, dag_id, run_id),
-                                    past_states=past)
+                                    past_states=past,
+                                    branch_results=xcoms.values_of_key(conn, dag_id, run_id, "skipmixin_key"))
             if not decision.expand:
                 break
             tasks_by_id = {t["task_id"]: t for t in serialized["tasks"]}

@@ -300,13 +300,18 @@ def graph_of(serialized: dict) -> Graph:
 
 def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
            task_map: dict[str, int] | None = None, xcom_counts: dict[str, int] | None = None,
-           past_states: dict[tuple[str, int], str | None] | None = None) -> Decision:
+           past_states: dict[tuple[str, int], str | None] | None = None,
+           branch_results: dict[str, dict] | None = None) -> Decision:
     """Run the rules to a fixed point: a skip or upstream_failed can unlock its downstream in the same pass.
 
     `task_map`: length of each unmapped task's pushed XCom result (task_map rows);
     `xcom_counts`: how many map indexes of a mapped task pushed a result;
     `past_states`: for tasks with depends_on_past, their instance states in the previous run
-    (absent key: no previous instance, the dependency holds).
+    (absent key: no previous instance, the dependency holds);
+    `branch_results`: the `skipmixin_key` XCom of branch/short-circuit tasks that ran
+    (`{"followed": [...]}` or `{"skipped": [...]}`): a task a finished branch did not follow is
+    skipped, as Airflow's NotPreviouslySkippedDep does (it reaches map indexes the
+    skip-downstream call cannot name).
     """
     g = graph_of(serialized)
     task_map = task_map or {}
@@ -345,8 +350,21 @@ def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
                 c.add(state[u.id], g.is_setup(up))
         return c
 
+    def skipped_by_branch(tid: str) -> bool:
+        for up in g.up[tid]:
+            result = (branch_results or {}).get(up)
+            if not isinstance(result, dict) or any(state[u.id] not in FINISHED for u in by_task.get(up, [])):
+                continue
+            if "followed" in result and tid not in (result["followed"] or []):
+                return True
+            if "skipped" in result and tid in (result["skipped"] or []):
+                return True
+        return False
+
     def verdict_for(ti: TIView, task: dict) -> str:
         tid = ti.task_id
+        if branch_results and skipped_by_branch(tid):
+            return "skip"
         setups = g.relevant_setups[tid]
         indirect = setups - g.up[tid]
         if indirect:  # every setup this task relies on must have succeeded

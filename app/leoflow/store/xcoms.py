@@ -40,3 +40,10 @@ def clear_task(conn: Connection, dag_id: str, run_id: str, task_id: str, map_ind
     """A new try starts with no XCom from the previous one, as in Airflow."""
     conn.execute(delete(xcom).where(xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.task_id == task_id,
                                     xcom.c.map_index == map_index))
+
+
+def values_of_key(conn: Connection, dag_id: str, run_id: str, key: str) -> dict[str, object]:
+    """{task_id: value} of one key across a run's unmapped task instances (e.g. branch decisions)."""
+    rows = conn.execute(select(xcom.c.task_id, xcom.c.value).where(
+        xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.key == key, xcom.c.map_index == -1)).all()
+    return {task_id: value for task_id, value in rows}

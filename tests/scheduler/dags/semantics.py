@@ -139,7 +139,11 @@ with DAG("sem_branching", schedule=None, start_date=START):
 
     gated = EmptyOperator(task_id="gated")
     gated_always = EmptyOperator(task_id="gated_always", trigger_rule="all_done")
-    pick() >> [left, right]
+    @task
+    def mapped_right(x):
+        raise AssertionError("a branch not taken must not run, map indexes included")
+
+    pick() >> [left, right, mapped_right.expand(x=[1, 2])]
     right >> after_right
     [left, after_right] >> join
     gate() >> gated >> gated_always
