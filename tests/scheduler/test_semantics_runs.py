@@ -67,6 +67,7 @@ def test_mapping_expands_pulls_and_skips_empty(results):
     assert s["total"] == ("success", 1)  # its asserts check the pulled list and one map index
     assert s["never"] == ("skipped", 0)  # mapped over an empty list
     assert {k for k in s if k.startswith(("add", "zipped"))} == {"add[0]", "add[1]", "zipped[0]", "zipped[1]"}
+    assert s["single[0]"] == s["one_value"] == ("success", 1)
     assert {k for k in s if k.startswith("grp.")} == {"grp.plus_one[0]", "grp.plus_one[1]", "grp.check[0]",
                                                       "grp.check[1]"}
     assert all(state == "success" for k, (state, _) in s.items() if k != "never")

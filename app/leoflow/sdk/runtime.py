@@ -118,6 +118,8 @@ class RuntimeTaskInstance:
         single_task = task_ids is None or isinstance(task_ids, str)
         ids = [task_ids or self.task_id] if single_task else list(task_ids)
         if map_indexes is NOTSET:
+            if single_task and default is NOTSET and self._is_mapped_task(ids[0]):
+                return _all_values(comms, dag_id, run_id, ids[0], key)  # XComArg of a mapped task: a list
             values: list = []
             for task_id in ids:
                 found = _all_values(comms, dag_id, run_id, task_id, key)
@@ -137,6 +139,13 @@ class RuntimeTaskInstance:
         if single_task and (map_indexes is None or isinstance(map_indexes, int)):
             return values[0]
         return values
+
+    def _is_mapped_task(self, task_id: str) -> bool:
+        """XComArg resolution (`default=NOTSET`) of a mapped task always gets the list of its results, as
+        Airflow's lazy sequence does, even when it has one map index."""
+        dag = getattr(self.task, "dag", None)
+        other = dag.task_dict.get(task_id) if dag is not None else None
+        return other is not None and needs_expansion(other)
 
     def get_template_context(self) -> dict:
         return current_context_or_none() or {}

@@ -88,6 +88,13 @@ with DAG("sem_mapping", schedule=None, start_date=START):
         return a + b
 
     total(double.expand(x=numbers()))
+
+    @task
+    def one_value(values):
+        assert list(values) == [14], values  # a mapped task's results are a list, even of one
+        return values
+
+    one_value(double.override(task_id="single").expand(x=[7]))
     never.expand(x=nothing())
     add.expand_kwargs(pairs())
     @task
