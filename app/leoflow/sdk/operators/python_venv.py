@@ -23,14 +23,14 @@ from leoflow.sdk.operators.branch import BranchMixIn
 from leoflow.sdk.operators.python import PythonOperator
 
 _SCRIPT = '''
-import pickle, sys
+import pickle as __leoflow_pickle, sys as __leoflow_sys
 {serializer_import}
 {source}
-with open(sys.argv[1], "rb") as f:
-    args = {loader}.load(f)
-result = {name}(*args["args"], **args["kwargs"])
-with open(sys.argv[2], "wb") as f:
-    {loader}.dump(result, f)
+with open(__leoflow_sys.argv[1], "rb") as __leoflow_in:
+    __leoflow_args = {loader}.load(__leoflow_in)
+__leoflow_result = {name}(*__leoflow_args["args"], **__leoflow_args["kwargs"])
+with open(__leoflow_sys.argv[2], "wb") as __leoflow_out:
+    {loader}.dump(__leoflow_result, __leoflow_out)
 '''
 
 
@@ -87,9 +87,10 @@ class _BasePythonVenvOperator(PythonOperator):
         with tempfile.TemporaryDirectory(prefix="leoflow-venv-run") as tmp:
             script = Path(tmp) / "script.py"
             script.write_text(_SCRIPT.format(
-                serializer_import="" if self.serializer == "pickle" else f"import {self.serializer}",
+                serializer_import=("__leoflow_ser = __leoflow_pickle" if self.serializer == "pickle"
+                               else f"import {self.serializer} as __leoflow_ser"),
                 source=function_source(self.python_callable), name=self.python_callable.__name__,
-                loader=self.serializer))
+                loader="__leoflow_ser"))
             in_path, out_path = Path(tmp) / "args.in", Path(tmp) / "result.out"
             # Only what the function asked for crosses over (the context itself does not pickle).
             wanted = set(inspect.signature(self.python_callable).parameters)

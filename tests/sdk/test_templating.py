@@ -1,0 +1,41 @@
+"""Templating: template files from the search path, user macros and filters, native objects, macros."""
+
+import datetime as dt
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.providers.standard.operators.python import PythonOperator
+from airflow.sdk import DAG
+from leoflow.sdk import macros
+from leoflow.sdk.templating import render_task_fields
+
+CONTEXT = {"ds": "2026-01-05", "params": {"who": "world"}, "macros": macros,
+           "logical_date": dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)}
+
+
+def test_template_file_from_searchpath_with_user_macros_and_filters(tmp_path):
+    folder = tmp_path / "sql"
+    folder.mkdir()
+    (folder / "hello.sh").write_text("echo {{ greet(params.who) | shout }} {{ macros.ds_add(ds, 3) }}\n")
+    with DAG("t", template_searchpath=str(folder), user_defined_macros={"greet": lambda w: f"hi {w}"},
+             user_defined_filters={"shout": str.upper}):
+        op = BashOperator(task_id="b", bash_command="hello.sh")
+    render_task_fields(op, dict(CONTEXT))
+    assert op.bash_command == "echo HI WORLD 2026-01-08\n"
+    assert op.__dict__["_rendered_fields"]["bash_command"] == op.bash_command
+
+
+def test_native_objects_dag_wide_and_per_task():
+    with DAG("n", render_template_as_native_obj=True):
+        native = PythonOperator(task_id="native", python_callable=print, op_args=["{{ [1, 2] }}"])
+        text = PythonOperator(task_id="text", python_callable=print, op_args=["{{ [1, 2] }}"],
+                              render_template_as_native_obj=False)
+    render_task_fields(native, dict(CONTEXT))
+    render_task_fields(text, dict(CONTEXT))
+    assert native.op_args == [[1, 2]] and text.op_args == ["[1, 2]"]
+
+
+def test_macros_module():
+    assert macros.ds_add("2026-01-05", -5) == "2025-12-31"
+    assert macros.ds_format("2026-01-05", "%Y-%m-%d", "%d/%m/%y") == "05/01/26"
+    assert macros.datetime(2026, 1, 5) + macros.timedelta(days=1) == dt.datetime(2026, 1, 6)
+    assert {"json", "random", "time", "uuid"} <= set(vars(macros))
