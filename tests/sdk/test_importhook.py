@@ -73,3 +73,20 @@ def test_install_is_idempotent_and_uninstall_removes():
 def test_every_mapped_module_imports():
     for name in importhook.MODULES:
         importlib.import_module(name)
+
+
+def test_served_folder_answers_for_its_package(tmp_path):
+    pkg = tmp_path / "bundle"
+    (pkg / "libs").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "libs" / "__init__.py").write_text("")
+    (pkg / "libs" / "helper.py").write_text("VALUE = 42\n")
+    importhook.serve_folder("airflow.test_bundle", str(pkg))
+    try:
+        assert importlib.import_module("airflow.test_bundle.libs.helper").VALUE == 42
+        with pytest.raises(ImportError, match="No module named 'airflow.test_bundle.missing'"):
+            importlib.import_module("airflow.test_bundle.missing")
+    finally:
+        importhook.FOLDERS.pop("airflow.test_bundle", None)
+        for name in [n for n in sys.modules if n.startswith("airflow.test_bundle")]:
+            del sys.modules[name]

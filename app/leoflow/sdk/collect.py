@@ -26,6 +26,9 @@ def dags_from_file(path: str) -> list[DAG]:
     turns them into import errors with file and line.
     """
     importhook.install()
+    from leoflow.sdk import plugins
+
+    plugins.load()  # the plugins folder's timetables / weight strategies, once per process
     path = os.path.abspath(path)
     folder = os.path.dirname(path)
     name = module_name_for(path)

@@ -245,8 +245,28 @@ def _folder_spec(fullname: str, package: str, folder: str):
     raise ImportError(f"No module named {fullname!r} in {folder}", name=fullname)
 
 
+def _default_example_folder() -> str | None:
+    """Airflow's bundled example DAGs, when the build step fetched them (as `airflow.example_dags`)."""
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("LEOFLOW_EXAMPLE_DAGS_FOLDER")
+    if env:
+        return env
+    here = Path(__file__).resolve()
+    for root in (here.parents[3], Path(getattr(sys, "_MEIPASS", here.parents[3]))):
+        folder = root / "embedded" / "airflow-core" / "airflow" / "example_dags"
+        if folder.is_dir():
+            return str(folder)
+    return None
+
+
 def install() -> None:
     """Put the finder first on sys.meta_path (once)."""
+    if "airflow.example_dags" not in FOLDERS:
+        folder = _default_example_folder()
+        if folder:
+            serve_folder("airflow.example_dags", folder)
     if not any(isinstance(f, AirflowCompatFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, AirflowCompatFinder())
 
