@@ -39,3 +39,19 @@ def test_macros_module():
     assert macros.ds_format("2026-01-05", "%Y-%m-%d", "%d/%m/%y") == "05/01/26"
     assert macros.datetime(2026, 1, 5) + macros.timedelta(days=1) == dt.datetime(2026, 1, 6)
     assert {"json", "random", "time", "uuid"} <= set(vars(macros))
+
+
+def test_dag_param_reference_and_async_callables():
+    from airflow.sdk import task
+
+    with DAG("p", params={"n": 1}) as d:
+        op = PythonOperator(task_id="use", python_callable=lambda n: n, op_kwargs={"n": d.param("n")})
+
+        @task
+        async def coro(x):
+            return x + 1
+
+        coro(1)
+    render_task_fields(op, {"params": {"n": 5}})
+    assert op.op_kwargs == {"n": 5}
+    assert d.get_task("coro").execute_callable({}) == 2

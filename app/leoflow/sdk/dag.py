@@ -162,6 +162,12 @@ class DAG:
         if task.task_group is None:
             self.task_group.add(task)
 
+    def param(self, name: str, default: Any = None) -> "DagParam":
+        """A reference to a DAG param, resolved from the run's params when a task renders it."""
+        from leoflow.sdk.params import DagParam
+
+        return DagParam(self, name, default)
+
     @property
     def task_group_dict(self) -> dict:
         return {k: v for k, v in self.task_group.get_task_group_dict().items() if k is not None}

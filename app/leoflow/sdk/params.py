@@ -115,3 +115,22 @@ class ParamsDict(MutableMapping):
             except ParamValidationError as exc:
                 raise ParamValidationError(f"Invalid input for param {k}: {exc}") from None
         return out
+
+
+class DagParam:
+    """`dag.param("name")`: the run's value of a DAG param (conf wins over the default)."""
+
+    def __init__(self, dag, name: str, default: Any = None):
+        self.dag = dag
+        self.name = name
+        self.default = default
+        dag.params.setdefault(name, default)
+
+    def __repr__(self) -> str:
+        return f"DagParam({self.name!r})"
+
+    def resolve(self, context) -> Any:
+        params = context.get("params") or {}
+        if self.name in params:
+            return params[self.name]
+        return self.default

@@ -81,6 +81,10 @@ def render_value(value: Any, context: dict, env, template_ext=()) -> Any:
     """Render strings with jinja; walk into containers and templated objects."""
     if isinstance(value, LiteralValue):
         return value.value
+    from leoflow.sdk.params import DagParam
+
+    if isinstance(value, DagParam):
+        return value.resolve(context)
     if isinstance(value, str):
         if template_ext and value.endswith(tuple(template_ext)):
             return env.get_template(value).render(context)

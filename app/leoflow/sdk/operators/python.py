@@ -65,6 +65,11 @@ class PythonOperator(BaseOperator):
         return result
 
     def execute_callable(self, kwargs: dict) -> Any:
+        if inspect.iscoroutinefunction(self.python_callable):
+            # Airflow 3.2 runs `async def` task functions in an event loop of their own.
+            import asyncio
+
+            return asyncio.run(self.python_callable(*self.op_args, **kwargs))
         return self.python_callable(*self.op_args, **kwargs)
 
 
