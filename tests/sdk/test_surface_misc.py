@@ -101,3 +101,9 @@ def test_operator_class_and_name_in_the_document():
     assert docs["check"]["operator_name"] == "@task.short_circuit"
     assert docs["wait"]["operator_class"] == "airflow.providers.standard.sensors.time_delta.TimeDeltaSensor"
     assert docs["wait"]["sensor"]["mode"] == "poke"
+
+
+@pytest.mark.parametrize("name", ["deadline", "allowed_run_types"])
+def test_dag_arguments_leoflow_cannot_honour_fail_at_parse_time(name):
+    with pytest.raises(NotImplementedError, match=f"Leoflow does not support DAG\\({name}="):
+        DAG("x", **{name: ["manual"]})

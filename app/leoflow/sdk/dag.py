@@ -94,6 +94,9 @@ class DAG:
     ):
         validate_key(dag_id)
         _check_schedule(schedule)
+        for name, value in (("deadline", deadline), ("allowed_run_types", allowed_run_types)):
+            if value is not None:
+                raise NotImplementedError(f"Leoflow does not support DAG({name}=...) yet")
         self.dag_id = dag_id
         self.description = description
         self.schedule = schedule
