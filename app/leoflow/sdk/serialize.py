@@ -184,6 +184,8 @@ def task_doc(task) -> dict:
         "inlets": _assets(task.inlets),
         "sensor": _sensor_doc(task),
         "deferrable": bool(getattr(task, "deferrable", False)),
+        "inherits_from_empty_operator": bool(task.inherits_from_empty_operator),
+        "start_from_trigger": bool(getattr(task, "start_from_trigger", False)),
         "template_ext": list(task.template_ext),
         **{f"has_{name}": getattr(task, name, None) is not None for name in (
             "on_execute_callback", "on_failure_callback", "on_success_callback", "on_retry_callback",
