@@ -142,3 +142,20 @@ def test_cron_descriptions_match_airflow(cron, text):
     from leoflow.sdk.cron_description import describe
 
     assert describe(cron) == text
+
+
+def test_plugin_macros_are_reachable_in_templates():
+    from leoflow.sdk import macros
+
+    def shout(text):
+        return text.upper()
+
+    class MacroPlugin(plugins.AirflowPlugin):
+        name = "loud"
+        macros = [shout]
+
+    try:
+        assert macros.loud.shout("hi") == "HI"
+    finally:
+        plugins.plugins.remove(MacroPlugin)
+        del macros.loud

@@ -2,8 +2,8 @@
 
 Leoflow imports every `.py` file of the plugins folder once per process (the
 DAG parser and task processes) before DAG files are read. A plugin's
-`timetables` and `priority_weight_strategies` then become usable by DAGs;
-anything else a plugin declares (macros, listeners, UI views) is accepted and
+`timetables`, `priority_weight_strategies` and `macros` then become usable by
+DAGs; anything else a plugin declares (listeners, UI views, ...) is accepted and
 ignored. The folder is `LEOFLOW_PLUGINS_FOLDER` or
 `AIRFLOW__CORE__PLUGINS_FOLDER`, else `<home>/plugins` when it exists.
 """
@@ -74,6 +74,16 @@ def register(plugin: type) -> None:
         timetable_classes[qualname(cls)] = cls
     for cls in plugin.priority_weight_strategies or []:
         priority_weight_strategies[qualname(cls)] = cls
+    if plugin.macros and plugin.name:
+        # As in Airflow: a plugin's macros are `macros.<plugin name>.<function>` in templates.
+        import types
+
+        from leoflow.sdk import macros
+
+        namespace = types.ModuleType(f"airflow.macros.{plugin.name}")
+        for func in plugin.macros:
+            setattr(namespace, func.__name__, func)
+        setattr(macros, plugin.name, namespace)
 
 
 def default_folder() -> Path | None:
