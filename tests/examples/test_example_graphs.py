@@ -128,3 +128,16 @@ def test_kubernetes_examples_define_no_dag_and_no_error(parsed, example_folder):
 def test_every_parsed_dag_is_in_the_reference(parsed):
     docs, _ = parsed
     assert sorted(set(docs) - set(_REFERENCE)) == []
+
+
+def test_plugin_weight_strategy_gives_airflows_priorities(parsed):
+    """example_custom_weight with the example plugins loaded: the weights Airflow 3.2.1 gave its TIs."""
+    docs, _ = parsed
+    weights = {t["task_id"]: t["priority_weight_total"] for t in docs["example_custom_weight"]["tasks"]}
+    assert weights == {"start": 5, "task_1": 4, "task_2": 4, "task_non_custom": 2}
+
+
+def test_plugin_timetable_is_a_custom_schedule(parsed):
+    docs, _ = parsed
+    schedule = docs["example_workday_timetable"]["schedule"]
+    assert schedule["kind"] == "custom" and schedule["class"].endswith("workday.AfterWorkdayTimetable")

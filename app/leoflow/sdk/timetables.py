@@ -116,9 +116,11 @@ class Timetable:
         raise NotImplementedError
 
     def schedule_doc(self) -> dict:
+        from leoflow.sdk.serialize import plain
+
         cls = type(self)
         return {"kind": "custom", "class": f"{cls.__module__}.{cls.__qualname__}",
-                "data": self.serialize()}
+                "data": plain(self.serialize())}
 
     type_name = property(lambda self: type(self).__name__)
 
