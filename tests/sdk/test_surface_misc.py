@@ -107,3 +107,11 @@ def test_operator_class_and_name_in_the_document():
 def test_dag_arguments_leoflow_cannot_honour_fail_at_parse_time(name):
     with pytest.raises(NotImplementedError, match=f"Leoflow does not support DAG\\({name}="):
         DAG("x", **{name: ["manual"]})
+
+
+def test_run_as_user_fails_at_parse_time():
+    from airflow.operators.empty import EmptyOperator
+
+    with DAG("u"):
+        with pytest.raises(NotImplementedError, match="Leoflow does not support run_as_user"):
+            EmptyOperator(task_id="x", run_as_user="nobody")

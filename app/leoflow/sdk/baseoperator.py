@@ -207,6 +207,8 @@ class BaseOperator(DependencyMixin):
         self._post_execute_hook = post_execute
         self.trigger_rule = _trigger_rule.normalize(trigger_rule)
         self.resources = resources
+        if run_as_user:
+            raise NotImplementedError(f"Leoflow does not support run_as_user (task {task_id}) yet")
         self.run_as_user = run_as_user
         self.map_index_template = map_index_template
         self.max_active_tis_per_dag = max_active_tis_per_dag
