@@ -8,7 +8,7 @@ import os
 from typing import Any, Callable
 
 from leoflow.sdk import timezone
-from leoflow.sdk.exceptions import AirflowException, AirflowFailException
+from leoflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 from leoflow.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
 from leoflow.sdk.weekday import WeekDay
 
@@ -144,10 +144,14 @@ class TimeDeltaSensor(BaseSensorOperator):
 
         target = self._target(context)
         if timezone.utcnow() > target:
-            self.log.info("Skipping deferral: the target time has passed already")
-            return None
-        self.defer(trigger=DateTimeTrigger(moment=target, end_from_trigger=self.end_from_trigger),
-                   method_name="execute_complete")
+            return True  # Airflow returns (and pushes) True when the moment has passed already
+        try:
+            trigger = DateTimeTrigger(moment=target, end_from_trigger=self.end_from_trigger)
+        except (TypeError, ValueError) as exc:
+            if self.soft_fail:
+                raise AirflowSkipException("Skipping due to soft_fail is set to True.") from exc
+            raise
+        self.defer(trigger=trigger, method_name="execute_complete")
 
     def execute_complete(self, context, event=None) -> None:
         return None
