@@ -8,10 +8,8 @@ with one task that produces the asset.
 from __future__ import annotations
 
 import inspect
-import re
 from typing import Any, Iterator
 
-_URI_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 
 
 class BaseAsset:

@@ -14,8 +14,8 @@ import inspect
 import re
 from typing import Any
 
-from leoflow.sdk.dependencies import DependencyMixin, as_operators
-from leoflow.sdk.exceptions import AirflowException, DuplicateTaskIdFound, TaskAlreadyInTaskGroup
+from leoflow.sdk.dependencies import DependencyMixin
+from leoflow.sdk.exceptions import DuplicateTaskIdFound, TaskAlreadyInTaskGroup
 
 _stack: list["TaskGroup"] = []  # groups whose `with` block is open, innermost last
 

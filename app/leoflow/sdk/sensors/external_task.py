@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Callable
 
-from leoflow.sdk.baseoperator import BaseOperator
 from leoflow.sdk.exceptions import AirflowException, AirflowSkipException
 from leoflow.sdk.operators.empty import EmptyOperator
 from leoflow.sdk.sensors.base import BaseSensorOperator
