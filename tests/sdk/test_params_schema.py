@@ -63,3 +63,29 @@ def test_document_has_param_specs_and_scheduled_dags_need_valid_defaults():
         pass
     with pytest.raises(ValueError, match="not allowed to define a Schedule"):
         bad.validate()
+
+
+_PARAM_DAG = """
+import datetime
+from airflow.sdk import DAG, Param
+from airflow.providers.standard.operators.empty import EmptyOperator
+with DAG("p", start_date=datetime.datetime(2021, 1, 1), schedule={schedule}, params={{"x": {param}}}):
+    EmptyOperator(task_id="t")
+"""
+
+
+@pytest.mark.parametrize("schedule, param, ok", [
+    ('"@daily"', 'Param(type="string", minLength=2)', False),         # required, no default
+    ('"@daily"', 'Param(None, type="string")', False),                # None is not a string
+    ('"@daily"', 'Param("banana", type="integer")', False),
+    ('"@daily"', 'Param("banana", type="string", maxLength=4)', False),
+    ("None", 'Param(type="string", minLength=2)', True),               # unscheduled: checked at trigger time
+    ('"@daily"', 'Param(None, type=["null", "string"])', True),
+])
+def test_param_defaults_are_checked_at_parse_time_for_scheduled_dags(dag_file, schedule, param, ok):
+    from leoflow.dagproc.parse import parse_file
+
+    result = parse_file(dag_file(_PARAM_DAG.format(schedule=schedule, param=param)))
+    assert (result.error is None) == ok, result.error
+    if not ok:
+        assert "not allowed to define a Schedule" in result.error
