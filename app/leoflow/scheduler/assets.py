@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import secrets
+import time
 
 from sqlalchemy import select
 
@@ -50,9 +51,21 @@ def _scheduling_asset_ids(conn, dag_id: str, condition: dict) -> list[int]:
     return sorted(ids)
 
 
-def create_asset_triggered_runs(engine, now: dt.datetime) -> set[tuple[str, str]]:
-    """Create the runs whose asset conditions are met; returns (dag_id, run_id) of each."""
+IDLE_LOOK_INTERVAL = 2.0
+_looked = {"generation": -1, "at": 0.0}
+
+
+def create_asset_triggered_runs(engine, now: dt.datetime, *, force: bool = False) -> set[tuple[str, str]]:
+    """Create the runs whose asset conditions are met; returns (dag_id, run_id) of each.
+
+    Skipped (no query) when no event was written in this process since the last look, except every
+    IDLE_LOOK_INTERVAL seconds; a DAG unpaused with updates already queued waits at most that long."""
     created: set[tuple[str, str]] = set()
+    mono = time.monotonic()
+    if (not force and asset_store.generation == _looked["generation"]
+            and mono - _looked["at"] < IDLE_LOOK_INTERVAL):
+        return created
+    _looked.update(generation=asset_store.generation, at=mono)
     with engine.begin() as conn:
         for dag_id in asset_store.queued_dag_ids(conn):
             dag_row = dag_store.get_dag(conn, dag_id)

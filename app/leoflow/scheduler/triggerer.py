@@ -13,6 +13,7 @@ import asyncio
 import importlib
 import logging
 import threading
+import time
 import traceback
 
 from ..store import triggers as trigger_store
@@ -42,12 +43,24 @@ class Triggerer:
         self._thread: threading.Thread | None = None
         self._running: dict[int, object] = {}  # trigger id -> concurrent future of its watcher
         self.fired = 0
+        self._seen_generation = -1
+        self._last_look = 0.0
+
+    IDLE_LOOK_INTERVAL = 2.0  # with nothing deferred, look at the database this often (other processes)
 
     # --- called by the scheduler ------------------------------------------------------------
 
     def sync(self) -> set[tuple[str, str]]:
         """Start/cancel watchers to match the database; return runs whose task instances moved."""
         touched: set[tuple[str, str]] = set()
+        mono = time.monotonic()
+        if (self.running_count() == 0 and trigger_store.generation == self._seen_generation
+                and mono - self._last_look < self.IDLE_LOOK_INTERVAL):
+            if self._loop is not None:
+                self.stop()  # nothing to wait for: no idle thread left behind
+            return touched  # nothing deferred here since the last look: spare the scheduler a query
+        self._seen_generation = trigger_store.generation
+        self._last_look = mono
         with self.services.engine.begin() as conn:
             touched.update(trigger_store.time_out(conn, utcnow()))
             waiting = {row.id: row for row in trigger_store.waiting(conn)}

@@ -34,6 +34,10 @@ from .tables import (
 )
 from .types import utcnow
 
+# Bumped on every asset event written in this process: the scheduler looks at the queue when it moved
+# (and now and then regardless, for events another process wrote).
+generation = 0
+
 # --- walking the serialized document -------------------------------------------------------------
 
 
@@ -195,6 +199,8 @@ def drop_dag_references(conn: Connection, dag_ids: Iterable[str]) -> None:
 def record_event(conn: Connection, asset_id: int, *, extra: dict | None = None, source: dict | None = None,
                  alias_names: Iterable[str] = (), now: dt.datetime | None = None) -> int:
     """Write one asset event and queue it for every unpaused DAG scheduled on the asset or an alias."""
+    global generation
+    generation += 1
     now = now or utcnow()
     source = source or {}
     event_id = conn.execute(asset_event.insert().values(

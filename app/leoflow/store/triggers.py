@@ -10,6 +10,10 @@ from sqlalchemy.engine import Connection
 from .tables import task_instance as TI, trigger
 from .types import utcnow
 
+# Bumped on every new deferral in this process, so the triggerer can skip its query when nothing changed
+# (another process's deferrals are still found by the triggerer's periodic look).
+generation = 0
+
 
 def create(conn: Connection, classpath: str, kwargs) -> int:
     return conn.execute(trigger.insert().values(
@@ -18,6 +22,8 @@ def create(conn: Connection, classpath: str, kwargs) -> int:
 
 def defer_ti(conn: Connection, ti_id: str, *, trigger_id: int, next_method: str, next_kwargs,
              timeout_at: dt.datetime | None) -> bool:
+    global generation
+    generation += 1
     return conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state == "running").values(
         state="deferred", trigger_id=trigger_id, next_method=next_method, next_kwargs=next_kwargs,
         trigger_timeout=timeout_at, updated_at=utcnow())).rowcount == 1
