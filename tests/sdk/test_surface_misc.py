@@ -115,3 +115,17 @@ def test_run_as_user_fails_at_parse_time():
     with DAG("u"):
         with pytest.raises(NotImplementedError, match="Leoflow does not support run_as_user"):
             EmptyOperator(task_id="x", run_as_user="nobody")
+
+
+def test_parsing_context_defaults_to_everything(monkeypatch):
+    from airflow.sdk import get_parsing_context
+
+    assert get_parsing_context() == (None, None)
+    monkeypatch.setenv("_AIRFLOW_PARSING_CONTEXT_DAG_ID", "only_me")
+    assert get_parsing_context().dag_id == "only_me"
+
+
+@pytest.mark.parametrize("name", ["DeadlineAlert", "BaseXCom", "BaseAsyncOperator"])
+def test_unsupported_sdk_names_fail_naming_themselves(name):
+    with pytest.raises(ImportError, match=f"Leoflow does not support `airflow.sdk.{name}` yet"):
+        exec(f"from airflow.sdk import {name}", {})

@@ -149,6 +149,7 @@ MODULES: dict[str, str | None] = {
     "airflow.utils.state": "leoflow.sdk.state",
     "airflow.utils.weekday": "leoflow.sdk.weekday",
     "airflow.utils.weight_rule": "leoflow.sdk.state",
+    "airflow.utils.dag_parsing_context": "leoflow.sdk.parsing_context",
 }
 
 # `airflow.X` package prefixes served from a folder on disk (see serve_folder).

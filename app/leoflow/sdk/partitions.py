@@ -47,5 +47,9 @@ class ProductMapper(PartitionMapper):
     pass
 
 
+class ChainMapper(PartitionMapper):
+    pass
+
+
 class AllowedKeyMapper(PartitionMapper):
     pass

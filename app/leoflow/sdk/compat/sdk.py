@@ -11,13 +11,18 @@ from leoflow.sdk.dag import DAG, dag
 from leoflow.sdk.decorators import task
 from leoflow.sdk.dependencies import chain, chain_linear, cross_downstream
 from leoflow.sdk.edges import EdgeModifier, Label
+from leoflow.sdk import macros  # noqa: F401
+from leoflow.sdk.configuration import conf  # noqa: F401
 from leoflow.sdk.notifier import BaseNotifier
 from leoflow.sdk.objectstorage import ObjectStoragePath
+from leoflow.sdk.operators.branch import BaseBranchOperator, BranchMixIn, SkipMixin
 from leoflow.sdk.params import Param, ParamsDict
+from leoflow.sdk.parsing_context import get_parsing_context
 from leoflow.sdk.partitions import (  # noqa: F401
-    AllowedKeyMapper, IdentityMapper, PartitionMapper, ProductMapper, StartOfDayMapper, StartOfHourMapper,
+    AllowedKeyMapper, ChainMapper, IdentityMapper, PartitionMapper, ProductMapper, StartOfDayMapper, StartOfHourMapper,
     StartOfMonthMapper, StartOfQuarterMapper, StartOfWeekMapper, StartOfYearMapper,
 )
+from leoflow.sdk.runtime import RuntimeTaskInstance as TaskInstance  # noqa: F401
 from leoflow.sdk.runtime import get_current_context
 from leoflow.sdk.sensors.base import BaseSensorOperator, PokeReturnValue
 from leoflow.sdk.setup_teardown import setup, teardown
@@ -46,7 +51,8 @@ class BaseOperatorLink:
 __version__ = "1.2.1"  # the Airflow task SDK version this matches
 
 __all__ = [
-    "Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetOrTimeSchedule", "AssetWatcher", "BaseHook",
+    "Asset", "AssetAlias", "AssetAll", "AssetAny", "AssetOrTimeSchedule", "AssetWatcher", "BaseBranchOperator",
+    "BaseHook", "BranchMixIn", "SkipMixin", "TaskInstance", "conf", "get_parsing_context", "macros",
     "BaseNotifier", "BaseOperator", "BaseOperatorLink", "BaseSensorOperator", "Connection", "Context",
     "CronDataIntervalTimetable", "CronPartitionTimetable", "CronTriggerTimetable", "DAG", "DagRunState",
     "DeltaDataIntervalTimetable", "DeltaTriggerTimetable", "EdgeModifier", "EventsTimetable", "Label", "Metadata",
