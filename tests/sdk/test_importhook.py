@@ -90,3 +90,18 @@ def test_served_folder_answers_for_its_package(tmp_path):
         importhook.FOLDERS.pop("airflow.test_bundle", None)
         for name in [n for n in sys.modules if n.startswith("airflow.test_bundle")]:
             del sys.modules[name]
+
+
+def test_decorator_module_paths_serve_the_operator_classes():
+    from airflow.providers.standard.decorators.branch_python import _BranchPythonDecoratedOperator
+    from airflow.providers.standard.decorators.python import python_task
+    from airflow.sdk import DAG
+
+    with DAG("paths") as d:
+        @python_task
+        def one():
+            return 1
+
+        one()
+    assert _BranchPythonDecoratedOperator.custom_operator_name == "@task.branch"
+    assert d.get_task("one").operator_name == "@task"

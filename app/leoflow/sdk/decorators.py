@@ -206,6 +206,9 @@ def _lazy(module: str, name: str):
     return load
 
 
+DECORATED_CLASSES: dict[str, Callable[[], type]] = {}  # class name -> loader (for import paths)
+
+
 def _named(base_loader, label: str, class_name: str):
     """A subclass of an operator whose only change is its custom operator name (`@task.x`)."""
     cache: dict = {}
@@ -216,6 +219,8 @@ def _named(base_loader, label: str, class_name: str):
             cache["cls"] = type(class_name, (base,), {"custom_operator_name": label, "__module__": __name__,
                                                       "__qualname__": class_name})
         return cache["cls"]
+
+    DECORATED_CLASSES[class_name] = load
 
     return load
 

@@ -130,6 +130,10 @@ MODULES: dict[str, str | None] = {
     f"{_STD}.sensors.filesystem": f"{_SENS}.standard",
     f"{_STD}.sensors.weekday": f"{_SENS}.standard",
     f"{_STD}.sensors.external_task": f"{_SENS}.external_task",
+    f"{_STD}.decorators": "leoflow.sdk.compat.std_decorators",
+    **{f"{_STD}.decorators.{m}": "leoflow.sdk.compat.std_decorators" for m in (
+        "python", "bash", "branch_python", "short_circuit", "sensor", "python_virtualenv", "external_python",
+        "branch_virtualenv", "branch_external_python")},
     f"{_STD}.triggers": None,
     f"{_STD}.triggers.temporal": "leoflow.sdk.triggers.temporal",
     f"{_STD}.triggers.file": "leoflow.sdk.triggers.file",
