@@ -210,3 +210,13 @@ def test_timetable_registered_by_a_plugins_folder(tmp_path, monkeypatch):
     first = next_run(doc, None, NOW)
     assert first.run_after == at(2026, 1, 5, 12) and first.data_interval == (first.run_after, first.run_after)
     assert next_run(doc, first.logical_date, NOW).run_after == at(2026, 1, 12, 12)
+
+
+def test_cron_without_start_date_runs_a_recent_tick_or_waits_for_the_next():
+    hourly = {"dag_id": "d", "start_date": None, "catchup": False,
+              "schedule": {"kind": "cron_trigger", "value": "0 * * * *", "timezone": "UTC", "interval": 0}}
+    # 10:30 is half an hour past the 10:00 tick: more than the buffer (max(6 min, 5 min)) -> wait for 11:00.
+    assert next_run(hourly, None, NOW).run_after == at(2026, 1, 5, 11)
+    assert next_run(hourly, None, at(2026, 1, 5, 10, 4)).run_after == at(2026, 1, 5, 10)
+    eager = {**hourly, "schedule": {**hourly["schedule"], "run_immediately": True}}
+    assert next_run(eager, None, NOW).run_after == at(2026, 1, 5, 10)

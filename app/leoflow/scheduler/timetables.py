@@ -102,18 +102,34 @@ class _Delta:
         return current
 
 
-def _trigger_next(ticks, interval: dt.timedelta, last_end, start, end, catchup: bool, now) -> NextRun | None:
+def _first_run(ticks, now: dt.datetime, run_immediately) -> dt.datetime:
+    """No start date and no run yet: the tick just past when it is recent enough (`run_immediately`),
+    else the next one — CronTriggerTimetable's rule (every instant is a tick of a delta schedule)."""
+    past, upcoming = ticks.align_prev(now), ticks.align_next(now)
+    if run_immediately is True or past == upcoming:
+        return past
+    if isinstance(run_immediately, (int, float)) and not isinstance(run_immediately, bool):
+        buffer = dt.timedelta(seconds=run_immediately)
+    else:
+        buffer = max((upcoming - past) / 10, dt.timedelta(minutes=5))
+    return past if now - past <= buffer else upcoming
+
+
+def _trigger_next(ticks, interval: dt.timedelta, last_end, start, end, catchup: bool, now,
+                  run_immediately=False) -> NextRun | None:
     if catchup:
         if last_end is not None:
             when = ticks.next(last_end)
         elif start is None:
-            when = ticks.align_prev(now)
+            when = _first_run(ticks, now, run_immediately)
         else:
             when = ticks.align_next(start)
     else:
         candidates = [ticks.align_prev(now)]
         if last_end is not None:
             candidates.append(ticks.next(last_end))
+        elif start is None:
+            candidates.append(_first_run(ticks, now, run_immediately))
         if start is not None:
             candidates.append(ticks.align_next(start))
         when = max(candidates)
@@ -190,7 +206,8 @@ def next_run(serialized: dict, last_logical_date: dt.datetime | None, now: dt.da
         return NextRun(when, when, (when, when))
     if kind in ("cron", "cron_trigger"):
         interval = dt.timedelta(seconds=float(schedule.get("interval") or 0))
-        return _trigger_next(_Cron(schedule["value"], tz), interval, last_end, start, end, catchup, now)
+        return _trigger_next(_Cron(schedule["value"], tz), interval, last_end, start, end, catchup, now,
+                             schedule.get("run_immediately", False))
     if kind in ("timedelta", "delta_trigger"):
         interval = dt.timedelta(seconds=float(schedule.get("interval") or 0))
         return _trigger_next(_Delta(float(schedule["value"])), interval, last_end, start, end, catchup, now)
