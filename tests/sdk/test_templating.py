@@ -55,3 +55,19 @@ def test_dag_param_reference_and_async_callables():
     render_task_fields(op, {"params": {"n": 5}})
     assert op.op_kwargs == {"n": 5}
     assert d.get_task("coro").execute_callable({}) == 2
+
+
+def test_a_single_string_template_field_is_one_field():
+    from airflow.sdk import BaseOperator
+
+    class Op(BaseOperator):
+        template_fields = "sql"
+
+        def __init__(self, sql, **kwargs):
+            super().__init__(**kwargs)
+            self.sql = sql
+
+    with DAG("s"):
+        op = Op(task_id="o", sql="select '{{ ds }}'")
+    render_task_fields(op, dict(CONTEXT))
+    assert Op.template_fields == ("sql",) and op.sql == "select '2026-01-05'"

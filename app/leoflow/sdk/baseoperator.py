@@ -97,6 +97,9 @@ class BaseOperator(DependencyMixin):
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        for name in ("template_fields", "template_ext"):
+            if isinstance(cls.__dict__.get(name), str):
+                setattr(cls, name, (cls.__dict__[name],))  # a lone string means one field, as Airflow reads it
         init = cls.__dict__.get("__init__")
         if init is not None and not getattr(init, "_leoflow_applies_defaults", False):
             cls.__init__ = _apply_defaults(init)
