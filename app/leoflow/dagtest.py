@@ -90,13 +90,24 @@ def discard_home(result: "TestRun") -> None:
         shutil.rmtree(result.home, ignore_errors=True)
 
 
+def _execution_app(services):
+    """Only the Execution API: a test run's tasks need nothing else (and the REST API costs start-up time)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from .execution_api import execution_routes
+
+    app = Starlette(routes=[Mount("/execution", routes=execution_routes(services))])
+    app.state.services = services
+    return app
+
+
 def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = None, conf: dict | None = None,
              *, timeout: float = 3600.0, forkserver=None, keep_home: Path | None = None,
              database_url: str | None = None, redis_url: str | None = None) -> TestRun:
     """Run `dag_id` once. By default on a throw-away SQLite and the in-process bus; tests pass
     `database_url`/`redis_url` to drive the same run through Postgres and Redis."""
     from . import config
-    from .asgi import build_app
     from .dagproc.processor import DagProcessor, forkserver_parser
     from .executors.forkserver import ForkServer
     from .executors.local import LocalExecutor
@@ -119,7 +130,7 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
     settings.redis_url = redis_url
     settings.zombie_threshold = max(settings.zombie_threshold, 60.0)
     services = open_services(settings, mode="lite")
-    server = BackgroundServer(build_app(services)).start()
+    server = BackgroundServer(_execution_app(services)).start()
     settings.port = server.port
     settings.host = server.host
     try:
