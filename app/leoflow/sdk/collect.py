@@ -48,6 +48,10 @@ def dags_from_file(path: str) -> list[DAG]:
         sys.modules.pop(name, None)
         dag_module.take_created()
         dag_module._stack.clear()
+        from leoflow.sdk import setup_teardown, taskgroup
+
+        taskgroup._stack.clear()  # nothing of a failed file may leak into the next one
+        setup_teardown.CONTEXT.reset()
         raise
     finally:
         if added_path and folder in sys.path:
