@@ -150,8 +150,12 @@ class _Derived(XComArg):
 
 
 def _context_fetch(context) -> Fetch:
+    from leoflow.sdk.params import NOTSET
+
     def fetch(task_id: str, key: str):
-        return context["ti"].xcom_pull(task_ids=task_id, key=key)
+        # default=NOTSET: a mapped producer gives the list of its values, however many there are.
+        value = context["ti"].xcom_pull(task_ids=task_id, key=key, default=NOTSET)
+        return None if value is NOTSET else value
 
     return fetch
 
