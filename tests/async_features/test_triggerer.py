@@ -97,3 +97,27 @@ def test_end_from_trigger_finishes_the_task_without_resuming(world):
             assert xcoms.get(conn, "ended", "r1", "t", "return_value", -1).value == {"done": True}
     finally:
         triggerer.stop()
+
+
+def test_a_trigger_module_beside_the_dag_files_is_found(world, tmp_path):
+    import textwrap
+
+    (world.services.settings.dags_folder / "my_triggers_beside_dags.py").write_text(textwrap.dedent('''
+        class Now:
+            def __init__(self, value):
+                self.value = value
+
+            async def run(self):
+                class Event:
+                    payload = None
+                Event.payload = self.value
+                yield Event
+    '''))
+    defer(world, "beside", "my_triggers_beside_dags.Now", {"value": 5})
+    triggerer = Triggerer(world.services)
+    try:
+        triggerer.sync()
+        assert wait_for(lambda: world.ti("beside", "r1").state == "scheduled")
+        assert world.ti("beside", "r1").next_kwargs["event"] == 5
+    finally:
+        triggerer.stop()

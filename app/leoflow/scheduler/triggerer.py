@@ -23,14 +23,21 @@ from . import serde
 log = logging.getLogger(__name__)
 
 
-def build_trigger(classpath: str, kwargs: dict):
-    """Import the trigger class (an `airflow.*` path works through the import hook) and make it."""
-    from ..sdk import importhook
+def build_trigger(classpath: str, kwargs: dict, dags_folder=None):
+    """Import the trigger class and make it. An `airflow.*` path works through the import hook; a
+    trigger module kept beside the DAG files or in the plugins folder is found there, as in Airflow."""
+    import sys
+
+    from ..sdk import importhook, plugins
 
     importhook.install()
+    plugins.load()
     module_name, _, class_name = classpath.rpartition(".")
     if not module_name:
         raise ImportError(f"trigger classpath {classpath!r} is not module.Class")
+    folder = str(dags_folder) if dags_folder else None
+    if folder and folder not in sys.path:
+        sys.path.append(folder)
     cls = getattr(importlib.import_module(module_name), class_name)
     return cls(**serde.decode(kwargs or {}))
 
@@ -134,7 +141,7 @@ class Triggerer:
     async def _watch(self, trigger_id: int, classpath: str, kwargs: dict) -> None:
         trigger = None
         try:
-            trigger = build_trigger(classpath, kwargs)
+            trigger = build_trigger(classpath, kwargs, getattr(self.services.settings, "dags_folder", None))
             async for event in trigger.run():
                 end_state = getattr(event, "task_instance_state", None)
                 if end_state in ("success", "failed", "skipped"):  # end_from_trigger: the task ends here
