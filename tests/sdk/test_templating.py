@@ -71,3 +71,14 @@ def test_a_single_string_template_field_is_one_field():
         op = Op(task_id="o", sql="select '{{ ds }}'")
     render_task_fields(op, dict(CONTEXT))
     assert Op.template_fields == ("sql",) and op.sql == "select '2026-01-05'"
+
+
+def test_dag_doc_md_may_name_a_markdown_file(tmp_path, dag_file):
+    from leoflow.sdk import collect
+    from leoflow.sdk.serialize import serialize_dag
+
+    (tmp_path / "about.md").write_text("# About\nThis DAG.\n")
+    path = dag_file("from airflow.sdk import DAG\nwith DAG('doc', doc_md='about.md'):\n    pass\n"
+                    "with DAG('plain', doc_md='see notes.md'):\n    pass\n")
+    docs = {d.dag_id: serialize_dag(d)["doc_md"] for d in collect.dags_from_file(path)}
+    assert docs == {"doc": "# About\nThis DAG.\n", "plain": "see notes.md"}

@@ -194,6 +194,17 @@ def task_doc(task) -> dict:
     }
 
 
+def dag_doc_md(dag) -> str | None:
+    """A DAG's doc_md; `doc_md="README.md"` means that file (found like a template), as in Airflow."""
+    doc = dag.doc_md
+    if not isinstance(doc, str) or not doc.strip().endswith(".md") or "\n" in doc.strip():
+        return doc
+    try:
+        return dag.get_template_env().loader.get_source(dag.get_template_env(), doc.strip())[0]
+    except Exception:  # not a file after all: the text itself
+        return doc
+
+
 def _groups(dag) -> dict:
     out = {}
     for group_id, group in dag.task_group_dict.items():
@@ -261,7 +272,7 @@ def serialize_dag(dag) -> dict:
         "dag_id": dag.dag_id,
         "fileloc": dag.fileloc,
         "description": dag.description,
-        "doc_md": dag.doc_md,
+        "doc_md": dag_doc_md(dag),
         "schedule": sched,
         "timetable_summary": timetable_summary(dag.schedule),
         "start_date": iso_utc(dag.start_date),
