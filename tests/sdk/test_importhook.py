@@ -105,3 +105,17 @@ def test_decorator_module_paths_serve_the_operator_classes():
         one()
     assert _BranchPythonDecoratedOperator.custom_operator_name == "@task.branch"
     assert d.get_task("one").operator_name == "@task"
+
+
+@pytest.mark.parametrize("statement", [
+    "from airflow.utils.types import DagRunType, NOTSET",
+    "from airflow.utils.xcom import XCOM_RETURN_KEY",
+    "from airflow.notifications.basenotifier import BaseNotifier",
+    "from airflow.models.baseoperatorlink import BaseOperatorLink",
+    "from airflow.models.operator import BaseOperator",
+    "from airflow.utils.context import Context, context_merge",
+    "from airflow.decorators.base import TaskDecorator, get_unique_task_id",
+    "from airflow.utils.dag_parsing_context import get_parsing_context",
+])
+def test_airflow2_paths_airflow_32_still_serves(statement):
+    exec(statement, {})

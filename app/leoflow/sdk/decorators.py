@@ -289,3 +289,6 @@ class _TaskNamespace:
 
 
 task = _TaskNamespace()
+
+
+get_unique_task_id = unique_task_id  # Airflow's name

@@ -154,6 +154,13 @@ MODULES: dict[str, str | None] = {
     "airflow.utils.weekday": "leoflow.sdk.weekday",
     "airflow.utils.weight_rule": "leoflow.sdk.state",
     "airflow.utils.dag_parsing_context": "leoflow.sdk.parsing_context",
+    "airflow.utils.types": "leoflow.sdk.compat.misc",
+    "airflow.utils.xcom": "leoflow.sdk.compat.misc",
+    "airflow.notifications": None,
+    "airflow.notifications.basenotifier": "leoflow.sdk.notifier",
+    "airflow.models.baseoperatorlink": "leoflow.sdk.compat.sdk",
+    "airflow.models.operator": "leoflow.sdk.compat.models",
+    "airflow.decorators.base": "leoflow.sdk.decorators",
 }
 
 # `airflow.X` package prefixes served from a folder on disk (see serve_folder).
