@@ -161,6 +161,8 @@ MODULES: dict[str, str | None] = {
     "airflow.models.baseoperatorlink": "leoflow.sdk.compat.sdk",
     "airflow.models.operator": "leoflow.sdk.compat.models",
     "airflow.decorators.base": "leoflow.sdk.decorators",
+    "airflow.io": None,
+    "airflow.io.path": "leoflow.sdk.objectstorage",
 }
 
 # `airflow.X` package prefixes served from a folder on disk (see serve_folder).
