@@ -167,3 +167,16 @@ def test_stale_dags_leave_the_queue(world):
         asset_store.drop_dag_references(conn, ["c"])
         assert conn.execute(select(asset_dag_run_queue)).all() == []
         assert conn.execute(select(dag_run).where(dag_run.c.dag_id == "c")).all() == []
+
+
+def test_an_asset_inserted_meanwhile_by_another_writer_is_read_back(world):
+    from leoflow.store.tables import asset as asset_table
+
+    with world.engine.begin() as conn:
+        first = asset_store.ensure_asset(conn, "x", "s3://x")
+        again = asset_store._insert_once(
+            conn, asset_table.insert().values(name="x", uri="s3://x", group="asset", extra={},
+                                              created_at=utcnow(), updated_at=utcnow()),
+            select(asset_table.c.id).where(asset_table.c.name == "x"))
+        assert again == first  # the unique key refused the second row; the first one is returned
+        assert asset_store.ensure_asset(conn, "x", "s3://x") == first

@@ -79,9 +79,9 @@ def ensure_asset(conn: Connection, name: str, uri: str, group: str = "asset", ex
     row = conn.execute(select(asset.c.id, asset.c.extra, asset.c.group)
                        .where(asset.c.name == name, asset.c.uri == uri)).first()
     if row is None:
-        asset_id = conn.execute(asset.insert().values(
+        asset_id = _insert_once(conn, asset.insert().values(
             name=name, uri=uri, group=group or "asset", extra=extra or {}, created_at=now, updated_at=now,
-        )).inserted_primary_key[0]
+        ), select(asset.c.id).where(asset.c.name == name, asset.c.uri == uri))
     else:
         asset_id = row.id
         if (row.extra or {}) != (extra or {}) or row.group != (group or "asset"):
@@ -90,14 +90,27 @@ def ensure_asset(conn: Connection, name: str, uri: str, group: str = "asset", ex
     taken = conn.execute(select(asset_active.c.name, asset_active.c.uri).where(
         or_(asset_active.c.name == name, asset_active.c.uri == uri))).all()
     if not taken:
-        conn.execute(asset_active.insert().values(name=name, uri=uri))
+        _insert_once(conn, asset_active.insert().values(name=name, uri=uri), None)
     return asset_id
+
+
+def _insert_once(conn: Connection, insert, lookup):
+    """Insert, or — when another transaction inserted the same row first — read it back."""
+    from sqlalchemy.exc import IntegrityError
+
+    try:
+        with conn.begin_nested():
+            result = conn.execute(insert)
+        return result.inserted_primary_key[0] if result.inserted_primary_key else None
+    except IntegrityError:
+        return conn.execute(lookup).scalar() if lookup is not None else None
 
 
 def ensure_alias(conn: Connection, name: str, group: str = "asset") -> int:
     alias_id = conn.execute(select(asset_alias.c.id).where(asset_alias.c.name == name)).scalar()
     if alias_id is None:
-        alias_id = conn.execute(asset_alias.insert().values(name=name, group=group or "asset")).inserted_primary_key[0]
+        alias_id = _insert_once(conn, asset_alias.insert().values(name=name, group=group or "asset"),
+                                select(asset_alias.c.id).where(asset_alias.c.name == name))
     return alias_id
 
 
