@@ -129,3 +129,10 @@ def test_mapped_task_group_document_and_expand_for():
     first = d.get_task("grp.double").expand_for(2, pull)
     assert first.op_args[0].resolve({}) == 3
     assert d.get_task("grp.double").op_args[0].key == "x"  # the parsed task is untouched
+
+
+def test_explicit_task_group_outside_with_blocks():
+    d = DAG("explicit")
+    grp = TaskGroup("grp", dag=d)
+    t = EmptyOperator(task_id="t", task_group=grp)
+    assert t.task_id == "grp.t" and t.dag is d and d.task_group_dict["grp"].children == {"grp.t": t}

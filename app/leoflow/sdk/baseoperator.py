@@ -170,7 +170,7 @@ class BaseOperator(DependencyMixin):
                 f"Invalid arguments were:\n**kwargs: {kwargs}"
             )
         validate_key(task_id)
-        dag = dag or current_dag()
+        dag = dag or current_dag() or (task_group.dag if task_group is not None else None)
         group = task_group if task_group is not None else (current_group(dag) if dag is not None else None)
         self.task_id = group.child_id(task_id) if group is not None else task_id
         self.owner = owner
