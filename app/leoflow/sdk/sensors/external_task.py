@@ -83,6 +83,12 @@ class ExternalTaskSensor(BaseSensorOperator):
             return count > 0
         return count == expected
 
+    def execute(self, context):
+        if self.deferrable:
+            # Leoflow has no WorkflowTrigger yet: the sensor waits in place (same outcome, state running).
+            self.log.info("deferrable=True: Leoflow pokes %s in place instead of deferring", self.external_dag_id)
+        return super().execute(context)
+
     def execute_complete(self, context, event=None) -> None:
         if event and event.get("status") not in (None, "success"):
             raise AirflowException(f"Error occurred while trying to retrieve task status: {event}")
