@@ -113,3 +113,39 @@ def test_mapped_task_inside_mapped_group_is_a_clear_parse_error():
 
         with pytest.raises(NotImplementedError, match="Leoflow does not support a mapped task"):
             grp.expand(x=[1])
+
+
+def test_a_map_function_runs_only_for_its_own_index_and_may_skip_it():
+    from leoflow.sdk.exceptions import AirflowSkipException
+
+    with DAG("m") as d:
+        @task
+        def data():
+            return [("echo a", "keep"), ("echo b", "drop")]
+
+        def mapper(entry):
+            if entry[1] == "drop":
+                raise AirflowSkipException("not this one")
+            return {"bash_command": entry[0]}
+
+        BashOperator.partial(task_id="one").expand_kwargs(data().map(mapper))
+    pull = lambda task_id, key, idx: [("echo a", "keep"), ("echo b", "drop")]  # noqa: E731
+    assert d.get_task("one").expand_for(0, pull).bash_command == "echo a"
+    with pytest.raises(AirflowSkipException):
+        d.get_task("one").expand_for(1, pull)
+
+
+def test_dag_task_decorator_binds_the_dag():
+    d = DAG("bound")
+
+    @d.task
+    def hello():
+        return 1
+
+    @d.task(task_id="named")
+    def other():
+        return 2
+
+    hello()
+    other()
+    assert sorted(d.task_ids) == ["hello", "named"]

@@ -165,6 +165,13 @@ class DAG:
         if task.task_group is None:
             self.task_group.add(task)
 
+    @property
+    def task(self):
+        """`@dag_object.task`: the `task` decorator bound to this DAG."""
+        from leoflow.sdk.decorators import task
+
+        return functools.partial(task, dag=self)
+
     def param(self, name: str, default: Any = None) -> "DagParam":
         """A reference to a DAG param, resolved from the run's params when a task renders it."""
         from leoflow.sdk.params import DagParam

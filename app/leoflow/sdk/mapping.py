@@ -30,10 +30,13 @@ def source_doc(value: Any) -> dict:
     raise ValueError(f"cannot map over {type(value).__name__}: expected a list, a dict or an XComArg")
 
 
-def _full_value(value: Any, fetch) -> Any:
-    if isinstance(value, XComArg):
-        return value.values(fetch)
-    return value
+def _length(value: Any, fetch) -> int:
+    return value.length(fetch) if isinstance(value, XComArg) else len(value)
+
+
+def _item(value: Any, fetch, index: int) -> Any:
+    # Only this index's value is computed: a `.map()` function may skip just its own index.
+    return value.item(fetch, index) if isinstance(value, XComArg) else _pick(value, index)
 
 
 def _pick(value: Any, index: int) -> Any:
@@ -80,15 +83,14 @@ class DictOfListsInput:
         return {"kind": self.kind, "args": {name: source_doc(v) for name, v in sorted(self.value.items())}}
 
     def resolve(self, map_index: int, fetch) -> dict[str, Any]:
-        full = {name: _full_value(v, fetch) for name, v in self.value.items()}
-        lengths = {name: len(v) for name, v in full.items()}
+        lengths = {name: _length(v, fetch) for name, v in self.value.items()}
         out: dict[str, Any] = {}
         index = map_index
         # The last argument varies fastest, as in Airflow.
         for name in reversed(list(self.value)):
             if lengths[name] < 1:
                 raise RuntimeError(f"cannot expand field mapped to length {lengths[name]}")
-            out[name] = _pick(full[name], index % lengths[name])
+            out[name] = _item(self.value[name], fetch, index % lengths[name])
             index //= lengths[name]
         return {name: out[name] for name in self.value}
 
@@ -116,7 +118,7 @@ class ListOfDictsInput:
         return {"kind": self.kind, "args": {"kwargs": source_doc(self.value)}}
 
     def resolve(self, map_index: int, fetch) -> dict[str, Any]:
-        item = _pick(_full_value(self.value, fetch), map_index)
+        item = _item(self.value, fetch, map_index)
         if isinstance(item, XComArg):
             item = item.values(fetch)
         if not isinstance(item, dict):

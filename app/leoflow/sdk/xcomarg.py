@@ -99,6 +99,16 @@ class XComArg(DependencyMixin):
     def values(self, fetch: Fetch) -> Any:
         return fetch(self.operator.task_id, self.key)
 
+    def length(self, fetch: Fetch) -> int:
+        return len(self.values(fetch) or [])
+
+    def item(self, fetch: Fetch, index: int) -> Any:
+        """The value at one map index, computing only that one (a mapper may skip just its index)."""
+        data = self.values(fetch)
+        if isinstance(data, dict):
+            return list(data.items())[index]
+        return list(data)[index]
+
     def resolve(self, context) -> Any:
         from leoflow.sdk.params import NOTSET
 
@@ -175,14 +185,18 @@ class MapXComArg(_Derived):
         return {"type": "map", "source": self.args[0].source_doc()}
 
     def values(self, fetch: Fetch) -> list:
-        data = self.args[0].values(fetch)
-        items = data.items() if isinstance(data, dict) else (data or [])
-        out = []
-        for item in items:
-            for f in self.callables:
-                item = f(item)
-            out.append(item)
-        return out
+        return [self._apply(item) for item in _items(self.args[0].values(fetch))]
+
+    def length(self, fetch: Fetch) -> int:
+        return self.args[0].length(fetch)
+
+    def item(self, fetch: Fetch, index: int) -> Any:
+        return self._apply(self.args[0].item(fetch, index))
+
+    def _apply(self, item):
+        for f in self.callables:
+            item = f(item)
+        return item
 
 
 class ZipXComArg(_Derived):
@@ -198,12 +212,14 @@ class ZipXComArg(_Derived):
         return {"type": "zip", "sources": [a.source_doc() for a in self.args], "fill": self.fill}
 
     def values(self, fetch: Fetch) -> list:
-        import itertools
+        return [self.item(fetch, i) for i in range(self.length(fetch))]
 
-        lists = [list(a.values(fetch) or []) for a in self.args]
-        if self.fill:
-            return list(itertools.zip_longest(*lists, fillvalue=self.fillvalue))
-        return list(zip(*lists))
+    def length(self, fetch: Fetch) -> int:
+        lengths = [a.length(fetch) for a in self.args]
+        return (max(lengths) if self.fill else min(lengths)) if lengths else 0
+
+    def item(self, fetch: Fetch, index: int) -> tuple:
+        return tuple(a.item(fetch, index) if index < a.length(fetch) else self.fillvalue for a in self.args)
 
 
 class ConcatXComArg(_Derived):
@@ -217,10 +233,24 @@ class ConcatXComArg(_Derived):
         return {"type": "concat", "sources": [a.source_doc() for a in self.args]}
 
     def values(self, fetch: Fetch) -> list:
-        out: list = []
+        return [self.item(fetch, i) for i in range(self.length(fetch))]
+
+    def length(self, fetch: Fetch) -> int:
+        return sum(a.length(fetch) for a in self.args)
+
+    def item(self, fetch: Fetch, index: int) -> Any:
         for a in self.args:
-            out.extend(a.values(fetch) or [])
-        return out
+            n = a.length(fetch)
+            if index < n:
+                return a.item(fetch, index)
+            index -= n
+        raise IndexError("concat index out of range")
+
+
+def _items(data) -> list:
+    if isinstance(data, dict):
+        return list(data.items())
+    return list(data or [])
 
 
 class ResolvedValue(XComArg):
