@@ -38,7 +38,9 @@ def test_macros_module():
     assert macros.ds_add("2026-01-05", -5) == "2025-12-31"
     assert macros.ds_format("2026-01-05", "%Y-%m-%d", "%d/%m/%y") == "05/01/26"
     assert macros.datetime(2026, 1, 5) + macros.timedelta(days=1) == dt.datetime(2026, 1, 6)
-    assert {"json", "random", "time", "uuid"} <= set(vars(macros))
+    assert {"json", "random", "time", "uuid", "dateutil"} <= set(vars(macros))
+    assert 0 <= macros.random() < 1 and macros.time.time() > 0  # Airflow's: random() is a function
+    assert macros.dateutil.parser.parse("2019-09-26").day == 26
 
 
 def test_dag_param_reference_and_async_callables():
