@@ -52,7 +52,7 @@ def test_group_to_group_and_labels_through_groups():
         branch >> Label("go") >> one
     assert ups(d)["two.y"] == ["one.x"]
     assert ups(d)["one.x"] == ["branch"]
-    assert serialize_dag(d)["edge_labels"] == {"branch": {"one.x": "go"}}
+    assert serialize_dag(d)["edge_labels"] == {"branch": {"one.upstream_join_id": "go", "one.x": "go"}}
 
 
 def test_group_default_args_beat_the_dags():

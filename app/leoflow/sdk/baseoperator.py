@@ -309,7 +309,7 @@ class BaseOperator(DependencyMixin):
         tasks: list = []
         for item in rest:
             if isinstance(item, TaskGroup):
-                item._note_relative(self, upstream=not upstream)
+                item._note_relative(self, upstream=not upstream, edge_modifier=edge_modifier)
                 tasks.extend(item.get_leaves() if upstream else item.get_roots())
             else:
                 tasks.extend(as_operators(item))

@@ -227,25 +227,35 @@ class TaskGroup(DependencyMixin):
         return []
 
     def _note_relative(self, other, upstream: bool, edge_modifier=None) -> None:
+        # Labels on edges to a group sit on its join node too, as Airflow's graph draws them.
+        label = (lambda up, down: edge_modifier.add_edge_info(self.dag, up, down)) if edge_modifier else None
         if isinstance(other, TaskGroup):
             if upstream:
                 self.upstream_group_ids.add(other.group_id)
                 other.downstream_group_ids.add(self.group_id)
+                if label:
+                    label(other.downstream_join_id, self.upstream_join_id)
             else:
                 self.downstream_group_ids.add(other.group_id)
                 other.upstream_group_ids.add(self.group_id)
+                if label:
+                    label(self.downstream_join_id, other.upstream_join_id)
             return
         for task in getattr(other, "roots", []):
             if upstream:
                 self.upstream_task_ids.add(task.task_id)
+                if label:
+                    label(task.task_id, self.upstream_join_id)
             else:
                 self.downstream_task_ids.add(task.task_id)
+                if label:
+                    label(self.downstream_join_id, task.task_id)
 
     def _set_relatives(self, others, upstream: bool, edge_modifier=None) -> None:
         items = list(others) if isinstance(others, (list, tuple, set)) else [others]
         leaves = self._leaves_or_fallback()
         for item in items:
-            self._note_relative(item, upstream)
+            self._note_relative(item, upstream, edge_modifier)
         if upstream:
             for task in self.get_roots():
                 task._set_relatives(items, upstream=True, edge_modifier=edge_modifier)
