@@ -27,7 +27,7 @@ def test_classic_partial_expand():
 
 def test_expanding_a_baseoperator_argument_is_refused():
     with DAG("m"):
-        with pytest.raises(ValueError, match="retries"):
+        with pytest.raises(NotImplementedError, match="Leoflow does not support mapping over the BaseOperator argument .retries."):
             BashOperator.partial(task_id="x").expand(retries=[1, 2])
         with pytest.raises(TypeError, match="nope"):
             BashOperator.partial(task_id="y").expand(nope=[1])

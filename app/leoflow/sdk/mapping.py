@@ -270,7 +270,7 @@ class PartialOperator:
             if name in self.kwargs:
                 raise ValueError(f"{self.operator_class.__name__}: {name!r} is already set by partial()")
             if name in base_operator_arg_names() and name not in ("op_args", "op_kwargs"):
-                raise ValueError(f"cannot map over BaseOperator argument {name!r}")
+                raise NotImplementedError(f"Leoflow does not support mapping over the BaseOperator argument {name!r} yet")
             if name not in params and not accepts_any:
                 raise TypeError(f"{self.operator_class.__name__}.expand() got an unexpected keyword argument {name!r}")
 
