@@ -186,6 +186,11 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
             if state not in ("queued", "running"):
                 break
             scheduler._wait()
+        # A try the run no longer waits for (fail_fast, a run that timed out) learns it at its next heartbeat
+        # and stops its own work (`on_kill`): give it that long rather than killing it outright.
+        grace = time.monotonic() + settings.task_heartbeat_interval + 5.0
+        while executor.free_slots() < executor.parallelism and time.monotonic() < grace:
+            time.sleep(0.1)
         with services.engine.connect() as conn:
             rows = tis.tis_of_run(conn, dag_id, run["run_id"])
         tasks = sorted(({"task_id": r.task_id, "map_index": r.map_index, "state": r.state,

@@ -201,6 +201,7 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> dict:
         return {"state": retry_or_fail}
 
     context = runtime.build_context(dag, task, ti, dag_run, server_context=ctx)
+    _stop_task_on_sigterm(task)
     outcome = runtime.run_task(task, context, is_mapped=map_index >= 0 or runtime.needs_expansion(unmapped),
                                should_retry=bool(ctx.get("should_retry")), next_method=ctx.get("next_method"),
                                next_kwargs=ctx.get("next_kwargs"))
@@ -210,6 +211,23 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> dict:
                        body={"tasks": outcome.skip_downstream})
     runtime.run_callbacks(task, context, outcome.state)
     return outcome.report()
+
+
+def _stop_task_on_sigterm(task) -> None:
+    """When the server ends the try (marked failed, fail_fast, timeout) the task's own `on_kill` cleans up
+    (e.g. BashOperator stops its child process), then the try ends."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+
+    def on_term(signum, frame):
+        log.error("Received SIGTERM. Terminating subprocesses.")
+        try:
+            task.on_kill()
+        except Exception:
+            log.exception("on_kill failed")
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 def _store_rendered(client: ExecutionClient, ti_id: str, task, runtime) -> None:
