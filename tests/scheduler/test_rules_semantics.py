@@ -202,3 +202,9 @@ def test_a_branch_decision_skips_map_indexes_the_skip_call_could_not_name():
     assert short.skip == ["a"] and set(short.schedule) == {"m[0]", "m[1]", "m[2]"}
     running = [ti("pick", "running")] + tis[1:]
     assert decide(d, running, NOW, branch_results={"pick": {"followed": ["a"]}}).skip == []
+
+
+def test_an_instance_of_a_task_no_longer_in_the_dag_is_removed_not_a_deadlock():
+    d = doc(task("a"))
+    decision = decide(d, [ti("a", "success"), ti("gone")], NOW)
+    assert decision.remove == ["gone"] and decision.run_state == "success" and not decision.deadlocked

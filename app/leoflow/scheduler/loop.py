@@ -205,6 +205,7 @@ class Scheduler:
             self._reweigh_retries(conn, serialized, [r for r in rows if r.id in retrying])
             tis.set_finished_without_running(conn, decision.skip, "skipped", now)
             tis.set_finished_without_running(conn, decision.upstream_failed, "upstream_failed", now)
+            tis.set_finished_without_running(conn, decision.remove, "removed", now)
             if decision.next_check:
                 waits.merge_wakeup(self._wakeups, (dag_id, run_id), decision.next_check)  # leoflow-async: keep sooner
             if decision.run_state:

@@ -53,6 +53,7 @@ class Decision:
     schedule: list[str] = field(default_factory=list)  # ids: none/up_for_retry → scheduled
     skip: list[str] = field(default_factory=list)
     upstream_failed: list[str] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)  # instances of tasks no longer in the DAG
     expand: dict[str, int] = field(default_factory=dict)  # placeholder TI id → number of map indexes (> 0)
     run_state: str | None = None  # "success" / "failed" when the run is over
     next_check: dt.datetime | None = None  # earliest moment a waiting retry becomes due
@@ -60,7 +61,8 @@ class Decision:
 
     @property
     def changed(self) -> bool:
-        return bool(self.schedule or self.skip or self.upstream_failed or self.expand or self.run_state)
+        return bool(self.schedule or self.skip or self.upstream_failed or self.remove or self.expand
+                    or self.run_state)
 
 
 def backoff_multiplier(task: dict) -> float:
@@ -392,7 +394,13 @@ def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
         for ti in tis:
             current = state[ti.id]
             task = g.tasks.get(ti.task_id)
-            if task is None or ti.id in decision.expand:
+            if task is None:  # the task left the DAG: its waiting instance is removed, as in Airflow
+                if current in WAITING:
+                    state[ti.id] = "removed"
+                    decision.remove.append(ti.id)
+                    changed = True
+                continue
+            if ti.id in decision.expand:
                 continue
             if current == "up_for_retry":
                 due = retry_due_at(task, ti.try_number, ti.end_date or now)
