@@ -223,6 +223,7 @@ class Scheduler:
     def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime):
         """The rules' decision for a run, after expanding the mapped tasks whose lengths became known."""
         from ..store import task_map, xcoms
+        from . import mapping
 
         depends = [t["task_id"] for t in serialized["tasks"] if t.get("depends_on_past")]
         past = tis.past_states(conn, dag_id, run_id, depends) if depends else None
@@ -232,8 +233,10 @@ class Scheduler:
             self.stats["tis_evaluated"] += len(rows)
             views = [rules.TIView(r.id, r.task_id, r.state, r.try_number, r.max_tries, r.end_date, r.map_index)
                      for r in rows]
-            decision = rules.decide(serialized, views, now, task_map=task_map.lengths_of_run(conn, dag_id, run_id),
-                                    xcom_counts=task_map.result_counts_of_run(conn, dag_id, run_id),
+            mapped = any(mapping.needs_expansion(t) for t in serialized["tasks"])
+            decision = rules.decide(serialized, views, now,
+                                    task_map=task_map.lengths_of_run(conn, dag_id, run_id) if mapped else None,
+                                    xcom_counts=task_map.result_counts_of_run(conn, dag_id, run_id) if mapped else None,
                                     past_states=past,
                                     branch_results=xcoms.values_of_key(conn, dag_id, run_id, "skipmixin_key"))
             if not decision.expand:
