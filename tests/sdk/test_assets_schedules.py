@@ -17,15 +17,15 @@ from leoflow.sdk.serialize import serialize_dag
 
 
 def test_asset_names_uris_and_conditions():
-    a, b, c = Asset("s3://x"), Asset(name="b", uri="s3://y"), Asset(uri="s3://z")
-    assert (a.name, a.uri, c.name) == ("s3://x", "s3://x", "s3://z")
+    a, b, c = Asset("s3://x/a"), Asset(name="b", uri="s3://y/b"), Asset(uri="s3://z/c")
+    assert (a.name, a.uri, c.name) == ("s3://x/a", "s3://x/a", "s3://z/c")
     with DAG("consumer", schedule=a | (b & c)) as d:
         EmptyOperator(task_id="t", outlets=[AssetAlias("al"), Asset.ref(name="b")])
     doc = serialize_dag(d)
-    b_expr = {"asset": {"name": "b", "uri": "s3://y", "group": "asset"}}
+    b_expr = {"asset": {"name": "b", "uri": "s3://y/b", "group": "asset"}}
     assert doc["schedule"] == {"kind": "assets", "value": {"any": [
-        {"asset": {"name": "s3://x", "uri": "s3://x", "group": "asset"}},
-        {"all": [b_expr, {"asset": {"name": "s3://z", "uri": "s3://z", "group": "asset"}}]}]}}
+        {"asset": {"name": "s3://x/a", "uri": "s3://x/a", "group": "asset"}},
+        {"all": [b_expr, {"asset": {"name": "s3://z/c", "uri": "s3://z/c", "group": "asset"}}]}]}}
     assert doc["asset_expression"] == doc["schedule"]["value"]
     assert doc["tasks"][0]["outlets"] == [{"type": "asset_alias", "name": "al", "group": "asset"},
                                          {"type": "asset_name_ref", "name": "b"}]
@@ -159,3 +159,13 @@ def test_plugin_macros_are_reachable_in_templates():
     finally:
         plugins.plugins.remove(MacroPlugin)
         del macros.loud
+
+
+@pytest.mark.parametrize("given, uri", [
+    ("S3://bucket/key/", "s3://bucket/key"), ("s3://user:secret@bucket/a", "s3://bucket/a"),
+    ("postgres://h/db?b=2&a=1#frag", "postgres://h/db?a=1&b=2"), ("x-custom://Keep/", "x-custom://Keep/"),
+    ("plain name", "plain name"), ("file:///tmp/data/", "file:///tmp/data"),
+])
+def test_asset_uris_are_normalised_like_airflow(given, uri):
+    a = Asset(given)
+    assert a.uri == uri and a.name == given

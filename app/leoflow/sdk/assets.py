@@ -42,6 +42,25 @@ def _check_name(value: str, what: str) -> str:
     return value
 
 
+def sanitize_uri(uri: str) -> str:
+    """Airflow 3.2's URI normal form: lowercase scheme, no password, sorted query, no trailing slash
+    or fragment. Names that are not URIs, and `x-` schemes, stay as written."""
+    import urllib.parse
+
+    parsed = urllib.parse.urlsplit(uri)
+    if not parsed.scheme and not parsed.netloc:
+        return uri
+    scheme = parsed.scheme.lower()
+    if not scheme or scheme.startswith("x-"):
+        return uri
+    if scheme == "airflow":
+        raise ValueError("Asset scheme 'airflow' is reserved")
+    netloc = parsed.netloc.rpartition("@")[2] if parsed.password else parsed.netloc
+    query = urllib.parse.urlencode(sorted(urllib.parse.parse_qsl(parsed.query))) if parsed.query else ""
+    return urllib.parse.urlunsplit(parsed._replace(scheme=scheme, netloc=netloc, path=parsed.path.rstrip("/") or "/",
+                                                   query=query, fragment=""))
+
+
 class Asset(BaseAsset):
     """`Asset(name)`, `Asset(uri=...)`, `Asset(name=..., uri=...)`: one of them fills the other."""
 
@@ -52,13 +71,11 @@ class Asset(BaseAsset):
         if name is None and uri is None:
             raise TypeError("Asset() requires either 'name' or 'uri'")
         if name is None:
-            name = uri
+            name = str(uri)
         if uri is None:
             uri = name
         self.name = _check_name(name, "name")
-        self.uri = _check_name(uri, "uri")
-        if self.uri.startswith("airflow://"):
-            raise ValueError("Asset scheme 'airflow' is reserved")
+        self.uri = sanitize_uri(_check_name(str(uri), "uri"))
         self.group = group or "asset"
         self.extra = dict(extra or {})
         self.watchers = list(watchers or [])
