@@ -91,6 +91,7 @@ class BaseOperator(DependencyMixin):
     is_mapped = False
     on_failure_fail_dagrun = False
     deferrable = False
+    inherits_from_empty_operator = False  # EmptyOperator and its subclasses: True (Airflow's rule)
     start_from_trigger = False
     start_trigger_args = None
     task_group: TaskGroup | None = None
@@ -371,11 +372,6 @@ class BaseOperator(DependencyMixin):
         return self.task_group.iter_mapped_task_groups() if self.task_group is not None else iter(())
 
     @property
-    def inherits_from_empty_operator(self) -> bool:
-        return any(c.__name__ == "EmptyOperator" and c.__module__.startswith("leoflow.")
-                   for c in type(self).__mro__) and type(self).execute is _empty_execute()
-
-    @property
     def upstream_list(self) -> list:
         return [self._dag.get_task(t) for t in sorted(self.upstream_task_ids)] if self._dag else []
 
@@ -518,8 +514,3 @@ class BaseOperator(DependencyMixin):
 # __init__ of their own inherit this wrapped one).
 BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)
 
-
-def _empty_execute():
-    from leoflow.sdk.operators.empty import EmptyOperator
-
-    return EmptyOperator.execute

@@ -173,6 +173,7 @@ class MappedOperator(BaseOperator):
         self.ui_color = operator_class.ui_color
         self.ui_fgcolor = operator_class.ui_fgcolor
         self.custom_operator_name = getattr(operator_class, "custom_operator_name", None)
+        self.inherits_from_empty_operator = getattr(operator_class, "inherits_from_empty_operator", False)
         super().__init__(**base_kwargs)
         if self.task_group is not None and any(True for _ in self.task_group.iter_mapped_task_groups()):
             raise NotImplementedError(
