@@ -149,3 +149,21 @@ def test_dag_task_decorator_binds_the_dag():
     hello()
     other()
     assert sorted(d.task_ids) == ["hello", "named"]
+
+
+def test_partial_xcom_arguments_keep_the_edge_and_expand_cleanly():
+    with DAG("m") as d:
+        @task
+        def other():
+            return 5
+
+        @task
+        def add(x, y):
+            return x + y
+
+        add.partial(y=other()).expand(x=[1, 2])
+    mapped = d.get_task("add")
+    assert mapped.upstream_task_ids == {"other"}
+    one = mapped.expand_for(1, lambda *a: None)
+    assert one.op_kwargs["x"] == 2 and one.op_kwargs["y"].operator.task_id == "other"
+    assert one.upstream_task_ids == {"other"} and d.get_task("add") is mapped

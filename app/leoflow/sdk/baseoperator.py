@@ -53,11 +53,15 @@ def _apply_defaults(init):
             init(self, *args, **kwargs)
         finally:
             self.__dict__["_init_depth"] = depth
-        if depth == 0:
+        if depth == 0 and not DETACHED[0]:
             self._after_init()
 
     wrapper._leoflow_applies_defaults = True
     return wrapper
+
+
+# True while mapping builds one map index's operator: it joins no DAG, so it makes no edges.
+DETACHED = [False]
 
 
 def base_operator_arg_names() -> frozenset[str]:

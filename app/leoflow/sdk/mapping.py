@@ -128,19 +128,21 @@ class ListOfDictsInput:
 
 def build_detached(operator_class: type, **kwargs) -> BaseOperator:
     """An operator built outside every DAG/group/setup context (it joins no DAG)."""
+    from leoflow.sdk import baseoperator, setup_teardown, taskgroup
     from leoflow.sdk import dag as dag_module
-    from leoflow.sdk import setup_teardown, taskgroup
 
-    saved = (list(dag_module._stack), list(taskgroup._stack), setup_teardown.CONTEXT.active)
+    saved = (list(dag_module._stack), list(taskgroup._stack), setup_teardown.CONTEXT.active, baseoperator.DETACHED[0])
     dag_module._stack.clear()
     taskgroup._stack.clear()
     setup_teardown.CONTEXT.active = False
+    baseoperator.DETACHED[0] = True
     try:
         return operator_class(**kwargs)
     finally:
         dag_module._stack[:] = saved[0]
         taskgroup._stack[:] = saved[1]
         setup_teardown.CONTEXT.active = saved[2]
+        baseoperator.DETACHED[0] = saved[3]
 
 
 def attach_like(op: BaseOperator, model: BaseOperator) -> BaseOperator:
