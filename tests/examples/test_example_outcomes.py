@@ -27,7 +27,7 @@ from tests.reference import REFERENCE_EXAMPLES
 _OUTCOMES = json.loads((REFERENCE_EXAMPLES / "outcomes.json").read_text()) if REFERENCE_EXAMPLES.exists() else {}
 RUNNABLE = sorted(d for d, v in _OUTCOMES.items() if v.get("class") == "runnable-here")
 LOGICAL_DATE = "2026-01-05"
-PARALLEL = int(os.environ.get("LEOFLOW_EXAMPLE_PARALLEL", "3"))
+PARALLEL = int(os.environ.get("LEOFLOW_EXAMPLE_PARALLEL", "4"))  # runs mostly wait (sleeps, forks)
 TIMEOUT = 120.0
 
 Outcome = tuple[str, frozenset]  # (run_state, {(task_id, map_index, state)})

@@ -35,6 +35,24 @@ def _parse_dt(value):
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _encode(value):
+    """XCom values as Airflow 3.2 stores them: JSON, with datetimes, dates, timedeltas, tuples and sets in
+    Airflow's serde shapes, so they come back as the same types when pulled."""
+    from leoflow.scheduler import serde
+
+    try:
+        return serde.encode(value)
+    except TypeError:
+        raise TypeError(f"cannot serialize an object of type {type(value).__qualname__} as an XCom: Leoflow "
+                        "stores JSON types, datetimes, dates, timedeltas, tuples and sets") from None
+
+
+def _decode(value):
+    from leoflow.scheduler import serde
+
+    return serde.decode(value)
+
+
 def _q(segment) -> str:
     """One path segment, percent-encoded (keys and run ids hold spaces, `+` and `:`)."""
     import urllib.parse
@@ -69,17 +87,17 @@ class HttpComms:
             if err.status == 404:
                 return False, None
             raise
-        return True, body["value"]
+        return True, _decode(body["value"])
 
     def set_xcom(self, dag_id, run_id, task_id, key, value, map_index=-1, mapped_length=None):
         params = {"map_index": map_index}
         if mapped_length is not None:
             params["mapped_length"] = mapped_length
-        self.client.request("POST", f"{_xcom_path(dag_id, run_id, task_id, key)}", body=value, params=params)
+        self.client.request("POST", f"{_xcom_path(dag_id, run_id, task_id, key)}", body=_encode(value), params=params)
 
     def get_xcom_sequence(self, dag_id, run_id, task_id, key):
         """Every map index's value, in map-index order ([] when there is none)."""
-        return self.client.request("GET", f"{_xcom_path(dag_id, run_id, task_id, key)}/slice") or []
+        return _decode(self.client.request("GET", f"{_xcom_path(dag_id, run_id, task_id, key)}/slice") or [])
 
     def get_json(self, path, params=None):
         """A GET for the context's readers (asset events, counts of other DAGs' runs); None when 404."""

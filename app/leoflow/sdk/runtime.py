@@ -452,10 +452,10 @@ def push_result(task, ti: RuntimeTaskInstance, result: Any, is_mapped: bool) -> 
             ti.xcom_push(k, v)
     logging.getLogger("airflow.task").info("Pushing xcom")
     if mapped_length is not None and "mapped_length" in _set_xcom_params(comms):
-        comms.set_xcom(ti.dag_id, ti.run_id, ti.task_id, RETURN_KEY, _jsonable(value), ti.map_index,
+        comms.set_xcom(ti.dag_id, ti.run_id, ti.task_id, RETURN_KEY, value, ti.map_index,
                        mapped_length=mapped_length)
     else:
-        comms.set_xcom(ti.dag_id, ti.run_id, ti.task_id, RETURN_KEY, _jsonable(value), ti.map_index)
+        comms.set_xcom(ti.dag_id, ti.run_id, ti.task_id, RETURN_KEY, value, ti.map_index)
 
 
 def _set_xcom_params(comms) -> set[str]:
