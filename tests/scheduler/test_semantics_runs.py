@@ -27,7 +27,7 @@ def results(tmp_path_factory):
     marks = tmp_path_factory.mktemp("marks")
     jobs = {"failures": ("sem_failures",), "mapping": ("sem_mapping",), "branching": ("sem_branching",),
             "params": ("sem_params", "-c", '{"n": 5}'), "bad_params": ("sem_params", "-c", '{"n": -1}'),
-            "fail_fast": ("sem_fail_fast",)}
+            "fail_fast": ("sem_fail_fast",), "xcom_types": ("sem_xcom_types",)}
     with ThreadPoolExecutor(3) as pool:
         futures = {name: pool.submit(dags_test, args[0], marks, *args[1:]) for name, args in jobs.items()}
         outcomes = {name: f.result() for name, f in futures.items()}
@@ -96,3 +96,9 @@ def test_fail_fast_stops_the_rest_but_not_teardowns(results):
     assert s["breaks"] == "failed" and s["later"] == "skipped"
     assert s["slow"] in ("failed", "skipped")  # failed if it was already running, else skipped
     assert s["cleanup"] == "success"
+
+
+def test_xcom_values_keep_their_types_and_an_unserializable_one_fails(results):
+    code, body = results["xcom_types"]
+    s = {k: v[0] for k, v in states(body).items()}
+    assert s == {"make": "success", "use": "success", "unserializable": "failed"}

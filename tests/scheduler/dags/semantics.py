@@ -177,3 +177,23 @@ with DAG("sem_fail_fast", schedule=None, start_date=START, fail_fast=True):
     b = breaks()
     b >> later()
     [b, slow()] >> cleanup()
+
+
+with DAG("sem_xcom_types", schedule=None, start_date=START):
+
+    @task
+    def make():
+        return {"when": dt.datetime(2026, 1, 5, 3, tzinfo=dt.timezone.utc), "pair": (1, 2),
+                "wait": dt.timedelta(hours=1), "day": dt.date(2026, 1, 5)}
+
+    @task
+    def use(v):
+        assert v["when"].hour == 3 and v["pair"] == (1, 2) and v["wait"].total_seconds() == 3600, v
+        assert v["day"].isoformat() == "2026-01-05", v
+
+    @task
+    def unserializable():
+        return object()
+
+    use(make())
+    unserializable()
