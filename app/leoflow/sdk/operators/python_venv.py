@@ -154,7 +154,7 @@ class PythonVirtualenvOperator(_BasePythonVenvOperator):
 class ExternalPythonOperator(_BasePythonVenvOperator):
     """Runs the function with an existing interpreter (`python=` path)."""
 
-    template_fields = tuple({"python"} | set(_BasePythonVenvOperator.template_fields))
+    template_fields = ("python", *_BasePythonVenvOperator.template_fields)
 
     def __init__(self, *, python: str, python_callable: Callable, expect_pendulum: bool = False, **kwargs: Any) -> None:
         if not python:
