@@ -208,3 +208,9 @@ def test_an_instance_of_a_task_no_longer_in_the_dag_is_removed_not_a_deadlock():
     d = doc(task("a"))
     decision = decide(d, [ti("a", "success"), ti("gone")], NOW)
     assert decision.remove == ["gone"] and decision.run_state == "success" and not decision.deadlocked
+
+
+def test_a_mapped_task_that_may_run_but_has_nothing_to_expand_by_is_upstream_failed():
+    expand = {"kind": "expand", "args": {"x": {"type": "xcom", "task_id": "src", "key": "return_value"}}}
+    d = doc(task("src"), task("m", ["src"], is_mapped=True, expand=expand, trigger_rule="all_done"))
+    assert decide(d, [ti("src", "failed"), ti("m")], NOW).upstream_failed == ["m"]

@@ -424,6 +424,14 @@ def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
                         decision.skip.append(ti.id)
                     continue
             verdict = verdict_for(ti, task)
+            if verdict == "run" and ti.map_index < 0 and mapping.needs_expansion(task):
+                # The rule lets it run (e.g. all_done) but there is no length to expand by: its source
+                # failed or pushed nothing. There is nothing to map over.
+                sources = mapping.xcom_sources(task, g.groups)
+                if all(state[u.id] in FINISHED for s in sources for u in by_task.get(s, [])):
+                    verdict = "upstream_failed"
+                else:
+                    continue
             if verdict == "wait":
                 continue
             changed = True

@@ -270,7 +270,7 @@ def build_context(dag, task, ti: dict, dag_run: dict, server_context: dict | Non
         "test_mode": bool(run_fields.get("run_type") == "manual" and run_fields.get("triggered_by") == "test"),
         "task_reschedule_count": (server_context or {}).get("task_reschedule_count", 0),
         "triggering_asset_events": TriggeringAssetEvents(run_fields.get("consumed_asset_events")),
-        "expanded_ti_count": None,
+        "expanded_ti_count": _expanded_count(runtime_ti),
         "prev_data_interval_start_success": None,
         "prev_data_interval_end_success": None,
         "prev_start_date_success": None,
@@ -366,6 +366,18 @@ def rendered_fields(task) -> dict:
     if rendered is None:
         rendered = {name: getattr(task, name, None) for name in task.template_fields}
     return {name: _jsonable(value) for name, value in rendered.items()}
+
+
+def _expanded_count(ti: RuntimeTaskInstance) -> int | None:
+    """How many map indexes this mapped task has (None for an unmapped task or without a server)."""
+    getter = getattr(get_comms_or_none(), "get_json", None)
+    if ti.map_index < 0 or getter is None:
+        return None
+    try:
+        return int(getter("task-instances/count", {"dag_id": ti.dag_id, "task_ids": [ti.task_id],
+                                                   "run_ids": [ti.run_id]}) or 0) or None
+    except Exception:
+        return None
 
 
 def _previous_success(ti: RuntimeTaskInstance) -> dict:

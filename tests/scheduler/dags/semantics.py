@@ -61,7 +61,8 @@ with DAG("sem_mapping", schedule=None, start_date=START):
         return [1, 2, 3]
 
     @task(map_index_template="{{ x }}")
-    def double(x):
+    def double(x, expanded_ti_count=None):
+        assert expanded_ti_count in (1, 2, 3), expanded_ti_count
         return x * 2
 
     @task
