@@ -12,7 +12,9 @@ from airflow.providers.standard.sensors.python import PythonSensor
 with DAG("det", schedule=[Asset("s3://b/a"), Asset("s3://b/c")], start_date=dt.datetime(2026, 1, 1),
          tags={"x", "y", "z"}, params={"p": Param(1, type="integer", enum=[1, 2])}):
     with TaskGroup("g", default_args={"retries": 2}):
-        ExternalPythonOperator(task_id="ext", python=sys.executable, python_callable=print)
+        def f():
+            return 1
+        ExternalPythonOperator(task_id="ext", python=sys.executable, python_callable=f)
         PythonSensor(task_id="s", python_callable=lambda: True, mode="reschedule")
     @task
     def m(x):
@@ -24,7 +26,8 @@ SCRIPT = '''
 import json, sys
 sys.path.insert(0, {app!r})
 from leoflow.dagproc.parse import parse_file
-print(json.dumps(parse_file({path!r}).dags, sort_keys=True))
+result = parse_file({path!r})
+print(result.error or json.dumps(result.dags, sort_keys=True))
 '''
 
 
