@@ -113,8 +113,9 @@ def _run(dag_id: str, folder: str, *extra: str) -> dict:
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.monotonic()
     try:
-        proc = subprocess.run([sys.executable, "-m", "leoflow", "dags", "test", dag_id, LOGICAL_DATE, "-o", "json",
-                               "--dags-folder", folder, *extra], capture_output=True, text=True, env=env, timeout=TIMEOUT)
+        command = [sys.executable, "-m", "leoflow", "dags", "test", dag_id, LOGICAL_DATE, "-o", "json",
+                   "--dags-folder", folder, *extra]
+        proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         return {"error": f"timed out after {TIMEOUT:.0f} s", "stderr": str(exc.stderr or "")[-3000:],
                 "started": started, "ended": dt.datetime.now(dt.timezone.utc)}

@@ -214,3 +214,11 @@ def test_a_mapped_task_that_may_run_but_has_nothing_to_expand_by_is_upstream_fai
     expand = {"kind": "expand", "args": {"x": {"type": "xcom", "task_id": "src", "key": "return_value"}}}
     d = doc(task("src"), task("m", ["src"], is_mapped=True, expand=expand, trigger_rule="all_done"))
     assert decide(d, [ti("src", "failed"), ti("m")], NOW).upstream_failed == ["m"]
+
+
+def test_wait_for_downstream_waits_for_the_previous_runs_direct_downstream():
+    d = doc(task("a", depends_on_past=True, wait_for_downstream=True), task("b", ["a"]))
+    past = {("a", -1): "success", ("b", -1): "failed"}
+    assert decide(d, [ti("a"), ti("b")], NOW, past_states=past).schedule == []
+    past[("b", -1)] = "success"
+    assert decide(d, [ti("a"), ti("b")], NOW, past_states=past).schedule == ["a"]

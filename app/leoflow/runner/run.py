@@ -82,7 +82,7 @@ class HttpComms:
 
     def get_xcom(self, dag_id, run_id, task_id, key, map_index=-1):
         try:
-            body = self.client.request("GET", f"{_xcom_path(dag_id, run_id, task_id, key)}", params={"map_index": map_index})
+            body = self.client.request("GET", _xcom_path(dag_id, run_id, task_id, key), params={"map_index": map_index})
         except ApiError as err:
             if err.status == 404:
                 return False, None
@@ -93,7 +93,7 @@ class HttpComms:
         params = {"map_index": map_index}
         if mapped_length is not None:
             params["mapped_length"] = mapped_length
-        self.client.request("POST", f"{_xcom_path(dag_id, run_id, task_id, key)}", body=_encode(value), params=params)
+        self.client.request("POST", _xcom_path(dag_id, run_id, task_id, key), body=_encode(value), params=params)
 
     def get_xcom_sequence(self, dag_id, run_id, task_id, key):
         """Every map index's value, in map-index order ([] when there is none)."""

@@ -225,7 +225,9 @@ class Scheduler:
         from ..store import task_map, xcoms
         from . import mapping
 
-        depends = [t["task_id"] for t in serialized["tasks"] if t.get("depends_on_past")]
+        depends = [t["task_id"] for t in serialized["tasks"]
+                   if t.get("depends_on_past") or t.get("wait_for_downstream")]
+        depends += [d for t in serialized["tasks"] if t.get("wait_for_downstream") for d in t.get("downstream", [])]
         past = tis.past_states(conn, dag_id, run_id, depends) if depends else None
         for _ in range(len(serialized["tasks"]) + 1):  # each pass expands at least one task, or is final
             rows = tis.tis_of_run(conn, dag_id, run_id)

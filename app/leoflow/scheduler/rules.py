@@ -382,10 +382,15 @@ def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
             scope = counts(ti, g.teardown_scope[tid])
             if scope.done < scope.upstream:
                 return "wait"
-        if verdict == "run" and task.get("depends_on_past") and past_states is not None:
+        if verdict == "run" and past_states is not None and (task.get("depends_on_past")
+                                                              or task.get("wait_for_downstream")):
             past = past_states.get((tid, ti.map_index), "success")
             if past not in SUCCESS_LIKE:
                 return "wait"
+            if task.get("wait_for_downstream"):  # ... and the previous run's direct downstream too
+                for down in g.down[tid]:
+                    if any(s not in SUCCESS_LIKE for (t, _), s in past_states.items() if t == down):
+                        return "wait"
         return verdict
 
     changed = True
