@@ -144,3 +144,19 @@ def test_file_trigger_fires_when_the_file_appears(tmp_path):
         return await asyncio.wait_for(pending, 2)
 
     assert asyncio.run(scenario()).payload is True
+
+
+def test_time_sensor_targets_today_in_the_dags_timezone():
+    import pendulum
+
+    from airflow.providers.standard.sensors.time import TimeSensor
+
+    with DAG("t", start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Tokyo")):
+        past = TimeSensor(task_id="past", target_time=dt.time(0, 0))
+        soon = TimeSensor(task_id="soon", target_time=dt.time(23, 59, 59), deferrable=True)
+    assert past.target_datetime.tzinfo is not None and past.target_datetime.utcoffset() == dt.timedelta(0)
+    local_midnight = pendulum.now("Asia/Tokyo").start_of("day")
+    assert past.target_datetime == local_midnight
+    with pytest.raises(TaskDeferred) as info:
+        soon.execute({})
+    assert info.value.trigger.moment == soon.target_datetime

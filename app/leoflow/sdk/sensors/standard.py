@@ -86,6 +86,8 @@ class TimeSensor(BaseSensorOperator):
         self.deferrable = deferrable
         self.end_from_trigger = end_from_trigger
         self.start_from_trigger = start_from_trigger
+        # As in Airflow: today's date when the DAG file is parsed (the task process parses it again).
+        self.target_datetime = self._target()
 
     def _target(self) -> dt.datetime:
         tz = self.dag.timezone if self.dag is not None else dt.timezone.utc
@@ -97,16 +99,16 @@ class TimeSensor(BaseSensorOperator):
         if self.deferrable:
             from leoflow.sdk.triggers.temporal import DateTimeTrigger
 
-            self.defer(trigger=DateTimeTrigger(moment=self._target(), end_from_trigger=self.end_from_trigger),
+            self.defer(trigger=DateTimeTrigger(moment=self.target_datetime, end_from_trigger=self.end_from_trigger),
                        method_name="execute_complete")
-        return super().execute(context)
+        super().execute(context)
 
     def execute_complete(self, context, event=None) -> None:
         return None
 
     def poke(self, context) -> bool:
-        self.log.info("Checking if the time (%s) has come", self.target_time)
-        return timezone.utcnow() > self._target()
+        self.log.info("Checking if the time (%s) has come", self.target_datetime)
+        return timezone.utcnow() > self.target_datetime
 
 
 class TimeSensorAsync(TimeSensor):
