@@ -170,9 +170,16 @@ def test_a_task_waits_for_an_indirect_setup_and_fails_with_it():
 # -- run state ---------------------------------------------------------------------------
 
 def test_deadlock_fails_the_run():
-    d = doc(task("a", depends_on_past=True), task("b", ["a"]))
-    decision = decide(d, [ti("a"), ti("b")], NOW, past_states={("a", -1): "failed"})
+    d = doc(task("a"), task("b", ["a"], trigger_rule="one_success"), task("c", ["b"]))
+    # an impossible state (b waits although a is done) stands for any graph the rules cannot advance
+    decision = decide(d, [ti("a", "removed"), ti("b", "none_such"), ti("c")], NOW)
     assert decision.deadlocked and decision.run_state == "failed"
+
+
+def test_waiting_for_the_previous_run_is_not_a_deadlock():
+    d = doc(task("a", depends_on_past=True), task("b", ["a"]))
+    decision = decide(d, [ti("a"), ti("b")], NOW, past_states={("a", -1): "running"})
+    assert not decision.deadlocked and decision.run_state is None
 
 
 def test_depends_on_past_runs_when_the_previous_instance_succeeded_or_did_not_exist():

@@ -385,12 +385,11 @@ def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
         if verdict == "run" and past_states is not None and (task.get("depends_on_past")
                                                               or task.get("wait_for_downstream")):
             past = past_states.get((tid, ti.map_index), "success")
-            if past not in SUCCESS_LIKE:
-                return "wait"
+            waits = past not in SUCCESS_LIKE
             if task.get("wait_for_downstream"):  # ... and the previous run's direct downstream too
-                for down in g.down[tid]:
-                    if any(s not in SUCCESS_LIKE for (t, _), s in past_states.items() if t == down):
-                        return "wait"
+                waits = waits or any(s not in SUCCESS_LIKE for (t, _), s in past_states.items() if t in g.down[tid])
+            if waits:
+                return "wait"
         return verdict
 
     changed = True
@@ -453,10 +452,18 @@ def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
     if decision.expand:
         return decision  # the loop adds the new instances, then asks again
     decision.run_state = run_outcome(g, tis, state)
-    if decision.run_state is None and not any(state[ti.id] in ACTIVE for ti in tis):
+    if decision.run_state is None and not any(state[ti.id] in ACTIVE for ti in tis) \
+            and not _waits_on_others(g, [ti for ti in tis if state[ti.id] not in FINISHED]):
         decision.deadlocked = True  # nothing runs and nothing can start: Airflow fails such a run
         decision.run_state = "failed"
     return decision
+
+
+def _waits_on_others(g: Graph, unfinished: list[TIView]) -> bool:
+    """Tasks that may wait on other runs (depends_on_past, max_active_tis_*): Airflow never declares such
+    a run deadlocked, it waits."""
+    keys = ("depends_on_past", "wait_for_downstream", "max_active_tis_per_dag", "max_active_tis_per_dagrun")
+    return any(g.tasks.get(ti.task_id, {}).get(k) for ti in unfinished for k in keys)
 
 
 def run_outcome(serialized_or_graph, tis: list[TIView], state: dict[str, str | None]) -> str | None:
