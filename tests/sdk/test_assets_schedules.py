@@ -169,3 +169,26 @@ def test_plugin_macros_are_reachable_in_templates():
 def test_asset_uris_are_normalised_like_airflow(given, uri):
     a = Asset(given)
     assert a.uri == uri and a.name == given
+
+
+def test_plugin_listeners_are_called_and_cannot_break_the_caller():
+    import types
+
+    seen = []
+    listener = types.SimpleNamespace(
+        on_task_instance_running=lambda previous_state, task_instance: seen.append(task_instance),
+        on_task_instance_failed=lambda **kw: 1 / 0,
+    )
+
+    class ListenerPlugin(plugins.AirflowPlugin):
+        name = "listens"
+        listeners = [listener]
+
+    try:
+        plugins.call_listeners("on_task_instance_running", previous_state=None, task_instance="ti-1")
+        plugins.call_listeners("on_task_instance_failed", previous_state=None, task_instance="ti-1", error="x")
+        plugins.call_listeners("on_dag_run_running", dag_run=None, msg="")
+        assert seen == ["ti-1"]
+    finally:
+        plugins.plugins.remove(ListenerPlugin)
+        plugins.listeners.remove(listener)

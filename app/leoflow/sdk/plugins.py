@@ -3,8 +3,8 @@
 Leoflow imports every `.py` file of the plugins folder once per process (the
 DAG parser and task processes) before DAG files are read. A plugin's
 `timetables`, `priority_weight_strategies` and `macros` then become usable by
-DAGs; anything else a plugin declares (listeners, UI views, ...) is accepted and
-ignored. The folder is `LEOFLOW_PLUGINS_FOLDER` or
+DAGs, and its `listeners` are called through `call_listeners()` by whoever runs
+tasks; anything else a plugin declares (UI views, ...) is accepted and ignored. The folder is `LEOFLOW_PLUGINS_FOLDER` or
 `AIRFLOW__CORE__PLUGINS_FOLDER`, else `<home>/plugins` when it exists.
 """
 
@@ -22,6 +22,7 @@ _loaded_folders: set[str] = set()
 plugins: list[type] = []
 timetable_classes: dict[str, type] = {}  # "module.Qualname" -> class
 priority_weight_strategies: dict[str, type] = {}
+listeners: list = []  # modules or objects with `@hookimpl` functions (on_task_instance_running, ...)
 import_errors: dict[str, str] = {}
 
 
@@ -74,6 +75,9 @@ def register(plugin: type) -> None:
         timetable_classes[qualname(cls)] = cls
     for cls in plugin.priority_weight_strategies or []:
         priority_weight_strategies[qualname(cls)] = cls
+    for listener in plugin.listeners or []:
+        if all(listener is not known for known in listeners):
+            listeners.append(listener)
     if plugin.macros and plugin.name:
         # As in Airflow: a plugin's macros are `macros.<plugin name>.<function>` in templates.
         import types
@@ -129,6 +133,19 @@ def load(folder: str | os.PathLike | None = None) -> list[type]:
             import_errors[str(path)] = f"{type(exc).__name__}: {exc}"
             log.warning("Failed to import plugin %s: %s", path, exc)
     return list(plugins)
+
+
+def call_listeners(hook: str, **kwargs) -> None:
+    """Call `hook` (e.g. `on_task_instance_running(previous_state=, task_instance=)`) on every plugin
+    listener that defines it, as Airflow's listener manager does; a listener's error is logged only."""
+    for listener in list(listeners):
+        func = getattr(listener, hook, None)
+        if func is None:
+            continue
+        try:
+            func(**kwargs)
+        except Exception:  # a listener must never change a task's outcome
+            log.exception("Listener %s.%s failed", getattr(listener, "__name__", listener), hook)
 
 
 def check_timetable_registered(cls: type) -> None:
