@@ -105,3 +105,19 @@ def test_previous_successful_dagrun(setup):
         runs.create_dag_run(conn, SERIALIZED, dag_version_id=None, run_type="scheduled", run_after=earlier,
                             logical_date=earlier, data_interval=(earlier, earlier), state="success")
     assert client.get(url).json()["data_interval_start"].startswith("2026-01-04")
+
+
+def test_xcom_include_prior_dates_reads_the_latest_earlier_run(setup):
+    client, services, _, run_id = setup
+    earlier = dt.datetime(2026, 1, 4, tzinfo=dt.timezone.utc)
+    later = dt.datetime(2026, 1, 6, tzinfo=dt.timezone.utc)
+    with services.engine.begin() as conn:
+        for when in (earlier, later):
+            runs.create_dag_run(conn, SERIALIZED, dag_version_id=None, run_type="scheduled", run_after=when,
+                                logical_date=when, data_interval=(when, when), state="success")
+    for when, value in ((earlier, "old"), (later, "future")):
+        assert client.post(f"/execution/xcoms/br/scheduled__{when.isoformat().replace('+', '%2B')}/a/k",
+                           json=value).status_code == 201
+    path = f"/execution/xcoms/br/{run_id.replace('+', '%2B')}/a/k"
+    assert client.get(path).status_code == 404
+    assert client.get(path, params={"include_prior_dates": "true"}).json()["value"] == "old"

@@ -189,8 +189,12 @@ def execution_routes(services: Services) -> list[Route]:
 
     @endpoint(auth="any")
     def xcom_get(request, _body, dag_id, run_id, task_id, key):
+        prior = request.query_params.get("include_prior_dates", "false").lower() in ("true", "1")
         with engine.connect() as conn:
-            row = xcoms.get(conn, dag_id, run_id, task_id, key, map_index_of(request))
+            if prior:  # the newest value from this run or an earlier one (by logical date)
+                row = xcoms.get_latest(conn, dag_id, run_id, task_id, key, map_index_of(request))
+            else:
+                row = xcoms.get(conn, dag_id, run_id, task_id, key, map_index_of(request))
         if row is None:
             raise not_found(f"XCom with key='{key}' map_index={map_index_of(request)} not found for task "
                             f"'{task_id}' in DAG run '{run_id}' of '{dag_id}'")

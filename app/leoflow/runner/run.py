@@ -80,9 +80,12 @@ class HttpComms:
     def __init__(self, client: ExecutionClient):
         self.client = client
 
-    def get_xcom(self, dag_id, run_id, task_id, key, map_index=-1):
+    def get_xcom(self, dag_id, run_id, task_id, key, map_index=-1, include_prior_dates=False):
+        params = {"map_index": map_index}
+        if include_prior_dates:
+            params["include_prior_dates"] = "true"
         try:
-            body = self.client.request("GET", _xcom_path(dag_id, run_id, task_id, key), params={"map_index": map_index})
+            body = self.client.request("GET", _xcom_path(dag_id, run_id, task_id, key), params=params)
         except ApiError as err:
             if err.status == 404:
                 return False, None

@@ -110,9 +110,9 @@ class RuntimeTaskInstance:
                   run_id: str | None = None) -> Any:
         """Airflow 3.2's rules: no task_ids means this task; without map_indexes every map index's value
         is pulled (one value when exactly one exists); a list of task ids or indexes gives a list."""
-        if include_prior_dates:
-            raise NotImplementedError("Leoflow does not support xcom_pull(include_prior_dates=True) yet")
         comms = get_comms()
+        if include_prior_dates:
+            return self._pull_including_prior(comms, task_ids, dag_id, key, map_indexes, default, run_id)
         dag_id = dag_id or self.dag_id
         run_id = run_id or self.run_id
         single_task = task_ids is None or isinstance(task_ids, str)
@@ -139,6 +139,27 @@ class RuntimeTaskInstance:
         if single_task and (map_indexes is None or isinstance(map_indexes, int)):
             return values[0]
         return values
+
+    def _pull_including_prior(self, comms, task_ids, dag_id, key, map_indexes, default, run_id):
+        """`include_prior_dates=True`: each value is the newest from this run or an earlier one."""
+        import inspect
+
+        if "include_prior_dates" not in inspect.signature(comms.get_xcom).parameters:
+            raise NotImplementedError("xcom_pull(include_prior_dates=True) needs a Leoflow server")
+        single_task = task_ids is None or isinstance(task_ids, str)
+        ids = [task_ids or self.task_id] if single_task else list(task_ids)
+        single_index = map_indexes is NOTSET or map_indexes is None or isinstance(map_indexes, int)
+        if map_indexes is NOTSET or map_indexes is None:
+            indexes = [-1]
+        else:
+            indexes = [map_indexes] if isinstance(map_indexes, int) else list(map_indexes)
+        values = []
+        for task_id in ids:
+            for index in indexes:
+                found, value = comms.get_xcom(dag_id or self.dag_id, run_id or self.run_id, task_id, key, index,
+                                              include_prior_dates=True)
+                values.append(value if found and value is not None else default)
+        return values[0] if single_task and single_index else values
 
     def _is_mapped_task(self, task_id: str) -> bool:
         """XComArg resolution (`default=NOTSET`) of a mapped task always gets the list of its results, as
