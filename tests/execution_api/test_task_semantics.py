@@ -121,3 +121,22 @@ def test_xcom_include_prior_dates_reads_the_latest_earlier_run(setup):
     path = f"/execution/xcoms/br/{run_id.replace('+', '%2B')}/a/k"
     assert client.get(path).status_code == 404
     assert client.get(path, params={"include_prior_dates": "true"}).json()["value"] == "old"
+
+
+def test_previous_dag_run_and_task_instance(setup):
+    client, services, rows, run_id = setup
+    earlier = dt.datetime(2026, 1, 4, tzinfo=dt.timezone.utc)
+    with services.engine.begin() as conn:
+        old = runs.create_dag_run(conn, SERIALIZED, dag_version_id=None, run_type="scheduled", run_after=earlier,
+                                  logical_date=earlier, data_interval=(earlier, earlier), state="failed")
+        old_a = next(r for r in tis.tis_of_run(conn, "br", old["run_id"]) if r.task_id == "a")
+        tis.set_scheduled(conn, [old_a.id], utcnow())
+        tis.finish_try(conn, old_a.id, "success", only_if=("scheduled",))
+    prev = client.get("/execution/dag-runs/previous", params={"dag_id": "br", "logical_date": "2026-01-05T00:00:00Z"})
+    assert prev.json()["run_id"] == old["run_id"] and prev.json()["state"] == "failed"
+    none = client.get("/execution/dag-runs/previous", params={"dag_id": "br", "logical_date": "2026-01-05T00:00:00Z",
+                                                              "state": "success"})
+    assert none.status_code == 200 and none.json() is None
+    assert client.get("/execution/dag-runs/previous", params={"dag_id": "br"}).status_code == 422
+    ti = client.get("/execution/task-instances/previous/br/a", params={"logical_date": "2026-01-05T00:00:00Z"})
+    assert ti.json()["run_id"] == old["run_id"] and ti.json()["state"] == "success" and ti.json()["try_number"] == 1

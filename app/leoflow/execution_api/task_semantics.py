@@ -135,9 +135,54 @@ def task_semantics_routes(services: Services):
                             f"'{run_id}' of '{dag_id}'")
         return respond(values[index])
 
+    def _when(request, name: str):
+        from .endpoint import query_time
+
+        return query_time(request, name)
+
+    @endpoint(auth="any")
+    def previous_dag_run(request, _body):
+        from .routes import run_body
+
+        dag_id = request.query_params.get("dag_id")
+        logical_date = _when(request, "logical_date")
+        missing = [n for n, v in (("dag_id", dag_id), ("logical_date", logical_date)) if not v]
+        if missing:
+            raise HTTPError(422, [{"type": "missing", "loc": ["query", n], "msg": "Field required"} for n in missing])
+        query = select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.logical_date < logical_date)
+        if request.query_params.get("state"):
+            query = query.where(dag_run.c.state == request.query_params["state"])
+        with engine.connect() as conn:
+            row = conn.execute(query.order_by(dag_run.c.logical_date.desc()).limit(1)).first()
+        return respond(run_body(row) if row is not None else None)
+
+    @endpoint(auth="any")
+    def previous_task_instance(request, _body, dag_id, task_id):
+        T = task_instance
+        map_index = query_int(request, "map_index")
+        query = (select(T, dag_run.c.logical_date.label("run_logical_date"))
+                 .join(dag_run, (dag_run.c.dag_id == T.c.dag_id) & (dag_run.c.run_id == T.c.run_id))
+                 .where(T.c.dag_id == dag_id, T.c.task_id == task_id, T.c.map_index == (-1 if map_index is None
+                                                                                        else map_index)))
+        before = _when(request, "logical_date")
+        if before is not None:
+            query = query.where(dag_run.c.logical_date < before)
+        if request.query_params.get("state"):
+            query = query.where(T.c.state == request.query_params["state"])
+        with engine.connect() as conn:
+            row = conn.execute(query.order_by(dag_run.c.logical_date.desc()).limit(1)).first()
+        if row is None:
+            return respond(None)
+        return respond({"task_id": row.task_id, "dag_id": row.dag_id, "run_id": row.run_id,
+                        "logical_date": row.run_logical_date, "start_date": row.start_date,
+                        "end_date": row.end_date, "state": row.state, "try_number": row.try_number,
+                        "map_index": row.map_index, "duration": row.duration})
+
     ti = "/task-instances/{task_instance_id}"
     xc = "/xcoms/{dag_id}/{run_id}/{task_id}/{key}"
     return [
+        Route("/dag-runs/previous", previous_dag_run, methods=["GET"]),
+        Route("/task-instances/previous/{dag_id}/{task_id}", previous_task_instance, methods=["GET"]),
         Route(f"{ti}/skip-downstream", skip_downstream, methods=["PATCH"]),
         Route(f"{ti}/rendered-map-index", rendered_map_index, methods=["PATCH"]),
         Route(f"{ti}/previous-successful-dagrun", previous_successful_dagrun, methods=["GET"]),

@@ -61,7 +61,24 @@ class RuntimeTaskInstance:
         return self.__dict__.get("_rendered_map_index")
 
     def get_previous_dagrun(self, state: str | None = None):
-        return None
+        """The run of this DAG before this one (by logical date), optionally in `state`; None if none."""
+        logical = self.logical_date
+        if logical is None or get_comms_or_none() is None or not hasattr(get_comms_or_none(), "get_json"):
+            return None
+        body = self._get("dag-runs/previous", {"dag_id": self.dag_id, "logical_date": logical, "state": state})
+        return DagRunInfo(**_with_dates(body)) if body else None
+
+    def get_previous_ti(self, state: str | None = None, logical_date=None, map_index: int = -1):
+        """This task's instance in an earlier run (before `logical_date`, default this run's); None if none."""
+        if get_comms_or_none() is None or not hasattr(get_comms_or_none(), "get_json"):
+            return None
+        body = self._get(f"task-instances/previous/{self.dag_id}/{self.task_id}", {
+            "logical_date": logical_date or self.logical_date, "map_index": map_index, "state": state})
+        if not body:
+            return None
+        from leoflow.runner.asset_events import Record
+
+        return Record(_with_dates(body))
 
     # -- what sensors ask the server (Airflow 3.2's RuntimeTaskInstance methods) ----------
     def _get(self, path: str, params: dict | None = None):
@@ -170,6 +187,14 @@ class RuntimeTaskInstance:
 
     def get_template_context(self) -> dict:
         return current_context_or_none() or {}
+
+
+def _with_dates(body: dict) -> dict:
+    out = dict(body)
+    for key in ("logical_date", "data_interval_start", "data_interval_end", "run_after", "start_date", "end_date"):
+        if isinstance(out.get(key), str):
+            out[key] = _pendulum(dt.datetime.fromisoformat(out[key].replace("Z", "+00:00")))
+    return out
 
 
 def _all_values(comms, dag_id: str, run_id: str, task_id: str, key: str) -> list:
