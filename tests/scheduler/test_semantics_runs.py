@@ -15,8 +15,10 @@ import pytest
 DAGS = Path(__file__).parent / "dags"
 
 
-def dags_test(dag_id: str, marks: Path, *extra: str) -> tuple[int, dict]:
+def dags_test(dag_id: str, marks: Path, *extra: str, plugins: Path | None = None) -> tuple[int, dict]:
     env = {**os.environ, "LEOFLOW_TEST_MARKS": str(marks)}
+    if plugins is not None:
+        env["LEOFLOW_PLUGINS_FOLDER"] = str(plugins)
     proc = subprocess.run([sys.executable, "-m", "leoflow", "dags", "test", dag_id, "2026-01-05", "-o", "json",
                            "--dags-folder", str(DAGS), *extra], capture_output=True, text=True, env=env, timeout=120)
     return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1])
@@ -30,8 +32,11 @@ def results(tmp_path_factory):
             "fail_fast": ("sem_fail_fast",), "xcom_types": ("sem_xcom_types",)}
     with ThreadPoolExecutor(3) as pool:
         futures = {name: pool.submit(dags_test, args[0], marks, *args[1:]) for name, args in jobs.items()}
+        listened = tmp_path_factory.mktemp("listened")
+        futures["listeners"] = pool.submit(dags_test, "sem_xcom_types", listened,
+                                           plugins=Path(__file__).parent / "plugins")
         outcomes = {name: f.result() for name, f in futures.items()}
-    return {**outcomes, "marks": marks}
+    return {**outcomes, "marks": marks, "listened": listened}
 
 
 def states(body: dict) -> dict:
@@ -102,3 +107,9 @@ def test_xcom_values_keep_their_types_and_an_unserializable_one_fails(results):
     code, body = results["xcom_types"]
     s = {k: v[0] for k, v in states(body).items()}
     assert s == {"make": "success", "use": "success", "unserializable": "failed"}
+
+
+def test_plugin_listeners_hear_each_try(results):
+    lines = sorted((results["listened"] / "listener.log").read_text().splitlines())
+    assert lines == ["failed unserializable: TypeError", "running make from queued",
+                     "running unserializable from queued", "running use from queued", "success make", "success use"]

@@ -186,7 +186,7 @@ class RuntimeTaskInstance:
         return other is not None and needs_expansion(other)
 
     def get_template_context(self) -> dict:
-        return current_context_or_none() or {}
+        return current_context_or_none() or self.__dict__.get("_context") or {}
 
 
 def _with_dates(body: dict) -> dict:
@@ -329,6 +329,7 @@ def build_context(dag, task, ti: dict, dag_run: dict, server_context: dict | Non
         if isinstance(value, str):
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         context[f"prev_{key}_success"] = _pendulum(value) if value is not None else None
+    runtime_ti.__dict__["_context"] = context  # listeners and callbacks ask the ti for it
     if date is not None:
         ts = date.isoformat()
         ds_nodash = date.strftime("%Y%m%d")
@@ -549,6 +550,7 @@ def run_task(task, context: dict, *, is_mapped: bool = False, should_retry: bool
     ti: RuntimeTaskInstance = context["ti"]
     retry_or_fail = "up_for_retry" if should_retry else "failed"
     skip_tasks: list = []
+    _listeners("on_task_instance_running", previous_state="queued", task_instance=ti)
     try:
         try:
             _check_assets_active(task, ti)
@@ -594,7 +596,25 @@ def run_task(task, context: dict, *, is_mapped: bool = False, should_retry: bool
     if outcome.state in ("success", "failed", "up_for_retry", "skipped"):
         outcome.rendered_map_index = render_map_index(task, context)
     context["exception"] = outcome.error
+    ti.state = outcome.state
+    if outcome.state == "success":
+        _listeners("on_task_instance_success", previous_state="running", task_instance=ti)
+    elif outcome.state in ("failed", "up_for_retry"):
+        _listeners("on_task_instance_failed", previous_state="running", task_instance=ti, error=outcome.error)
+    elif outcome.state == "skipped":
+        _listeners("on_task_instance_skipped", previous_state="running", task_instance=ti)
     return outcome
+
+
+def _listeners(hook: str, **kwargs) -> None:
+    """Plugin listeners (Airflow's listener hooks) at the moments Airflow's task runner calls them."""
+    try:
+        from leoflow.sdk import plugins
+    except ImportError:
+        return
+    call = getattr(plugins, "call_listeners", None)
+    if call is not None:
+        call(hook, **kwargs)
 
 
 def _drain_generator(result: Any, context: dict) -> Any:
