@@ -8,6 +8,9 @@ scheduler loop driven until the run ends. No server needs to be running.
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -25,18 +28,78 @@ class TestRun:
 
 
 def find_dag_file(folder: Path, dag_id: str) -> list[str]:
-    """Files likely to define `dag_id` first (they mention it), then the rest."""
+    """Files likely to define `dag_id` first (naming it as a string or a function), then the rest."""
     from .dagproc.processor import list_dag_files
 
-    files = sorted(list_dag_files(folder))
-    likely = []
-    for path in files:
+    ident = dag_id.encode()
+    strong = (b'"' + ident + b'"', b"'" + ident + b"'", b"def " + ident + b"(")
+    ranked: list[tuple[int, str]] = []
+    rest = []
+    for path in sorted(list_dag_files(folder)):
         try:
-            if dag_id.encode() in Path(path).read_bytes():
-                likely.append(path)
+            text = Path(path).read_bytes()
         except OSError:
-            pass
-    return likely + [p for p in files if p not in likely]
+            text = b""
+        if any(s in text for s in strong):
+            ranked.append((0, path))
+        elif ident in text:
+            ranked.append((1, path))
+        else:
+            rest.append(path)
+    return [p for _, p in sorted(ranked)] + rest
+
+
+def _template_database(home: Path) -> None:
+    """Start the throw-away database from a cached, already migrated copy: migrating takes longer
+    than the typical test run. The cache is keyed by the migration files, so a new schema rebuilds it."""
+    import hashlib
+
+    import platformdirs
+
+    from .store import migrate
+    from .store.engine import make_engine
+
+    versions = Path(migrate.__file__).parent / "migrations" / "versions"
+    digest = hashlib.sha256()
+    for f in sorted(versions.glob("*.py")):
+        digest.update(f.name.encode() + f.read_bytes())
+    cache = Path(platformdirs.user_cache_dir("leoflow")) / f"dags-test-{digest.hexdigest()[:16]}.db"
+    target = home / "leoflow.db"
+    if not cache.exists():
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        building = cache.with_suffix(f".{os.getpid()}.tmp")
+        engine = make_engine(f"sqlite:///{building}")
+        try:
+            migrate.upgrade(engine)
+        finally:
+            engine.dispose()
+        os.replace(building, cache)
+    shutil.copyfile(cache, target)
+
+
+def _mentions(path: str, dag_id: str) -> bool:
+    try:
+        return dag_id.encode() in Path(path).read_bytes()
+    except OSError:
+        return False
+
+
+def discard_home(result: "TestRun") -> None:
+    """Remove a throw-away home (its database and task logs) once nobody needs to read them."""
+    if result.home is not None and result.home.name.startswith("leoflow-dags-test-"):
+        shutil.rmtree(result.home, ignore_errors=True)
+
+
+def _execution_app(services):
+    """Only the Execution API: a test run's tasks need nothing else (and the REST API costs start-up time)."""
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from .execution_api import execution_routes
+
+    app = Starlette(routes=[Mount("/execution", routes=execution_routes(services))])
+    app.state.services = services
+    return app
 
 
 def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = None, conf: dict | None = None,
@@ -45,7 +108,6 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
     """Run `dag_id` once. By default on a throw-away SQLite and the in-process bus; tests pass
     `database_url`/`redis_url` to drive the same run through Postgres and Redis."""
     from . import config
-    from .asgi import build_app
     from .dagproc.processor import DagProcessor, forkserver_parser
     from .executors.forkserver import ForkServer
     from .executors.local import LocalExecutor
@@ -60,29 +122,51 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
     home = keep_home or Path(tempfile.mkdtemp(prefix="leoflow-dags-test-"))
     settings = config.load(home=home, dags_folder=dags_folder)
     settings.database_url = database_url or f"sqlite:///{home / 'leoflow.db'}"
+    if database_url is None and not (home / "leoflow.db").exists():
+        try:
+            _template_database(home)
+        except Exception:  # no cache dir, read-only home...: migrate in place instead
+            logging.getLogger(__name__).debug("No cached database template", exc_info=True)
     settings.redis_url = redis_url
     settings.zombie_threshold = max(settings.zombie_threshold, 60.0)
     services = open_services(settings, mode="lite")
-    server = BackgroundServer(build_app(services)).start()
+    server = BackgroundServer(_execution_app(services)).start()
     settings.port = server.port
     settings.host = server.host
     try:
         processor = DagProcessor(services, forkserver_parser(forkserver), paused_by_default=False)
+        from .execution_api import cross_dag
+
+        cross_dag.dag_finder = cross_dag.finder_for(processor, dags_folder)  # TriggerDagRun targets, on demand
         found = None
         first_error = None
-        for path in find_dag_file(Path(dags_folder), dag_id):
-            processor.process_file(path)
-            with services.engine.connect() as conn:
-                found = dag_store.latest_serialized(conn, dag_id)
-                if found is None and first_error is None:
-                    err = [e for e in dag_store.import_errors(conn) if e.filename == path]
-                    if err and dag_id.encode() in Path(path).read_bytes():
-                        first_error = err[0].stacktrace
-            if found:
-                break
+        quiet = logging.getLogger("leoflow.dagproc.processor")
+        level = quiet.level
+        quiet.setLevel(logging.ERROR)  # other files' import errors are not this command's business
+        try:
+            for path in find_dag_file(Path(dags_folder), dag_id):
+                mentions = _mentions(path, dag_id)
+                if first_error is not None and not mentions:
+                    break  # the file that names the DAG failed: do not parse the whole folder looking for it
+                processor.process_file(path)
+                with services.engine.connect() as conn:
+                    found = dag_store.latest_serialized(conn, dag_id)
+                    if found is None and first_error is None:
+                        err = [e for e in dag_store.import_errors(conn) if e.filename == path]
+                        if err and mentions:
+                            first_error = err[0].stacktrace
+                if found:
+                    break
+        finally:
+            quiet.setLevel(level)
         if found is None:
             return TestRun(dag_id, "", "not_found", import_error=first_error, home=home)
         version_id, data = found
+        from .scheduler.params import conf_errors
+
+        errors = conf_errors(data, conf)
+        if errors:  # as Airflow: an invalid conf creates no run
+            return TestRun(dag_id, "", "invalid_conf", import_error="; ".join(errors), home=home)
         when = logical_date or utcnow()
         with services.engine.begin() as conn:
             run = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="manual",
@@ -102,12 +186,20 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
             if state not in ("queued", "running"):
                 break
             scheduler._wait()
+        # A try the run no longer waits for (fail_fast, a run that timed out) learns it at its next heartbeat
+        # and stops its own work (`on_kill`): give it that long rather than killing it outright.
+        grace = time.monotonic() + settings.task_heartbeat_interval + 5.0
+        while executor.free_slots() < executor.parallelism and time.monotonic() < grace:
+            time.sleep(0.1)
         with services.engine.connect() as conn:
             rows = tis.tis_of_run(conn, dag_id, run["run_id"])
         tasks = sorted(({"task_id": r.task_id, "map_index": r.map_index, "state": r.state,
                          "try_number": r.try_number} for r in rows), key=lambda t: (t["task_id"], t["map_index"]))
         return TestRun(dag_id, run["run_id"], state, tasks, home=home)
     finally:
+        from .execution_api import cross_dag
+
+        cross_dag.dag_finder = None
         server.stop()
         if own_forkserver:
             forkserver.stop()

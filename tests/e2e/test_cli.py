@@ -103,3 +103,25 @@ def test_version_migrate_and_wrong_arguments(tmp_path):
     assert leoflow("db", "check", home=tmp_path).returncode == 0
     wrong = leoflow("dags", "tset", home=tmp_path)
     assert wrong.returncode == 2 and "invalid choice: 'tset'" in wrong.stderr
+
+
+PARAMS_DAG = '''
+from airflow.sdk import DAG, Param, task
+
+with DAG("with_params", schedule=None, params={"rows": Param(10, type="integer", minimum=1)}):
+    @task
+    def show(params=None):
+        return params["rows"]
+
+    show()
+'''
+
+
+def test_dags_trigger_checks_conf_against_the_params(tmp_path, dags_folder):
+    (dags_folder / "with_params.py").write_text(PARAMS_DAG)
+    bad = leoflow("dags", "trigger", "with_params", "--conf", '{"rows": 0}', "--dags-folder", str(dags_folder),
+                  home=tmp_path)
+    assert bad.returncode == 1 and "param 'rows'" in bad.stderr and "Created run" not in bad.stdout
+    good = leoflow("dags", "trigger", "with_params", "--conf", '{"rows": 3}', "--dags-folder", str(dags_folder),
+                   home=tmp_path, check=True)
+    assert "Created run manual__" in good.stdout

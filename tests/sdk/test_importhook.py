@@ -52,8 +52,8 @@ def test_unsupported_module_names_itself():
 
 
 def test_unsupported_name_from_supported_module():
-    with pytest.raises(ImportError, match=r"`airflow\.sdk\.Asset`"):
-        exec("from airflow.sdk import Asset", {})
+    with pytest.raises(ImportError, match=r"`airflow\.sdk\.NotAThing`"):
+        exec("from airflow.sdk import NotAThing", {})
 
 
 def test_install_is_idempotent_and_uninstall_removes():
@@ -73,3 +73,49 @@ def test_install_is_idempotent_and_uninstall_removes():
 def test_every_mapped_module_imports():
     for name in importhook.MODULES:
         importlib.import_module(name)
+
+
+def test_served_folder_answers_for_its_package(tmp_path):
+    pkg = tmp_path / "bundle"
+    (pkg / "libs").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "libs" / "__init__.py").write_text("")
+    (pkg / "libs" / "helper.py").write_text("VALUE = 42\n")
+    importhook.serve_folder("airflow.test_bundle", str(pkg))
+    try:
+        assert importlib.import_module("airflow.test_bundle.libs.helper").VALUE == 42
+        with pytest.raises(ImportError, match="No module named 'airflow.test_bundle.missing'"):
+            importlib.import_module("airflow.test_bundle.missing")
+    finally:
+        importhook.FOLDERS.pop("airflow.test_bundle", None)
+        for name in [n for n in sys.modules if n.startswith("airflow.test_bundle")]:
+            del sys.modules[name]
+
+
+def test_decorator_module_paths_serve_the_operator_classes():
+    from airflow.providers.standard.decorators.branch_python import _BranchPythonDecoratedOperator
+    from airflow.providers.standard.decorators.python import python_task
+    from airflow.sdk import DAG
+
+    with DAG("paths") as d:
+        @python_task
+        def one():
+            return 1
+
+        one()
+    assert _BranchPythonDecoratedOperator.custom_operator_name == "@task.branch"
+    assert d.get_task("one").operator_name == "@task"
+
+
+@pytest.mark.parametrize("statement", [
+    "from airflow.utils.types import DagRunType, NOTSET",
+    "from airflow.utils.xcom import XCOM_RETURN_KEY",
+    "from airflow.notifications.basenotifier import BaseNotifier",
+    "from airflow.models.baseoperatorlink import BaseOperatorLink",
+    "from airflow.models.operator import BaseOperator",
+    "from airflow.utils.context import Context, context_merge",
+    "from airflow.decorators.base import TaskDecorator, get_unique_task_id",
+    "from airflow.utils.dag_parsing_context import get_parsing_context",
+])
+def test_airflow2_paths_airflow_32_still_serves(statement):
+    exec(statement, {})

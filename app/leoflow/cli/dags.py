@@ -88,11 +88,18 @@ def trigger(args) -> int:
             print(f"leoflow: DAG {args.dag_id!r} not found in {services.settings.dags_folder}", file=sys.stderr)
             return 1
         version_id, data = found
+        from leoflow.scheduler.params import conf_errors
+
+        conf = _parse_conf(args.conf)
+        errors = conf_errors(data, conf)
+        if errors:
+            print(f"leoflow: invalid conf for DAG {args.dag_id!r}: {'; '.join(errors)}", file=sys.stderr)
+            return 1
         now = utcnow()
         try:
             run = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="manual", run_after=now,
                                       logical_date=logical, data_interval=(logical, logical) if logical else None,
-                                      run_id=args.run_id, conf=_parse_conf(args.conf), triggered_by="cli")
+                                      run_id=args.run_id, conf=conf, triggered_by="cli")
         except runs.RunExists as exc:
             print(f"leoflow: {exc}", file=sys.stderr)
             return 1
@@ -122,7 +129,7 @@ def unpause(args) -> int:
 
 
 def test(args) -> int:
-    from leoflow.dagtest import test_dag
+    from leoflow.dagtest import discard_home, test_dag
 
     settings = _settings(args)
     folder = Path(settings.dags_folder)
@@ -138,7 +145,17 @@ def test(args) -> int:
         if args.output == "json":
             print(json.dumps({"run_state": None, "error": message, "tasks": []}))
         print(f"leoflow: {message}", file=sys.stderr)
+        discard_home(result)
         return 1
+    if result.run_state == "invalid_conf":
+        message = f"Invalid conf for DAG {args.dag_id!r}: {result.import_error}"
+        if args.output == "json":
+            print(json.dumps({"run_state": None, "error": message, "tasks": []}))
+        print(f"leoflow: {message}", file=sys.stderr)
+        discard_home(result)
+        return 1
+    if result.run_state == "success":
+        discard_home(result)  # a failed run keeps its home: the task logs explain it
     if args.output == "json":
         print(json.dumps({"run_state": result.run_state, "tasks": result.tasks}))
     else:

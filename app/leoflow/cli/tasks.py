@@ -62,11 +62,14 @@ def test(args) -> int:
     dag_run = {"dag_id": dag.dag_id, "run_id": run_id, "logical_date": when, "data_interval_start": when,
                "data_interval_end": when, "run_after": when, "start_date": when, "conf": {}, "run_type": "manual"}
     context = runtime.build_context(dag, task, ti, dag_run)
-    try:
-        result = runtime.execute_task(task, context)
-    except Exception:
-        logging.getLogger("airflow.task").exception("Task failed")
-        print(f"{task.task_id}: failed", file=sys.stderr)
-        return 1
-    print(f"{task.task_id}: success; returned {result!r}")
-    return 0
+    context["test_mode"] = True
+    outcome = runtime.run_task(task, context)  # classifies skips, branch decisions and failures as a real run
+    runtime.run_callbacks(task, context, outcome.state)
+    if outcome.skip_downstream:
+        print(f"{task.task_id}: would skip {', '.join(map(str, outcome.skip_downstream))}")
+    returned = runtime.get_comms().xcoms.get((dag.dag_id, run_id, task.task_id, "return_value", -1))
+    if outcome.state == "success":
+        print(f"{task.task_id}: success; returned {returned!r}")
+        return 0
+    print(f"{task.task_id}: {outcome.state}", file=sys.stderr)
+    return 0 if outcome.state == "skipped" else 1

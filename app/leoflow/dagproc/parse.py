@@ -19,10 +19,11 @@ class ParseResult:
 
 
 def parse_file(path: str) -> ParseResult:
-    from leoflow.sdk import collect
+    from leoflow.sdk import collect, plugins
     from leoflow.sdk.serialize import serialize_dag
 
     try:
+        plugins.load()  # the plugins folder's timetables / weight strategies, once per process
         dags = collect.dags_from_file(path)
         return ParseResult(path, dags=[with_priority_weights(serialize_dag(d)) for d in dags])
     except BaseException as exc:  # SystemExit and KeyboardInterrupt in a DAG file are import errors too
@@ -50,6 +51,8 @@ def with_priority_weights(data: dict) -> dict:
         return seen
 
     for t in data["tasks"]:
+        if "weight_by_try" in t:  # a plugin's strategy: computed by the serializer
+            continue
         rule = t.get("weight_rule", "downstream")
         own = t.get("priority_weight", 1)
         if rule == "absolute":

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from ..scheduler import timetables
 from ..services import Services
-from ..store import dags as dag_store
+from ..store import assets as asset_store, dags as dag_store
 from ..store.tables import dag_run
 from ..store.types import utcnow
 
@@ -114,15 +114,17 @@ class DagProcessor:
                 ids.add(data["dag_id"])
                 synced = dag_store.sync_dag(conn, data, source_code=source, relative_fileloc=relative,
                                             paused_by_default=self.paused_by_default)
+                # Assets every parse: which one of a shared name/uri is active depends on what else exists.
+                asset_store.sync_dag_assets(conn, data)
                 if synced.changed:
                     self._plan_next_run(conn, data)
-            dag_store.mark_stale(conn, path, ids)
+            asset_store.drop_dag_references(conn, dag_store.mark_stale(conn, path, ids))
         self.services.bus.notify_scheduler(kind="dags_changed", path=path)
 
     def forget_file(self, path: str) -> None:
         with self.services.engine.begin() as conn:
             dag_store.clear_import_error(conn, path)
-            dag_store.mark_stale(conn, path, set())
+            asset_store.drop_dag_references(conn, dag_store.mark_stale(conn, path, set()))
 
     def _plan_next_run(self, conn, data: dict) -> None:
         last = conn.execute(select(func.max(dag_run.c.logical_date)).where(

@@ -13,12 +13,17 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from ..services import Services
-from ..store import audit, connections, runs, tis, variables, xcoms
+from ..store import audit, connections, runs, task_map, tis, variables, xcoms
 from ..store.tables import rendered_task_instance_fields, task_instance
 from ..store.types import utcnow
+from .assets import asset_routes, consumed_event_bodies, register_success_outlets  # leoflow-async
+from .cross_dag import cross_dag_routes  # leoflow-async
+from .waiting import WAITING_STATES, run_context, update_waiting_state, waiting_routes  # leoflow-async
+from .task_semantics import stop_remaining_if_fail_fast, task_semantics_routes
 from .http import HTTPError, json_body, no_content, not_found, parse_time, require_fields, require_self, respond, claims
 
 TERMINAL = {"success", "failed", "skipped", "removed", "up_for_retry"}
+MAX_MAP_LENGTH = 1024  # Airflow's [core] max_map_length default
 
 
 def execution_routes(services: Services) -> list[Route]:
@@ -62,19 +67,25 @@ def execution_routes(services: Services) -> list[Route]:
                                       "message": "TI was not in a state where it could be marked as running",
                                       "previous_state": ti.state})
             now = utcnow()
+            resuming = bool(ti.next_method)  # leoflow-async hook: back from a deferral, keep start and XComs
             conn.execute(task_instance.update().where(task_instance.c.id == task_instance_id).values(
                 state="running", hostname=body["hostname"], unixname=body["unixname"], pid=body["pid"],
-                start_date=start, end_date=None, last_heartbeat_at=now, updated_at=now))
+                start_date=ti.start_date if resuming and ti.start_date else start, end_date=None,
+                last_heartbeat_at=now, updated_at=now))
             # A new try starts from a clean slate: the previous try's XComs are gone.
-            xcoms.clear_task(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+            if not resuming:
+                xcoms.clear_task(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+                task_map.clear(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
             run = runs.get_run(conn, ti.dag_id, ti.run_id)
             if run.state == "queued":
                 runs.set_run_state(conn, ti.dag_id, ti.run_id, "running", start_date=now)
             audit.record(conn, "running", dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
                          map_index=ti.map_index, try_number=ti.try_number, logical_date=run.logical_date,
                          extra={"host_name": body["hostname"]})
+            dag_run_body = {**run_body(run), "consumed_asset_events": consumed_event_bodies(conn, run.id)}  # leoflow-async
+            waiting_context = run_context(conn, ti)  # leoflow-async: reschedule count, deferral resume point
         return respond({
-            "dag_run": run_body(run),
+            "dag_run": dag_run_body,
             "task_reschedule_count": 0,
             "max_tries": ti.max_tries,
             "variables": [],
@@ -83,12 +94,15 @@ def execution_routes(services: Services) -> list[Route]:
             "next_kwargs": None,
             "xcom_keys_to_clear": [],
             "should_retry": ti.try_number <= ti.max_tries,
+            **waiting_context,
         })
 
     @endpoint(body=True)
     def ti_update_state(request, body, task_instance_id):
         require_fields(body, {"state": str})
         state = body["state"]
+        if state in WAITING_STATES:  # leoflow-async hook: deferred / up_for_reschedule
+            return update_waiting(task_instance_id, body)
         if state not in TERMINAL:
             raise HTTPError(422, [{"type": "literal_error", "loc": ["body", "state"],
                                    "msg": f"Input should be one of {sorted(TERMINAL)}", "input": state}])
@@ -104,12 +118,31 @@ def execution_routes(services: Services) -> list[Route]:
             if state == "up_for_retry" and ti.try_number > ti.max_tries:
                 state = "failed"  # the runner asked for a retry it has no right to
             tis.finish_try(conn, task_instance_id, state, end, only_if=("running",))
+            if state == "failed":
+                stop_remaining_if_fail_fast(conn, ti)
+            if state == "success":  # leoflow-async hook: outlets become asset events
+                register_success_outlets(conn, ti, body)
             if body.get("rendered_map_index") is not None:
                 conn.execute(task_instance.update().where(task_instance.c.id == task_instance_id)
                              .values(rendered_map_index=str(body["rendered_map_index"])))
             audit.record(conn, state, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
                          map_index=ti.map_index, try_number=ti.try_number)
         services.bus.notify_scheduler(kind="ti_finished", dag_id=ti.dag_id, run_id=ti.run_id)
+        return no_content()
+
+    def update_waiting(task_instance_id, body):  # leoflow-async hook
+        with engine.begin() as conn:
+            ti = tis.get_ti(conn, task_instance_id)
+            if ti is None:
+                raise not_found("Task Instance not found")
+            if ti.state != "running":
+                raise HTTPError(409, {"reason": "invalid_state",
+                                      "message": "TI was not in the running state so it cannot be updated",
+                                      "previous_state": ti.state})
+            state = update_waiting_state(conn, ti, body)
+            audit.record(conn, state, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
+                         map_index=ti.map_index, try_number=ti.try_number)
+        services.bus.notify_scheduler(kind=f"ti_{state}", dag_id=ti.dag_id, run_id=ti.run_id)
         return no_content()
 
     @endpoint(body=True)
@@ -156,8 +189,12 @@ def execution_routes(services: Services) -> list[Route]:
 
     @endpoint(auth="any")
     def xcom_get(request, _body, dag_id, run_id, task_id, key):
+        prior = request.query_params.get("include_prior_dates", "false").lower() in ("true", "1")
         with engine.connect() as conn:
-            row = xcoms.get(conn, dag_id, run_id, task_id, key, map_index_of(request))
+            if prior:  # the newest value from this run or an earlier one (by logical date)
+                row = xcoms.get_latest(conn, dag_id, run_id, task_id, key, map_index_of(request))
+            else:
+                row = xcoms.get(conn, dag_id, run_id, task_id, key, map_index_of(request))
         if row is None:
             raise not_found(f"XCom with key='{key}' map_index={map_index_of(request)} not found for task "
                             f"'{task_id}' in DAG run '{run_id}' of '{dag_id}'")
@@ -182,9 +219,18 @@ def execution_routes(services: Services) -> list[Route]:
 
     @endpoint(body=True, auth="any")
     def xcom_set(request, body, dag_id, run_id, task_id, key):
+        mapped_length = request.query_params.get("mapped_length")
+        if mapped_length is not None and not mapped_length.lstrip("-").isdigit():
+            raise HTTPError(422, [{"type": "int_parsing", "loc": ["query", "mapped_length"],
+                                   "msg": "Input should be a valid integer", "input": mapped_length}])
         with engine.begin() as conn:
             if not xcoms.set(conn, dag_id, run_id, task_id, key, body, map_index_of(request)):
                 raise not_found(f"Dag run '{run_id}' of '{dag_id}' not found")
+            if mapped_length is not None:  # the runner says tasks are mapped over this result
+                if int(mapped_length) > MAX_MAP_LENGTH:
+                    raise HTTPError(400, {"reason": "unmappable_return_value_length",
+                                          "message": "pushed value is too large to map as a downstream's dependency"})
+                task_map.record(conn, dag_id, run_id, task_id, map_index_of(request), int(mapped_length))
         return respond({"message": "XCom successfully set"}, 201)
 
     @endpoint(auth="any")
@@ -265,6 +311,8 @@ def execution_routes(services: Services) -> list[Route]:
         Route("/connections/{connection_id}", connection_get, methods=["GET"]),
         Route("/dag-runs/{dag_id}/{run_id}", dag_run_get, methods=["GET"]),
         Route("/dag-runs/{dag_id}/{run_id}/state", dag_run_state, methods=["GET"]),
+        *waiting_routes(services), *asset_routes(services), *cross_dag_routes(services),  # leoflow-async
+        *task_semantics_routes(services),
     ]
 
 

@@ -68,6 +68,10 @@ def _run_child(kind: str, payload: dict) -> int:
         from leoflow.dagproc.parse import parse_to_file
 
         return parse_to_file(payload["path"], payload["out"])
+    if kind == "callback":  # a DAG's on_success/on_failure callback (scheduler/callbacks.py)
+        from leoflow.scheduler.callbacks import run_callback_child
+
+        return run_callback_child(payload)
     raise ValueError(f"unknown job kind {kind!r}")
 
 

@@ -27,19 +27,24 @@ class LocalExecutor:
             return max(self.parallelism - len(self._running), 0)
 
     @staticmethod
-    def job_id(ti_id: str, try_number: int) -> str:
+    def job_id(ti_id: str, try_number: int, attempt: str | None = None) -> str:
         # One job per try: a retry of the same task instance must never be mistaken for the try before it.
-        return f"{ti_id}#{try_number}"
+        return f"{ti_id}#{try_number}" + (f"@{attempt}" if attempt else "")
 
     def submit(self, workload: dict) -> None:
-        job = self.job_id(workload["ti_id"], workload["try_number"])
+        # A rescheduled sensor or a resumed deferral runs the same try again: `attempt` tells them apart.
+        job = self.job_id(workload["ti_id"], workload["try_number"], workload.get("attempt"))
         with self._lock:
             self._running[job] = workload
         self.forkserver.submit(job, "task", workload)
 
     def kill(self, ti_id: str, try_number: int) -> None:
         """End a try's process (and its process group), e.g. a zombie that stopped heart-beating."""
-        self.forkserver.kill(self.job_id(ti_id, try_number))
+        prefix = self.job_id(ti_id, try_number)
+        with self._lock:
+            jobs = [j for j in self._running if j == prefix or j.startswith(prefix + "@")] or [prefix]
+        for job in jobs:
+            self.forkserver.kill(job)
 
     def drain_exits(self) -> list[dict]:
         """Workloads whose process has ended, with `exit_code`: the scheduler checks their state was reported."""

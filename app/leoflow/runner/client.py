@@ -50,7 +50,7 @@ class ExecutionClient:
     def request(self, method: str, path: str, body=None, params: dict | None = None, *, raw: bool = False):
         url = f"{self.prefix}/{path.lstrip('/')}"
         if params:
-            url += "?" + urllib.parse.urlencode(params)
+            url += "?" + urllib.parse.urlencode(params, doseq=True)  # lists repeat: a=1&a=2
         payload = None if body is None and method in ("GET", "HEAD", "DELETE") else json.dumps(body, default=_default)
         headers = {"Authorization": f"Bearer {self.token}", "airflow-api-version": API_VERSION,
                    "Content-Type": "application/json", "Accept": "application/json"}

@@ -36,28 +36,89 @@ def _parse_dt(value):
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _encode(value):
+    """XCom values as Airflow 3.2 stores them: JSON, with datetimes, dates, timedeltas, tuples and sets in
+    Airflow's serde shapes, so they come back as the same types when pulled."""
+    from leoflow.scheduler import serde
+
+    try:
+        return serde.encode(value)
+    except TypeError:
+        raise TypeError(f"cannot serialize an object of type {type(value).__qualname__} as an XCom: Leoflow "
+                        "stores JSON types, datetimes, dates, timedeltas, tuples and sets") from None
+
+
+def _decode(value):
+    from leoflow.scheduler import serde
+
+    return serde.decode(value)
+
+
+def _q(segment) -> str:
+    """One path segment, percent-encoded (keys and run ids hold spaces, `+` and `:`)."""
+    import urllib.parse
+
+    return urllib.parse.quote(str(segment), safe="")
+
+
+def _xcom_path(dag_id, run_id, task_id, key) -> str:
+    return f"xcoms/{_q(dag_id)}/{_q(run_id)}/{_q(task_id)}/{_q(key)}"
+
+
+def _query_value(value):
+    if isinstance(value, (list, tuple, set)):
+        return [_query_value(v) for v in value]
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return str(value).lower()
+    return value
+
+
 class HttpComms:
     """The SDK's view of the control plane (XCom, Variables, Connections) over the Execution API."""
 
     def __init__(self, client: ExecutionClient):
         self.client = client
 
-    def get_xcom(self, dag_id, run_id, task_id, key, map_index=-1):
+    def get_xcom(self, dag_id, run_id, task_id, key, map_index=-1, include_prior_dates=False):
+        params = {"map_index": map_index}
+        if include_prior_dates:
+            params["include_prior_dates"] = "true"
         try:
-            body = self.client.request("GET", f"xcoms/{dag_id}/{run_id}/{task_id}/{key}", params={"map_index": map_index})
+            body = self.client.request("GET", _xcom_path(dag_id, run_id, task_id, key), params=params)
         except ApiError as err:
             if err.status == 404:
                 return False, None
             raise
-        return True, body["value"]
+        return True, _decode(body["value"])
 
-    def set_xcom(self, dag_id, run_id, task_id, key, value, map_index=-1):
-        self.client.request("POST", f"xcoms/{dag_id}/{run_id}/{task_id}/{key}", body=value,
-                            params={"map_index": map_index})
+    def set_xcom(self, dag_id, run_id, task_id, key, value, map_index=-1, mapped_length=None):
+        params = {"map_index": map_index}
+        if mapped_length is not None:
+            params["mapped_length"] = mapped_length
+        self.client.request("POST", _xcom_path(dag_id, run_id, task_id, key), body=_encode(value), params=params)
+
+    def get_xcom_sequence(self, dag_id, run_id, task_id, key):
+        """Every map index's value, in map-index order ([] when there is none)."""
+        return _decode(self.client.request("GET", f"{_xcom_path(dag_id, run_id, task_id, key)}/slice") or [])
+
+    def get_json(self, path, params=None):
+        """A GET for the context's readers (asset events, counts of other DAGs' runs); None when 404."""
+        try:
+            return self.client.request("GET", path, params={k: _query_value(v) for k, v in (params or {}).items()
+                                                           if v is not None})
+        except ApiError as err:
+            if err.status == 404:
+                return None
+            raise
+
+    def get_previous_successful_dagrun(self, ti_id):
+        return self.client.request("GET", f"task-instances/{ti_id}/previous-successful-dagrun")
 
     def get_variable(self, key):
         try:
-            value = self.client.request("GET", f"variables/{key}")["value"]
+            value = self.client.request("GET", f"variables/{_q(key)}")["value"]
             masker.mask_variable(key, value)  # a sensitive variable is masked in this task's log
             return value
         except ApiError as err:
@@ -66,11 +127,11 @@ class HttpComms:
             raise
 
     def set_variable(self, key, value, description=None):
-        self.client.request("PUT", f"variables/{key}", body={"value": value, "description": description})
+        self.client.request("PUT", f"variables/{_q(key)}", body={"value": value, "description": description})
 
     def get_connection(self, conn_id):
         try:
-            data = self.client.request("GET", f"connections/{conn_id}")
+            data = self.client.request("GET", f"connections/{_q(conn_id)}")
             masker.mask_connection(data)  # its password and sensitive extras are masked in this task's log
             return data
         except ApiError as err:
@@ -124,28 +185,32 @@ def _run(w: dict) -> int:
         return 1
     heartbeat = Heartbeat(client, ti_id, float(w.get("heartbeat_interval", 5.0)))
     heartbeat.start()
-    state = "failed"
+    report = {"state": "failed"}
     try:
-        state = _execute(w, ctx, client)
+        report = _execute(w, ctx, client)
     finally:
         heartbeat.stopped.set()
         try:
-            client.request("PATCH", f"task-instances/{ti_id}/state", body={"state": state, "end_date": _utcnow()})
+            client.request("PATCH", f"task-instances/{ti_id}/state", body={**report, "end_date": _utcnow()})
         except ApiError as err:
-            log.error("Could not report the final state %s: %s", state, err.body)
+            log.error("Could not report the final state %s: %s", report.get("state"), err.body)
             return 1
     return 0
 
 
-def _execute(w: dict, ctx: dict, client: ExecutionClient) -> str:
+def _execute(w: dict, ctx: dict, client: ExecutionClient) -> dict:
+    """Load, run and classify one try; returns the body of the final state report."""
     from leoflow.sdk import collect, runtime
-    from leoflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
     dag_run = dict(ctx["dag_run"])
     for key in ("logical_date", "data_interval_start", "data_interval_end", "run_after", "start_date", "end_date"):
         dag_run[key] = _parse_dt(dag_run.get(key))
+    map_index = w.get("map_index", -1)
     ti = {"id": w["ti_id"], "dag_id": w["dag_id"], "task_id": w["task_id"], "run_id": w["run_id"],
-          "try_number": w["try_number"], "map_index": w.get("map_index", -1), "max_tries": ctx["max_tries"]}
+          "try_number": w["try_number"], "map_index": map_index, "max_tries": ctx["max_tries"]}
+    comms = HttpComms(client)
+    runtime.set_comms(comms)
+    retry_or_fail = "up_for_retry" if ctx.get("should_retry") else "failed"
     try:
         dags = collect.dags_from_file(w["fileloc"])
         dag = next((d for d in dags if d.dag_id == w["dag_id"]), None)
@@ -154,40 +219,41 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> str:
         task = dag.task_dict.get(w["task_id"])
         if task is None:
             raise LookupError(f"Task {w['task_id']!r} is not in DAG {w['dag_id']!r}")
+        unmapped = task
+        if map_index >= 0:  # this map index's own operator, its mapped arguments pulled from upstream XComs
+            task = task.expand_for(map_index, runtime.make_pull(comms, dag, w["dag_id"], w["run_id"]))
     except BaseException:
         log.exception("Could not load the task from its DAG file")
-        return "up_for_retry" if ctx.get("should_retry") else "failed"
+        return {"state": retry_or_fail}
 
-    runtime.set_comms(HttpComms(client))
-    context = runtime.build_context(dag, task, ti, dag_run)
-    try:
-        result = runtime.execute_task(task, context)  # enforces execution_timeout itself
-        _store_rendered(client, w["ti_id"], task, runtime)
-        _push_result(client, w, task, result)
-        return "success"
-    except AirflowSkipException as exc:
-        _store_rendered(client, w["ti_id"], task, runtime)
-        log.info("Skipping task: %s", exc)
-        return "skipped"
-    except AirflowFailException:
-        log.exception("Task failed; it asked not to be retried")
-        return "failed"
-    except BaseException:
-        _store_rendered(client, w["ti_id"], task, runtime)
-        log.exception("Task failed with exception")
-        return "up_for_retry" if ctx.get("should_retry") else "failed"
+    context = runtime.build_context(dag, task, ti, dag_run, server_context=ctx)
+    _stop_task_on_sigterm(task)
+    outcome = runtime.run_task(task, context, is_mapped=map_index >= 0 or runtime.needs_expansion(unmapped),
+                               should_retry=bool(ctx.get("should_retry")), next_method=ctx.get("next_method"),
+                               next_kwargs=ctx.get("next_kwargs"))
+    _store_rendered(client, w["ti_id"], task, runtime)
+    if outcome.skip_downstream:
+        client.request("PATCH", f"task-instances/{w['ti_id']}/skip-downstream",
+                       body={"tasks": outcome.skip_downstream})
+    runtime.run_callbacks(task, context, outcome.state)
+    return outcome.report()
 
 
-def _push_result(client: ExecutionClient, w: dict, task, result) -> None:
-    if result is None or not getattr(task, "do_xcom_push", True):
+def _stop_task_on_sigterm(task) -> None:
+    """When the server ends the try (marked failed, fail_fast, timeout) the task's own `on_kill` cleans up
+    (e.g. BashOperator stops its child process), then the try ends."""
+    if threading.current_thread() is not threading.main_thread():
         return
-    comms = HttpComms(client)
-    key = (w["dag_id"], w["run_id"], w["task_id"])
-    if getattr(task, "multiple_outputs", False) and isinstance(result, dict):
-        for k, v in result.items():
-            comms.set_xcom(*key, str(k), v, w.get("map_index", -1))
-    log.info("Pushing xcom")
-    comms.set_xcom(*key, "return_value", result, w.get("map_index", -1))
+
+    def on_term(signum, frame):
+        log.error("Received SIGTERM. Terminating subprocesses.")
+        try:
+            task.on_kill()
+        except Exception:
+            log.exception("on_kill failed")
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_term)
 
 
 def _store_rendered(client: ExecutionClient, ti_id: str, task, runtime) -> None:

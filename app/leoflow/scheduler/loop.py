@@ -22,6 +22,10 @@ from ..store import audit, dags as dag_store, jobs, runs, tis
 from ..store.tables import dag, dag_run
 from ..store.types import utcnow
 from . import rules, timetables
+from ..store import reschedules  # leoflow-async
+from . import assets as asset_runs, waits  # leoflow-async
+from .callbacks import DagCallbacks  # leoflow-async
+from .triggerer import Triggerer  # leoflow-async
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +50,8 @@ class Scheduler:
         self._last_heartbeat = 0.0
         self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
+        self.triggerer = Triggerer(services)  # leoflow-async: deferred tasks' triggers
+        self.callbacks = DagCallbacks(getattr(executor, "forkserver", None), services.settings)  # leoflow-async
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -107,11 +113,13 @@ class Scheduler:
             jobs.heartbeat(self.services.engine, self.job_id)
             self._last_heartbeat = mono
         self._handle_executor_exits()
+        self._dirty.update(self.triggerer.sync())  # leoflow-async
         if mono - self._last_zombie_check > ZOMBIE_CHECK_INTERVAL:
             self._find_zombies(now)
             self._last_zombie_check = mono
         if self.create_scheduled_runs:
             self._create_scheduled_runs(now)
+            self._dirty.update(asset_runs.create_asset_triggered_runs(self.services.engine, now))  # leoflow-async
         if mono - self._last_sweep > SWEEP_INTERVAL:
             self._dirty.update(self._unfinished_runs())
             self._last_sweep = mono
@@ -144,7 +152,9 @@ class Scheduler:
 
     def _create_scheduled_runs(self, now: dt.datetime) -> None:
         with self.services.engine.begin() as conn:
-            due = conn.execute(select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after).where(
+            due = conn.execute(select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after,
+                                      dag.c.next_dagrun_data_interval_start,  # leoflow-async: real intervals
+                                      dag.c.next_dagrun_data_interval_end).where(
                 dag.c.is_paused.is_(False), dag.c.is_stale.is_(False),
                 dag.c.next_dagrun_create_after <= now)).all()
             for row in due:
@@ -152,8 +162,11 @@ class Scheduler:
                 if latest is None:
                     continue
                 version_id, data = latest
+                if timetables.only_one_active(data) and runs.unfinished_runs(conn, row.dag_id):  # leoflow-async
+                    continue
                 nxt = timetables.NextRun(row.next_dagrun, row.next_dagrun_create_after,
-                                         (row.next_dagrun, row.next_dagrun))
+                                         (row.next_dagrun_data_interval_start or row.next_dagrun,  # leoflow-async
+                                          row.next_dagrun_data_interval_end or row.next_dagrun))
                 try:
                     created = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="scheduled",
                                                   run_after=nxt.run_after, logical_date=nxt.logical_date,
@@ -181,21 +194,25 @@ class Scheduler:
                 if dag_row.max_active_runs and active >= dag_row.max_active_runs:
                     return run.state
                 runs.set_run_state(conn, dag_id, run_id, "running", start_date=now)
-            rows = tis.tis_of_run(conn, dag_id, run_id)
-            self.stats["runs_evaluated"] += 1
-            self.stats["tis_evaluated"] += len(rows)
-            views = [rules.TIView(r.id, r.task_id, r.state, r.try_number, r.max_tries, r.end_date, r.map_index)
-                     for r in rows]
-            decision = rules.decide(serialized, views, now)
+            hold = waits.before_decide(conn, serialized, run, now)  # leoflow-async: reschedules, dagrun_timeout
+            if hold.timed_out:
+                return self._finish_run(conn, serialized, run, "failed", now, reason="timed_out")
+            waits.merge_wakeup(self._wakeups, (dag_id, run_id), hold.next_check)
+            rows, decision = self._decide(conn, serialized, dag_id, run_id, now)
             retrying = [r.id for r in rows if r.state == "up_for_retry" and r.id in decision.schedule]
             for ti_id in retrying:
                 tis.record_history(conn, ti_id)
+                reschedules.clear(conn, ti_id)  # leoflow-async: a new try's sensor timeout starts afresh
             tis.set_scheduled(conn, decision.schedule, now)
+            self._reweigh_retries(conn, serialized, [r for r in rows if r.id in retrying])
             tis.set_finished_without_running(conn, decision.skip, "skipped", now)
             tis.set_finished_without_running(conn, decision.upstream_failed, "upstream_failed", now)
+            tis.set_finished_without_running(conn, decision.remove, "removed", now)
             if decision.next_check:
-                self._wakeups[(dag_id, run_id)] = decision.next_check
+                waits.merge_wakeup(self._wakeups, (dag_id, run_id), decision.next_check)  # leoflow-async: keep sooner
             if decision.run_state:
+                self.callbacks.run_finished(serialized, run, decision.run_state,  # leoflow-async
+                                            "success" if decision.run_state == "success" else "task_failure")
                 runs.set_run_state(conn, dag_id, run_id, decision.run_state, end_date=now,
                                    last_scheduling_decision=now)
                 audit.record(conn, f"dagrun_{decision.run_state}", dag_id=dag_id, run_id=run_id)
@@ -205,7 +222,60 @@ class Scheduler:
                          .values(last_scheduling_decision=now))
             return "running"
 
+    def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime):
+        """The rules' decision for a run, after expanding the mapped tasks whose lengths became known."""
+        from ..store import task_map, xcoms
+        from . import mapping
+
+        depends = [t["task_id"] for t in serialized["tasks"]
+                   if t.get("depends_on_past") or t.get("wait_for_downstream")]
+        depends += [d for t in serialized["tasks"] if t.get("wait_for_downstream") for d in t.get("downstream", [])]
+        past = tis.past_states(conn, dag_id, run_id, depends) if depends else None
+        for _ in range(len(serialized["tasks"]) + 1):  # each pass expands at least one task, or is final
+            rows = tis.tis_of_run(conn, dag_id, run_id)
+            self.stats["runs_evaluated"] += 1
+            self.stats["tis_evaluated"] += len(rows)
+            views = [rules.TIView(r.id, r.task_id, r.state, r.try_number, r.max_tries, r.end_date, r.map_index)
+                     for r in rows]
+            mapped = any(mapping.needs_expansion(t) for t in serialized["tasks"])
+            decision = rules.decide(serialized, views, now,
+                                    task_map=task_map.lengths_of_run(conn, dag_id, run_id) if mapped else None,
+                                    xcom_counts=task_map.result_counts_of_run(conn, dag_id, run_id) if mapped else None,
+                                    past_states=past,
+                                    branch_results=xcoms.values_of_key(conn, dag_id, run_id, "skipmixin_key"))
+            if not decision.expand:
+                break
+            tasks_by_id = {t["task_id"]: t for t in serialized["tasks"]}
+            by_id = {r.id: r for r in rows}
+            for ti_id, length in decision.expand.items():
+                tis.expand_mapped(conn, ti_id, tasks_by_id[by_id[ti_id].task_id], length, now)
+            # Skips decided in the same pass (zero-length expansions) are applied now; the rest is re-decided.
+            tis.set_finished_without_running(conn, decision.skip, "skipped", now)
+        if decision.deadlocked:
+            log.warning("DAG run %s of %s is deadlocked: unfinished tasks can never run", run_id, dag_id)
+        return rows, decision
+
+    def _finish_run(self, conn, serialized, run, state: str, now, *, reason: str) -> str:  # leoflow-async
+        runs.set_run_state(conn, run.dag_id, run.run_id, state, end_date=now, last_scheduling_decision=now)
+        audit.record(conn, f"dagrun_{state}", dag_id=run.dag_id, run_id=run.run_id, extra=reason)
+        log.info("DAG run %s of %s finished: %s (%s)", run.run_id, run.dag_id, state, reason)
+        self.callbacks.run_finished(serialized, run, state, reason)
+        return state
+
     # --- queueing -------------------------------------------------------------
+
+    def _reweigh_retries(self, conn, serialized: dict, retried) -> None:
+        """A custom weight rule may weigh later tries differently (`weight_by_try`)."""
+        for row in retried:
+            weights = self._task_doc(serialized, row.task_id).get("weight_by_try")
+            if weights:
+                tis.set_priority(conn, row.id, weights[min(row.try_number, len(weights) - 1)])
+
+    def _task_doc(self, serialized: dict, task_id: str) -> dict:
+        index = serialized.get("_leoflow_task_index")
+        if index is None:  # the cached document is shared: index its tasks once
+            index = serialized["_leoflow_task_index"] = {t["task_id"]: t for t in serialized["tasks"]}
+        return index.get(task_id, {})
 
     def queue_tasks(self) -> int:
         free = self.executor.free_slots()
@@ -225,6 +295,7 @@ class Scheduler:
             pool_used = tis.occupied_slots_by_pool(conn)
             run_active = tis.active_count_by_run(conn)
             dag_limits: dict[str, int] = {}
+            task_active = task_run_active = None  # max_active_tis_per_dag(run) counts, read once if needed
             for ti in candidates:
                 if len(workloads) >= free:
                     break
@@ -237,13 +308,27 @@ class Scheduler:
                 if run_active.get((ti.dag_id, ti.run_id), 0) >= dag_limits[ti.dag_id]:
                     continue
                 serialized = self._serialized(conn, ti.dag_version_id, ti.dag_id)
-                if serialized is None or not tis.set_queued(conn, ti.id, self.job_id, self.executor.name, now):
+                if serialized is None:
+                    continue
+                if task_active is None:
+                    task_active, task_run_active = tis.active_count_by_task(conn)
+                doc = self._task_doc(serialized, ti.task_id)
+                per_dag, per_run = doc.get("max_active_tis_per_dag"), doc.get("max_active_tis_per_dagrun")
+                if per_dag is not None and task_active.get((ti.dag_id, ti.task_id), 0) >= per_dag:
+                    continue
+                if per_run is not None and task_run_active.get((ti.dag_id, ti.run_id, ti.task_id), 0) >= per_run:
+                    continue
+                if not tis.set_queued(conn, ti.id, self.job_id, self.executor.name, now):
                     continue
                 pool_used[ti.pool] = pool_used.get(ti.pool, 0) + ti.pool_slots
                 run_active[(ti.dag_id, ti.run_id)] = run_active.get((ti.dag_id, ti.run_id), 0) + 1
+                task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
+                key = (ti.dag_id, ti.run_id, ti.task_id)
+                task_run_active[key] = task_run_active.get(key, 0) + 1
                 workloads.append({
                     "ti_id": ti.id, "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
                     "map_index": ti.map_index, "try_number": ti.try_number, "fileloc": serialized["fileloc"],
+                    "attempt": now.isoformat(),  # leoflow-async: = queued_dttm; tells pokes/resumes of one try apart
                     "token": tokens.issue(self.token_secret, ti.id), "api_url": settings.execution_api_url,
                     "heartbeat_interval": settings.task_heartbeat_interval,
                     "log_path": str(Path(settings.logs_folder) / log_relative_path(
@@ -274,7 +359,8 @@ class Scheduler:
                 if ti is None:
                     continue
                 self._dirty.add((ti.dag_id, ti.run_id))
-                if ti.state in ("queued", "running") and ti.try_number == ex["try_number"]:
+                stale = ex.get("attempt") and ti.queued_dttm and ti.queued_dttm.isoformat() != ex["attempt"]  # leoflow-async
+                if ti.state in ("queued", "running") and ti.try_number == ex["try_number"] and not stale:
                     self._fail_or_retry(conn, ti, f"the task process exited with code {ex['exit_code']} "
                                                   "without reporting a final state")
                 elif ti.state == "restarting" and ti.try_number == ex["try_number"]:

@@ -16,8 +16,10 @@ from typing import Any, ClassVar
 from leoflow.sdk import trigger_rule as _trigger_rule
 from leoflow.sdk.dag import DAG, current_dag, validate_key
 from leoflow.sdk.dependencies import DependencyMixin, as_operators
-from leoflow.sdk.exceptions import AirflowException
+from leoflow.sdk.exceptions import AirflowException, TaskDeferralError, TaskDeferralTimeout, TaskDeferred
 from leoflow.sdk.params import ParamsDict
+from leoflow.sdk.setup_teardown import CONTEXT as _SETUP_TEARDOWN
+from leoflow.sdk.taskgroup import TaskGroup, current_group
 
 DEFAULT_RETRY_DELAY = dt.timedelta(seconds=300)
 _VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
@@ -35,6 +37,9 @@ def _apply_defaults(init):
             names = [p.name for p in params if p.kind not in _VARIADIC]
         dag = kwargs.get("dag") or current_dag()
         defaults = dict(dag.default_args) if dag is not None else {}
+        group = kwargs.get("task_group") or (current_group(dag) if dag is not None else None)
+        if group is not None and group.default_args:
+            defaults.update(group.default_args)  # a group's default_args beat the DAG's
         defaults.update(kwargs.get("default_args") or {})
         if defaults:
             given = set(names[: len(args)]) | set(kwargs)
@@ -48,11 +53,27 @@ def _apply_defaults(init):
             init(self, *args, **kwargs)
         finally:
             self.__dict__["_init_depth"] = depth
-        if depth == 0:
+        if depth == 0 and not DETACHED[0]:
             self._after_init()
 
     wrapper._leoflow_applies_defaults = True
     return wrapper
+
+
+# True while mapping builds one map index's operator: it joins no DAG, so it makes no edges.
+DETACHED = [False]
+
+
+def base_operator_arg_names() -> frozenset[str]:
+    """The keyword arguments BaseOperator itself takes (the rest belong to the subclass)."""
+    global _BASE_NAMES
+    if _BASE_NAMES is None:
+        params = list(inspect.signature(BaseOperator.__init__).parameters.values())[1:]
+        _BASE_NAMES = frozenset(p.name for p in params if p.kind not in _VARIADIC)
+    return _BASE_NAMES
+
+
+_BASE_NAMES: frozenset[str] | None = None
 
 
 def _seconds(value):
@@ -72,9 +93,18 @@ class BaseOperator(DependencyMixin):
     is_setup = False
     is_teardown = False
     is_mapped = False
+    on_failure_fail_dagrun = False
+    deferrable = False
+    inherits_from_empty_operator = False  # EmptyOperator and its subclasses: True (Airflow's rule)
+    start_from_trigger = False
+    start_trigger_args = None
+    task_group: TaskGroup | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
+        for name in ("template_fields", "template_ext"):
+            if isinstance(cls.__dict__.get(name), str):
+                setattr(cls, name, (cls.__dict__[name],))  # a lone string means one field, as Airflow reads it
         init = cls.__dict__.get("__init__")
         if init is not None and not getattr(init, "_leoflow_applies_defaults", False):
             cls.__init__ = _apply_defaults(init)
@@ -145,7 +175,9 @@ class BaseOperator(DependencyMixin):
                 f"Invalid arguments were:\n**kwargs: {kwargs}"
             )
         validate_key(task_id)
-        self.task_id = task_id
+        dag = dag or current_dag() or (task_group.dag if task_group is not None else None)
+        group = task_group if task_group is not None else (current_group(dag) if dag is not None else None)
+        self.task_id = group.child_id(task_id) if group is not None else task_id
         self.owner = owner
         self.email = email
         self.email_on_retry = email_on_retry
@@ -164,7 +196,9 @@ class BaseOperator(DependencyMixin):
             self.depends_on_past = True
         self.params = ParamsDict(params)
         self.priority_weight = priority_weight
-        self.weight_rule = str(getattr(weight_rule, "value", weight_rule))
+        from leoflow.sdk.priority_strategy import normalize as _normalize_weight_rule
+
+        self.weight_rule = _normalize_weight_rule(weight_rule)
         self.queue = queue
         self.pool = pool or "default_pool"
         self.pool_slots = pool_slots
@@ -181,6 +215,8 @@ class BaseOperator(DependencyMixin):
         self._post_execute_hook = post_execute
         self.trigger_rule = _trigger_rule.normalize(trigger_rule)
         self.resources = resources
+        if run_as_user:
+            raise NotImplementedError(f"Leoflow does not support run_as_user (task {task_id}) yet")
         self.run_as_user = run_as_user
         self.map_index_template = map_index_template
         self.max_active_tis_per_dag = max_active_tis_per_dag
@@ -191,22 +227,23 @@ class BaseOperator(DependencyMixin):
         self.multiple_outputs = multiple_outputs
         self.inlets = list(inlets) if isinstance(inlets, (list, tuple)) else ([inlets] if inlets else [])
         self.outlets = list(outlets) if isinstance(outlets, (list, tuple)) else ([outlets] if outlets else [])
-        if task_group is not None:
-            raise NotImplementedError("Leoflow does not support task groups yet")
-        self.task_group = None
         self.doc = doc
         self.doc_md = doc_md
         self.doc_json = doc_json
         self.doc_yaml = doc_yaml
         self.doc_rst = doc_rst
-        self.task_display_name = task_display_name or task_id
+        self.task_display_name = task_display_name or self.task_id
         self.logger_name = logger_name
         self.allow_nested_operators = allow_nested_operators
         self.render_template_as_native_obj = render_template_as_native_obj
         self.upstream_task_ids: set[str] = set()
         self.downstream_task_ids: set[str] = set()
         self._dag: DAG | None = None
-        dag = dag or current_dag()
+        self.task_group = None
+        if _SETUP_TEARDOWN.active:
+            _SETUP_TEARDOWN.note_task(self)
+        if group is not None:
+            group.add(self)
         if dag is not None:
             self.dag = dag
 
@@ -216,7 +253,9 @@ class BaseOperator(DependencyMixin):
 
         for name in self.template_fields:
             for arg in find_xcomargs(getattr(self, name, None)):
-                self.set_upstream(arg.operator)
+                for op in arg.upstream_operators():
+                    if op is not self:
+                        self.set_upstream(op)
 
     def __repr__(self) -> str:
         return f"<Task({type(self).__name__}): {self.task_id}>"
@@ -263,8 +302,22 @@ class BaseOperator(DependencyMixin):
         return logging.getLogger(f"airflow.task.operators.{type(self).__module__}.{type(self).__name__}")
 
     # -- relationships ------------------------------------------------------
-    def _set_relatives(self, others, upstream: bool) -> None:
-        tasks = as_operators(others)
+    def _set_relatives(self, others, upstream: bool, edge_modifier=None) -> None:
+        from leoflow.sdk.edges import split_labels
+
+        labels, rest = split_labels(others)
+        for label in labels:  # `a >> Label("x") >> b`: the label remembers a, then links a to b
+            if upstream:
+                label.set_downstream(self)
+            else:
+                label.set_upstream(self)
+        tasks: list = []
+        for item in rest:
+            if isinstance(item, TaskGroup):
+                item._note_relative(self, upstream=not upstream, edge_modifier=edge_modifier)
+                tasks.extend(item.get_leaves() if upstream else item.get_roots())
+            else:
+                tasks.extend(as_operators(item))
         dag = self._dag or next((t.dag for t in tasks if t.dag is not None), None)
         for task in tasks:
             if dag is not None:
@@ -274,18 +327,53 @@ class BaseOperator(DependencyMixin):
                     task.dag = dag
                 if task.dag is not dag:
                     raise AirflowException("Tried to set relationships between tasks in more than one DAG")
+            if task is self:
+                raise AirflowException(f"Relationships can only be set between two different tasks ({self.task_id})")
             if upstream:
                 self.upstream_task_ids.add(task.task_id)
                 task.downstream_task_ids.add(self.task_id)
+                if edge_modifier is not None and dag is not None:
+                    edge_modifier.add_edge_info(dag, task.task_id, self.task_id)
             else:
                 self.downstream_task_ids.add(task.task_id)
                 task.upstream_task_ids.add(self.task_id)
+                if edge_modifier is not None and dag is not None:
+                    edge_modifier.add_edge_info(dag, self.task_id, task.task_id)
 
-    def set_upstream(self, other) -> None:
-        self._set_relatives(other, upstream=True)
+    def set_upstream(self, other, edge_modifier=None) -> None:
+        self._set_relatives(other, upstream=True, edge_modifier=edge_modifier)
 
-    def set_downstream(self, other) -> None:
-        self._set_relatives(other, upstream=False)
+    def set_downstream(self, other, edge_modifier=None) -> None:
+        self._set_relatives(other, upstream=False, edge_modifier=edge_modifier)
+
+    # -- setup / teardown ---------------------------------------------------------
+    def as_setup(self) -> "BaseOperator":
+        self.is_setup = True
+        return self
+
+    def as_teardown(self, *, setups=None, on_failure_fail_dagrun: bool | None = None) -> "BaseOperator":
+        self.is_teardown = True
+        self.trigger_rule = "all_done_setup_success"
+        if on_failure_fail_dagrun is not None:
+            self.on_failure_fail_dagrun = on_failure_fail_dagrun
+        if setups is not None:
+            for s in setups if isinstance(setups, (list, tuple)) else [setups]:
+                for op in as_operators(s):
+                    op.is_setup = True
+                    op.set_downstream(self)
+        return self
+
+    def __enter__(self):
+        if not self.is_setup and not self.is_teardown:
+            raise AirflowException("Only setup/teardown tasks can be used as context managers.")
+        _SETUP_TEARDOWN.push(self)
+        return _SETUP_TEARDOWN
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        _SETUP_TEARDOWN.pop()
+
+    def iter_mapped_task_groups(self):
+        return self.task_group.iter_mapped_task_groups() if self.task_group is not None else iter(())
 
     @property
     def upstream_list(self) -> list:
@@ -298,6 +386,26 @@ class BaseOperator(DependencyMixin):
     def get_direct_relatives(self, upstream: bool = False) -> list:
         return self.upstream_list if upstream else self.downstream_list
 
+    def get_direct_relative_ids(self, upstream: bool = False) -> set[str]:
+        return set(self.upstream_task_ids if upstream else self.downstream_task_ids)
+
+    def get_flat_relative_ids(self, *, upstream: bool = False) -> set[str]:
+        """Every task id reachable upstream (or downstream) from this task."""
+        if self._dag is None:
+            return set()
+        seen: set[str] = set()
+        todo = list(self.get_direct_relative_ids(upstream))
+        while todo:
+            tid = todo.pop()
+            if tid in seen:
+                continue
+            seen.add(tid)
+            todo.extend(self._dag.get_task(tid).get_direct_relative_ids(upstream))
+        return seen
+
+    def get_flat_relatives(self, upstream: bool = False) -> list:
+        return [self._dag.get_task(t) for t in sorted(self.get_flat_relative_ids(upstream=upstream))] if self._dag else []
+
     @property
     def roots(self) -> list:
         return [self]
@@ -306,10 +414,55 @@ class BaseOperator(DependencyMixin):
     def leaves(self) -> list:
         return [self]
 
-    # -- mapping (not yet) ----------------------------------------------------
+    # -- mapping --------------------------------------------------------------
     @classmethod
-    def partial(cls, *args, **kwargs):
-        raise NotImplementedError("Leoflow does not support dynamic task mapping (partial/expand) yet")
+    def partial(cls, **kwargs):
+        from leoflow.sdk.mapping import PartialOperator
+
+        return PartialOperator(cls, kwargs)
+
+    def expand_for(self, map_index: int, pull) -> "BaseOperator":
+        """This task for one map index of its mapped task group (itself when not in one).
+
+        Arguments of the group's function become that index's values, and XComArgs
+        from tasks of the same group are pulled from the same map index.
+        """
+        group = next(self.iter_mapped_task_groups(), None)
+        if group is None:
+            return self
+        import copy
+
+        from leoflow.sdk.taskgroup import MappedArgument
+        from leoflow.sdk.xcomarg import ResolvedValue, XComArg
+
+        values = group.expand_input.resolve(map_index, lambda t, k: pull(t, k, None))
+        members = {t.task_id for t in group}
+
+        def sub(value, templated: bool):
+            if isinstance(value, MappedArgument) and value.key in values:
+                v = values[value.key]
+                return ResolvedValue(v) if templated else v
+            if isinstance(value, XComArg) and not isinstance(value, ResolvedValue) and value.operator is not None \
+                    and type(value) is XComArg and value.operator.task_id in members:
+                v = pull(value.operator.task_id, value.key, map_index)
+                return ResolvedValue(v) if templated else v
+            if isinstance(value, list):
+                return [sub(v, templated) for v in value]
+            if isinstance(value, tuple) and not hasattr(value, "_fields"):
+                return tuple(sub(v, templated) for v in value)
+            if isinstance(value, dict):
+                return {k: sub(v, templated) for k, v in value.items()}
+            return value
+
+        new = copy.copy(self)
+        new.__dict__ = dict(self.__dict__)
+        templated = set(self.template_fields)
+        for name, value in self.__dict__.items():
+            if name.startswith("_") or name in ("task_group", "upstream_task_ids", "downstream_task_ids"):
+                continue
+            new.__dict__[name] = sub(value, name in templated)
+        new.map_index = map_index
+        return new
 
     # -- running ------------------------------------------------------------
     def pre_execute(self, context) -> None:
@@ -318,6 +471,21 @@ class BaseOperator(DependencyMixin):
 
     def execute(self, context) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement execute()")
+
+    def defer(self, *, trigger, method_name: str, kwargs: dict | None = None, timeout=None) -> None:
+        """Hand the waiting to the triggerer; `method_name` runs when the trigger fires."""
+        raise TaskDeferred(trigger=trigger, method_name=method_name, kwargs=kwargs, timeout=timeout)
+
+    def resume_execution(self, next_method: str, next_kwargs: dict | None, context):
+        """Continue a deferred task in `next_method` (called by the task runtime)."""
+        if next_method == "__fail__":
+            next_kwargs = next_kwargs or {}
+            for line in next_kwargs.get("traceback") or []:
+                self.log.error("Trigger failed:\n%s", line)
+            if next_kwargs.get("error") == "Trigger/execution timeout":
+                raise TaskDeferralTimeout(next_kwargs.get("error"))
+            raise TaskDeferralError(next_kwargs.get("error", "Unknown"))
+        return getattr(self, next_method)(context, **(next_kwargs or {}))
 
     def post_execute(self, context, result=None) -> None:
         if self._post_execute_hook is not None:
@@ -349,3 +517,4 @@ class BaseOperator(DependencyMixin):
 # BaseOperator's own __init__ takes default_args too (subclasses without an
 # __init__ of their own inherit this wrapped one).
 BaseOperator.__init__ = _apply_defaults(BaseOperator.__init__)
+

@@ -26,6 +26,9 @@ def dags_from_file(path: str) -> list[DAG]:
     turns them into import errors with file and line.
     """
     importhook.install()
+    from leoflow.sdk import plugins
+
+    plugins.load()  # the plugins folder's timetables / weight strategies, once per process
     path = os.path.abspath(path)
     folder = os.path.dirname(path)
     name = module_name_for(path)
@@ -45,6 +48,10 @@ def dags_from_file(path: str) -> list[DAG]:
         sys.modules.pop(name, None)
         dag_module.take_created()
         dag_module._stack.clear()
+        from leoflow.sdk import setup_teardown, taskgroup
+
+        taskgroup._stack.clear()  # nothing of a failed file may leak into the next one
+        setup_teardown.CONTEXT.reset()
         raise
     finally:
         if added_path and folder in sys.path:
@@ -61,5 +68,5 @@ def dags_from_file(path: str) -> list[DAG]:
         by_id[dag.dag_id] = dag
     for dag in by_id.values():
         dag.fileloc = path
-        dag.check_cycle()
+        dag.validate()
     return list(by_id.values())

@@ -49,22 +49,11 @@ def take_created() -> list["DAG"]:
 
 
 def _check_schedule(schedule) -> None:
-    # Only what the first milestone runs; anything else fails at parse time
-    # with a message naming what is missing.
-    if schedule is None or isinstance(schedule, dt.timedelta):
-        return
-    if isinstance(schedule, str):
-        if schedule in _PRESETS:
-            return
-        from croniter import croniter  # lazy: only DAGs with a cron pay for it
+    # Every schedule form is turned into its document now, so an unsupported
+    # one fails at parse time with a message naming it.
+    from leoflow.sdk.serialize import schedule_doc
 
-        if not croniter.is_valid(schedule):
-            raise ValueError(f"Invalid Cron expression: {schedule!r}")
-        return
-    raise NotImplementedError(
-        f"Leoflow does not support schedule={schedule!r} yet "
-        "(supported: None, a cron string, a preset like '@daily', a timedelta)"
-    )
+    schedule_doc(schedule)
 
 
 class DAG:
@@ -105,6 +94,9 @@ class DAG:
     ):
         validate_key(dag_id)
         _check_schedule(schedule)
+        for name, value in (("deadline", deadline), ("allowed_run_types", allowed_run_types)):
+            if value is not None:
+                raise NotImplementedError(f"Leoflow does not support DAG({name}=...) yet")
         self.dag_id = dag_id
         self.description = description
         self.schedule = schedule
@@ -141,7 +133,13 @@ class DAG:
         self.deadline = deadline
         self.allowed_run_types = allowed_run_types
         self.task_dict: dict[str, Any] = {}
+        self.edge_info: dict[str, dict[str, dict]] = {}
         self.fileloc = _caller_file()
+        from leoflow.sdk.taskgroup import TaskGroup
+
+        self.task_group = TaskGroup(None, dag=self)  # the root group
+        if isinstance(self.start_date, str) or isinstance(self.end_date, str):
+            raise TypeError("start_date and end_date must be datetimes, not strings")
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
@@ -160,8 +158,44 @@ class DAG:
     def add_task(self, task) -> None:
         if task.task_id in self.task_dict and self.task_dict[task.task_id] is not task:
             raise DuplicateTaskIdFound(f"Task id '{task.task_id}' has already been added to the DAG")
+        if task.task_id in self.task_group.used_group_ids:
+            raise DuplicateTaskIdFound(f"Task id '{task.task_id}' has already been added to the DAG as a task group")
         self.task_dict[task.task_id] = task
         task._dag = self
+        if task.task_group is None:
+            self.task_group.add(task)
+
+    @property
+    def task(self):
+        """`@dag_object.task`: the `task` decorator bound to this DAG."""
+        from leoflow.sdk.decorators import task
+
+        return functools.partial(task, dag=self)
+
+    def param(self, name: str, default: Any = None) -> "DagParam":
+        """A reference to a DAG param, resolved from the run's params when a task renders it."""
+        from leoflow.sdk.params import DagParam
+
+        return DagParam(self, name, default)
+
+    @property
+    def task_group_dict(self) -> dict:
+        return {k: v for k, v in self.task_group.get_task_group_dict().items() if k is not None}
+
+    def set_edge_info(self, upstream_task_id: str, downstream_task_id: str, info: dict) -> None:
+        self.edge_info.setdefault(upstream_task_id, {})[downstream_task_id] = dict(info)
+
+    def get_edge_info(self, upstream_task_id: str, downstream_task_id: str) -> dict:
+        return self.edge_info.get(upstream_task_id, {}).get(downstream_task_id, {})
+
+    @property
+    def timetable(self):
+        from leoflow.sdk.timetables import as_timetable
+
+        return as_timetable(self.schedule)
+
+    def iter_dagrun_infos_between(self, *args, **kwargs):
+        raise NotImplementedError("Leoflow does not support DAG.iter_dagrun_infos_between in DAG files yet")
 
     def add_tasks(self, tasks) -> None:
         for task in tasks:
@@ -237,6 +271,25 @@ class DAG:
 
     def check_cycle(self) -> None:
         self.topological_sort()
+
+    def validate(self) -> None:
+        """Airflow's checks before a DAG is accepted (the parser calls this after the file ran)."""
+        from leoflow.sdk.exceptions import ParamValidationError
+
+        if self.schedule is not None:
+            try:
+                self.params.validate()
+            except ParamValidationError as exc:
+                raise ValueError(
+                    f"Dag {self.dag_id!r} is not allowed to define a Schedule, as there are required params "
+                    "without default values, or the default values are not valid."
+                ) from exc
+        for task in self.tasks:
+            if task.is_setup:
+                for down in task.downstream_list:
+                    if not down.is_teardown and down.trigger_rule != "all_success":
+                        raise ValueError("Setup tasks must be followed with trigger rule ALL_SUCCESS.")
+        self.check_cycle()
 
     def get_template_env(self, force_sandboxed: bool = False):
         from leoflow.sdk.templating import template_env

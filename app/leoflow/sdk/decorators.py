@@ -18,14 +18,21 @@ from leoflow.sdk.operators.python import PythonOperator, determine_kwargs
 from leoflow.sdk.xcomarg import XComArg
 
 
-def unique_task_id(task_id: str, dag) -> str:
-    """`noop`, then `noop__1`, `noop__2`, ... within one DAG (Airflow's scheme)."""
-    if dag is None or task_id not in dag.task_dict:
+def unique_task_id(task_id: str, dag, task_group=None) -> str:
+    """`noop`, then `noop__1`, `noop__2`, ... within one DAG (Airflow's scheme; ids compared with group prefix)."""
+    if dag is None:
         return task_id
-    core = re.split(r"__\d+$", task_id)[0]
-    pattern = re.compile(rf"^{re.escape(core)}__(\d+)$")
+    from leoflow.sdk.taskgroup import current_group
+
+    group = task_group or current_group(dag)
+    full = group.child_id(task_id) if group is not None else task_id
+    if full not in dag.task_dict:
+        return task_id
+    prefix = re.split(r"__\d+$", full)[0]
+    pattern = re.compile(rf"^{re.escape(prefix)}__(\d+)$")
     suffixes = [int(m.group(1)) for t in dag.task_dict if (m := pattern.match(t))]
-    return f"{core}__{max(suffixes) + 1 if suffixes else 1}"
+    core = re.split(r"__\d+$", task_id)[0]
+    return f"{core}__{max(suffixes, default=0) + 1}"
 
 
 def _infers_multiple_outputs(func: Callable) -> bool:
@@ -70,6 +77,9 @@ class _BashDecoratedOperator(BashOperator):
         return super().execute(context)
 
 
+_PRIVATE_OPTIONS = ("_is_setup", "_is_teardown", "_on_failure_fail_dagrun")
+
+
 class TaskDecorator:
     """What `@task` returns: call it to add a task, `.override()` to change options."""
 
@@ -82,38 +92,104 @@ class TaskDecorator:
     def __repr__(self) -> str:
         return f"<TaskDecorator {self.function.__name__} -> {self.operator_class.__name__}>"
 
-    def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
+    @property
+    def is_setup(self) -> bool:
+        return bool(self.options.get("_is_setup"))
+
+    @property
+    def is_teardown(self) -> bool:
+        return bool(self.options.get("_is_teardown"))
+
+    def _operator_kwargs(self) -> tuple[dict, dict]:
         options = dict(self.options)
+        private = {k: options.pop(k) for k in _PRIVATE_OPTIONS if k in options}
         dag = options.get("dag") or current_dag()
-        task_id = unique_task_id(options.pop("task_id", None) or self.function.__name__, dag)
+        options["task_id"] = unique_task_id(options.pop("task_id", None) or self.function.__name__, dag,
+                                            options.get("task_group"))
         multiple_outputs = options.pop("multiple_outputs", None)
         if multiple_outputs is None:
             multiple_outputs = _infers_multiple_outputs(self.function)
+        options["multiple_outputs"] = multiple_outputs
+        if private.get("_is_teardown") and "trigger_rule" in options:
+            raise ValueError("Trigger rule not configurable for teardown tasks.")
+        return options, private
+
+    def _finish(self, op, private: dict):
+        if self.function.__doc__ and not any((op.doc, op.doc_json, op.doc_md, op.doc_rst, op.doc_yaml)):
+            op.doc_md = self.function.__doc__
+        if private.get("_is_setup"):
+            op.is_setup = True
+        if private.get("_is_teardown"):
+            op.is_teardown = True
+            op.trigger_rule = "all_done_setup_success"
+            op.on_failure_fail_dagrun = bool(private.get("_on_failure_fail_dagrun"))
+        return XComArg(op)
+
+    def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
         try:
             inspect.signature(self.function).bind_partial(*args, **kwargs)
         except TypeError as exc:
             raise TypeError(f"{self.function.__name__}() {exc}") from None
-        op = self.operator_class(
-            task_id=task_id, python_callable=self.function, op_args=list(args), op_kwargs=kwargs,
-            multiple_outputs=multiple_outputs, **options,
-        )
-        if self.function.__doc__ and not any((op.doc, op.doc_json, op.doc_md, op.doc_rst, op.doc_yaml)):
-            op.doc_md = self.function.__doc__
-        return XComArg(op)
+        options, private = self._operator_kwargs()
+        op = self.operator_class(python_callable=self.function, op_args=list(args), op_kwargs=kwargs, **options)
+        return self._finish(op, private)
 
     def override(self, **options: Any) -> "TaskDecorator":
         return TaskDecorator(self.function, self.operator_class, {**self.options, **options})
 
-    def partial(self, **kwargs):
-        raise NotImplementedError("Leoflow does not support dynamic task mapping (partial/expand) yet")
+    # -- mapping ------------------------------------------------------------
+    def partial(self, **kwargs: Any) -> "_DecoratedPartial":
+        return _DecoratedPartial(self, kwargs)
 
-    expand = partial
-    expand_kwargs = partial
+    def expand(self, **mapped: Any) -> XComArg:
+        return _DecoratedPartial(self, {}).expand(**mapped)
+
+    def expand_kwargs(self, kwargs: Any, *, strict: bool = True) -> XComArg:
+        return _DecoratedPartial(self, {}).expand_kwargs(kwargs)
 
 
-def _decorator(operator_class: type):
+class _DecoratedPartial:
+    def __init__(self, deco: TaskDecorator, kwargs: dict):
+        self.deco = deco
+        self.kwargs = kwargs
+        params = inspect.signature(deco.function).parameters
+        self._accepts_any = any(p.kind == inspect.Parameter.VAR_KEYWORD for p in params.values())
+        self._params = params
+        for name in kwargs:
+            self._check(name, "partial")
+
+    def _check(self, name: str, how: str) -> None:
+        if name not in self._params and not self._accepts_any:
+            raise TypeError(f"{self.deco.function.__name__}() got an unexpected keyword argument {name!r} in {how}()")
+
+    def _partial_operator(self):
+        from leoflow.sdk.mapping import PartialOperator
+
+        options, private = self.deco._operator_kwargs()
+        kwargs = {**options, "python_callable": self.deco.function, "op_args": [], "op_kwargs": dict(self.kwargs)}
+        return PartialOperator(self.deco.operator_class, kwargs, mapped_into="op_kwargs"), private
+
+    def expand(self, **mapped: Any) -> XComArg:
+        if not mapped:
+            raise TypeError("no arguments to expand against")
+        for name in mapped:
+            self._check(name, "expand")
+            if name in self.kwargs:
+                raise TypeError(f"{self.deco.function.__name__}: {name!r} is already set by partial()")
+        partial, private = self._partial_operator()
+        return self.deco._finish(partial.expand(**mapped), private)
+
+    def expand_kwargs(self, kwargs: Any, *, strict: bool = True) -> XComArg:
+        partial, private = self._partial_operator()
+        return self.deco._finish(partial.expand_kwargs(kwargs), private)
+
+
+def _decorator(operator_class_or_factory):
     def make(python_callable: Callable | None = None, multiple_outputs: bool | None = None, **options: Any):
         def wrap(func: Callable) -> TaskDecorator:
+            operator_class = operator_class_or_factory
+            if not isinstance(operator_class, type):
+                operator_class = operator_class()
             return TaskDecorator(func, operator_class, {"multiple_outputs": multiple_outputs, **options})
 
         return wrap(python_callable) if callable(python_callable) else wrap
@@ -121,11 +197,87 @@ def _decorator(operator_class: type):
     return make
 
 
+def _lazy(module: str, name: str):
+    def load():
+        import importlib
+
+        return getattr(importlib.import_module(module), name)
+
+    return load
+
+
+DECORATED_CLASSES: dict[str, Callable[[], type]] = {}  # class name -> loader (for import paths)
+
+
+def _named(base_loader, label: str, class_name: str):
+    """A subclass of an operator whose only change is its custom operator name (`@task.x`)."""
+    cache: dict = {}
+
+    def load():
+        if "cls" not in cache:
+            base = base_loader()
+            cache["cls"] = type(class_name, (base,), {"custom_operator_name": label, "__module__": __name__,
+                                                      "__qualname__": class_name})
+        return cache["cls"]
+
+    DECORATED_CLASSES[class_name] = load
+
+    return load
+
+
+def _condition_decorator(condition: Callable, skip_message: str | None, run: bool):
+    """`@task.run_if(cond)` / `@task.skip_if(cond)` on top of a `@task...` decorator."""
+    from leoflow.sdk.exceptions import AirflowSkipException
+
+    def wrap(deco):
+        if not isinstance(deco, TaskDecorator):
+            raise TypeError("run_if/skip_if must decorate a @task-decorated function (put it above @task)")
+        previous = deco.options.get("pre_execute")
+
+        def pre_execute(context):
+            if previous is not None:
+                previous(context)
+            result = bool(condition(context))
+            if result != run:
+                raise AirflowSkipException(skip_message or ("Task was skipped due to the run_if condition."
+                                                            if run else "Task was skipped due to the skip_if condition."))
+
+        return deco.override(pre_execute=pre_execute)
+
+    return wrap
+
+
+_PY = "leoflow.sdk.operators.python"
+_VENV = "leoflow.sdk.operators.python_venv"
+
+
 class _TaskNamespace:
-    """`task` itself, plus `task.python`, `task.bash`; other flavours say what's missing."""
+    """`task` itself plus its flavours (`task.bash`, `task.branch`, ...)."""
 
     python = staticmethod(_decorator(_PythonDecoratedOperator))
     bash = staticmethod(_decorator(_BashDecoratedOperator))
+    branch = staticmethod(_decorator(_named(_lazy(_PY, "BranchPythonOperator"), "@task.branch",
+                                            "_BranchPythonDecoratedOperator")))
+    short_circuit = staticmethod(_decorator(_named(_lazy(_PY, "ShortCircuitOperator"), "@task.short_circuit",
+                                                   "_ShortCircuitDecoratedOperator")))
+    sensor = staticmethod(_decorator(_lazy("leoflow.sdk.sensors.standard", "DecoratedSensorOperator")))
+    virtualenv = staticmethod(_decorator(_named(_lazy(_VENV, "PythonVirtualenvOperator"), "@task.virtualenv",
+                                                "_PythonVirtualenvDecoratedOperator")))
+    external_python = staticmethod(_decorator(_named(_lazy(_VENV, "ExternalPythonOperator"), "@task.external_python",
+                                                     "_PythonExternalDecoratedOperator")))
+    branch_virtualenv = staticmethod(_decorator(_named(_lazy(_VENV, "BranchPythonVirtualenvOperator"),
+                                                       "@task.branch_virtualenv", "_BranchPythonVirtualenvDecoratedOperator")))
+    branch_external_python = staticmethod(_decorator(_named(
+        _lazy(_VENV, "BranchExternalPythonOperator"), "@task.branch_external_python",
+        "_BranchExternalPythonDecoratedOperator")))
+
+    @staticmethod
+    def run_if(condition: Callable, skip_message: str | None = None):
+        return _condition_decorator(condition, skip_message, run=True)
+
+    @staticmethod
+    def skip_if(condition: Callable, skip_message: str | None = None):
+        return _condition_decorator(condition, skip_message, run=False)
 
     def __call__(self, python_callable=None, multiple_outputs=None, **options):
         return self.python(python_callable, multiple_outputs=multiple_outputs, **options)
@@ -137,3 +289,6 @@ class _TaskNamespace:
 
 
 task = _TaskNamespace()
+
+
+get_unique_task_id = unique_task_id  # Airflow's name

@@ -6,19 +6,19 @@ from __future__ import annotations
 class DependencyMixin:
     """Anything with set_upstream/set_downstream gets the bit-shift operators."""
 
-    def set_upstream(self, other) -> None:
+    def set_upstream(self, other, edge_modifier=None) -> None:
         raise NotImplementedError
 
-    def set_downstream(self, other) -> None:
+    def set_downstream(self, other, edge_modifier=None) -> None:
         raise NotImplementedError
 
     def __rshift__(self, other):
         self.set_downstream(other)
-        return other
+        return _wrap(other)
 
     def __lshift__(self, other):
         self.set_upstream(other)
-        return other
+        return _wrap(other)
 
     # `[a, b] >> c` lands here on c, because lists have no `>>`.
     def __rrshift__(self, other):
@@ -28,6 +28,15 @@ class DependencyMixin:
     def __rlshift__(self, other):
         self.set_downstream(other)
         return self
+
+
+def _wrap(other):
+    # `with setup >> [t1, t2]:` needs the list to be a context manager.
+    if isinstance(other, list) and not hasattr(other, "__enter__"):
+        from leoflow.sdk.setup_teardown import ContextWrapper
+
+        return ContextWrapper(other)
+    return other
 
 
 def as_operators(items) -> list:
@@ -40,7 +49,7 @@ def as_operators(items) -> list:
             out.extend(as_operators(item))
         return out
     if isinstance(items, XComArg):
-        return [items.operator]
+        return items.upstream_operators()
     if hasattr(items, "task_id") and hasattr(items, "upstream_task_ids"):
         return [items]
     raise TypeError(f"Relationships can only be set between operators and XComArgs; received {type(items).__name__}")

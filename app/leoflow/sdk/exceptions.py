@@ -26,7 +26,11 @@ class AirflowNotFoundException(AirflowException):
 
 
 class AirflowRescheduleException(AirflowException):
-    """A sensor asks to be run again later (not supported by Leoflow yet)."""
+    """A sensor in reschedule mode asks to be run again at `reschedule_date`."""
+
+    def __init__(self, reschedule_date):
+        super().__init__()
+        self.reschedule_date = reschedule_date
 
 
 class DuplicateTaskIdFound(AirflowException):
@@ -47,3 +51,97 @@ class ParamValidationError(AirflowException):
 
 class RemovedInAirflow4Warning(DeprecationWarning):
     """Kept so DAG files that filter this warning still import."""
+
+
+class DownstreamTasksSkipped(AirflowException):
+    """A branch / short-circuit decided: skip these downstream tasks, then succeed.
+
+    `tasks` holds task ids or `(task_id, map_index)` pairs.
+    """
+
+    def __init__(self, tasks):
+        super().__init__()
+        self.tasks = list(tasks)
+
+    def __str__(self) -> str:
+        return f"Skipping downstream tasks: {self.tasks}"
+
+
+class TaskDeferred(BaseException):
+    """Raised by an operator to hand its waiting to a trigger (the triggerer runs it)."""
+
+    def __init__(self, *, trigger, method_name: str, kwargs: dict | None = None, timeout=None):
+        super().__init__()
+        self.trigger = trigger
+        self.method_name = method_name
+        self.kwargs = kwargs
+        self.timeout = timeout
+
+    def __repr__(self) -> str:
+        return f"<TaskDeferred trigger={self.trigger} method={self.method_name}>"
+
+
+class TaskDeferralError(AirflowException):
+    """A deferred task came back with a trigger failure."""
+
+
+class TaskDeferralTimeout(AirflowException):
+    """A deferred task's trigger ran past its timeout."""
+
+
+class AirflowSensorTimeoutSoft(AirflowSkipException):
+    """Internal: a soft-failed sensor timeout ends the task skipped."""
+
+
+class AirflowConfigException(AirflowException):
+    """A configuration value is missing or wrong."""
+
+
+class AirflowInactiveAssetInInletOrOutletException(AirflowException):
+    """An asset named in inlets/outlets is not active."""
+
+
+class AirflowTimetableInvalid(AirflowException):
+    """A timetable's arguments are not valid."""
+
+
+class AirflowDagDuplicatedIdException(AirflowException):
+    """Two files define the same dag_id."""
+
+
+class TaskAlreadyInTaskGroup(AirflowException):
+    """A task was added to a second TaskGroup."""
+
+
+class AirflowProviderDeprecationWarning(DeprecationWarning):
+    """Kept so DAG files that filter this warning still import."""
+
+
+class XComNotFound(AirflowException):
+    """An XCom a task asked for does not exist."""
+
+
+class DagRunTriggerException(AirflowException):
+    """Raised by TriggerDagRunOperator; the task runtime triggers the run through the Execution API."""
+
+    def __init__(self, *, trigger_dag_id: str, dag_run_id: str, conf: dict | None, logical_date,
+                 reset_dag_run: bool, skip_when_already_exists: bool, wait_for_completion: bool,
+                 allowed_states: list[str], failed_states: list[str], poke_interval: int,
+                 deferrable: bool, note: str | None = None):
+        super().__init__()
+        self.trigger_dag_id = trigger_dag_id
+        self.dag_run_id = dag_run_id
+        self.conf = conf
+        self.logical_date = logical_date
+        self.reset_dag_run = reset_dag_run
+        self.skip_when_already_exists = skip_when_already_exists
+        self.wait_for_completion = wait_for_completion
+        self.allowed_states = allowed_states
+        self.failed_states = failed_states
+        self.poke_interval = poke_interval
+        self.deferrable = deferrable
+        self.note = note
+
+
+class DagRunAlreadyExists(AirflowException):
+    """The run to trigger exists already."""

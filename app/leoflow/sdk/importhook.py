@@ -11,9 +11,13 @@ from __future__ import annotations
 import importlib
 import importlib.abc
 import importlib.machinery
+import importlib.util
 import sys
 
 # airflow module name -> Leoflow module providing its names (None: empty package)
+_OPS = "leoflow.sdk.operators"
+_SENS = "leoflow.sdk.sensors"
+_STD = "airflow.providers.standard"
 MODULES: dict[str, str | None] = {
     "airflow": "leoflow.sdk.compat.root",
     "airflow.sdk": "leoflow.sdk.compat.sdk",
@@ -22,40 +26,188 @@ MODULES: dict[str, str | None] = {
     "airflow.sdk.bases": None,
     "airflow.sdk.bases.operator": "leoflow.sdk.compat.helpers",
     "airflow.sdk.bases.hook": "leoflow.sdk.connection",
+    "airflow.sdk.bases.sensor": "leoflow.sdk.sensors.base",
+    "airflow.sdk.bases.notifier": "leoflow.sdk.notifier",
+    "airflow.sdk.bases.decorator": "leoflow.sdk.decorators",
+    "airflow.sdk.bases.operatorlink": "leoflow.sdk.compat.sdk",
+    "airflow.sdk.bases.timetable": "leoflow.sdk.compat.timetables",
     "airflow.sdk.definitions": None,
     "airflow.sdk.definitions.dag": "leoflow.sdk.dag",
     "airflow.sdk.definitions.param": "leoflow.sdk.params",
     "airflow.sdk.definitions.xcom_arg": "leoflow.sdk.xcomarg",
     "airflow.sdk.definitions.context": "leoflow.sdk.compat.context",
+    "airflow.sdk.definitions.taskgroup": "leoflow.sdk.taskgroup",
+    "airflow.sdk.definitions.edges": "leoflow.sdk.edges",
+    "airflow.sdk.definitions.asset": "leoflow.sdk.assets",
+    "airflow.sdk.definitions.asset.decorators": "leoflow.sdk.assets",
+    "airflow.sdk.definitions.asset.metadata": "leoflow.sdk.assets",
+    "airflow.sdk.definitions.mappedoperator": "leoflow.sdk.mapping",
+    "airflow.sdk.definitions.decorators": "leoflow.sdk.compat.decorators",
+    "airflow.sdk.definitions.timetables": "leoflow.sdk.compat.timetables",
+    "airflow.sdk.definitions.partition_mappers": "leoflow.sdk.partitions",
     "airflow.sdk.execution_time": None,
+    "airflow.sdk.execution_time.context": "leoflow.sdk.compat.context",
+    "airflow.sdk.execution_time.task_runner": "leoflow.sdk.runtime",
+    "airflow.sdk.types": "leoflow.sdk.compat.context",
+    "airflow.sdk.io": "leoflow.sdk.objectstorage",
+    "airflow.sdk.io.path": "leoflow.sdk.objectstorage",
     "airflow.decorators": "leoflow.sdk.compat.decorators",
     "airflow.exceptions": "leoflow.sdk.exceptions",
+    "airflow.configuration": "leoflow.sdk.configuration",
     "airflow.macros": "leoflow.sdk.macros",
+    "airflow.listeners": "leoflow.sdk.compat.misc",
+    "airflow.plugins_manager": "leoflow.sdk.compat.misc",
+    "airflow.task": None,
+    "airflow.task.priority_strategy": "leoflow.sdk.compat.misc",
     "airflow.models": "leoflow.sdk.compat.models",
     "airflow.models.dag": "leoflow.sdk.dag",
+    "airflow.models.dagrun": "leoflow.sdk.compat.models",
+    "airflow.models.taskinstance": "leoflow.sdk.compat.models",
     "airflow.models.baseoperator": "leoflow.sdk.compat.helpers",
+    "airflow.models.mappedoperator": "leoflow.sdk.mapping",
     "airflow.models.param": "leoflow.sdk.params",
     "airflow.models.variable": "leoflow.sdk.variable",
     "airflow.models.connection": "leoflow.sdk.connection",
     "airflow.models.xcom_arg": "leoflow.sdk.xcomarg",
+    "airflow.models.skipmixin": "leoflow.sdk.operators.branch",
     "airflow.hooks": None,
     "airflow.hooks.base": "leoflow.sdk.connection",
+    "airflow.hooks.filesystem": "leoflow.sdk.hooks.filesystem",
+    "airflow.hooks.subprocess": "leoflow.sdk.hooks.subprocess",
+    "airflow.triggers": None,
+    "airflow.triggers.base": "leoflow.sdk.triggers.base",
+    "airflow.triggers.temporal": "leoflow.sdk.triggers.temporal",
+    "airflow.triggers.file": "leoflow.sdk.triggers.file",
+    "airflow.timetables": None,
+    "airflow.timetables.base": "leoflow.sdk.compat.timetables",
+    "airflow.timetables.simple": "leoflow.sdk.compat.timetables",
+    "airflow.timetables.trigger": "leoflow.sdk.compat.timetables",
+    "airflow.timetables.interval": "leoflow.sdk.compat.timetables",
+    "airflow.timetables.events": "leoflow.sdk.compat.timetables",
+    "airflow.timetables.assets": "leoflow.sdk.compat.timetables",
     "airflow.operators": None,
-    "airflow.operators.bash": "leoflow.sdk.operators.bash",
+    "airflow.operators.bash": f"{_OPS}.bash",
     "airflow.operators.python": "leoflow.sdk.compat.python_operators",
-    "airflow.operators.empty": "leoflow.sdk.operators.empty",
+    "airflow.operators.empty": f"{_OPS}.empty",
+    "airflow.operators.branch": f"{_OPS}.branch",
+    "airflow.operators.datetime": f"{_OPS}.dates",
+    "airflow.operators.weekday": f"{_OPS}.dates",
+    "airflow.operators.latest_only": f"{_OPS}.dates",
+    "airflow.operators.trigger_dagrun": f"{_OPS}.trigger_dagrun",
+    "airflow.operators.smooth": f"{_OPS}.smooth",
+    "airflow.sensors": None,
+    "airflow.sensors.base": f"{_SENS}.base",
+    "airflow.sensors.bash": f"{_SENS}.standard",
+    "airflow.sensors.python": f"{_SENS}.standard",
+    "airflow.sensors.time_sensor": f"{_SENS}.standard",
+    "airflow.sensors.time_delta": f"{_SENS}.standard",
+    "airflow.sensors.date_time": f"{_SENS}.standard",
+    "airflow.sensors.filesystem": f"{_SENS}.standard",
+    "airflow.sensors.weekday": f"{_SENS}.standard",
+    "airflow.sensors.external_task": f"{_SENS}.external_task",
     "airflow.providers": None,
-    "airflow.providers.standard": None,
-    "airflow.providers.standard.operators": None,
-    "airflow.providers.standard.operators.bash": "leoflow.sdk.operators.bash",
-    "airflow.providers.standard.operators.python": "leoflow.sdk.compat.python_operators",
-    "airflow.providers.standard.operators.empty": "leoflow.sdk.operators.empty",
+    "airflow.providers.common": None,
+    "airflow.providers.common.compat": None,
+    "airflow.providers.common.compat.sdk": "leoflow.sdk.compat.common_compat",
+    _STD: None,
+    f"{_STD}.operators": None,
+    f"{_STD}.operators.bash": f"{_OPS}.bash",
+    f"{_STD}.operators.python": "leoflow.sdk.compat.python_operators",
+    f"{_STD}.operators.empty": f"{_OPS}.empty",
+    f"{_STD}.operators.branch": f"{_OPS}.branch",
+    f"{_STD}.operators.datetime": f"{_OPS}.dates",
+    f"{_STD}.operators.weekday": f"{_OPS}.dates",
+    f"{_STD}.operators.latest_only": f"{_OPS}.dates",
+    f"{_STD}.operators.trigger_dagrun": f"{_OPS}.trigger_dagrun",
+    f"{_STD}.operators.smooth": f"{_OPS}.smooth",
+    f"{_STD}.operators.hitl": f"{_OPS}.hitl",
+    f"{_STD}.sensors": None,
+    f"{_STD}.sensors.bash": f"{_SENS}.standard",
+    f"{_STD}.sensors.python": f"{_SENS}.standard",
+    f"{_STD}.sensors.time": f"{_SENS}.standard",
+    f"{_STD}.sensors.time_delta": f"{_SENS}.standard",
+    f"{_STD}.sensors.date_time": f"{_SENS}.standard",
+    f"{_STD}.sensors.filesystem": f"{_SENS}.standard",
+    f"{_STD}.sensors.weekday": f"{_SENS}.standard",
+    f"{_STD}.sensors.external_task": f"{_SENS}.external_task",
+    f"{_STD}.decorators": "leoflow.sdk.compat.std_decorators",
+    **{f"{_STD}.decorators.{m}": "leoflow.sdk.compat.std_decorators" for m in (
+        "python", "bash", "branch_python", "short_circuit", "sensor", "python_virtualenv", "external_python",
+        "branch_virtualenv", "branch_external_python")},
+    f"{_STD}.triggers": None,
+    f"{_STD}.triggers.temporal": "leoflow.sdk.triggers.temporal",
+    f"{_STD}.triggers.file": "leoflow.sdk.triggers.file",
+    f"{_STD}.hooks": None,
+    f"{_STD}.hooks.filesystem": "leoflow.sdk.hooks.filesystem",
+    f"{_STD}.hooks.subprocess": "leoflow.sdk.hooks.subprocess",
+    f"{_STD}.utils": None,
+    f"{_STD}.utils.weekday": "leoflow.sdk.weekday",
+    f"{_STD}.utils.skipmixin": f"{_OPS}.branch",
     "airflow.utils": None,
     "airflow.utils.trigger_rule": "leoflow.sdk.trigger_rule",
     "airflow.utils.timezone": "leoflow.sdk.timezone",
     "airflow.utils.context": "leoflow.sdk.compat.context",
     "airflow.utils.helpers": "leoflow.sdk.compat.helpers",
+    "airflow.utils.task_group": "leoflow.sdk.taskgroup",
+    "airflow.utils.edgemodifier": "leoflow.sdk.edges",
+    "airflow.utils.state": "leoflow.sdk.state",
+    "airflow.utils.weekday": "leoflow.sdk.weekday",
+    "airflow.utils.weight_rule": "leoflow.sdk.state",
+    "airflow.utils.dag_parsing_context": "leoflow.sdk.parsing_context",
+    "airflow.utils.types": "leoflow.sdk.compat.misc",
+    "airflow.utils.xcom": "leoflow.sdk.compat.misc",
+    "airflow.notifications": None,
+    "airflow.notifications.basenotifier": "leoflow.sdk.notifier",
+    "airflow.models.baseoperatorlink": "leoflow.sdk.compat.sdk",
+    "airflow.models.operator": "leoflow.sdk.compat.models",
+    "airflow.decorators.base": "leoflow.sdk.decorators",
+    "airflow.io": None,
+    "airflow.io.path": "leoflow.sdk.objectstorage",
 }
+
+# `airflow.X` package prefixes served from a folder on disk (see serve_folder).
+FOLDERS: dict[str, str] = {}
+
+
+def serve_folder(package: str, folder: str) -> None:
+    """Serve `package` (an `airflow.*` name, e.g. `airflow.example_dags`) from `folder`'s files."""
+    FOLDERS[package] = str(folder)
+
+
+# Classes whose Leoflow module serves several Airflow modules: the one Airflow defines them in.
+_CLASS_HOMES = {
+    **{name: f"{_STD}.sensors.{mod}" for name, mod in {
+        "BashSensor": "bash", "PythonSensor": "python", "TimeSensor": "time", "TimeSensorAsync": "time",
+        "TimeDeltaSensor": "time_delta", "TimeDeltaSensorAsync": "time_delta", "WaitSensor": "time_delta",
+        "DateTimeSensor": "date_time", "DateTimeSensorAsync": "date_time", "FileSensor": "filesystem",
+        "DayOfWeekSensor": "weekday"}.items()},
+    "DecoratedSensorOperator": f"{_STD}.decorators.sensor",
+    "_PythonDecoratedOperator": f"{_STD}.decorators.python",
+    "_BashDecoratedOperator": f"{_STD}.decorators.bash",
+    "_BranchPythonDecoratedOperator": f"{_STD}.decorators.branch_python",
+    "_ShortCircuitDecoratedOperator": f"{_STD}.decorators.short_circuit",
+    "_PythonVirtualenvDecoratedOperator": f"{_STD}.decorators.python_virtualenv",
+    "_PythonExternalDecoratedOperator": f"{_STD}.decorators.external_python",
+    "_BranchPythonVirtualenvDecoratedOperator": f"{_STD}.decorators.branch_virtualenv",
+    "_BranchExternalPythonDecoratedOperator": f"{_STD}.decorators.branch_external_python",
+    "_AssetMainOperator": "airflow.sdk.definitions.asset.decorators",
+    "BranchDateTimeOperator": f"{_STD}.operators.datetime",
+    "BranchDayOfWeekOperator": f"{_STD}.operators.weekday",
+    "LatestOnlyOperator": f"{_STD}.operators.latest_only",
+}
+
+
+def airflow_name_of(module: str, class_name: str | None = None) -> str | None:
+    """The `airflow.*` module that serves a Leoflow module (providers' paths first), for class paths."""
+    if class_name in _CLASS_HOMES:
+        return _CLASS_HOMES[class_name]
+    best = None
+    for name, source in MODULES.items():
+        if source == module:
+            if name.startswith(_STD) or name.startswith("airflow.sdk"):
+                return name
+            best = best or name
+    return best
 
 
 class AirflowCompatFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
@@ -64,6 +216,9 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
     def find_spec(self, fullname, path=None, target=None):
         if fullname != "airflow" and not fullname.startswith("airflow."):
             return None
+        for package, folder in FOLDERS.items():
+            if fullname == package or fullname.startswith(package + "."):
+                return _folder_spec(fullname, package, folder)
         if fullname not in MODULES:
             raise ImportError(
                 f"Leoflow does not support `{fullname}` yet (imported by this DAG file)",
@@ -87,8 +242,45 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 module.__dict__[name] = value
 
 
+def _folder_spec(fullname: str, package: str, folder: str):
+    import os
+
+    rel = fullname[len(package):].lstrip(".").replace(".", os.sep)
+    base = os.path.join(folder, rel) if rel else folder
+    if os.path.isdir(base):
+        init = os.path.join(base, "__init__.py")
+        if os.path.exists(init):
+            return importlib.util.spec_from_file_location(fullname, init, submodule_search_locations=[base])
+        spec = importlib.machinery.ModuleSpec(fullname, None, is_package=True)
+        spec.submodule_search_locations = [base]
+        return spec
+    if os.path.exists(base + ".py"):
+        return importlib.util.spec_from_file_location(fullname, base + ".py")
+    raise ImportError(f"No module named {fullname!r} in {folder}", name=fullname)
+
+
+def _default_example_folder() -> str | None:
+    """Airflow's bundled example DAGs, when the build step fetched them (as `airflow.example_dags`)."""
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("LEOFLOW_EXAMPLE_DAGS_FOLDER")
+    if env:
+        return env
+    here = Path(__file__).resolve()
+    for root in (here.parents[3], Path(getattr(sys, "_MEIPASS", here.parents[3]))):
+        folder = root / "embedded" / "airflow-core" / "airflow" / "example_dags"
+        if folder.is_dir():
+            return str(folder)
+    return None
+
+
 def install() -> None:
     """Put the finder first on sys.meta_path (once)."""
+    if "airflow.example_dags" not in FOLDERS:
+        folder = _default_example_folder()
+        if folder:
+            serve_folder("airflow.example_dags", folder)
     if not any(isinstance(f, AirflowCompatFinder) for f in sys.meta_path):
         sys.meta_path.insert(0, AirflowCompatFinder())
 

@@ -19,12 +19,6 @@ class _NoValue:
 
 NOTSET = _NoValue()
 
-_JSON_TYPES = {
-    "string": str, "integer": int, "number": (int, float), "boolean": bool,
-    "array": (list, tuple), "object": dict, "null": type(None),
-}
-
-
 class Param:
     """A param's default plus its JSON-schema-like description."""
 
@@ -40,36 +34,31 @@ class Param:
         return self.value is not NOTSET
 
     def resolve(self, value: Any = NOTSET, suppress_exception: bool = False) -> Any:
-        # Only type/enum checks; full JSON-schema validation is a later milestone.
+        """The final value after JSON-schema validation (Airflow's rules)."""
+        from leoflow.sdk.jsonschema_lite import SchemaError, validate
+
         final = self.value if value is NOTSET else value
         if final is NOTSET:
             if suppress_exception:
                 return None
             raise ParamValidationError("No value passed and Param has no default value")
-        kinds = self.schema.get("type")
-        if kinds is not None and not suppress_exception and not _type_ok(final, kinds):
-            raise ParamValidationError(f"Invalid input for param: {final!r} is not of type {kinds}")
-        enum = self.schema.get("enum")
-        if enum is not None and final not in enum and not suppress_exception:
-            raise ParamValidationError(f"Invalid input for param: {final!r} is not one of {enum}")
+        try:
+            validate(final, self.schema)
+        except SchemaError as exc:
+            if suppress_exception:
+                return None
+            raise ParamValidationError(str(exc)) from None
+        if value is not NOTSET:
+            self.value = final
         return final
+
+    def serialize(self) -> dict:
+        return {"value": None if self.value is NOTSET else self.value, "description": self.description,
+                "schema": self.schema}
 
     def dump(self) -> dict:
         return {"value": None if self.value is NOTSET else self.value,
                 "description": self.description, "schema": self.schema}
-
-
-def _type_ok(value, kinds) -> bool:
-    kinds = kinds if isinstance(kinds, list) else [kinds]
-    for kind in kinds:
-        expected = _JSON_TYPES.get(kind)
-        if expected is None:
-            return True  # a type we do not check
-        if isinstance(value, bool) and kind in ("integer", "number"):
-            continue  # JSON schema: true is not a number
-        if isinstance(value, expected):
-            return True
-    return False
 
 
 class ParamsDict(MutableMapping):
@@ -118,4 +107,30 @@ class ParamsDict(MutableMapping):
         return {k: p.resolve(suppress_exception=True) for k, p in self._params.items()}
 
     def validate(self) -> dict:
-        return {k: p.resolve() for k, p in self._params.items()}
+        """Every param's value, or ParamValidationError naming the first bad one."""
+        out = {}
+        for k, p in self._params.items():
+            try:
+                out[k] = p.resolve()
+            except ParamValidationError as exc:
+                raise ParamValidationError(f"Invalid input for param {k}: {exc}") from None
+        return out
+
+
+class DagParam:
+    """`dag.param("name")`: the run's value of a DAG param (conf wins over the default)."""
+
+    def __init__(self, dag, name: str, default: Any = None):
+        self.dag = dag
+        self.name = name
+        self.default = default
+        dag.params.setdefault(name, default)
+
+    def __repr__(self) -> str:
+        return f"DagParam({self.name!r})"
+
+    def resolve(self, context) -> Any:
+        params = context.get("params") or {}
+        if self.name in params:
+            return params[self.name]
+        return self.default

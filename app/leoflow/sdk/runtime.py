@@ -17,6 +17,8 @@ from typing import Any
 
 from leoflow.sdk.comms import Comms, get_comms, set_comms  # noqa: F401  (part of this module's API)
 from leoflow.sdk.exceptions import AirflowException, AirflowTaskTimeout
+from leoflow.runner.asset_events import (InletEventsAccessors, OutletEventAccessors, TriggeringAssetEvents,
+                                         record_metadata)
 from leoflow.sdk.params import NOTSET
 
 RETURN_KEY = "return_value"
@@ -54,32 +56,180 @@ class RuntimeTaskInstance:
     def xcom_push(self, key: str, value: Any) -> None:
         get_comms().set_xcom(self.dag_id, self.run_id, self.task_id, key, value, self.map_index)
 
-    def xcom_pull(self, task_ids=None, key: str = RETURN_KEY, dag_id: str | None = None,
-                  map_indexes=None, include_prior_dates: bool = False, default: Any = None,
+    @property
+    def rendered_map_index(self) -> str | None:
+        return self.__dict__.get("_rendered_map_index")
+
+    def get_previous_dagrun(self, state: str | None = None):
+        """The run of this DAG before this one (by logical date), optionally in `state`; None if none."""
+        logical = self.logical_date
+        if logical is None or get_comms_or_none() is None or not hasattr(get_comms_or_none(), "get_json"):
+            return None
+        body = self._get("dag-runs/previous", {"dag_id": self.dag_id, "logical_date": logical, "state": state})
+        return DagRunInfo(**_with_dates(body)) if body else None
+
+    def get_previous_ti(self, state: str | None = None, logical_date=None, map_index: int = -1):
+        """This task's instance in an earlier run (before `logical_date`, default this run's); None if none."""
+        if get_comms_or_none() is None or not hasattr(get_comms_or_none(), "get_json"):
+            return None
+        body = self._get(f"task-instances/previous/{self.dag_id}/{self.task_id}", {
+            "logical_date": logical_date or self.logical_date, "map_index": map_index, "state": state})
+        if not body:
+            return None
+        from leoflow.runner.asset_events import Record
+
+        return Record(_with_dates(body))
+
+    # -- what sensors ask the server (Airflow 3.2's RuntimeTaskInstance methods) ----------
+    def _get(self, path: str, params: dict | None = None):
+        getter = getattr(get_comms_or_none(), "get_json", None)
+        if getter is None:
+            raise RuntimeError("this call needs a Leoflow server (it is not available in `leoflow tasks test`)")
+        return getter(path, params)
+
+    @property
+    def reschedule_count(self) -> int:
+        context = current_context_or_none() or {}
+        return int(context.get("task_reschedule_count") or 0)
+
+    def get_first_reschedule_date(self, context=None):
+        if not self.reschedule_count or not self.id:
+            return None
+        value = self._get(f"task-reschedules/{self.id}/start_date")
+        if isinstance(value, str):
+            return _pendulum(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+        return value
+
+    def get_ti_count(self, dag_id: str, map_index: int | None = None, task_ids=None, task_group_id=None,
+                     logical_dates=None, run_ids=None, states=None) -> int:
+        return int(self._get("task-instances/count", {
+            "dag_id": dag_id, "map_index": map_index, "task_ids": task_ids, "task_group_id": task_group_id,
+            "logical_dates": logical_dates, "run_ids": run_ids, "states": states}) or 0)
+
+    def get_dr_count(self, dag_id: str, logical_dates=None, run_ids=None, states=None) -> int:
+        return int(self._get("dag-runs/count", {"dag_id": dag_id, "logical_dates": logical_dates,
+                                                "run_ids": run_ids, "states": states}) or 0)
+
+    def get_task_states(self, dag_id: str, map_index: int | None = None, task_ids=None, task_group_id=None,
+                        logical_dates=None, run_ids=None) -> dict:
+        body = self._get("task-instances/states", {
+            "dag_id": dag_id, "map_index": map_index, "task_ids": task_ids, "task_group_id": task_group_id,
+            "logical_dates": logical_dates, "run_ids": run_ids}) or {}
+        return body.get("task_states", {})
+
+    @staticmethod
+    def get_dagrun_state(dag_id: str, run_id: str) -> str:
+        comms = get_comms_or_none()
+        return (comms.get_json(f"dag-runs/{dag_id}/{run_id}/state") or {}).get("state")
+
+    def xcom_pull(self, task_ids=None, dag_id: str | None = None, key: str = RETURN_KEY,
+                  include_prior_dates: bool = False, *, map_indexes: Any = NOTSET, default: Any = None,
                   run_id: str | None = None) -> Any:
-        # Airflow 3: no task_ids means this task; a string gives one value, a list a list.
-        if include_prior_dates:
-            raise NotImplementedError("Leoflow does not support xcom_pull(include_prior_dates=True) yet")
+        """Airflow 3.2's rules: no task_ids means this task; without map_indexes every map index's value
+        is pulled (one value when exactly one exists); a list of task ids or indexes gives a list."""
         comms = get_comms()
+        if include_prior_dates:
+            return self._pull_including_prior(comms, task_ids, dag_id, key, map_indexes, default, run_id)
         dag_id = dag_id or self.dag_id
         run_id = run_id or self.run_id
-        single = task_ids is None or isinstance(task_ids, str)
-        ids = [task_ids or self.task_id] if single else list(task_ids)
-        if map_indexes is None or isinstance(map_indexes, int):
-            indexes = [-1 if map_indexes is None else map_indexes]
-        else:
-            indexes = list(map_indexes)
+        single_task = task_ids is None or isinstance(task_ids, str)
+        ids = [task_ids or self.task_id] if single_task else list(task_ids)
+        if map_indexes is NOTSET:
+            if single_task and default is NOTSET and self._is_mapped_task(ids[0]):
+                return _all_values(comms, dag_id, run_id, ids[0], key)  # XComArg of a mapped task: a list
+            values: list = []
+            for task_id in ids:
+                found = _all_values(comms, dag_id, run_id, task_id, key)
+                if found:
+                    values.extend(found)
+                else:  # Airflow 3.2.1 appends None here even when a default is given; Leoflow honours it
+                    values.append(default)
+            if single_task and len(values) == 1:
+                return values[0]
+            return values
+        indexes = [map_indexes] if map_indexes is None or isinstance(map_indexes, int) else list(map_indexes)
         values = []
         for task_id in ids:
             for index in indexes:
-                found, value = comms.get_xcom(dag_id, run_id, task_id, key, index)
-                values.append(value if found else default)
-        if single and len(indexes) == 1:
+                found, value = comms.get_xcom(dag_id, run_id, task_id, key, -1 if index is None else index)
+                values.append(value if found and value is not None else default)
+        if single_task and (map_indexes is None or isinstance(map_indexes, int)):
             return values[0]
         return values
 
+    def _pull_including_prior(self, comms, task_ids, dag_id, key, map_indexes, default, run_id):
+        """`include_prior_dates=True`: each value is the newest from this run or an earlier one."""
+        import inspect
+
+        if "include_prior_dates" not in inspect.signature(comms.get_xcom).parameters:
+            raise NotImplementedError("xcom_pull(include_prior_dates=True) needs a Leoflow server")
+        single_task = task_ids is None or isinstance(task_ids, str)
+        ids = [task_ids or self.task_id] if single_task else list(task_ids)
+        single_index = map_indexes is NOTSET or map_indexes is None or isinstance(map_indexes, int)
+        if map_indexes is NOTSET or map_indexes is None:
+            indexes = [-1]
+        else:
+            indexes = [map_indexes] if isinstance(map_indexes, int) else list(map_indexes)
+        values = []
+        for task_id in ids:
+            for index in indexes:
+                found, value = comms.get_xcom(dag_id or self.dag_id, run_id or self.run_id, task_id, key, index,
+                                              include_prior_dates=True)
+                values.append(value if found and value is not None else default)
+        return values[0] if single_task and single_index else values
+
+    def _is_mapped_task(self, task_id: str) -> bool:
+        """XComArg resolution (`default=NOTSET`) of a mapped task always gets the list of its results, as
+        Airflow's lazy sequence does, even when it has one map index."""
+        dag = getattr(self.task, "dag", None)
+        other = dag.task_dict.get(task_id) if dag is not None else None
+        return other is not None and needs_expansion(other)
+
     def get_template_context(self) -> dict:
-        return current_context_or_none() or {}
+        return current_context_or_none() or self.__dict__.get("_context") or {}
+
+
+def _with_dates(body: dict) -> dict:
+    out = dict(body)
+    for key in ("logical_date", "data_interval_start", "data_interval_end", "run_after", "start_date", "end_date"):
+        if isinstance(out.get(key), str):
+            out[key] = _pendulum(dt.datetime.fromisoformat(out[key].replace("Z", "+00:00")))
+    return out
+
+
+def _all_values(comms, dag_id: str, run_id: str, task_id: str, key: str) -> list:
+    """Every map index's value of one task's XCom, in order (Comms without sequences: the unmapped one)."""
+    sequence = getattr(comms, "get_xcom_sequence", None)
+    if sequence is not None:
+        return list(sequence(dag_id, run_id, task_id, key) or [])
+    found, value = comms.get_xcom(dag_id, run_id, task_id, key, -1)
+    return [value] if found else []
+
+
+def needs_expansion(task) -> bool:
+    """A mapped operator, or a task inside a mapped task group: it runs once per map index."""
+    if getattr(task, "is_mapped", False) is True:
+        return True
+    groups = getattr(task, "iter_mapped_task_groups", None)
+    return groups is not None and next(iter(groups()), None) is not None
+
+
+def make_pull(comms, dag, dag_id: str, run_id: str):
+    """`pull(task_id, key, map_indexes)` for `expand_for`: a mapped upstream gives the list of its results."""
+
+    def pull(task_id: str, key: str, map_indexes=None):
+        if map_indexes is None:
+            upstream = dag.task_dict.get(task_id) if dag is not None else None
+            if upstream is not None and needs_expansion(upstream):
+                return _all_values(comms, dag_id, run_id, task_id, key)
+            found, value = comms.get_xcom(dag_id, run_id, task_id, key, -1)
+            return value if found else None
+        if isinstance(map_indexes, int):
+            found, value = comms.get_xcom(dag_id, run_id, task_id, key, map_indexes)
+            return value if found else None
+        return [pull(task_id, key, i) for i in map_indexes]
+
+    return pull
 
 
 class DagRunInfo:
@@ -123,8 +273,12 @@ def process_params(dag, task, conf: dict | None) -> dict:
     return merged.validate()
 
 
-def build_context(dag, task, ti: dict, dag_run: dict) -> dict:
-    """The template/execute context, with the keys Airflow 3.2 provides."""
+def build_context(dag, task, ti: dict, dag_run: dict, server_context: dict | None = None) -> dict:
+    """The template/execute context, with the keys Airflow 3.2 provides.
+
+    `server_context` is the Execution API's answer to `PATCH .../run` (reschedule count, deferral resume
+    point, previous successful run), when the task runs under a server.
+    """
     from leoflow.sdk import macros
     from leoflow.sdk.connection import ConnectionAccessor
     from leoflow.sdk.variable import VariableAccessor
@@ -145,6 +299,7 @@ def build_context(dag, task, ti: dict, dag_run: dict) -> dict:
         "ti": runtime_ti,
         "task_instance": runtime_ti,
         "run_id": runtime_ti.run_id,
+        "try_number": runtime_ti.try_number,
         "dag_run": run,
         "logical_date": logical_date,
         "data_interval_start": run_fields.get("data_interval_start"),
@@ -156,16 +311,25 @@ def build_context(dag, task, ti: dict, dag_run: dict) -> dict:
         "map_index_template": task.map_index_template,
         "inlets": list(task.inlets),
         "outlets": list(task.outlets),
-        "inlet_events": {},
-        "outlet_events": {},
-        "test_mode": False,
-        "task_reschedule_count": 0,
+        "inlet_events": InletEventsAccessors(list(task.inlets), getattr(get_comms_or_none(), "get_json", None)),
+        "outlet_events": OutletEventAccessors(),
+        "test_mode": bool(run_fields.get("run_type") == "manual" and run_fields.get("triggered_by") == "test"),
+        "task_reschedule_count": (server_context or {}).get("task_reschedule_count", 0),
+        "triggering_asset_events": TriggeringAssetEvents(run_fields.get("consumed_asset_events")),
+        "expanded_ti_count": _expanded_count(runtime_ti),
         "prev_data_interval_start_success": None,
         "prev_data_interval_end_success": None,
         "prev_start_date_success": None,
         "prev_end_date_success": None,
         "task_instance_key_str": f"{runtime_ti.dag_id}__{runtime_ti.task_id}__{runtime_ti.run_id}",
     }
+    previous = _previous_success(runtime_ti)
+    for key in ("data_interval_start", "data_interval_end", "start_date", "end_date"):
+        value = previous.get(key)
+        if isinstance(value, str):
+            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        context[f"prev_{key}_success"] = _pendulum(value) if value is not None else None
+    runtime_ti.__dict__["_context"] = context  # listeners and callbacks ask the ti for it
     if date is not None:
         ts = date.isoformat()
         ds_nodash = date.strftime("%Y%m%d")
@@ -220,6 +384,7 @@ def execute_task(task, context: dict) -> Any:
     try:
         # XComArgs are resolved while rendering; their values are not rendered again.
         render_task_fields(task, context)
+        _call_all(getattr(task, "on_execute_callback", None), context, "on_execute_callback")
         with _timeout(task.execution_timeout):
             task.pre_execute(context)
             result = task.execute(context)
@@ -250,7 +415,301 @@ def rendered_fields(task) -> dict:
     return {name: _jsonable(value) for name, value in rendered.items()}
 
 
+def _expanded_count(ti: RuntimeTaskInstance) -> int | None:
+    """How many map indexes this mapped task has (None for an unmapped task or without a server)."""
+    getter = getattr(get_comms_or_none(), "get_json", None)
+    if ti.map_index < 0 or getter is None:
+        return None
+    try:
+        return int(getter("task-instances/count", {"dag_id": ti.dag_id, "task_ids": [ti.task_id],
+                                                   "run_ids": [ti.run_id]}) or 0) or None
+    except Exception:
+        return None
+
+
+def _previous_success(ti: RuntimeTaskInstance) -> dict:
+    """The previous successful run's dates (Execution API), or {} when unknown or not under a server."""
+    ask = getattr(get_comms_or_none(), "get_previous_successful_dagrun", None)
+    if ask is None or not ti.id:
+        return {}
+    try:
+        return ask(ti.id) or {}
+    except Exception:  # an old server, or none: the prev_* keys stay None
+        return {}
+
+
+def get_comms_or_none():
+    try:
+        return get_comms()
+    except RuntimeError:
+        return None
+
+
+class Outcome:
+    """How one try ended, as the body of the final `PATCH .../state` (Airflow 3.2.1's payloads)."""
+
+    def __init__(self, state: str, **fields: Any):
+        self.state = state
+        self.fields = fields
+        self.skip_downstream: list = []
+        self.error: BaseException | None = None
+        self.rendered_map_index: str | None = None
+
+    def report(self) -> dict:
+        body = {"state": self.state, **self.fields}
+        if self.rendered_map_index is not None:
+            body["rendered_map_index"] = self.rendered_map_index
+        return body
+
+
+def _has_mapped_dependants(task) -> bool:
+    """Some mapped task (or mapped group) expands over this task's result."""
+    dag = task.dag
+    if dag is None:
+        return False
+    for other in dag.task_dict.values():
+        inputs = []
+        if getattr(other, "is_mapped", False) is True and getattr(other, "expand_input", None) is not None:
+            inputs.append(other.expand_input)
+        groups = getattr(other, "iter_mapped_task_groups", None)
+        for group in (groups() if groups else []):
+            if getattr(group, "expand_input", None) is not None:
+                inputs.append(group.expand_input)
+        for expand_input in inputs:
+            try:
+                if any(op.task_id == task.task_id for op in expand_input.upstream_operators()):
+                    return True
+            except Exception:
+                continue
+    return False
+
+
+def push_result(task, ti: RuntimeTaskInstance, result: Any, is_mapped: bool) -> None:
+    """Push the return value as Airflow's runner does, recording how many items a mapped task will get."""
+    value = result if getattr(task, "do_xcom_push", True) else None
+    mapped_dependants = not is_mapped and _has_mapped_dependants(task)
+    if value is None:
+        if mapped_dependants:
+            raise AirflowException(f"Task {task.task_id} did not push any XCom value for a downstream task to "
+                                   "map over (it returned None)")
+        return
+    mapped_length = None
+    if mapped_dependants:
+        if not isinstance(value, (list, dict)):
+            raise AirflowException(f"unmappable return type {type(value).__qualname__!r}: a downstream task "
+                                   "maps over it, so it must be a list or a dict")
+        mapped_length = len(value)
+    comms = get_comms()
+    if getattr(task, "multiple_outputs", False):
+        if not isinstance(value, dict):
+            raise TypeError(f"Returned output was type {type(value)} expected dictionary for multiple_outputs")
+        for k in value:
+            if not isinstance(k, str):
+                raise TypeError("Returned dictionary keys must be strings when using multiple_outputs, "
+                                f"found {k} ({type(k)}) instead")
+        for k, v in value.items():
+            ti.xcom_push(k, v)
+    logging.getLogger("airflow.task").info("Pushing xcom")
+    if mapped_length is not None and "mapped_length" in _set_xcom_params(comms):
+        comms.set_xcom(ti.dag_id, ti.run_id, ti.task_id, RETURN_KEY, value, ti.map_index,
+                       mapped_length=mapped_length)
+    else:
+        comms.set_xcom(ti.dag_id, ti.run_id, ti.task_id, RETURN_KEY, value, ti.map_index)
+
+
+def _set_xcom_params(comms) -> set[str]:
+    import inspect
+
+    try:
+        return set(inspect.signature(comms.set_xcom).parameters)
+    except (TypeError, ValueError):
+        return set()
+
+
+def render_map_index(task, context: dict) -> str | None:
+    """The label of a mapped instance: `map_index_template` rendered after execute (None if none)."""
+    template = getattr(task, "map_index_template", None)
+    if not template or context["ti"].map_index < 0:
+        return None
+    from leoflow.sdk.templating import template_env
+
+    try:
+        rendered = template_env(task.dag, task).from_string(template).render(context)
+    except Exception:
+        logging.getLogger("airflow.task").warning("Could not render map_index_template", exc_info=True)
+        return None
+    return str(rendered) if rendered not in (None, "") else None
+
+
+def run_task(task, context: dict, *, is_mapped: bool = False, should_retry: bool = False,
+             next_method: str | None = None, next_kwargs: Any = None) -> Outcome:
+    """Execute (or resume) a task and classify how it ended, as Airflow 3.2.1's task runner does."""
+    from leoflow.sdk import exceptions as exc
+
+    log = logging.getLogger("airflow.task")
+    ti: RuntimeTaskInstance = context["ti"]
+    retry_or_fail = "up_for_retry" if should_retry else "failed"
+    skip_tasks: list = []
+    _listeners("on_task_instance_running", previous_state="queued", task_instance=ti)
+    try:
+        try:
+            _check_assets_active(task, ti)
+            if next_method:
+                result = resume_task(task, context, next_method, next_kwargs)
+            else:
+                result = execute_task(task, context)
+            result = _drain_generator(result, context)
+        except exc.DownstreamTasksSkipped as skip:
+            log.info("Skipping downstream tasks.")
+            skip_tasks = [list(t) if isinstance(t, tuple) else t for t in skip.tasks]
+            result = None
+        else:
+            push_result(task, ti, result, is_mapped)
+        outcome = Outcome("success")
+        outcome.skip_downstream = skip_tasks
+        events = context["outlet_events"].payload() if hasattr(context.get("outlet_events"), "payload") else []
+        if events:
+            outcome.fields["outlet_events"] = events
+    except exc.DagRunTriggerException as trigger:
+        outcome = Outcome(_trigger_dag_run(trigger, ti))
+    except exc.TaskDeferred as defer:
+        outcome = _deferred(defer)
+    except exc.AirflowRescheduleException as reschedule:
+        log.info("Rescheduling task, marking task as UP_FOR_RESCHEDULE")
+        when = reschedule.reschedule_date
+        outcome = Outcome("up_for_reschedule", reschedule_date=when.isoformat() if hasattr(when, "isoformat")
+                          else str(when))
+    except exc.AirflowSkipException as skip:
+        if skip.args:
+            log.info("Skipping task. reason=%s", skip.args[0])
+        outcome = Outcome("skipped")
+    except (exc.AirflowFailException, exc.AirflowSensorTimeout) as error:
+        log.exception("Task failed with exception")
+        outcome = Outcome("failed")
+        outcome.error = error
+    except KeyboardInterrupt:
+        raise
+    except BaseException as error:  # noqa: BLE001 - every other error (SystemExit too) is a failed try
+        log.exception("Task failed with exception")
+        outcome = Outcome(retry_or_fail)
+        outcome.error = error
+    if outcome.state in ("success", "failed", "up_for_retry", "skipped"):
+        outcome.rendered_map_index = render_map_index(task, context)
+    context["exception"] = outcome.error
+    ti.state = outcome.state
+    if outcome.state == "success":
+        _listeners("on_task_instance_success", previous_state="running", task_instance=ti)
+    elif outcome.state in ("failed", "up_for_retry"):
+        _listeners("on_task_instance_failed", previous_state="running", task_instance=ti, error=outcome.error)
+    elif outcome.state == "skipped":
+        _listeners("on_task_instance_skipped", previous_state="running", task_instance=ti)
+    return outcome
+
+
+def _listeners(hook: str, **kwargs) -> None:
+    """Plugin listeners (Airflow's listener hooks) at the moments Airflow's task runner calls them."""
+    try:
+        from leoflow.sdk import plugins
+    except ImportError:
+        return
+    call = getattr(plugins, "call_listeners", None)
+    if call is not None:
+        call(hook, **kwargs)
+
+
+def _drain_generator(result: Any, context: dict) -> Any:
+    """A task function that yields: `Metadata` items become outlet event extras; the return value stays."""
+    import types
+
+    if not isinstance(result, types.GeneratorType):
+        return result
+    try:
+        while True:
+            item = next(result)
+            if not record_metadata(context["outlet_events"], item):
+                logging.getLogger("airflow.task").warning("Ignoring a yielded value that is not Metadata: %r", item)
+    except StopIteration as stop:
+        return stop.value
+
+
+def _check_assets_active(task, ti: RuntimeTaskInstance) -> None:
+    """As Airflow's runner: a task whose inlets/outlets name an inactive asset fails before it runs."""
+    from leoflow.sdk.exceptions import AirflowInactiveAssetInInletOrOutletException
+
+    if not (getattr(task, "inlets", None) or getattr(task, "outlets", None)) or not ti.id:
+        return
+    getter = getattr(get_comms_or_none(), "get_json", None)
+    if getter is None:
+        return
+    body = getter(f"task-instances/{ti.id}/validate-inlets-and-outlets") or {}
+    inactive = body.get("inactive_assets") or []
+    if inactive:
+        names = ", ".join(f"Asset(name={a.get('name')!r}, uri={a.get('uri')!r})" for a in inactive)
+        raise AirflowInactiveAssetInInletOrOutletException(
+            f"Task has the following inactive assets in its inlets or outlets: {names}")
+
+
+def _trigger_dag_run(trigger, ti: RuntimeTaskInstance) -> str:
+    from leoflow.runner import trigger_dagrun
+
+    client = getattr(get_comms_or_none(), "client", None)
+    if client is None:
+        logging.getLogger("airflow.task").error("Triggering another DAG needs a Leoflow server")
+        return "failed"
+    return trigger_dagrun.handle(trigger, client, ti)
+
+
+def _deferred(defer) -> Outcome:
+    from leoflow.scheduler.serde import encode
+
+    classpath, trigger_kwargs = defer.trigger.serialize()
+    timeout = defer.timeout
+    if isinstance(timeout, dt.timedelta):
+        timeout = timeout.total_seconds()
+    logging.getLogger("airflow.task").info("Pausing task as DEFERRED. trigger=%s", classpath)
+    return Outcome("deferred", classpath=classpath, trigger_kwargs=encode(dict(trigger_kwargs or {})),
+                   trigger_timeout=timeout, next_method=defer.method_name,
+                   next_kwargs=encode(dict(defer.kwargs or {})))
+
+
+def resume_task(task, context: dict, next_method: str, next_kwargs: Any) -> Any:
+    """Continue a deferred task where its trigger fired (templates are rendered again first)."""
+    from leoflow.scheduler.serde import decode
+    from leoflow.sdk.templating import render_task_fields
+
+    kwargs = decode(next_kwargs) if next_kwargs else {}
+    _current.append(context)
+    try:
+        render_task_fields(task, context)
+        with _timeout(task.execution_timeout):
+            return task.resume_execution(next_method, kwargs, context)
+    finally:
+        _current.pop()
+
+
+_CALLBACKS = {"success": "on_success_callback", "failed": "on_failure_callback",
+              "up_for_retry": "on_retry_callback", "skipped": "on_skipped_callback"}
+
+
+def _call_all(callbacks, context: dict, what: str) -> None:
+    if not callbacks:
+        return
+    for callback in callbacks if isinstance(callbacks, (list, tuple)) else [callbacks]:
+        try:
+            callback(context)
+        except Exception:  # a failing callback is logged; it never changes the task's state
+            logging.getLogger("airflow.task").exception("Failed to run the task's %s", what)
+
+
+def run_callbacks(task, context: dict, state: str) -> None:
+    """The task-level callback for how the try ended, run in the task's own process as in Airflow 3."""
+    name = _CALLBACKS.get(state)
+    if name:
+        _call_all(getattr(task, name, None), context, name)
+
+
 __all__ = [
-    "Comms", "set_comms", "get_comms", "build_context", "execute_task", "rendered_fields",
+    "Comms", "set_comms", "get_comms", "build_context", "execute_task", "rendered_fields", "run_task",
+    "run_callbacks", "make_pull", "needs_expansion", "Outcome",
     "get_current_context", "RuntimeTaskInstance", "DagRunInfo", "AirflowException", "NOTSET",
 ]

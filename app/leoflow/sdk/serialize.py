@@ -22,20 +22,10 @@ CRON_PRESETS = {
 
 
 def schedule_doc(schedule: Any) -> dict:
-    """{"kind", "value", "preset"} for the schedule forms Leoflow runs."""
-    if schedule is None:
-        return {"kind": "none", "value": None, "preset": None}
-    if isinstance(schedule, dt.timedelta):
-        return {"kind": "timedelta", "value": schedule.total_seconds(), "preset": None}
-    if schedule == "@once":
-        return {"kind": "once", "value": None, "preset": "@once"}
-    if schedule == "@continuous":
-        return {"kind": "continuous", "value": None, "preset": "@continuous"}
-    if isinstance(schedule, str):
-        if schedule in CRON_PRESETS:
-            return {"kind": "cron", "value": CRON_PRESETS[schedule], "preset": schedule}
-        return {"kind": "cron", "value": schedule, "preset": None}
-    raise NotImplementedError(f"Leoflow does not support schedule={schedule!r} yet")
+    """The schedule document (see docs/serialized-dag.md); unsupported forms raise at parse time."""
+    from leoflow.sdk.timetables import schedule_doc as _doc
+
+    return _doc(schedule)
 
 
 def timetable_summary(schedule: Any) -> str | None:
@@ -44,7 +34,11 @@ def timetable_summary(schedule: Any) -> str | None:
         return None
     if isinstance(schedule, dt.timedelta):
         return str(schedule)
-    return CRON_PRESETS.get(schedule, schedule)
+    if isinstance(schedule, str):
+        return CRON_PRESETS.get(schedule, schedule)
+    from leoflow.sdk.timetables import summary_and_description
+
+    return summary_and_description(schedule)[0]
 
 
 def iso_utc(value: dt.datetime | None) -> str | None:
@@ -82,7 +76,70 @@ def plain(value: Any) -> Any:
     return str(value)
 
 
+def operator_class_path(task) -> str:
+    """`module.Qualname` of the class as a DAG author imports it (`airflow.*` for Leoflow's own)."""
+    from leoflow.sdk import importhook
+
+    cls = getattr(task, "operator_class", None) or type(task)
+    module = cls.__module__
+    if module.startswith("leoflow."):
+        module = importhook.airflow_name_of(module, cls.__name__) or module
+    return f"{module}.{cls.__qualname__}"
+
+
+def _weight_rule(task) -> tuple[str, list[int] | None]:
+    rule = task.weight_rule
+    if isinstance(rule, str):
+        return rule, None
+    from leoflow.sdk.plugins import qualname
+    from leoflow.sdk.priority_strategy import custom_weights
+
+    return qualname(type(rule)), custom_weights(task, rule)
+
+
+def _sensor_doc(task) -> dict | None:
+    from leoflow.sdk.sensors.base import BaseSensorOperator
+
+    cls = getattr(task, "operator_class", None) or type(task)
+    if not (isinstance(cls, type) and issubclass(cls, BaseSensorOperator)):
+        return None
+    if getattr(task, "is_mapped", False) and not isinstance(task, BaseSensorOperator):
+        kw = task.partial_kwargs
+        return {"mode": kw.get("mode", "poke"), "poke_interval": seconds_or(kw.get("poke_interval", 60)),
+                "timeout": seconds_or(kw.get("timeout", 604800)), "soft_fail": bool(kw.get("soft_fail", False)),
+                "exponential_backoff": bool(kw.get("exponential_backoff", False)),
+                "max_wait": seconds_or(kw.get("max_wait")), "deferrable": bool(kw.get("deferrable", False))}
+    return {"mode": task.mode, "poke_interval": task.poke_interval, "timeout": task.timeout,
+            "soft_fail": bool(task.soft_fail), "exponential_backoff": bool(task.exponential_backoff),
+            "max_wait": task.max_wait, "deferrable": bool(getattr(task, "deferrable", False))}
+
+
+def seconds_or(value) -> float | None:
+    if value is None:
+        return None
+    return value.total_seconds() if isinstance(value, dt.timedelta) else float(value)
+
+
+def _group_chain(task) -> tuple[str | None, str | None]:
+    group = task.task_group
+    own = group.group_id if group is not None and not group.is_root else None
+    mapped = next(task.iter_mapped_task_groups(), None)
+    return own, (mapped.group_id if mapped is not None else None)
+
+
+def _assets(items) -> list[dict]:
+    from leoflow.sdk.assets import Asset, AssetAlias, AssetRef
+
+    out = []
+    for item in items or []:
+        if isinstance(item, (Asset, AssetAlias, AssetRef)):
+            out.append(item.doc())
+    return out
+
+
 def task_doc(task) -> dict:
+    group_id, mapped_group_id = _group_chain(task)
+    weight_rule, weights = _weight_rule(task)
     return {
         "task_id": task.task_id,
         "task_type": task.task_type,
@@ -98,25 +155,125 @@ def task_doc(task) -> dict:
         "pool_slots": task.pool_slots,
         "queue": task.queue,
         "priority_weight": task.priority_weight,
-        "weight_rule": task.weight_rule,
+        "weight_rule": weight_rule,
         "owner": task.owner,
         "depends_on_past": task.depends_on_past,
         "template_fields": list(task.template_fields),
         "doc_md": task.doc_md,
         "ui_color": task.ui_color,
         "ui_fgcolor": task.ui_fgcolor,
-        "is_mapped": False,
+        "is_mapped": bool(task.is_mapped),
+        "operator_class": operator_class_path(task),
+        "operator_name": task.operator_name,
+        "task_display_name": task.task_display_name,
+        "task_group_id": group_id,
+        "mapped_group_id": mapped_group_id,
+        "expand": task.expand_input.to_doc() if task.is_mapped else None,
+        "is_setup": bool(task.is_setup),
+        "is_teardown": bool(task.is_teardown),
+        "on_failure_fail_dagrun": bool(task.on_failure_fail_dagrun),
+        "ignore_first_depends_on_past": bool(task.ignore_first_depends_on_past),
+        "wait_for_downstream": bool(task.wait_for_downstream),
+        "wait_for_past_depends_before_skipping": bool(task.wait_for_past_depends_before_skipping),
+        "max_active_tis_per_dag": task.max_active_tis_per_dag,
+        "max_active_tis_per_dagrun": task.max_active_tis_per_dagrun,
+        "map_index_template": task.map_index_template,
+        "do_xcom_push": bool(task.do_xcom_push),
+        "multiple_outputs": bool(task.multiple_outputs),
+        "outlets": _assets(task.outlets),
+        "inlets": _assets(task.inlets),
+        "sensor": _sensor_doc(task),
+        "deferrable": bool(getattr(task, "deferrable", False)),
+        "inherits_from_empty_operator": bool(task.inherits_from_empty_operator),
+        "start_from_trigger": bool(getattr(task, "start_from_trigger", False)),
+        "template_ext": list(task.template_ext),
+        **{f"has_{name}": getattr(task, name, None) is not None for name in (
+            "on_execute_callback", "on_failure_callback", "on_success_callback", "on_retry_callback",
+            "on_skipped_callback")},
+        **({"priority_weight_total": weights[0], "weight_by_try": weights} if weights else {}),
     }
+
+
+def dag_doc_md(dag) -> str | None:
+    """A DAG's doc_md; `doc_md="README.md"` means that file (found like a template), as in Airflow."""
+    doc = dag.doc_md
+    if not isinstance(doc, str) or not doc.strip().endswith(".md") or "\n" in doc.strip():
+        return doc
+    try:
+        return dag.get_template_env().loader.get_source(dag.get_template_env(), doc.strip())[0]
+    except Exception:  # not a file after all: the text itself
+        return doc
+
+
+def _groups(dag) -> dict:
+    out = {}
+    for group_id, group in dag.task_group_dict.items():
+        parent = group.parent_group
+        children = sorted((c.group_id if hasattr(c, "children") else c.task_id) for c in group.children.values())
+        out[group_id] = {
+            "parent_group_id": parent.group_id if parent is not None and not parent.is_root else None,
+            "is_mapped": bool(group.is_mapped),
+            "expand": group.expand_input.to_doc() if group.is_mapped and group.expand_input is not None else None,
+            "tooltip": group.tooltip,
+            "ui_color": group.ui_color,
+            "ui_fgcolor": group.ui_fgcolor,
+            "prefix_group_id": bool(group.prefix_group_id),
+            "group_display_name": group.group_display_name or None,
+            "children": children,
+        }
+    return out
+
+
+def _param_specs(dag) -> dict:
+    from leoflow.sdk.params import NOTSET
+
+    out = {}
+    for name in sorted(dag.params):
+        param = dag.params.get_param(name)
+        spec = {"description": param.description, "schema": plain(param.schema)}
+        if param.value is not NOTSET:
+            spec["default"] = plain(param.value)
+        out[name] = spec
+    return out
 
 
 def serialize_dag(dag) -> dict:
     """The DAG's document; see the module docstring for the rules."""
+    from leoflow.sdk.timetables import summary_and_description
+
+    _, description, timetable_type = summary_and_description(dag.schedule)
+    sched = schedule_doc(dag.schedule)
+    tz = dag.timezone
+    tz_name = getattr(tz, "name", None) or getattr(tz, "key", None) or str(tz)
+    extra: dict = {}
+    if tz_name not in ("UTC", "Etc/UTC", "+00:00", "utc"):
+        extra["timezone"] = tz_name
+    asset_expr = None
+    if sched["kind"] == "assets":
+        asset_expr = sched["value"]
+    elif sched["kind"] == "asset_or_time":
+        asset_expr = sched["assets"]
     return {
+        **extra,
+        "dag_display_name": dag.dag_display_name,
+        "timetable_description": description,
+        "timetable_type": timetable_type,
+        "asset_expression": asset_expr,
+        "max_consecutive_failed_dag_runs": dag.max_consecutive_failed_dag_runs,
+        "fail_fast": bool(dag.fail_fast),
+        "param_specs": _param_specs(dag),
+        "render_template_as_native_obj": bool(dag.render_template_as_native_obj),
+        "template_searchpath": list(dag.template_searchpath) if dag.template_searchpath else None,
+        "has_on_success_callback": dag.on_success_callback is not None,
+        "has_on_failure_callback": dag.on_failure_callback is not None,
+        "task_groups": _groups(dag),
+        "edge_labels": {up: {down: info.get("label") for down, info in sorted(downs.items())}
+                        for up, downs in sorted(dag.edge_info.items())},
         "dag_id": dag.dag_id,
         "fileloc": dag.fileloc,
         "description": dag.description,
-        "doc_md": dag.doc_md,
-        "schedule": schedule_doc(dag.schedule),
+        "doc_md": dag_doc_md(dag),
+        "schedule": sched,
         "timetable_summary": timetable_summary(dag.schedule),
         "start_date": iso_utc(dag.start_date),
         "end_date": iso_utc(dag.end_date),

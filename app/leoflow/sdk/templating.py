@@ -6,6 +6,23 @@ import os
 from typing import Any
 
 
+class LiteralValue:
+    """A value that templating leaves alone (`literal("{{ not rendered }}")`)."""
+
+    def __init__(self, value: Any):
+        self.value = value
+
+    def __repr__(self) -> str:
+        return f"literal({self.value!r})"
+
+    def resolve(self, context=None) -> Any:
+        return self.value
+
+
+def literal(value: Any) -> LiteralValue:
+    return LiteralValue(value)
+
+
 def _filters() -> dict:
     # The date filters Airflow adds to every template environment.
     return {
@@ -62,6 +79,12 @@ def NativeSandboxedEnvironment():
 
 def render_value(value: Any, context: dict, env, template_ext=()) -> Any:
     """Render strings with jinja; walk into containers and templated objects."""
+    if isinstance(value, LiteralValue):
+        return value.value
+    from leoflow.sdk.params import DagParam
+
+    if isinstance(value, DagParam):
+        return value.resolve(context)
     if isinstance(value, str):
         if template_ext and value.endswith(tuple(template_ext)):
             return env.get_template(value).render(context)

@@ -90,6 +90,20 @@ def active_count_by_run(conn: Connection) -> dict[tuple[str, str], int]:
     return {(d, r): n for d, r, n in rows}
 
 
+def active_count_by_task(conn: Connection) -> tuple[dict, dict]:
+    """Queued/running instances per (dag, task) and per (dag, run, task): max_active_tis_per_dag(run)."""
+    rows = conn.execute(
+        select(TI.c.dag_id, TI.c.run_id, TI.c.task_id, func.count()).where(TI.c.state.in_(("queued", "running")))
+        .group_by(TI.c.dag_id, TI.c.run_id, TI.c.task_id)
+    ).all()
+    per_task: dict[tuple[str, str], int] = {}
+    per_run: dict[tuple[str, str, str], int] = {}
+    for dag_id, run_id, task_id, n in rows:
+        per_task[(dag_id, task_id)] = per_task.get((dag_id, task_id), 0) + n
+        per_run[(dag_id, run_id, task_id)] = n
+    return per_task, per_run
+
+
 def set_queued(conn: Connection, ti_id: str, job_id: int | None, executor: str, now: dt.datetime) -> bool:
     return conn.execute(
         update(TI).where(TI.c.id == ti_id, TI.c.state == "scheduled")
@@ -148,3 +162,37 @@ def stale_restarting(conn: Connection, older_than: dt.datetime) -> list[str]:
         select(TI.c.id).where(TI.c.state == "restarting",
                               func.coalesce(TI.c.last_heartbeat_at, TI.c.start_date, TI.c.updated_at) < older_than)
     ).scalars())
+
+
+def expand_mapped(conn: Connection, placeholder_id: str, task: dict, length: int, now: dt.datetime) -> None:
+    """A mapped task's one unexpanded instance (map_index -1) becomes map indexes 0..length-1."""
+    from .runs import new_ti_row
+
+    row = get_ti(conn, placeholder_id)
+    if row is None or row.map_index != -1 or length <= 0:
+        return
+    conn.execute(update(TI).where(TI.c.id == placeholder_id).values(map_index=0, updated_at=now))
+    rows = [new_ti_row(row.dag_id, row.run_id, task, row.dag_version_id, now, map_index=i) for i in range(1, length)]
+    if rows:
+        conn.execute(insert(TI), rows)
+
+
+def past_states(conn: Connection, dag_id: str, run_id: str, task_ids: list[str]) -> dict[tuple[str, int], str | None]:
+    """States of `task_ids` in the run before `run_id` (by logical date, else run_after): for depends_on_past."""
+    this = conn.execute(select(dag_run.c.logical_date, dag_run.c.run_after)
+                        .where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)).first()
+    if this is None or not task_ids:
+        return {}
+    when = this.logical_date or this.run_after
+    order = func.coalesce(dag_run.c.logical_date, dag_run.c.run_after)
+    prev = conn.execute(select(dag_run.c.run_id).where(dag_run.c.dag_id == dag_id, order < when)
+                        .order_by(order.desc()).limit(1)).scalar()
+    if prev is None:
+        return {}
+    rows = conn.execute(select(TI.c.task_id, TI.c.map_index, TI.c.state).where(
+        TI.c.dag_id == dag_id, TI.c.run_id == prev, TI.c.task_id.in_(task_ids))).all()
+    return {(r.task_id, r.map_index): r.state for r in rows}
+
+
+def set_priority(conn: Connection, ti_id: str, weight: int) -> None:
+    conn.execute(update(TI).where(TI.c.id == ti_id).values(priority_weight=int(weight)))

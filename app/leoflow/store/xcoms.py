@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
 from .tables import dag_run, xcom
@@ -40,3 +40,25 @@ def clear_task(conn: Connection, dag_id: str, run_id: str, task_id: str, map_ind
     """A new try starts with no XCom from the previous one, as in Airflow."""
     conn.execute(delete(xcom).where(xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.task_id == task_id,
                                     xcom.c.map_index == map_index))
+
+
+def values_of_key(conn: Connection, dag_id: str, run_id: str, key: str) -> dict[str, object]:
+    """{task_id: value} of one key across a run's unmapped task instances (e.g. branch decisions)."""
+    rows = conn.execute(select(xcom.c.task_id, xcom.c.value).where(
+        xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.key == key, xcom.c.map_index == -1)).all()
+    return {task_id: value for task_id, value in rows}
+
+
+def get_latest(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1):
+    """The value from this run or the latest earlier one (by logical date): `include_prior_dates=True`."""
+    this = conn.execute(select(dag_run.c.logical_date, dag_run.c.run_after).where(
+        dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)).first()
+    if this is None:
+        return None
+    when = func.coalesce(dag_run.c.logical_date, dag_run.c.run_after)
+    return conn.execute(
+        select(xcom).join(dag_run, dag_run.c.id == xcom.c.dag_run_id).where(
+            xcom.c.dag_id == dag_id, xcom.c.task_id == task_id, xcom.c.key == key, xcom.c.map_index == map_index,
+            when <= (this.logical_date or this.run_after))
+        .order_by(when.desc(), xcom.c.timestamp.desc()).limit(1)
+    ).first()

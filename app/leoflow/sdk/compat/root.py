@@ -1,7 +1,11 @@
-"""`airflow`: the Airflow 2 top-level names (`from airflow import DAG`)."""
+"""`airflow`: the top-level names Airflow 3.2 still serves (`from airflow import DAG`)."""
 
 from leoflow import AIRFLOW_COMPAT_VERSION as __version__  # noqa: F401
+from leoflow.sdk.assets import Asset  # noqa: F401
 from leoflow.sdk.dag import DAG  # noqa: F401
 from leoflow.sdk.exceptions import AirflowException  # noqa: F401
+from leoflow.sdk.xcomarg import XComArg  # noqa: F401
 
-__all__ = ["DAG", "AirflowException", "__version__"]
+Dataset = Asset  # deprecated alias Airflow 3.2 keeps
+
+__all__ = ["DAG", "Asset", "XComArg", "Dataset", "AirflowException", "__version__"]

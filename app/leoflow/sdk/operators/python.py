@@ -6,6 +6,7 @@ import inspect
 from typing import Any, Callable
 
 from leoflow.sdk.baseoperator import BaseOperator
+from leoflow.sdk.operators.branch import BranchMixIn, SkipMixin
 
 
 def determine_kwargs(func: Callable, args: tuple | list, kwargs: dict) -> dict:
@@ -64,4 +65,48 @@ class PythonOperator(BaseOperator):
         return result
 
     def execute_callable(self, kwargs: dict) -> Any:
+        if inspect.iscoroutinefunction(self.python_callable):
+            # Airflow 3.2 runs `async def` task functions in an event loop of their own.
+            import asyncio
+
+            return asyncio.run(self.python_callable(*self.op_args, **kwargs))
         return self.python_callable(*self.op_args, **kwargs)
+
+
+class BranchPythonOperator(PythonOperator, BranchMixIn):
+    """The callable returns the task id(s) to follow; other direct downstream tasks are skipped."""
+
+    inherits_from_skipmixin = True
+
+    def execute(self, context: dict) -> Any:
+        return self.do_branch(context, super().execute(context))
+
+
+class ShortCircuitOperator(PythonOperator, SkipMixin):
+    """A falsy return value skips what follows (all downstream, or only the direct ones)."""
+
+    inherits_from_skipmixin = True
+
+    def __init__(self, *, ignore_downstream_trigger_rules: bool = True, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.ignore_downstream_trigger_rules = ignore_downstream_trigger_rules
+
+    def execute(self, context: dict) -> Any:
+        condition = super().execute(context)
+        self.log.info("Condition result is %s", condition)
+        if condition:
+            self.log.info("Proceeding with downstream tasks...")
+            return condition
+        if not self.downstream_task_ids:
+            self.log.info("No downstream tasks; nothing to do.")
+            return condition
+        task = context.get("task") or self
+        if self.ignore_downstream_trigger_rules:
+            tasks = task.get_flat_relatives(upstream=False)
+        else:
+            tasks = task.get_direct_relatives(upstream=False)
+        to_skip = [t for t in tasks if not t.is_teardown]
+        self.log.info("Skipping downstream tasks")
+        self.skip(context["ti"], to_skip)
+        self.log.info("Done.")
+        return condition

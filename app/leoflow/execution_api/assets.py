@@ -1,0 +1,172 @@
+"""Execution API: assets and asset events, as Airflow 3.2.1's task runner reads and reports them.
+
+- `GET /assets/by-name`, `/assets/by-uri`: an active asset.
+- `GET /asset-events/by-asset`, `/asset-events/by-asset-alias`: events (for `inlet_events`).
+- `GET /task-instances/{id}/validate-inlets-and-outlets`: inactive assets a task uses.
+- a successful task's outlets become asset events (`register_success_outlets`, called from the state route).
+"""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from ..store import assets as asset_store, dags as dag_store, tis
+from .endpoint import make_endpoint, query_bool, query_int, query_time
+from .http import HTTPError, not_found, respond
+
+
+def profiles_of(objs: list[dict]) -> list[dict]:
+    """Serialized outlets/inlets as Airflow's AssetProfile documents."""
+    out = []
+    for o in objs or []:
+        kind = o.get("type")
+        if kind == "asset":
+            out.append({"name": o.get("name"), "uri": o.get("uri"), "type": "Asset"})
+        elif kind == "asset_alias":
+            out.append({"name": o.get("name"), "uri": None, "type": "AssetAlias"})
+        elif kind == "asset_name_ref":
+            out.append({"name": o.get("name"), "uri": None, "type": "AssetNameRef"})
+        elif kind == "asset_uri_ref":
+            out.append({"name": None, "uri": o.get("uri"), "type": "AssetUriRef"})
+    return out
+
+
+def _task_doc(conn, ti) -> dict | None:
+    data = dag_store.serialized_by_version(conn, ti.dag_version_id) if ti.dag_version_id else None
+    if data is None:
+        latest = dag_store.latest_serialized(conn, ti.dag_id)
+        data = latest[1] if latest else None
+    if data is None:
+        return None
+    return next((t for t in data.get("tasks", []) if t["task_id"] == ti.task_id), None)
+
+
+def register_success_outlets(conn, ti, body: dict) -> list[int]:
+    """Asset events for a task that succeeded. A runner that does not send `task_outlets` gets the
+    outlets the DAG file declared (the same list Airflow's runner would send)."""
+    task_outlets = body.get("task_outlets")
+    if task_outlets is None:
+        task = _task_doc(conn, ti)
+        task_outlets = profiles_of(task.get("outlets") if task else [])
+    if not isinstance(task_outlets, list) or not all(isinstance(p, dict) for p in task_outlets):
+        raise HTTPError(422, [{"type": "list_type", "loc": ["body", "task_outlets"],
+                               "msg": "Input should be a valid list of asset profiles", "input": task_outlets}])
+    outlet_events = body.get("outlet_events") or []
+    if not isinstance(outlet_events, list) or not all(isinstance(e, dict) for e in outlet_events):
+        raise HTTPError(422, [{"type": "list_type", "loc": ["body", "outlet_events"],
+                               "msg": "Input should be a valid list of dictionaries", "input": outlet_events}])
+    return asset_store.register_outlet_events(conn, ti, task_outlets, outlet_events)
+
+
+def asset_body(row) -> dict:
+    return {"name": row.name, "uri": row.uri, "group": row.group, "extra": row.extra or {}}
+
+
+def event_body(row, created_runs) -> dict:
+    return {
+        "id": row.id,
+        "timestamp": row.timestamp,
+        "extra": row.extra or {},
+        "asset": {"name": row.name, "uri": row.uri, "group": row.group, "extra": row.asset_extra or {}},
+        "created_dagruns": [{
+            "run_id": r.run_id, "dag_id": r.dag_id, "logical_date": r.logical_date, "start_date": r.start_date,
+            "end_date": r.end_date, "state": r.state, "data_interval_start": r.data_interval_start,
+            "data_interval_end": r.data_interval_end, "partition_key": None} for r in created_runs],
+        "source_task_id": row.source_task_id,
+        "source_dag_id": row.source_dag_id,
+        "source_run_id": row.source_run_id,
+        "source_map_index": row.source_map_index,
+        "partition_key": None,
+    }
+
+
+def events_body(conn, rows) -> dict:
+    created = asset_store.runs_created_by_events(conn, [r.id for r in rows])
+    return {"asset_events": [event_body(r, created.get(r.id, [])) for r in rows]}
+
+
+def consumed_event_bodies(conn, dag_run_pk: int) -> list[dict]:
+    """`DagRun.consumed_asset_events` (AssetEventDagRunReference): what `triggering_asset_events` shows."""
+    rows = asset_store.consumed_events(conn, dag_run_pk)
+    aliases = asset_store.aliases_of_events(conn, [r.id for r in rows])
+    return [{
+        "asset": {"name": r.name, "uri": r.uri, "extra": r.asset_extra or {}},
+        "extra": r.extra or {},
+        "source_task_id": r.source_task_id,
+        "source_dag_id": r.source_dag_id,
+        "source_run_id": r.source_run_id,
+        "source_map_index": r.source_map_index,
+        "source_aliases": [{"name": a["name"]} for a in aliases.get(r.id, [])],
+        "timestamp": r.timestamp,
+    } for r in rows]
+
+
+def asset_routes(services) -> list[Route]:
+    endpoint = make_endpoint(services.settings.secret("jwt-execution"))
+    engine = services.engine
+
+    def required(request, name: str) -> str:
+        value = request.query_params.get(name)
+        if value is None:
+            raise HTTPError(422, [{"type": "missing", "loc": ["query", name], "msg": "Field required",
+                                   "input": None}])
+        return value
+
+    @endpoint()
+    def by_name(request, _body):
+        name = required(request, "name")
+        with engine.connect() as conn:
+            row = asset_store.active_asset(conn, name=name)
+        if row is None:
+            raise not_found(f"Asset with name {name} not found")
+        return respond(asset_body(row))
+
+    @endpoint()
+    def by_uri(request, _body):
+        uri = required(request, "uri")
+        with engine.connect() as conn:
+            row = asset_store.active_asset(conn, uri=uri)
+        if row is None:
+            raise not_found(f"Asset with URI {uri} not found")
+        return respond(asset_body(row))
+
+    def window(request) -> dict:
+        return dict(after=query_time(request, "after"), before=query_time(request, "before"),
+                    ascending=query_bool(request, "ascending", True), limit=query_int(request, "limit"))
+
+    @endpoint()
+    def events_by_asset(request, _body):
+        name, uri = request.query_params.get("name"), request.query_params.get("uri")
+        if not name and not uri:
+            raise HTTPError(400, {"reason": "Missing parameter", "message": "name and uri cannot both be None"})
+        with engine.connect() as conn:
+            rows = asset_store.events_by_asset(conn, name=name or None, uri=uri or None, **window(request))
+            return respond(events_body(conn, rows))
+
+    @endpoint()
+    def events_by_alias(request, _body):
+        name = required(request, "name")
+        with engine.connect() as conn:
+            rows = asset_store.events_by_alias(conn, name, **window(request))
+            return respond(events_body(conn, rows))
+
+    @endpoint()
+    def validate_inlets_outlets(request, _body, task_instance_id):
+        with engine.connect() as conn:
+            ti = tis.get_ti(conn, task_instance_id)
+            if ti is None:
+                raise not_found("Task Instance not found")
+            task = _task_doc(conn, ti) or {}
+            used = {(o.get("name"), o.get("uri")) for o in (task.get("inlets") or []) + (task.get("outlets") or [])
+                    if o.get("type") == "asset"}
+            inactive = sorted(k for k in used if not asset_store.is_active(conn, k[0], k[1]))
+        return respond({"inactive_assets": [{"name": n, "uri": u, "type": "Asset"} for n, u in inactive]})
+
+    return [
+        Route("/assets/by-name", by_name, methods=["GET"]),
+        Route("/assets/by-uri", by_uri, methods=["GET"]),
+        Route("/asset-events/by-asset", events_by_asset, methods=["GET"]),
+        Route("/asset-events/by-asset-alias", events_by_alias, methods=["GET"]),
+        Route("/task-instances/{task_instance_id}/validate-inlets-and-outlets", validate_inlets_outlets,
+              methods=["GET"]),
+    ]

@@ -1,0 +1,1 @@
+"""Hooks the standard operators use."""

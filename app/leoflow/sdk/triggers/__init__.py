@@ -1,0 +1,1 @@
+"""Triggers: async waits run by the triggerer."""
