@@ -216,13 +216,18 @@ class Scheduler:
         now = utcnow()
         settings = self.services.settings
         with self.services.engine.begin() as conn:
-            candidates = tis.scheduled_candidates(conn, limit=free * 4)
-            if not candidates:
-                return 0
             pool_limits = slots_by_pool(conn)
             pool_used = tis.occupied_slots_by_pool(conn)
             run_active = tis.active_count_by_run(conn)
-            dag_limits: dict[str, int] = {}
+            dag_limits: dict[str, int] = {d: n or 16 for d, n in conn.execute(
+                select(dag.c.dag_id, dag.c.max_active_tasks)
+                .where(dag.c.dag_id.in_({d for d, _ in run_active})))} if run_active else {}
+            # Only what could start now enters the window: 10,000 waiting on a full pool must not hide the rest.
+            open_pools = [p for p, n in pool_limits.items() if pool_used.get(p, 0) < n]
+            full_runs = [key for key, n in run_active.items() if n >= dag_limits.get(key[0], 16)]
+            candidates = tis.scheduled_candidates(conn, limit=free * 4, pools=open_pools, full_runs=full_runs)
+            if not candidates:
+                return 0
             for ti in candidates:
                 if len(workloads) >= free:
                     break
