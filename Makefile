@@ -31,5 +31,10 @@ binary: $(STAMP)
 binary-smoke: dist/leoflow
 	$(BIN)/python build/smoke.py dist/leoflow
 
+# Timings against Airflow 3.2.1's figures; also the single executable when dist/leoflow exists.
+# BENCH_ARGS=--quick for a short run; results land in bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
+
 clean:
 	rm -rf build/work dist
