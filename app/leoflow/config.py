@@ -19,7 +19,7 @@ class Settings:
     home: Path
     dags_folder: Path
     database_url: str
-    redis_url: str | None = None  # None: the in-process fakeredis bus (lite)
+    redis_url: str | None = None  # None: the in-process memory bus (lite)
     host: str = "127.0.0.1"
     port: int = 8080
     admin_password: str | None = None
