@@ -95,6 +95,7 @@ def run_lite(args) -> int:
     url = f"http://{settings.host}:{settings.port}"
 
     def ready():
+        forkserver.warm()  # now that requests are served, not while this process still imports
         # Tasks talk to the Execution API: start handing them out once it listens.
         for t in threads:
             t.start()

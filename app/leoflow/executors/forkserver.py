@@ -7,6 +7,7 @@ executable (which, frozen, would unpack itself again).
 Protocol over a socketpair, one JSON object per line:
   parent → server  {"op": "run", "id": ..., "kind": "task"|"parse", "payload": {...}}
                    {"op": "kill", "id": ...}
+                   {"op": "warm"}   import the task runtime now (else before the first job)
   server → parent  {"event": "started", "id": ..., "pid": ...}
                    {"event": "exited", "id": ..., "code": ...}
 """
@@ -110,6 +111,10 @@ class ForkServer:
     def submit(self, job_id: str, kind: str, payload: dict) -> None:
         self._send({"op": "run", "id": job_id, "kind": kind, "payload": payload})
 
+    def warm(self) -> None:
+        """Import the task runtime now, in the background, so the first task starts warm."""
+        self._send({"op": "warm"})
+
     def kill(self, job_id: str) -> None:
         self._send({"op": "kill", "id": job_id})
 
@@ -155,11 +160,19 @@ def _serve(sock: socket.socket) -> None:
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    _preload()
-    # Everything imported so far lives as long as this process: keep the collector from touching
-    # (and so copying) those pages in every child.
-    gc.collect()
-    gc.freeze()
+    warm = False
+
+    def warm_up() -> None:
+        # Deferred until the parent says "warm" (once it serves requests) or the first job: on a
+        # small machine, importing the task runtime here would slow the parent's own start.
+        nonlocal warm
+        if not warm:
+            warm = True
+            _preload()
+            # Everything imported so far lives as long as this process: keep the collector from
+            # touching (and so copying) those pages in every child.
+            gc.collect()
+            gc.freeze()
     # A child's exit wakes the loop at once (SIGCHLD → a byte on this pipe) instead of a 50 ms poll.
     wake_r, wake_w = os.pipe()
     os.set_blocking(wake_r, False)
@@ -192,7 +205,10 @@ def _serve(sock: socket.socket) -> None:
             while b"\n" in buf:
                 line, buf = buf.split(b"\n", 1)
                 msg = json.loads(line)
-                if msg["op"] == "run":
+                if msg["op"] == "warm":
+                    warm_up()
+                elif msg["op"] == "run":
+                    warm_up()
                     pid = _fork_job(sock, msg["kind"], msg["payload"], (wake_r, wake_w))
                     children[pid] = msg["id"]
                     by_job[msg["id"]] = pid
