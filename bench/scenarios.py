@@ -73,15 +73,9 @@ def runs(ctx: Context, lite: Lite, dag_id: str, reps: int | None = None) -> None
 def concurrent_chains(ctx: Context, lite: Lite, n: int = 10) -> None:
     samples = []
     for _ in range(ctx.reps):
-        t0 = time.perf_counter()
+        started = time.time()
         run_ids = [lite.trigger("chain10") for _ in range(n)]
-        for run_id in run_ids:
-            lite.wait_until(lambda: lite.run_state("chain10", run_id) in ("success", "failed"), 120, 0.01,
-                            "concurrent chain10 runs finished")
-        samples.append(time.perf_counter() - t0)
-        failed = [r for r in run_ids if lite.run_state("chain10", r) != "success"]
-        if failed:
-            raise RuntimeError(f"chain10 runs failed: {failed}")
+        samples.append(lite.wait_runs("chain10", run_ids, started))
     ctx.add("chain10_x10", samples, f"{n} runs")
 
 
