@@ -26,5 +26,8 @@ def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = Tru
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     if migrate:
-        migrations.upgrade(engine)
+        # A brand-new lite home skips replaying each migration (and importing Alembic) to build its schema.
+        fresh = mode == "lite" and engine.dialect.name == "sqlite" and migrations.create_fresh(engine)
+        if not fresh:
+            migrations.upgrade(engine)
     return Services(settings=settings, engine=engine, bus=connect(settings.redis_url), mode=mode)
