@@ -16,6 +16,9 @@ class RecordingExecutor:
     def __init__(self, slots):
         self.slots, self.submitted, self.on_event = slots, [], None
 
+    def drain_exits(self):
+        return []
+
     def free_slots(self):
         return self.slots - len(self.submitted)
 
@@ -65,3 +68,19 @@ def test_a_run_at_max_active_tasks_does_not_starve_another_run(services):
     by_dag = [w["dag_id"] for w in executor.submitted]
     assert by_dag.count("big") == 16 and by_dag.count("small") == 1  # 16: the default max_active_tasks
     assert scheduler.queue_tasks() == 0
+
+
+def test_a_tick_with_nothing_changed_does_not_look_for_work(services, monkeypatch):
+    scheduled_run(services, serialized("ready", 1))
+    executor = RecordingExecutor(slots=4)
+    scheduler = Scheduler(services, executor, token_secret="s", create_scheduled_runs=False)
+    scheduler._last_sweep = scheduler._last_zombie_check = scheduler._last_heartbeat = float("inf")
+    scheduler.tick()  # the first pass looks (work may wait from before a restart) and queues the one
+    assert len(executor.submitted) == 1
+    looked = []
+    monkeypatch.setattr(scheduler, "queue_tasks", lambda: looked.append(1) or 0)
+    scheduler.tick()
+    assert looked == []  # no run evaluated, nothing left behind: no queueing pass
+    scheduler._dirty.add(("ready", "r"))
+    scheduler.tick()
+    assert looked == [1]

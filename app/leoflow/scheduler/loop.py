@@ -45,6 +45,7 @@ class Scheduler:
         self._last_zombie_check = 0.0
         self._last_heartbeat = 0.0
         self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
+        self._queue_backlog = True  # scheduled task instances may be waiting for a slot
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
 
     # --- lifecycle ------------------------------------------------------------
@@ -120,7 +121,10 @@ class Scheduler:
         dirty, self._dirty = self._dirty, set()
         for dag_id, run_id in sorted(dirty):
             self.evaluate_run(dag_id, run_id, now)
-        self.queue_tasks()
+        # Only look for task instances to queue when some may have become queueable: a run was
+        # evaluated, a slot was freed while some waited, or the last look left some behind.
+        if dirty or self._queue_backlog:
+            self.queue_tasks()
 
     def _unfinished_runs(self) -> set[tuple[str, str]]:
         with self.services.engine.connect() as conn:
@@ -208,7 +212,9 @@ class Scheduler:
     def queue_tasks(self) -> int:
         free = self.executor.free_slots()
         if free <= 0:
+            self._queue_backlog = True  # look again when a slot frees
             return 0
+        self._queue_backlog = False
         from ..execution_api import tokens
         from ..store.pools import slots_by_pool
 
@@ -252,6 +258,9 @@ class Scheduler:
                     "log_path": str(Path(settings.logs_folder) / log_relative_path(
                         ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)),
                 })
+            # More may wait beyond the window or the free slots; those skipped for a full pool or run
+            # become queueable when a task finishes, and that event makes this pass run again.
+            self._queue_backlog = len(candidates) >= free * 4 or len(workloads) >= free
         for workload in workloads:
             self.executor.submit(workload)
         return len(workloads)
@@ -276,8 +285,10 @@ class Scheduler:
                 ti = tis.get_ti(conn, ex["ti_id"])
                 if ti is None:
                     continue
-                self._dirty.add((ti.dag_id, ti.run_id))
+                # A try that reported its end already woke the scheduler for its run: evaluate again
+                # only when the exit itself changes the state.
                 if ti.state in ("queued", "running") and ti.try_number == ex["try_number"]:
+                    self._dirty.add((ti.dag_id, ti.run_id))
                     self._fail_or_retry(conn, ti, f"the task process exited with code {ex['exit_code']} "
                                                   "without reporting a final state")
 
