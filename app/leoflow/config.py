@@ -44,6 +44,13 @@ class Settings:
 
     def secret(self, name: str) -> str:
         """A random secret kept in the home (JWT signing key, ...), created on first use."""
+        # Read once per process: every API request checks a token, and a file read per request adds up.
+        cache = self.__dict__.setdefault("_secret_cache", {})
+        if name not in cache:
+            cache[name] = self._read_or_create_secret(name)
+        return cache[name]
+
+    def _read_or_create_secret(self, name: str) -> str:
         path = self.home / f"{name}.secret"
         try:
             return path.read_text().strip()
