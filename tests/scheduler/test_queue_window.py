@@ -84,3 +84,19 @@ def test_a_tick_with_nothing_changed_does_not_look_for_work(services, monkeypatc
     scheduler._dirty.add(("ready", "r"))
     scheduler.tick()
     assert looked == [1]
+
+
+def test_the_short_sweep_skips_runs_unchanged_since_their_last_decision(services):
+    blocked = scheduled_run(services, serialized("blocked", 50, pool="no_such_pool"))
+    ready = scheduled_run(services, serialized("ready", 1))
+    scheduler = Scheduler(services, RecordingExecutor(slots=4), token_secret="s", create_scheduled_runs=False)
+    assert scheduler._runs_changed_since_decided() == {("blocked", blocked), ("ready", ready)}  # never decided
+    now = utcnow()
+    scheduler.evaluate_run("blocked", blocked, now)
+    scheduler.evaluate_run("ready", ready, now)
+    assert scheduler._runs_changed_since_decided() == set()  # nothing changed since
+    with services.engine.begin() as conn:  # a task instance of one run changes (e.g. it finished)
+        ti = tis.tis_of_run(conn, "ready", ready)[0]
+        tis.set_queued(conn, ti.id, None, "LocalExecutor", utcnow())
+    assert scheduler._runs_changed_since_decided() == {("ready", ready)}
+    assert ("blocked", blocked) in scheduler._unfinished_runs()  # the full sweep still sees every run

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from ..bus import SCHEDULER_QUEUE
 from ..runner.logfile import log_relative_path
@@ -25,7 +25,11 @@ from . import rules, timetables
 
 log = logging.getLogger(__name__)
 
+# The safety net for lost wake-ups: every 5 s the runs that changed since their last decision (and
+# queued runs, which may start when another ends); every 60 s every unfinished run. Time-based
+# conditions come back from rules.decide as next_check wake-ups, not from these sweeps.
 SWEEP_INTERVAL = 5.0
+FULL_SWEEP_INTERVAL = 60.0
 ZOMBIE_CHECK_INTERVAL = 5.0
 JOB_HEARTBEAT_INTERVAL = 5.0
 
@@ -42,6 +46,7 @@ class Scheduler:
         self._dirty: set[tuple[str, str]] = set()
         self._wakeups: dict[tuple[str, str], dt.datetime] = {}  # retries due later
         self._last_sweep = 0.0
+        self._last_full_sweep = 0.0
         self._last_zombie_check = 0.0
         self._last_heartbeat = 0.0
         self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
@@ -111,8 +116,11 @@ class Scheduler:
             self._last_zombie_check = mono
         if self.create_scheduled_runs:
             self._create_scheduled_runs(now)
-        if mono - self._last_sweep > SWEEP_INTERVAL:
+        if mono - self._last_full_sweep > FULL_SWEEP_INTERVAL:
             self._dirty.update(self._unfinished_runs())
+            self._last_sweep = self._last_full_sweep = mono
+        elif mono - self._last_sweep > SWEEP_INTERVAL:
+            self._dirty.update(self._runs_changed_since_decided())
             self._last_sweep = mono
         for key, due in list(self._wakeups.items()):
             if due <= now:
@@ -125,6 +133,19 @@ class Scheduler:
         # evaluated, a slot was freed while some waited, or the last look left some behind.
         if dirty or self._queue_backlog:
             self.queue_tasks()
+
+    def _runs_changed_since_decided(self) -> set[tuple[str, str]]:
+        """Queued runs, and running runs with a task instance updated after the run's last decision:
+        10,000 task instances waiting on a full pool cost one indexed query here, not a re-evaluation."""
+        ti = tis.TI
+        changed = exists().where(ti.c.dag_id == dag_run.c.dag_id, ti.c.run_id == dag_run.c.run_id,
+                                 ti.c.updated_at > dag_run.c.last_scheduling_decision)
+        with self.services.engine.connect() as conn:
+            rows = conn.execute(select(dag_run.c.dag_id, dag_run.c.run_id).where(or_(
+                dag_run.c.state == "queued",
+                and_(dag_run.c.state == "running",
+                     or_(dag_run.c.last_scheduling_decision.is_(None), changed))))).all()
+        return {(r.dag_id, r.run_id) for r in rows}
 
     def _unfinished_runs(self) -> set[tuple[str, str]]:
         with self.services.engine.connect() as conn:
