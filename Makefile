@@ -27,6 +27,7 @@ test: $(STAMP)
 
 binary: $(STAMP)
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/work build/leoflow.spec
+	$(BIN)/python build/selfextract.py dist/leoflow-onedir dist/leoflow
 
 binary-smoke: dist/leoflow
 	$(BIN)/python build/smoke.py dist/leoflow
