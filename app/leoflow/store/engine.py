@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 
@@ -28,11 +28,31 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy issue BEGIN itself (pysqlite's own transaction handling
         # would defer it and let two writers race to upgrade a read lock).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # engine.begin() (the one way Leoflow writes) takes the write lock up front;
+        # engine.connect() reads get a plain BEGIN, so in WAL mode they never queue behind writers.
+        engine._connection_cls = _SqliteConnection
+        event.listen(engine, "begin", _sqlite_begin)
         return engine
     if url.startswith("postgresql"):
         return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
     raise SystemExit(f"leoflow: unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+class _SqliteConnection(Connection):
+    """Marks the transactions SQLAlchemy starts by itself on the first statement of engine.connect()."""
+
+    _reading = False
+
+    def _autobegin(self) -> None:
+        self._reading = True
+        try:
+            super()._autobegin()
+        finally:
+            self._reading = False
+
+
+def _sqlite_begin(conn) -> None:
+    conn.exec_driver_sql("BEGIN" if conn._reading else "BEGIN IMMEDIATE")
 
 
 def make_child_safe_engine(url: str) -> Engine:
