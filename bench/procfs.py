@@ -67,3 +67,15 @@ def busy_cores(interval: float = 0.5) -> float:
     time.sleep(interval)
     busy2, all2 = total()
     return round((busy2 - busy1) / max(all2 - all1, 1) * os.cpu_count(), 2)
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU of the process, its children and every child they have reaped (finished tasks included)."""
+    total = 0.0
+    for p in tree(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15]) / CLOCK_TICKS
+    return total

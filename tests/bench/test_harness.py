@@ -61,3 +61,9 @@ def test_an_unknown_scenario_is_refused_by_name():
     out = subprocess.run([sys.executable, "-m", "bench", "--only", "chain11"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert out.returncode != 0 and "chain11" in out.stderr
+
+
+def test_tree_cpu_counts_reaped_children():
+    before = procfs.tree_cpu_seconds(os.getpid())
+    subprocess.run([sys.executable, "-c", "sum(i * i for i in range(3_000_000))"], check=True)
+    assert procfs.tree_cpu_seconds(os.getpid()) - before > 0.05
