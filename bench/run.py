@@ -42,9 +42,19 @@ def parse_args(argv):
     return p.parse_args(argv)
 
 
+def guarded(ctx: scenarios.Context, name: str, fn, *args) -> None:
+    """A scenario that fails or times out is reported, and the others still run."""
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001 - any failure is a finding for the table
+        message = str(exc).splitlines()[0][:200]
+        ctx.errors.append({"scenario": name, "build": ctx.label, "error": message})
+        ctx.log(f"  {name:16} FAILED: {message}")
+
+
 def measure(ctx: scenarios.Context, chosen: set[str], many: int) -> None:
     if "version" in chosen:
-        scenarios.version(ctx)
+        guarded(ctx, "version", scenarios.version, ctx)
     needs_lite = chosen & {"start", "idle", "concurrent", "fan1000", "new_dag", "sched", *RUN_DAGS}
     if needs_lite:
         dags = dagfiles.main_folder(ctx.work / "dags", fan1000="fan1000" in chosen, blocked=False)
@@ -54,24 +64,24 @@ def measure(ctx: scenarios.Context, chosen: set[str], many: int) -> None:
             lite.start()
             lite.wait_for_dags([*dagfiles.REFERENCE_IDS, *(["fan1000"] if "fan1000" in chosen else [])], 300)
             if "idle" in chosen:
-                scenarios.idle_memory(ctx, lite)
+                guarded(ctx, "idle", scenarios.idle_memory, ctx, lite)
             for dag_id in RUN_DAGS:
                 if dag_id in chosen:
-                    scenarios.runs(ctx, lite, dag_id)
+                    guarded(ctx, dag_id, scenarios.runs, ctx, lite, dag_id)
             if "concurrent" in chosen:
-                scenarios.concurrent_chains(ctx, lite)
+                guarded(ctx, "concurrent", scenarios.concurrent_chains, ctx, lite)
             if "fan1000" in chosen:
-                scenarios.runs(ctx, lite, "fan1000", reps=1 if ctx.quick else 2)
+                guarded(ctx, "fan1000", scenarios.runs, ctx, lite, "fan1000", 2 if ctx.reps >= 5 else 1)
             if "new_dag" in chosen:
-                scenarios.new_dag_visible(ctx, lite)
+                guarded(ctx, "new_dag", scenarios.new_dag_visible, ctx, lite)
             if "idle" in chosen:
-                scenarios.idle_memory(ctx, lite, "idle_pss_after")
+                guarded(ctx, "idle", scenarios.idle_memory, ctx, lite, "idle_pss_after")
             if "sched" in chosen:
-                scenarios.scheduler_flat(ctx, lite)
+                guarded(ctx, "sched", scenarios.scheduler_flat, ctx, lite)
         finally:
             lite.stop()
     if "many" in chosen:
-        scenarios.many_dags(ctx, many)
+        guarded(ctx, "many", scenarios.many_dags, ctx, many)
 
 
 def main(argv=None) -> int:
@@ -103,7 +113,7 @@ def main(argv=None) -> int:
     load_before = procfs.busy_cores(1.0)
     print(f"bench: {len(builds)} build(s), reps={reps}, scenarios={','.join(s for s in ALL if s in chosen)}; "
           f"machine busy on {load_before} of {os.cpu_count()} cores before start", flush=True)
-    figures = []
+    figures, errors = [], []
     with tempfile.TemporaryDirectory(prefix="leoflow-bench-") as tmp:
         for label, command in builds:
             print(f"[{label}] {' '.join(command)}", flush=True)
@@ -112,6 +122,7 @@ def main(argv=None) -> int:
             ctx.work.mkdir(parents=True)
             measure(ctx, chosen, many)
             figures.extend(f.as_dict() for f in ctx.figures)
+            errors.extend(ctx.errors)
     load_after = procfs.busy_cores(1.0)
 
     commit = git("rev-parse", "--short=10", "HEAD") or "unknown"
@@ -125,13 +136,19 @@ def main(argv=None) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     stem = f"{now:%Y-%m-%d}-{commit}{'-quick' if args.quick else ''}"
-    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "figures": figures}, indent=1) + "\n")
+    (out / f"{stem}.json").write_text(json.dumps({"meta": meta, "figures": figures, "errors": errors}, indent=1)
+                                      + "\n")
     header = (f"Leoflow {commit}, {meta['date']}, {meta['cores']} cores (busy on {load_before} cores before, "
               f"{load_after} after, from other work); medians of {reps}{' (quick)' if args.quick else ''}.")
     table = markdown(figures, header)
+    for e in errors:
+        table += f"\n- **{e['scenario']}** ({e['build']}) did not complete: {e['error']}"
+    table += "\n" if errors else ""
     (out / f"{stem}.md").write_text(table)
     print("\n" + table)
     print(f"bench: wrote {out / (stem + '.json')} and .md")
     missed = [f"{f['key']} ({f['target_label']})" for f in figures if f["target_met"] is False]
     print(f"bench: targets missed: {', '.join(missed)}" if missed else "bench: every target met")
+    if errors:
+        print(f"bench: scenarios that did not complete: {', '.join(e['scenario'] for e in errors)}")
     return 0  # a missed target is a finding to read in the table, not a failure of the harness

@@ -19,6 +19,7 @@ class Context:
     def __init__(self, label: str, command: list[str], work: Path, reps: int, quick: bool, log=print):
         self.label, self.command, self.work, self.reps, self.quick, self.log = label, command, work, reps, quick, log
         self.figures: list[Figure] = []
+        self.errors: list[dict] = []
         self._homes = 0
 
     def new_home(self) -> Path:
@@ -72,7 +73,8 @@ def runs(ctx: Context, lite: Lite, dag_id: str, reps: int | None = None) -> None
     """Also the CPU the whole tree spent per task: on a busy machine it moves less than the wall clock."""
     n = reps or ctx.reps
     cpu0 = procfs.tree_cpu_seconds(lite.pid)
-    samples = [lite.run_to_end(dag_id) for _ in range(n)]
+    # A run of a big DAG on a machine others keep busy can take minutes.
+    samples = [lite.run_to_end(dag_id, timeout=60 + 2 * TASKS[dag_id]) for _ in range(n)]
     cpu_ms = (procfs.tree_cpu_seconds(lite.pid) - cpu0) / (n * TASKS[dag_id]) * 1000
     ctx.add(dag_id, samples, f"{cpu_ms:.0f} ms CPU per task", cpu_ms_per_task=round(cpu_ms, 1))
 
