@@ -33,9 +33,15 @@ test: $(STAMP) ui-assets
 
 binary: $(STAMP) ui-assets
 	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/work build/leoflow.spec
+	$(BIN)/python build/selfextract.py dist/leoflow-onedir dist/leoflow
 
 binary-smoke: dist/leoflow
 	$(BIN)/python build/smoke.py dist/leoflow
+
+# Timings against Airflow 3.2.1's figures; also the single executable when dist/leoflow exists.
+# BENCH_ARGS=--quick for a short run; results land in bench/results/.
+bench: $(STAMP)
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf build/work dist

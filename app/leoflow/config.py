@@ -19,7 +19,7 @@ class Settings:
     home: Path
     dags_folder: Path
     database_url: str
-    redis_url: str | None = None  # None: the in-process fakeredis bus (lite)
+    redis_url: str | None = None  # None: the in-process memory bus (lite)
     host: str = "127.0.0.1"
     port: int = 8080
     admin_password: str | None = None
@@ -50,6 +50,13 @@ class Settings:
 
     def secret(self, name: str) -> str:
         """A random secret kept in the home (JWT signing key, ...), created on first use."""
+        # Read once per process: every API request checks a token, and a file read per request adds up.
+        cache = self.__dict__.setdefault("_secret_cache", {})
+        if name not in cache:
+            cache[name] = self._read_or_create_secret(name)
+        return cache[name]
+
+    def _read_or_create_secret(self, name: str) -> str:
         path = self.home / f"{name}.secret"
         try:
             return path.read_text().strip()

@@ -28,7 +28,10 @@ def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = Tru
     settings.home.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url)
     if migrate:
-        migrations.upgrade(engine)
+        # A brand-new lite home skips replaying each migration (and importing Alembic) to build its schema.
+        fresh = mode == "lite" and engine.dialect.name == "sqlite" and migrations.create_fresh(engine)
+        if not fresh:
+            migrations.upgrade(engine)
     # A wrong or missing Fernet key stops the start here, before anything reads a secret.
     crypt, generated = fernet.load(settings.home, mode=mode, configured=settings.fernet_key)
     fernet.check_stored(engine, crypt, generated=generated, home=settings.home)

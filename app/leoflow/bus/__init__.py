@@ -1,3 +1,3 @@
-from .bus import SCHEDULER_QUEUE, Bus, connect
+from .bus import SCHEDULER_QUEUE, Bus, MemoryBus, connect
 
-__all__ = ["Bus", "SCHEDULER_QUEUE", "connect"]
+__all__ = ["Bus", "MemoryBus", "SCHEDULER_QUEUE", "connect"]

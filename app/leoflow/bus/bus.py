@@ -1,8 +1,9 @@
 """The bus: wake-ups and live data that may be lost without harm.
 
-Real Redis in server mode, fakeredis inside the process in lite mode; the same
-code drives both. Nothing here is the truth: the database is. A lost message
-only means the scheduler notices on its next poll instead of at once.
+Real Redis in server mode; in lite mode, where every part lives in one process,
+plain queues in memory (`MemoryBus`). Nothing here is the truth: the database
+is. A lost message only means the scheduler notices on its next poll instead
+of at once.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+from collections import defaultdict, deque
 
 log = logging.getLogger(__name__)
 
@@ -62,13 +64,53 @@ class Bus:
             return False
 
 
+class MemoryBus(Bus):
+    """Lite's bus: queues in this process, a condition variable for the wake-up.
+
+    Every part of `leoflow lite` runs in one process, so a Redis protocol (even fakeredis's,
+    which parses RESP through a fake socket) only costs start-up time, memory and CPU per
+    event. Code that needs Redis commands beyond push/wait still gets a fakeredis from `.redis`.
+    """
+
+    def __init__(self):
+        self.kind = "memory"
+        self._broken_logged = False
+        self._queues: dict[str, deque] = defaultdict(deque)
+        self._cond = threading.Condition()
+        self._fake = None
+
+    @property
+    def redis(self):
+        if self._fake is None:
+            import fakeredis
+
+            self._fake = fakeredis.FakeRedis(server=fakeredis.FakeServer())
+        return self._fake
+
+    def push(self, queue: str, event: dict) -> None:
+        data = json.dumps(event)  # the same contract as Redis: JSON in, a fresh copy out
+        with self._cond:
+            self._queues[queue].append(data)
+            self._cond.notify_all()
+
+    def wait(self, queue: str, timeout: float) -> list[dict]:
+        with self._cond:
+            items = self._queues[queue]
+            if not items:
+                self._cond.wait_for(lambda: items, max(timeout, 0.0))
+            raw = list(items)
+            items.clear()
+        return [json.loads(r) for r in raw]
+
+    def healthy(self) -> bool:
+        return True
+
+
 def connect(redis_url: str | None) -> Bus:
-    """Real Redis at `redis_url`, or an in-process fakeredis when None."""
+    """Real Redis at `redis_url`, or the in-process MemoryBus when None (lite)."""
     if redis_url:
         import redis
 
         client = redis.Redis.from_url(redis_url, socket_timeout=None, socket_connect_timeout=2)
         return Bus(client, kind="redis")
-    import fakeredis
-
-    return Bus(fakeredis.FakeRedis(server=fakeredis.FakeServer()), kind="fakeredis")
+    return MemoryBus()

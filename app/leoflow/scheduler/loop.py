@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from ..bus import SCHEDULER_QUEUE
 from ..runner.logfile import log_relative_path
@@ -29,7 +29,11 @@ from .triggerer import Triggerer  # leoflow-async
 
 log = logging.getLogger(__name__)
 
+# The safety net for lost wake-ups: every 5 s the runs that changed since their last decision (and
+# queued runs, which may start when another ends); every 60 s every unfinished run. Time-based
+# conditions come back from rules.decide as next_check wake-ups, not from these sweeps.
 SWEEP_INTERVAL = 5.0
+FULL_SWEEP_INTERVAL = 60.0
 ZOMBIE_CHECK_INTERVAL = 5.0
 JOB_HEARTBEAT_INTERVAL = 5.0
 
@@ -46,9 +50,11 @@ class Scheduler:
         self._dirty: set[tuple[str, str]] = set()
         self._wakeups: dict[tuple[str, str], dt.datetime] = {}  # retries due later
         self._last_sweep = 0.0
+        self._last_full_sweep = 0.0
         self._last_zombie_check = 0.0
         self._last_heartbeat = 0.0
         self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
+        self._queue_backlog = True  # scheduled task instances may be waiting for a slot
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
         self.triggerer = Triggerer(services)  # leoflow-async: deferred tasks' triggers
         self.callbacks = DagCallbacks(getattr(executor, "forkserver", None), services.settings)  # leoflow-async
@@ -120,8 +126,11 @@ class Scheduler:
         if self.create_scheduled_runs:
             self._create_scheduled_runs(now)
             self._dirty.update(asset_runs.create_asset_triggered_runs(self.services.engine, now))  # leoflow-async
-        if mono - self._last_sweep > SWEEP_INTERVAL:
+        if mono - self._last_full_sweep > FULL_SWEEP_INTERVAL:
             self._dirty.update(self._unfinished_runs())
+            self._last_sweep = self._last_full_sweep = mono
+        elif mono - self._last_sweep > SWEEP_INTERVAL:
+            self._dirty.update(self._runs_changed_since_decided())
             self._last_sweep = mono
         for key, due in list(self._wakeups.items()):
             if due <= now:
@@ -130,7 +139,23 @@ class Scheduler:
         dirty, self._dirty = self._dirty, set()
         for dag_id, run_id in sorted(dirty):
             self.evaluate_run(dag_id, run_id, now)
-        self.queue_tasks()
+        # Only look for task instances to queue when some may have become queueable: a run was
+        # evaluated, a slot was freed while some waited, or the last look left some behind.
+        if dirty or self._queue_backlog:
+            self.queue_tasks()
+
+    def _runs_changed_since_decided(self) -> set[tuple[str, str]]:
+        """Queued runs, and running runs with a task instance updated after the run's last decision:
+        10,000 task instances waiting on a full pool cost one indexed query here, not a re-evaluation."""
+        ti = tis.TI
+        changed = exists().where(ti.c.dag_id == dag_run.c.dag_id, ti.c.run_id == dag_run.c.run_id,
+                                 ti.c.updated_at > dag_run.c.last_scheduling_decision)
+        with self.services.engine.connect() as conn:
+            rows = conn.execute(select(dag_run.c.dag_id, dag_run.c.run_id).where(or_(
+                dag_run.c.state == "queued",
+                and_(dag_run.c.state == "running",
+                     or_(dag_run.c.last_scheduling_decision.is_(None), changed))))).all()
+        return {(r.dag_id, r.run_id) for r in rows}
 
     def _unfinished_runs(self) -> set[tuple[str, str]]:
         with self.services.engine.connect() as conn:
@@ -280,7 +305,9 @@ class Scheduler:
     def queue_tasks(self) -> int:
         free = self.executor.free_slots()
         if free <= 0:
+            self._queue_backlog = True  # look again when a slot frees
             return 0
+        self._queue_backlog = False
         from ..execution_api import tokens
         from ..store.pools import slots_by_pool
 
@@ -288,13 +315,18 @@ class Scheduler:
         now = utcnow()
         settings = self.services.settings
         with self.services.engine.begin() as conn:
-            candidates = tis.scheduled_candidates(conn, limit=free * 4)
-            if not candidates:
-                return 0
             pool_limits = slots_by_pool(conn)
             pool_used = tis.occupied_slots_by_pool(conn)
             run_active = tis.active_count_by_run(conn)
-            dag_limits: dict[str, int] = {}
+            dag_limits: dict[str, int] = {d: n or 16 for d, n in conn.execute(
+                select(dag.c.dag_id, dag.c.max_active_tasks)
+                .where(dag.c.dag_id.in_({d for d, _ in run_active})))} if run_active else {}
+            # Only what could start now enters the window: 10,000 waiting on a full pool must not hide the rest.
+            open_pools = [p for p, n in pool_limits.items() if pool_used.get(p, 0) < n]
+            full_runs = [key for key, n in run_active.items() if n >= dag_limits.get(key[0], 16)]
+            candidates = tis.scheduled_candidates(conn, limit=free * 4, pools=open_pools, full_runs=full_runs)
+            if not candidates:
+                return 0
             task_active = task_run_active = None  # max_active_tis_per_dag(run) counts, read once if needed
             for ti in candidates:
                 if len(workloads) >= free:
@@ -328,12 +360,15 @@ class Scheduler:
                 workloads.append({
                     "ti_id": ti.id, "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
                     "map_index": ti.map_index, "try_number": ti.try_number, "fileloc": serialized["fileloc"],
-                    "attempt": now.isoformat(),  # leoflow-async: = queued_dttm; tells pokes/resumes of one try apart
+                    "attempt": now.isoformat(),  # = queued_dttm; tells pokes/resumes of one try apart
                     "token": tokens.issue(self.token_secret, ti.id), "api_url": settings.execution_api_url,
                     "heartbeat_interval": settings.task_heartbeat_interval,
                     "log_path": str(Path(settings.logs_folder) / log_relative_path(
                         ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)),
                 })
+            # More may wait beyond the window or the free slots; those skipped for a full pool or run
+            # become queueable when a task finishes, and that event makes this pass run again.
+            self._queue_backlog = len(candidates) >= free * 4 or len(workloads) >= free
         for workload in workloads:
             self.executor.submit(workload)
         return len(workloads)
@@ -358,13 +393,17 @@ class Scheduler:
                 ti = tis.get_ti(conn, ex["ti_id"])
                 if ti is None:
                     continue
-                self._dirty.add((ti.dag_id, ti.run_id))
-                stale = ex.get("attempt") and ti.queued_dttm and ti.queued_dttm.isoformat() != ex["attempt"]  # leoflow-async
+                # A try that reported its end already woke the scheduler for its run: evaluate again
+                # only when the exit itself changes the state. A poke or resume of the same try has a
+                # newer queued time (`attempt`), so an earlier attempt's exit cannot fail it.
+                stale = ex.get("attempt") and ti.queued_dttm and ti.queued_dttm.isoformat() != ex["attempt"]
                 if ti.state in ("queued", "running") and ti.try_number == ex["try_number"] and not stale:
+                    self._dirty.add((ti.dag_id, ti.run_id))
                     self._fail_or_retry(conn, ti, f"the task process exited with code {ex['exit_code']} "
                                                   "without reporting a final state")
                 elif ti.state == "restarting" and ti.try_number == ex["try_number"]:
                     tis.restart_cleared(conn, ti.id)  # cleared while running: its process is gone now
+                    self._dirty.add((ti.dag_id, ti.run_id))
 
     def _find_zombies(self, now: dt.datetime) -> None:
         threshold = now - dt.timedelta(seconds=self.services.settings.zombie_threshold)

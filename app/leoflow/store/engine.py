@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import NullPool
 
 
@@ -28,11 +30,66 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy issue BEGIN itself (pysqlite's own transaction handling
         # would defer it and let two writers race to upgrade a read lock).
-        event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        # engine.begin() (the one way Leoflow writes) takes the write lock up front;
+        # engine.connect() reads get a plain BEGIN, so in WAL mode they never queue behind writers.
+        engine._connection_cls = _SqliteConnection
+        writers = _WriterTurns()
+        event.listen(engine, "begin", writers.begin)
+        event.listen(engine, "commit", writers.end)
+        event.listen(engine, "rollback", writers.end)
+        event.listen(engine.pool, "checkin", writers.end)
         return engine
     if url.startswith("postgresql"):
         return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
     raise SystemExit(f"leoflow: unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+class _SqliteConnection(Connection):
+    """Marks the transactions SQLAlchemy starts by itself on the first statement of engine.connect()."""
+
+    _reading = False
+
+    def _autobegin(self) -> None:
+        self._reading = True
+        try:
+            super()._autobegin()
+        finally:
+            self._reading = False
+
+
+class _WriterTurns:
+    """One writing transaction at a time inside this process, handed over at once.
+
+    SQLite's busy handler retries a locked database after sleeps that grow to 100 ms, so under
+    many concurrent writers (task state changes, XCom, the scheduler) a few waited ~0.5 s while
+    the lock was free most of that time. Threads now queue on a lock instead; SQLite's own
+    locking still arbitrates with other processes, and the wait is bounded so that a lost turn
+    can only slow writes down, never stop them.
+    """
+
+    TIMEOUT = 5.0
+
+    def __init__(self):
+        self.lock = threading.Lock()
+        self.mine = threading.local()  # a transaction begins and ends on one thread
+
+    def begin(self, conn) -> None:
+        if conn._reading:
+            conn.exec_driver_sql("BEGIN")
+            return
+        if not getattr(self.mine, "turn", False):  # (a turn this thread already holds is reused)
+            self.mine.turn = self.lock.acquire(timeout=self.TIMEOUT)
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except BaseException:
+            self.end()
+            raise
+
+    def end(self, *_args) -> None:
+        """On commit, rollback and a connection's return to the pool (whichever comes first)."""
+        if getattr(self.mine, "turn", False):
+            self.mine.turn = False
+            self.lock.release()
 
 
 def make_child_safe_engine(url: str) -> Engine:

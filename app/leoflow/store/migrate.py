@@ -43,6 +43,26 @@ def is_current(engine: Engine) -> bool:
     return current_revision(engine) == HEAD
 
 
+def create_fresh(engine: Engine) -> bool:
+    """An empty database: create the declared schema at once and stamp it at HEAD; False if not empty.
+
+    The same schema the migrations build (tests/store prove both equal) without importing Alembic:
+    a first `leoflow lite` answers sooner. A migration that writes rows must seed them in _seed() too.
+    """
+    from leoflow.store.migrations_head import HEAD
+    from leoflow.store.tables import metadata
+
+    with engine.begin() as conn:
+        if inspect(conn).get_table_names():
+            return False
+        metadata.create_all(conn)
+        conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
+                          "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))
+        conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD})
+    _seed(engine)
+    return True
+
+
 def upgrade(engine: Engine) -> bool:
     """Bring the schema to head; True if anything was applied."""
     if is_current(engine):

@@ -191,6 +191,9 @@ task_instance = Table(
     ),
     Index(None, "dag_id", "run_id", "state"),
     Index(None, "state"),
+    # The scheduler's queueing window: scheduled task instances of the pools with a free slot,
+    # found without reading the thousands that wait on a full pool.
+    Index(None, "state", "pool"),
 )
 
 task_instance_history = Table(

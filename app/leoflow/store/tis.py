@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from .tables import dag_run, task_instance, task_instance_history
@@ -63,16 +63,24 @@ def set_finished_without_running(conn: Connection, ti_ids: list[str], state: str
         )
 
 
-def scheduled_candidates(conn: Connection, limit: int):
-    """Scheduled task instances of running runs, most important first."""
-    return conn.execute(
+def scheduled_candidates(conn: Connection, limit: int, *, pools: list[str] | None = None,
+                         full_runs: list[tuple[str, str]] = ()):
+    """Scheduled task instances of running runs, most important first.
+
+    `pools` (those with a free slot) and `full_runs` (at their max_active_tasks) keep task
+    instances that cannot start now out of the window, so they never starve the ones that can.
+    """
+    query = (
         select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.map_index, TI.c.try_number,
                TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.dag_version_id)
         .join(dag_run, (dag_run.c.dag_id == TI.c.dag_id) & (dag_run.c.run_id == TI.c.run_id))
         .where(TI.c.state == "scheduled", dag_run.c.state == "running")
-        .order_by(TI.c.priority_weight.desc(), TI.c.scheduled_dttm)
-        .limit(limit)
-    ).all()
+    )
+    if pools is not None:
+        query = query.where(TI.c.pool.in_(pools))
+    if full_runs:
+        query = query.where(tuple_(TI.c.dag_id, TI.c.run_id).not_in(list(full_runs)))
+    return conn.execute(query.order_by(TI.c.priority_weight.desc(), TI.c.scheduled_dttm).limit(limit)).all()
 
 
 def occupied_slots_by_pool(conn: Connection) -> dict[str, int]:
