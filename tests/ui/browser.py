@@ -6,7 +6,8 @@ the Airflow UI does by design (UI-NOTES.md): the 401 of `/ui/config` before the
 login redirect, and the grid cancelling superseded `/ui/grid/ti_summaries` fetches.
 Requests still in flight when the page navigates to a new document (the UI's own
 login redirect, a form post, the test typing a URL) are cut by that navigation, not
-failures of the server.
+failures of the server; so is a read the page cancels (a panel unmounting, a query
+refetching) once the server has answered that endpoint during the walk.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ SUPERSEDED = re.compile(r"/ui/grid/ti_summaries/")
 FAVICON = re.compile(r"/static/pin_32\.png$")
 # An editor closed with its dialog terminates its web worker, cutting the worker's own script loads.
 EDITOR_WORKER = re.compile(r"/static/monaco-editor/[^/]+/min/vs/(base/worker/workerMain|language/[^/]+/\w+Worker)\.js$")
+def _endpoint(url_path: str) -> str:
+    """The endpoint a read went to, without the ids in its path (`.../dagRuns/<run>/hitlDetails` -> `hitlDetails`)."""
+    return url_path.rstrip("/").rsplit("/", 1)[-1]
+
+
 # Endpoints the UI calls that Leoflow does not serve yet: reported at the end of the run (and in
 # the step's `missing` list), not failed on. Keep this empty; every entry is a known gap.
 NOT_YET_SERVED: list[str] = [
@@ -41,6 +47,7 @@ class Guard:
         self._seq = 0
         self._answered: dict[str, int] = {}  # path -> sequence number of its latest finished request
         self._aborted: list[tuple[str, int, str]] = []  # (path, sequence, problem) of cancelled reads
+        self._served: set[str] = set()  # endpoints (see _endpoint) that answered with a success status
         self._lock = threading.Lock()
 
     def attach(self, context, page) -> None:
@@ -107,6 +114,9 @@ class Guard:
         self._problem(problem)
 
     def _response(self, response) -> None:
+        if response.status < 400:
+            with self._lock:
+                self._served.add(_endpoint(response.url.split("?")[0]))
         if response.status >= 400 and not (response.status == 401 and self._before_login(response.url)):
             path = response.url[len(self.base):].split("?")[0]
             if response.status == 404 and any(re.fullmatch(p, path) for p in NOT_YET_SERVED):
@@ -136,6 +146,9 @@ class Guard:
     def take(self) -> list[str]:
         with self._lock:
             found, self.problems = self.problems, []
-            found += [problem for path, seq, problem in self._aborted if self._answered.get(path, 0) < seq]
+            # A cancelled read is the page's choice (a panel unmounted, a query refetched), not a server
+            # failure, once the server has answered that endpoint at some point in the walk.
+            found += [problem for path, seq, problem in self._aborted
+                      if self._answered.get(path, 0) < seq and _endpoint(path) not in self._served]
             self._aborted = []
         return found
