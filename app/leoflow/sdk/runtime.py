@@ -527,8 +527,9 @@ def _set_xcom_params(comms) -> set[str]:
 
 
 def render_map_index(task, context: dict) -> str | None:
-    """The label of a mapped instance: `map_index_template` rendered after execute (None if none)."""
-    template = getattr(task, "map_index_template", None)
+    """The label of a mapped instance: `map_index_template` rendered after execute (None if none). The
+    template is read from the context, where the task itself may have set it while running."""
+    template = context.get("map_index_template", getattr(task, "map_index_template", None))
     if not template or context["ti"].map_index < 0:
         return None
     from leoflow.sdk.templating import template_env

@@ -198,3 +198,19 @@ with DAG("sem_xcom_types", schedule=None, start_date=START):
 
     use(make())
     unserializable()
+
+
+with DAG("sem_labels", schedule=None, start_date=START):
+
+    @task(map_index_template="{{ task.op_kwargs['x'] }}")
+    def from_template(x):
+        return x
+
+    @task
+    def set_while_running(x):
+        from airflow.sdk import get_current_context
+
+        get_current_context()["map_index_template"] = f"item {x}"
+
+    from_template.expand(x=["a", "b"])
+    set_while_running.expand(x=[1])
