@@ -709,8 +709,22 @@ def _call_all(callbacks, context: dict, what: str) -> None:
             logging.getLogger("airflow.task").exception("Failed to run the task's %s", what)
 
 
+def push_extra_links(task, ti: RuntimeTaskInstance) -> None:
+    """Operator extra links are resolved in the task and kept as XComs (`_link_<Class>`), as Airflow 3
+    does, so the API can show them without the DAG file."""
+    for link in getattr(task, "operator_extra_links", None) or ():
+        key = getattr(link, "xcom_key", None) or f"_link_{type(link).__name__}"
+        try:
+            ti.xcom_push(key, link.get_link(operator=task, ti_key=ti))
+        except Exception:
+            logging.getLogger("airflow.task").exception("Failed to push an xcom for task operator extra link")
+
+
 def run_callbacks(task, context: dict, state: str) -> None:
-    """The task-level callback for how the try ended, run in the task's own process as in Airflow 3."""
+    """The task-level callback for how the try ended, run in the task's own process as in Airflow 3.
+    Extra links are pushed first (Airflow's order)."""
+    if state in ("success", "failed", "up_for_retry", "skipped"):
+        push_extra_links(task, context["ti"])
     name = _CALLBACKS.get(state)
     if name:
         _call_all(getattr(task, name, None), context, name)
