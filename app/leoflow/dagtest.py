@@ -120,6 +120,7 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
     own_forkserver = forkserver is None
     forkserver = forkserver or ForkServer.start()  # before threads: children fork from a clean process
     home = keep_home or Path(tempfile.mkdtemp(prefix="leoflow-dags-test-"))
+    home.mkdir(parents=True, exist_ok=True)
     settings = config.load(home=home, dags_folder=dags_folder)
     settings.database_url = database_url or f"sqlite:///{home / 'leoflow.db'}"
     if database_url is None and not (home / "leoflow.db").exists():

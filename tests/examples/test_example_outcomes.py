@@ -1,4 +1,4 @@
-"""Every example DAG that Airflow 3.2.1 ran here ends in Leoflow with the same task-instance states.
+"""Every example DAG that Airflow 3.2.1 ran here ends in Leoflow with the same task-instance states (and XComs).
 
 For each DAG that `outcomes.json` classes `runnable-here`, this runs
 `leoflow dags test DAG_ID 2026-01-05 -o json --dags-folder <example folder>` —
@@ -6,7 +6,9 @@ the command a user runs, in its own process — and compares every task
 instance's final state (map indexes included) and the run's state with what
 real Airflow 3.2.1 recorded. Where Airflow's outcome follows the wall clock or
 which file was parsed first, the test lists every outcome Airflow could produce
-and says why (`ALTERNATIVES`). Several DAGs run at once to keep the suite short.
+and says why (`alternatives`). For the deterministic DAGs whose XComs Airflow
+recorded (`xcoms.json`), every XCom key, map index and value is compared too.
+Several DAGs run at once to keep the suite short.
 """
 
 from __future__ import annotations
@@ -26,6 +28,17 @@ from tests.reference import REFERENCE_EXAMPLES
 
 _OUTCOMES = json.loads((REFERENCE_EXAMPLES / "outcomes.json").read_text()) if REFERENCE_EXAMPLES.exists() else {}
 RUNNABLE = sorted(d for d, v in _OUTCOMES.items() if v.get("class") == "runnable-here")
+_XCOMS = json.loads((REFERENCE_EXAMPLES / "xcoms.json").read_text()) if REFERENCE_EXAMPLES.exists() else {}
+# Deterministic runnable DAGs whose XComs Airflow recorded: their values are compared too.
+XCOM_DAGS = sorted(d for d in _XCOMS if d in RUNNABLE and _OUTCOMES[d].get("determinism") == "deterministic")
+# XComs whose value follows the wall clock (a date printed, a run id made of "now").
+CLOCK_XCOMS = {("tutorial", "print_date", "return_value"),
+               ("example_trigger_controller_dag", "test_trigger_dagrun", "trigger_run_id")}
+# Known gaps, named so the test says so (xfail) instead of passing quietly.
+KNOWN_XCOM_GAPS = {
+    "_link_ExternalDagLink": "ExternalTaskMarker defines no operator extra link in Leoflow's SDK yet",
+    "_link_TriggerDagRunLink": "TriggerDagRunOperator defines no operator extra link in Leoflow's SDK yet",
+}
 LOGICAL_DATE = "2026-01-05"
 PARALLEL = int(os.environ.get("LEOFLOW_EXAMPLE_PARALLEL", "4"))  # runs mostly wait (sleeps, forks)
 TIMEOUT = 120.0
@@ -108,8 +121,10 @@ def _variants() -> dict[str, tuple[str, list[str], dict]]:
 VARIANTS = _variants()
 
 
-def _run(dag_id: str, folder: str, *extra: str) -> dict:
+def _run(dag_id: str, folder: str, *extra: str, keep_in: str | None = None) -> dict:
     env = {**os.environ, "LEOFLOW_DAGS_FOLDER": folder, "LEOFLOW_PLUGINS_FOLDER": os.path.join(folder, "plugins")}
+    if keep_in:  # the run's database stays there, for the XCom comparison
+        env["LEOFLOW_DAGS_TEST_HOME"] = keep_in
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.monotonic()
     try:
@@ -120,7 +135,7 @@ def _run(dag_id: str, folder: str, *extra: str) -> dict:
         return {"error": f"timed out after {TIMEOUT:.0f} s", "stderr": str(exc.stderr or "")[-3000:],
                 "started": started, "ended": dt.datetime.now(dt.timezone.utc)}
     result: dict = {"stderr": proc.stderr[-3000:], "seconds": time.monotonic() - t0, "started": started,
-                    "ended": dt.datetime.now(dt.timezone.utc), "exit_code": proc.returncode}
+                    "ended": dt.datetime.now(dt.timezone.utc), "exit_code": proc.returncode, "home": keep_in}
     lines = proc.stdout.strip().splitlines()
     try:
         result.update(json.loads(lines[-1]))
@@ -130,10 +145,13 @@ def _run(dag_id: str, folder: str, *extra: str) -> dict:
 
 
 @pytest.fixture(scope="module")
-def runs(example_folder) -> dict[str, Future]:
+def runs(example_folder, tmp_path_factory) -> dict[str, Future]:
     """Every runnable example DAG, started at once on a small pool; each test waits for its own."""
     pool = ThreadPoolExecutor(max_workers=PARALLEL)
-    futures = {dag_id: pool.submit(_run, dag_id, str(example_folder)) for dag_id in RUNNABLE}
+    homes = tmp_path_factory.mktemp("homes")
+    futures = {dag_id: pool.submit(_run, dag_id, str(example_folder),
+                                   keep_in=str(homes / dag_id) if dag_id in XCOM_DAGS else None)
+               for dag_id in RUNNABLE}
     for name, (dag_id, extra, _) in VARIANTS.items():
         futures[name] = pool.submit(_run, dag_id, str(example_folder), *extra)
     yield futures
@@ -182,3 +200,37 @@ def test_variant_matches_airflow(name, runs):
         passed = True
     finally:
         record("variants", passed)
+
+
+def _comparable(dag_id: str, task_id: str, key: str, value):
+    if (dag_id, task_id, key) in CLOCK_XCOMS:
+        return "<wall clock>"
+    if key == "skipmixin_key" and isinstance(value, dict):  # Airflow fills these lists from a set
+        return {k: sorted(v) if isinstance(v, list) else v for k, v in value.items()}
+    return value
+
+
+@pytest.mark.parametrize("dag_id", XCOM_DAGS)
+def test_xcoms_match_airflow(dag_id, runs):
+    """Every XCom the run left (key, map index, value, after Airflow's serde) equals what Airflow left."""
+    import sqlite3
+
+    from leoflow.scheduler import serde
+
+    result = runs[dag_id].result()
+    passed = False
+    try:
+        assert result.get("home") and "error" not in result, result.get("error")
+        rows = sqlite3.connect(os.path.join(result["home"], "leoflow.db")).execute(
+            "select task_id, map_index, key, value from xcom where dag_id = ?", (dag_id,)).fetchall()
+        got = {(t, m, k): _comparable(dag_id, t, k, serde.decode(json.loads(v))) for t, m, k, v in rows}
+        want = {(x["task_id"], x["map_index"], x["key"]): _comparable(dag_id, x["task_id"], x["key"], x["value"])
+                for x in _XCOMS[dag_id]}
+        differ = sorted(k for k in set(got) | set(want) if got.get(k, "<none>") != want.get(k, "<none>"))
+        gaps = {k[2] for k in differ if k[2] in KNOWN_XCOM_GAPS}
+        if differ and {k[2] for k in differ} == gaps:
+            pytest.xfail("; ".join(KNOWN_XCOM_GAPS[g] for g in sorted(gaps)))
+        assert not differ, [(k, got.get(k, "<none>"), want.get(k, "<none>")) for k in differ]
+        passed = True
+    finally:
+        record("xcoms", passed)

@@ -229,3 +229,17 @@ def test_wait_for_downstream_waits_for_the_previous_runs_direct_downstream():
     assert decide(d, [ti("a"), ti("b")], NOW, past_states=past).schedule == []
     past[("b", -1)] = "success"
     assert decide(d, [ti("a"), ti("b")], NOW, past_states=past).schedule == ["a"]
+
+
+def test_backoff_jitter_is_airflows():
+    # Airflow: floor = ceil(delay * 2 ** (try - 1)); wait floor + sha1("dag#task#logical_date#try") % floor
+    import hashlib
+
+    t = {"task_id": "t", "retry_delay": 10, "retry_exponential_backoff": True}
+    when = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+    expected = 20 + int(hashlib.sha1(b"d#t#2026-01-05 00:00:00+00:00#2").hexdigest(), 16) % 20
+    from leoflow.scheduler.rules import retry_due_at
+
+    assert retry_due_at(t, 2, NOW, ("d", when)) == NOW + dt.timedelta(seconds=expected)
+    assert 20 <= expected < 40
+    assert retry_due_at({**t, "max_retry_delay": 15}, 2, NOW, ("d", when)) == NOW + dt.timedelta(seconds=15)

@@ -113,3 +113,24 @@ def test_plugin_listeners_hear_each_try(results):
     lines = sorted((results["listened"] / "listener.log").read_text().splitlines())
     assert lines == ["failed unserializable: TypeError", "running make from queued",
                      "running unserializable from queued", "running use from queued", "success make", "success use"]
+
+
+KEEP_HOME_RUN = """
+import datetime as dt, json, sqlite3, sys
+from pathlib import Path
+from leoflow.dagtest import test_dag
+home = Path(sys.argv[2])
+result = test_dag(sys.argv[1], Path(sys.argv[3]), dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc), keep_home=home)
+rows = sqlite3.connect(home / "leoflow.db").execute(
+    "select task_id, map_index, state, rendered_map_index from task_instance order by task_id, map_index").fetchall()
+print(json.dumps({"run_state": result.run_state, "rows": rows}))
+"""
+
+
+def test_mapped_instances_get_their_rendered_labels(tmp_path):
+    proc = subprocess.run([sys.executable, "-c", KEEP_HOME_RUN, "sem_labels", str(tmp_path), str(DAGS)],
+                          capture_output=True, text=True, timeout=120)
+    body = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert body["run_state"] == "failed"  # a label that cannot render fails its task, as in Airflow
+    assert body["rows"] == [["bad_label", 0, "failed", None], ["from_template", 0, "success", "a"],
+                            ["from_template", 1, "success", "b"], ["set_while_running", 0, "success", "item 1"]]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -137,7 +138,10 @@ def test(args) -> int:
         print(f"leoflow: DAG folder {folder} does not exist (use --dags-folder or LEOFLOW_DAGS_FOLDER)",
               file=sys.stderr)
         return 2
-    result = test_dag(args.dag_id, folder, _parse_date(args.logical_date), _parse_conf(args.conf))
+    # LEOFLOW_DAGS_TEST_HOME keeps the run's database and task logs in that folder (for scripts and debugging).
+    keep = os.environ.get("LEOFLOW_DAGS_TEST_HOME")
+    result = test_dag(args.dag_id, folder, _parse_date(args.logical_date), _parse_conf(args.conf),
+                      keep_home=Path(keep) if keep else None)
     if result.run_state == "not_found":
         message = f"DAG {args.dag_id!r} not found in {folder}"
         if result.import_error:

@@ -252,6 +252,8 @@ class Scheduler:
         from ..store import task_map, xcoms
         from . import mapping
 
+        run = runs.get_run(conn, dag_id, run_id)
+        logical_date = run.logical_date if run is not None else None
         depends = [t["task_id"] for t in serialized["tasks"]
                    if t.get("depends_on_past") or t.get("wait_for_downstream")]
         depends += [d for t in serialized["tasks"] if t.get("wait_for_downstream") for d in t.get("downstream", [])]
@@ -267,7 +269,8 @@ class Scheduler:
                                     task_map=task_map.lengths_of_run(conn, dag_id, run_id) if mapped else None,
                                     xcom_counts=task_map.result_counts_of_run(conn, dag_id, run_id) if mapped else None,
                                     past_states=past,
-                                    branch_results=xcoms.values_of_key(conn, dag_id, run_id, "skipmixin_key"))
+                                    branch_results=xcoms.values_of_key(conn, dag_id, run_id, "skipmixin_key"),
+                                    run_key=(dag_id, logical_date))
             if not decision.expand:
                 break
             tasks_by_id = {t["task_id"]: t for t in serialized["tasks"]}

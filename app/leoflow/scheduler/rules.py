@@ -75,15 +75,30 @@ def backoff_multiplier(task: dict) -> float:
     return float(value)
 
 
-def retry_due_at(task: dict, try_number: int, end_date: dt.datetime) -> dt.datetime:
+MAX_RETRY_DELAY = 24 * 3600.0
+
+
+def retry_due_at(task: dict, try_number: int, end_date: dt.datetime,
+                 jitter_key: tuple[str, object] | None = None) -> dt.datetime:
+    """When a failed try may run again. With exponential backoff the floor is
+    `retry_delay * multiplier ** (try - 1)`; given `jitter_key` (dag_id, logical date) Leoflow adds
+    Airflow's deterministic per-instance jitter (between 0 and the floor again), so retries come when
+    Airflow's would."""
     delay = float(task.get("retry_delay") or 0)
     multiplier = backoff_multiplier(task)
     if multiplier != 1.0 and multiplier > 0:
-        # Airflow adds a per-instance jitter on top of this floor; Leoflow waits the floor (decision: no jitter).
         try:
-            delay = max(math.ceil(delay * multiplier ** max(try_number - 1, 0)), 1)
+            floor = max(math.ceil(delay * multiplier ** max(try_number - 1, 0)), 1)
         except OverflowError:
-            delay = 24 * 3600.0
+            floor = int(MAX_RETRY_DELAY)
+        delay = float(floor)
+        if jitter_key is not None:
+            import hashlib
+
+            dag_id, logical_date = jitter_key
+            digest = hashlib.sha1(f"{dag_id}#{task['task_id']}#{logical_date}#{try_number}".encode(),
+                                  usedforsecurity=False).hexdigest()
+            delay = float(floor + int(digest, 16) % floor)
         cap = task.get("max_retry_delay")
         if cap is not None:
             delay = min(delay, float(cap))
@@ -303,7 +318,8 @@ def graph_of(serialized: dict) -> Graph:
 def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
            task_map: dict[str, int] | None = None, xcom_counts: dict[str, int] | None = None,
            past_states: dict[tuple[str, int], str | None] | None = None,
-           branch_results: dict[str, dict] | None = None) -> Decision:
+           branch_results: dict[str, dict] | None = None,
+           run_key: tuple[str, object] | None = None) -> Decision:
     """Run the rules to a fixed point: a skip or upstream_failed can unlock its downstream in the same pass.
 
     `task_map`: length of each unmapped task's pushed XCom result (task_map rows);
@@ -313,7 +329,8 @@ def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
     `branch_results`: the `skipmixin_key` XCom of branch/short-circuit tasks that ran
     (`{"followed": [...]}` or `{"skipped": [...]}`): a task a finished branch did not follow is
     skipped, as Airflow's NotPreviouslySkippedDep does (it reaches map indexes the
-    skip-downstream call cannot name).
+    skip-downstream call cannot name);
+    `run_key`: (dag_id, logical date) of the run, for Airflow's retry backoff jitter.
     """
     g = graph_of(serialized)
     task_map = task_map or {}
@@ -407,7 +424,7 @@ def decide(serialized: dict, tis: list[TIView], now: dt.datetime, *,
             if ti.id in decision.expand:
                 continue
             if current == "up_for_retry":
-                due = retry_due_at(task, ti.try_number, ti.end_date or now)
+                due = retry_due_at(task, ti.try_number, ti.end_date or now, run_key)
                 if due <= now:
                     state[ti.id] = "scheduled"
                     decision.schedule.append(ti.id)

@@ -526,9 +526,12 @@ def _set_xcom_params(comms) -> set[str]:
         return set()
 
 
-def render_map_index(task, context: dict) -> str | None:
-    """The label of a mapped instance: `map_index_template` rendered after execute (None if none)."""
-    template = getattr(task, "map_index_template", None)
+def render_map_index(task, context: dict, *, strict: bool = False) -> str | None:
+    """The label of a mapped instance: `map_index_template` rendered after execute (None if none). The
+    template is read from the context, where the task itself may have set it while running. As in
+    Airflow, a template that fails to render fails a task that succeeded (`strict`); after a failure it
+    is only logged."""
+    template = context.get("map_index_template", getattr(task, "map_index_template", None))
     if not template or context["ti"].map_index < 0:
         return None
     from leoflow.sdk.templating import template_env
@@ -536,6 +539,8 @@ def render_map_index(task, context: dict) -> str | None:
     try:
         rendered = template_env(task.dag, task).from_string(template).render(context)
     except Exception:
+        if strict:
+            raise
         logging.getLogger("airflow.task").warning("Could not render map_index_template", exc_info=True)
         return None
     return str(rendered) if rendered not in (None, "") else None
@@ -550,6 +555,7 @@ def run_task(task, context: dict, *, is_mapped: bool = False, should_retry: bool
     ti: RuntimeTaskInstance = context["ti"]
     retry_or_fail = "up_for_retry" if should_retry else "failed"
     skip_tasks: list = []
+    branched = False
     _listeners("on_task_instance_running", previous_state="queued", task_instance=ti)
     try:
         try:
@@ -562,10 +568,12 @@ def run_task(task, context: dict, *, is_mapped: bool = False, should_retry: bool
         except exc.DownstreamTasksSkipped as skip:
             log.info("Skipping downstream tasks.")
             skip_tasks = [list(t) if isinstance(t, tuple) else t for t in skip.tasks]
-            result = None
-        else:
+            branched, result = True, None
+        label = render_map_index(task, context, strict=True)
+        if not branched:  # a branch that skipped others pushes no return value (as Airflow's runner)
             push_result(task, ti, result, is_mapped)
         outcome = Outcome("success")
+        outcome.rendered_map_index = label
         outcome.skip_downstream = skip_tasks
         events = context["outlet_events"].payload() if hasattr(context.get("outlet_events"), "payload") else []
         if events:
@@ -593,7 +601,7 @@ def run_task(task, context: dict, *, is_mapped: bool = False, should_retry: bool
         log.exception("Task failed with exception")
         outcome = Outcome(retry_or_fail)
         outcome.error = error
-    if outcome.state in ("success", "failed", "up_for_retry", "skipped"):
+    if outcome.state in ("failed", "up_for_retry", "skipped"):
         outcome.rendered_map_index = render_map_index(task, context)
     context["exception"] = outcome.error
     ti.state = outcome.state
@@ -701,8 +709,22 @@ def _call_all(callbacks, context: dict, what: str) -> None:
             logging.getLogger("airflow.task").exception("Failed to run the task's %s", what)
 
 
+def push_extra_links(task, ti: RuntimeTaskInstance) -> None:
+    """Operator extra links are resolved in the task and kept as XComs (`_link_<Class>`), as Airflow 3
+    does, so the API can show them without the DAG file."""
+    for link in getattr(task, "operator_extra_links", None) or ():
+        key = getattr(link, "xcom_key", None) or f"_link_{type(link).__name__}"
+        try:
+            ti.xcom_push(key, link.get_link(operator=task, ti_key=ti))
+        except Exception:
+            logging.getLogger("airflow.task").exception("Failed to push an xcom for task operator extra link")
+
+
 def run_callbacks(task, context: dict, state: str) -> None:
-    """The task-level callback for how the try ended, run in the task's own process as in Airflow 3."""
+    """The task-level callback for how the try ended, run in the task's own process as in Airflow 3.
+    Extra links are pushed first (Airflow's order)."""
+    if state in ("success", "failed", "up_for_retry", "skipped"):
+        push_extra_links(task, context["ti"])
     name = _CALLBACKS.get(state)
     if name:
         _call_all(getattr(task, name, None), context, name)

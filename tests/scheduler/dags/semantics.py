@@ -60,7 +60,7 @@ with DAG("sem_mapping", schedule=None, start_date=START):
     def numbers():
         return [1, 2, 3]
 
-    @task(map_index_template="{{ x }}")
+    @task(map_index_template="{{ task.op_kwargs['x'] }}")
     def double(x, expanded_ti_count=None):
         assert expanded_ti_count in (1, 2, 3), expanded_ti_count
         return x * 2
@@ -198,3 +198,24 @@ with DAG("sem_xcom_types", schedule=None, start_date=START):
 
     use(make())
     unserializable()
+
+
+with DAG("sem_labels", schedule=None, start_date=START):
+
+    @task(map_index_template="{{ task.op_kwargs['x'] }}")
+    def from_template(x):
+        return x
+
+    @task
+    def set_while_running(x):
+        from airflow.sdk import get_current_context
+
+        get_current_context()["map_index_template"] = f"item {x}"
+
+    @task(map_index_template="{{ not_in_the_context }}")
+    def bad_label(x):
+        return x
+
+    from_template.expand(x=["a", "b"])
+    set_while_running.expand(x=[1])
+    bad_label.expand(x=[1])
