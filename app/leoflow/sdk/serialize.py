@@ -187,6 +187,7 @@ def task_doc(task) -> dict:
         "inherits_from_empty_operator": bool(task.inherits_from_empty_operator),
         "start_from_trigger": bool(getattr(task, "start_from_trigger", False)),
         "template_ext": list(task.template_ext),
+        "extra_links": sorted(str(link.name) for link in getattr(task, "operator_extra_links", None) or ()),
         **{f"has_{name}": getattr(task, name, None) is not None for name in (
             "on_execute_callback", "on_failure_callback", "on_success_callback", "on_retry_callback",
             "on_skipped_callback")},
