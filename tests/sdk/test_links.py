@@ -39,6 +39,7 @@ def test_trigger_link_points_at_the_triggered_run():
     push_extra_links(op, ti)
     assert ti.xcoms["_link_TriggerDagRunLink"] == "/dags/target/runs/manual__2026-01-05T01:02:03+00:00"
     assert task_doc(op)["extra_links"] == ["Triggered DAG"]
+    assert task_doc(op)["extra_link_keys"] == {"Triggered DAG": "_link_TriggerDagRunLink"}
 
 
 def test_external_links_use_this_runs_id_and_base_url(monkeypatch):
