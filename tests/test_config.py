@@ -4,6 +4,8 @@ import dataclasses
 import tomllib
 from pathlib import Path
 
+import pytest
+
 from leoflow import config
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,3 +55,20 @@ def test_a_wrongly_typed_setting_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("LEOFLOW_PORT", "eighty")
     with pytest.raises(SystemExit, match="port"):
         config.load(home=tmp_path)
+
+
+def test_dags_paused_at_creation_from_the_file_or_either_variable(tmp_path, monkeypatch):
+    cfg = tmp_path / "leoflow.toml"
+    cfg.write_text("dags_are_paused_at_creation = false\n")
+    monkeypatch.setenv("LEOFLOW_CONFIG", str(cfg))
+    for var in ("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION"):
+        monkeypatch.delenv(var, raising=False)
+    home = tmp_path / "home"
+    assert config.load(home=home).extra["dags_are_paused_at_creation"] is False
+    monkeypatch.setenv("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "True")
+    assert config.load(home=home).extra["dags_are_paused_at_creation"] is True
+    monkeypatch.setenv("LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION", "false")  # LEOFLOW_* wins
+    assert config.load(home=home).extra["dags_are_paused_at_creation"] is False
+    monkeypatch.setenv("LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION", "sometimes")
+    with pytest.raises(SystemExit, match="LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION"):
+        config.load(home=home)

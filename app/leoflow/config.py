@@ -119,6 +119,12 @@ def load(**overrides) -> Settings:
             values.update(tomllib.load(f))
     known = {f.name for f in dataclasses.fields(Settings)}
     extra = {k: values.pop(k) for k in list(values) if k not in known}
+    for var in ("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION"):
+        if os.environ.get(var):  # the TOML key's variables (LEOFLOW_* wins); read from `extra` by lite
+            text = os.environ[var].strip().lower()
+            if text not in ("true", "false", "1", "0", "t", "f", "yes", "no", "on", "off"):
+                raise SystemExit(f"leoflow: {var} must be true or false, got {os.environ[var]!r}")
+            extra["dags_are_paused_at_creation"] = text in ("true", "1", "t", "yes", "on")
     for name, (env, airflow_envs, kind) in _ENV.items():
         for var in [*reversed(airflow_envs), env]:  # LEOFLOW_* wins over AIRFLOW__*
             if os.environ.get(var):

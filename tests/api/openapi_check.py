@@ -68,12 +68,20 @@ def find_operation(doc_path, key) -> tuple[str, str, dict]:
     return min(matches, key=lambda v: v[1].count("{"))
 
 
+# Statuses Airflow 3.2.1's routes really send although its generated document does not declare them.
+RUNTIME_STATUSES = {
+    ("DELETE", "/api/v2/dags/{dag_id}", 204): "delete_dag returns Response(204); the document says 200 {}",
+}
+
+
 def response_schema(doc_path, key, status: int, content_type: str = "application/json") -> dict | None:
     """The schema of that response, None when the operation declares no body for it.
 
     A status the operation does not declare raises: an undocumented status is a contract break.
     """
     method, path, operation = find_operation(doc_path, key)
+    if (method, path, status) in RUNTIME_STATUSES:
+        return None
     responses = operation.get("responses", {})
     response = responses.get(str(status)) or responses.get(f"{str(status)[0]}XX") or responses.get("default")
     if response is None:

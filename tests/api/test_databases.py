@@ -102,5 +102,5 @@ def test_actions_flow(db_services):
         assert found["total_entries"] == 1
 
         assert client.delete(f"/api/v2/dags/xcom3/dagRuns/{later}").status_code == 204
-        assert client.delete("/api/v2/dags/xcom3").status_code == 200
+        assert client.delete("/api/v2/dags/xcom3").status_code == 204
         assert client.get("/api/v2/dags/xcom3").status_code == 404

@@ -2,8 +2,7 @@
 
 import json
 
-from leoflow.store import dags as store_dags
-from leoflow.store.tables import asset, asset_event, dagrun_asset_event, log
+from leoflow.store.tables import asset, asset_event, dag_run, dagrun_asset_event, log
 from sqlalchemy import select
 
 from .conftest import add_dag, serialized
@@ -99,21 +98,40 @@ def test_upstream_asset_events(client, services):
     assert client.get(f"{RUN.format(run='nope')}/upstreamAssetEvents").status_code == 404
 
 
+def _dag_with_params() -> dict:
+    """A real DAG's document, params as a DAG file declares them (one required, no default)."""
+    from leoflow.sdk.dag import DAG
+    from leoflow.sdk.operators.empty import EmptyOperator
+    from leoflow.sdk.params import Param
+    from leoflow.sdk.serialize import serialize_dag
+
+    with DAG("with_params", schedule=None, params={"rows": Param(10, type="integer"),
+                                                   "mode": Param("fast", enum=["fast", "slow"]),
+                                                   "target": Param(type="string")}) as dag:
+        EmptyOperator(task_id="t")
+    data = serialize_dag(dag)
+    data.setdefault("fileloc", "/dags/with_params.py")
+    return data
+
+
 def test_trigger_checks_conf_against_params(client, services):
-    data = serialized("with_params")
-    data["params"] = {"rows": {"value": 10, "description": None, "schema": {"type": "integer"}},
-                      "mode": {"value": "fast", "description": None, "schema": {"enum": ["fast", "slow"]}}}
-    add_dag(services, data)
+    add_dag(services, _dag_with_params())
     url = "/api/v2/dags/with_params/dagRuns"
-    ok = client.post(url, json={"logical_date": None, "conf": {"rows": 5}})
+    ok = client.post(url, json={"logical_date": None, "conf": {"rows": 5, "target": "db"}})
     assert ok.status_code == 200, ok.text
-    bad = client.post(url, json={"logical_date": None, "conf": {"rows": "many"}})
-    assert bad.status_code == 400 and "rows" in bad.json()["detail"]
-    bad = client.post(url, json={"logical_date": None, "conf": {"mode": "medium"}})
-    assert bad.status_code == 400 and "mode" in bad.json()["detail"]
+    assert ok.json()["conf"] == {"rows": 5, "target": "db"}
+    bad = client.post(url, json={"logical_date": None, "conf": {"rows": "many", "target": "db"}})
+    assert bad.status_code == 400
+    assert bad.json()["detail"] == "Invalid input for param rows: 'many' is not of type 'integer'"
+    bad = client.post(url, json={"logical_date": None, "conf": {"mode": "medium", "target": "db"}})
+    assert bad.status_code == 400 and bad.json()["detail"].startswith("Invalid input for param mode: ")
+    missing = client.post(url, json={"logical_date": None})
+    assert missing.status_code == 400
+    assert missing.json()["detail"] == "Invalid input for param target: No value passed and Param has no default value"
     with services.engine.connect() as conn:
-        assert store_dags.get_dag(conn, "with_params") is not None
+        runs = conn.execute(select(dag_run.c.run_id).where(dag_run.c.dag_id == "with_params")).all()
         events = conn.execute(select(log.c.event, log.c.extra).where(log.c.dag_id == "with_params")).all()
+    assert len(runs) == 1  # only the valid trigger created a run
     assert [e.event for e in events] == ["trigger_dag_run"]
     assert json.loads(events[0].extra)["method"] == "POST"
 

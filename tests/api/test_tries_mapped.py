@@ -1,6 +1,8 @@
 """Tries (history + current), mapped instances, dependencies, links: shapes as Airflow 3.2.1's and the 404/422s."""
 
-from .conftest import reference
+from leoflow.store import xcoms
+
+from .conftest import add_dag, reference, serialized
 from .seed import add_mapped, run_with_states
 
 TI = "/api/v2/dags/xcom3/dagRuns/{run}/taskInstances"
@@ -62,6 +64,24 @@ def test_links_and_external_logs(client, services):
     services.settings.log_external_url = "https://logs.example/{dag_id}/{run_id}/{task_id}/{map_index}/{try_number}"
     url = client.get(f"{TI.format(run=run_id)}/transform/externalLogUrl/1").json()["url"]
     assert url == f"https://logs.example/xcom3/{run_id.replace(':', '%3A').replace('+', '%2B')}/transform/-1/1"
+
+
+def test_extra_links_come_from_the_tries_link_xcoms(client, services):
+    data = serialized("controller")
+    data["tasks"][1].update(extra_links=["External DAG", "Triggered DAG"],
+                            extra_link_keys={"External DAG": "_link_ExternalDagLink",
+                                             "Triggered DAG": "_link_TriggerDagRunLink"})
+    add_dag(services, data)
+    run_id = run_with_states(client, services, {"transform": "success"}, dag_id="controller")
+    url = f"/api/v2/dags/controller/dagRuns/{run_id}/taskInstances/transform/links"
+    # No try has resolved them yet: every link the task has, without a URL (as Airflow answers).
+    assert client.get(url).json() == {"extra_links": {"External DAG": None, "Triggered DAG": None},
+                                      "total_entries": 2}
+    with services.engine.begin() as conn:
+        xcoms.set(conn, "controller", run_id, "transform", "_link_TriggerDagRunLink", "/dags/target/runs/r1")
+    assert client.get(url).json() == {"extra_links": {"External DAG": None, "Triggered DAG": "/dags/target/runs/r1"},
+                                      "total_entries": 2}
+    assert client.get(url.replace("/transform/", "/extract/")).json() == {"extra_links": {}, "total_entries": 0}
 
 
 def test_batch_list_of_task_instances(client, services):

@@ -141,7 +141,7 @@ def trigger_run(services, request):
         if dag_row.has_import_errors:
             raise HTTPError(400, f"DAG with dag_id: '{dag_id}' has import errors and cannot be triggered")
         version_id, data = latest
-        problem = params.check_conf(data.get("params") or {}, conf or {})
+        problem = params.check_conf(data, conf)
         if problem:
             raise HTTPError(400, problem)
         try:

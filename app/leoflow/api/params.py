@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
-from ..sdk.params import Param, ParamValidationError
-from .serializers import param_spec
+from ..scheduler.params import conf_errors
+
+# conf_errors words a missing required value its own way; Airflow's Param says this.
+_MISSING = "no value passed and the param has no default value"
+_AIRFLOW_MISSING = "No value passed and Param has no default value"
 
 
-def _schema_of(spec) -> tuple[object, dict] | None:
-    """(default, schema) of a serialized param that carries a schema, else None."""
-    value, _description, schema, _source = param_spec(spec)
-    return (value, schema) if schema else None
-
-
-def check_conf(dag_params: dict, conf: dict) -> str | None:
-    """None when the conf fits; otherwise the message Airflow gives (a 400)."""
-    for name, spec in dag_params.items():
-        found = _schema_of(spec)
-        if found is None:
-            continue
-        default, schema = found
-        param = Param(default, **schema)
-        try:
-            param.resolve(conf[name] if name in conf else param.value, suppress_exception=False)
-        except ParamValidationError as exc:
-            return str(exc).replace("Invalid input for param:", f"Invalid input for param {name}:") \
-                if "Invalid input for param:" in str(exc) else f"Invalid input for param {name}: {exc}"
+def check_conf(serialized: dict, conf: dict | None) -> str | None:
+    """None when the conf fits the DAG's `param_specs`; otherwise Airflow's 400 message for the first bad param."""
+    for name, spec in (serialized.get("param_specs") or {}).items():
+        errors = conf_errors({"param_specs": {name: spec}}, conf)
+        if errors:
+            reason = errors[0].removeprefix(f"param {name!r}: ")
+            if reason == _MISSING:
+                reason = _AIRFLOW_MISSING
+            return f"Invalid input for param {name}: {reason}"
     return None

@@ -1,8 +1,9 @@
 """Extra links and external log URLs of task instances.
 
-Leoflow has no operator extra links yet, so these answer what Airflow answers for tasks without
-them. The external log URL comes from the `log_external_url` setting (a template); without it,
-400 as Airflow's handlers that keep logs locally do.
+A task's extra links are resolved in its own process and kept as XComs (`extra_link_keys` of the
+serialized task says which); a link without a URL yet is null, as in Airflow. The external log URL
+comes from the `log_external_url` setting (a template); without it, 400 as Airflow's handlers that
+keep logs locally do.
 """
 
 from __future__ import annotations
@@ -22,8 +23,26 @@ def _ti_or_404(services, request, map_index):
 
 
 def get_extra_links(services, request):
-    _ti_or_404(services, request, _map_index(request))
-    return {"extra_links": {}, "total_entries": 0}
+    from ..scheduler.serde import decode
+    from ..store import dags as store_dags, xcoms
+
+    p = request.path_params
+    map_index = _map_index(request)
+    row = _ti_or_404(services, request, map_index)
+    with services.engine.connect() as conn:
+        version = getattr(row, "dag_version_id", None)
+        data = store_dags.serialized_by_version(conn, version) if version else None
+        if data is None:
+            latest = store_dags.latest_serialized(conn, p["dag_id"])
+            data = latest[1] if latest else {}
+        task = next((t for t in data.get("tasks", []) if t["task_id"] == p["task_id"]), None)
+        if task is None:
+            raise HTTPError(404, f"Task with ID = {p['task_id']} not found")
+        links = {}
+        for name, key in sorted((task.get("extra_link_keys") or {}).items()):
+            found = xcoms.get(conn, p["dag_id"], p["dag_run_id"], p["task_id"], key, map_index)
+            links[name] = (decode(found.value) if found is not None else None) or None
+    return {"extra_links": links, "total_entries": len(links)}
 
 
 def get_external_log_url(services, request):

@@ -7,7 +7,9 @@ that hangs, crashes or calls sys.exit cannot take the server down.
 from __future__ import annotations
 
 import json
+import os
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -18,16 +20,38 @@ class ParseResult:
     error: str | None = None  # the import error text: where in the file, and what
 
 
-def parse_file(path: str) -> ParseResult:
+def parse_file(path: str, reader=None) -> ParseResult:
+    """`reader`: how top-level `Variable.get` / `Connection.get` reach the store (see store_access)."""
     from leoflow.sdk import collect, plugins
     from leoflow.sdk.serialize import serialize_dag
 
     try:
         plugins.load()  # the plugins folder's timetables / weight strategies, once per process
-        dags = collect.dags_from_file(path)
+        with _parse_time_comms(reader):
+            dags = collect.dags_from_file(path)
         return ParseResult(path, dags=[with_priority_weights(serialize_dag(d)) for d in dags])
     except BaseException as exc:  # SystemExit and KeyboardInterrupt in a DAG file are import errors too
         return ParseResult(path, error=format_import_error(path, exc))
+
+
+@contextmanager
+def _parse_time_comms(reader):
+    """Install the parse-time reader unless this process already talks to a server (a running task)."""
+    from leoflow.sdk import comms
+
+    try:
+        comms.get_comms()
+        busy = True
+    except RuntimeError:
+        busy = False
+    if reader is None or busy:
+        yield
+        return
+    comms.set_comms(reader)
+    try:
+        yield
+    finally:
+        comms.set_comms(None)
 
 
 def format_import_error(path: str, exc: BaseException) -> str:
@@ -64,7 +88,11 @@ def with_priority_weights(data: dict) -> dict:
 
 
 def parse_to_file(path: str, out: str) -> int:
-    result = parse_file(path)
+    """In a parse child: the DAG processor serves store reads on a socket beside `out` (store_access)."""
+    from .store_access import SOCKET_NAME, SocketReader
+
+    sock = os.path.join(os.path.dirname(out), SOCKET_NAME)
+    result = parse_file(path, SocketReader(sock) if os.path.exists(sock) else None)
     with open(out, "w", encoding="utf-8") as f:
         json.dump({"path": result.path, "dags": result.dags, "error": result.error}, f, default=str)
     return 0

@@ -70,6 +70,9 @@ class DagProcessor:
         self.wake = threading.Event()
         self.stop = threading.Event()
         self.parse_count = 0
+        serve_store = getattr(parse, "serve_store", None)
+        if serve_store is not None:  # top-level Variable.get / Connection.get in DAG files (store_access)
+            serve_store(services)
 
     # --- one pass ---------------------------------------------------------
 
@@ -229,13 +232,35 @@ def forkserver_parser(forkserver):
         finally:
             out.unlink(missing_ok=True)
 
+    def serve_store(services) -> None:
+        """Answer the children's parse-time reads of variables and connections (on a socket in workdir)."""
+        from .store_access import StoreServer
+
+        if not (workdir / "store.sock").exists():
+            StoreServer(services, str(workdir))
+
     parse.concurrent = True  # each file in its own child: safe to run several at once
+    parse.serve_store = serve_store
     return parse
 
 
-def inprocess_parser(path: str, timeout: float) -> dict:
-    """For one-shot commands (`dags test`, `dags list`): parse here, no child."""
-    from .parse import parse_file
+class _InProcessParser:
+    """For one-shot commands (`dags list`): parse here, no child; the store of the DagProcessor that
+    uses it last is read directly."""
 
-    result = parse_file(path)
-    return {"path": path, "dags": result.dags, "error": result.error}
+    def __init__(self):
+        self.reader = None
+
+    def serve_store(self, services) -> None:
+        from .store_access import DirectReader
+
+        self.reader = DirectReader(services)
+
+    def __call__(self, path: str, timeout: float) -> dict:
+        from .parse import parse_file
+
+        result = parse_file(path, self.reader)
+        return {"path": path, "dags": result.dags, "error": result.error}
+
+
+inprocess_parser = _InProcessParser()

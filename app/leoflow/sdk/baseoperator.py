@@ -88,6 +88,7 @@ class BaseOperator(DependencyMixin):
     template_fields_renderers: ClassVar[dict[str, str]] = {}
     ui_color: str = "#fff"
     ui_fgcolor: str = "#000"
+    operator_extra_links: ClassVar[tuple] = ()  # BaseOperatorLink instances (see leoflow.sdk.links)
     shallow_copy_attrs: ClassVar[tuple[str, ...]] = ()
     custom_operator_name: str | None = None
     is_setup = False

@@ -137,6 +137,13 @@ def _assets(items) -> list[dict]:
     return out
 
 
+def _extra_links(task) -> dict:
+    """Link names (what the task shows) and where each try keeps a link's URL (its XCom key)."""
+    keys = {str(link.name): getattr(link, "xcom_key", None) or f"_link_{type(link).__name__}"
+            for link in getattr(task, "operator_extra_links", None) or ()}
+    return {"extra_links": sorted(keys), "extra_link_keys": dict(sorted(keys.items()))}
+
+
 def task_doc(task) -> dict:
     group_id, mapped_group_id = _group_chain(task)
     weight_rule, weights = _weight_rule(task)
@@ -187,6 +194,7 @@ def task_doc(task) -> dict:
         "inherits_from_empty_operator": bool(task.inherits_from_empty_operator),
         "start_from_trigger": bool(getattr(task, "start_from_trigger", False)),
         "template_ext": list(task.template_ext),
+        **_extra_links(task),
         **{f"has_{name}": getattr(task, name, None) is not None for name in (
             "on_execute_callback", "on_failure_callback", "on_success_callback", "on_retry_callback",
             "on_skipped_callback")},

@@ -13,6 +13,7 @@ from leoflow.sdk.dependencies import chain, chain_linear, cross_downstream
 from leoflow.sdk.edges import EdgeModifier, Label
 from leoflow.sdk import macros  # noqa: F401
 from leoflow.sdk.configuration import conf  # noqa: F401
+from leoflow.sdk.links import BaseOperatorLink
 from leoflow.sdk.notifier import BaseNotifier
 from leoflow.sdk.objectstorage import ObjectStoragePath
 from leoflow.sdk.operators.branch import BaseBranchOperator, BranchMixIn, SkipMixin
@@ -37,16 +38,6 @@ from leoflow.sdk.timetables import (  # noqa: F401
 from leoflow.sdk.trigger_rule import TriggerRule
 from leoflow.sdk.variable import Variable
 from leoflow.sdk.xcomarg import XComArg
-
-
-class BaseOperatorLink:
-    """An extra link on a task in the UI (accepted; Leoflow's UI shows none yet)."""
-
-    name: str = ""
-
-    def get_link(self, operator, *, ti_key) -> str:
-        return ""
-
 
 __version__ = "1.2.1"  # the Airflow task SDK version this matches
 

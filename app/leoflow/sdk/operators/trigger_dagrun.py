@@ -9,6 +9,7 @@ from typing import Any
 from leoflow.sdk import timezone
 from leoflow.sdk.baseoperator import BaseOperator
 from leoflow.sdk.exceptions import AirflowException, DagRunTriggerException
+from leoflow.sdk.links import TriggerDagRunLink
 from leoflow.sdk.params import NOTSET
 
 
@@ -26,6 +27,7 @@ class TriggerDagRunOperator(BaseOperator):
                        "skip_when_already_exists")
     template_fields_renderers = {"conf": "py"}
     ui_color = "#ffefeb"
+    operator_extra_links = (TriggerDagRunLink(),)
 
     def __init__(self, *, trigger_dag_id: str, trigger_run_id: str | None = None, conf: dict | None = None,
                  logical_date: Any = NOTSET, reset_dag_run: bool = False, wait_for_completion: bool = False,

@@ -10,6 +10,7 @@ import datetime as dt
 from typing import Any, Callable
 
 from leoflow.sdk.exceptions import AirflowException, AirflowSkipException
+from leoflow.sdk.links import ExternalDagLink
 from leoflow.sdk.operators.empty import EmptyOperator
 from leoflow.sdk.sensors.base import BaseSensorOperator
 
@@ -17,6 +18,7 @@ from leoflow.sdk.sensors.base import BaseSensorOperator
 class ExternalTaskSensor(BaseSensorOperator):
     template_fields = ("external_dag_id", "external_task_id", "external_task_ids", "external_task_group_id")
     ui_color = "#4db7db"
+    operator_extra_links = (ExternalDagLink(),)
 
     def __init__(self, *, external_dag_id: str, external_task_id: str | None = None,
                  external_task_ids: list[str] | None = None, external_task_group_id: str | None = None,
@@ -99,6 +101,7 @@ class ExternalTaskMarker(EmptyOperator):
 
     template_fields = ("external_dag_id", "external_task_id", "logical_date")
     ui_color = "#4db7db"
+    operator_extra_links = (ExternalDagLink(),)
 
     def __init__(self, *, external_dag_id: str, external_task_id: str,
                  logical_date: str | dt.datetime | None = "{{ logical_date.isoformat() }}",
@@ -116,5 +119,4 @@ class ExternalTaskMarker(EmptyOperator):
         self.recursion_depth = recursion_depth
 
 
-class ExternalDagLink:
-    name = "External DAG"
+__all__ = ["ExternalDagLink", "ExternalTaskMarker", "ExternalTaskSensor"]
