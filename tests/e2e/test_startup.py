@@ -99,3 +99,31 @@ def test_lite_healthy_then_serves_everything(tmp_path):
         server.stop()
     assert server.proc.returncode == 0
     assert "Leoflow lite stopped." in server.output()
+
+
+def test_a_killed_lite_does_not_pass_for_alive_after_restart(tmp_path):
+    from sqlalchemy import create_engine, select
+
+    from leoflow.store.tables import job
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (tmp_path / "home").mkdir()
+    server = Lite(tmp_path / "home", dags)
+    server.start()
+    server.wait_for(lambda: httpx.get(f"{server.base}/api/v2/monitor/health").json()["scheduler"]["status"]
+                    == "healthy")
+    server.kill9()  # its rows stay "running" with a fresh heartbeat
+    engine = create_engine(f"sqlite:///{tmp_path / 'home' / 'leoflow.db'}")
+    with engine.connect() as conn:
+        dead = {r.id for r in conn.execute(select(job.c.id).where(job.c.state == "running"))}
+    assert dead
+    again = Lite(tmp_path / "home", dags)
+    again.start()
+    try:
+        with engine.connect() as conn:
+            states = dict(conn.execute(select(job.c.id, job.c.state).where(job.c.id.in_(dead))).all())
+        assert set(states.values()) == {"failed"}
+    finally:
+        again.stop()
+        engine.dispose()

@@ -41,6 +41,22 @@ def os_thread_name(name: str, target):
     return threading.Thread(target=run, name=name, daemon=True)
 
 
+def end_dead_jobs(engine) -> None:
+    """Jobs left "running" by a lite that was killed: this process holds the home's lock, so none is alive.
+
+    Health answers before the new scheduler writes its row; a beat of the dead one must not pass for it.
+    """
+    from sqlalchemy import update
+
+    from leoflow.store.tables import job
+    from leoflow.store.types import utcnow
+
+    with engine.begin() as conn:
+        conn.execute(update(job).where(job.c.state == "running",
+                                       job.c.job_type.in_(["SchedulerJob", "DagProcessorJob"]))
+                     .values(state="failed", end_date=utcnow()))
+
+
 def run_lite(args) -> int:
     started = time.monotonic()
     from leoflow import config
@@ -72,6 +88,7 @@ def run_lite(args) -> int:
     settings.dags_folder.mkdir(parents=True, exist_ok=True)
     # Schema and Fernet key are checked before listening: a bad database or key stops the start here.
     services = open_services(settings, mode="lite")
+    end_dead_jobs(services.engine)
     front = StartingApp(services)
     url = f"http://{settings.host}:{settings.port}"
     listening = threading.Event()
