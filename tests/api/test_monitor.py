@@ -36,3 +36,15 @@ def test_health_with_no_jobs(anon):
 
 def test_version_keys(anon):
     assert list(anon.get("/api/v2/version").json()) == list(reference("version.json"))
+
+
+def test_triggerer_follows_the_scheduler_it_runs_in(anon, services):
+    now = dt.datetime.now(dt.UTC)
+    with services.engine.begin() as conn:
+        conn.execute(job.insert(), [{"job_type": "SchedulerJob", "state": "running", "latest_heartbeat": now}])
+    body = anon.get("/api/v2/monitor/health").json()
+    assert body["triggerer"] == {"status": "healthy", "latest_triggerer_heartbeat": now.isoformat()}
+    with services.engine.begin() as conn:
+        conn.execute(job.update().values(state="success"))
+    body = anon.get("/api/v2/monitor/health").json()
+    assert body["triggerer"]["status"] == "unhealthy"

@@ -3,6 +3,13 @@
 `api_routes(services)` gives the routes; the server mounts them at its root.
 """
 
-from .app import api_routes, http_exception_handler
-
 __all__ = ["api_routes", "http_exception_handler"]
+
+
+def __getattr__(name):
+    # Imported on first use: `leoflow lite` answers health from api.monitor before the rest exists.
+    if name in __all__:
+        from . import app
+
+        return getattr(app, name)
+    raise AttributeError(name)

@@ -30,6 +30,9 @@ def health(services, request):
     body = {"metadatabase": {"status": database}}
     for key, (job_type, field, never) in _COMPONENTS.items():
         beat, state = jobs.get(job_type, (None, None))
+        if key == "triggerer" and beat is None:
+            # Leoflow's triggerer is a thread of the scheduler (lite and server): alive when it is.
+            beat, state = jobs.get("SchedulerJob", (None, None))
         if beat is None:
             status = never if database == "healthy" else "unhealthy"
         else:

@@ -55,7 +55,7 @@ def create_fresh(engine: Engine) -> bool:
     with engine.begin() as conn:
         if inspect(conn).get_table_names():
             return False
-        metadata.create_all(conn)
+        metadata.create_all(conn, checkfirst=False)  # just seen empty: no has_table query per table
         conn.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL, "
                           "CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num))"))
         conn.execute(text("INSERT INTO alembic_version (version_num) VALUES (:v)"), {"v": HEAD})
