@@ -58,7 +58,9 @@ def _preload() -> None:
                  # What every task imported on its own (found by diffing sys.modules in a child):
                  # template rendering, the idna codec behind connecting to "127.0.0.1", getpass's pwd.
                  "leoflow.sdk.templating", "leoflow.sdk.macros", "jinja2.sandbox", "jinja2.nativetypes",
-                 "jinja2.ext", "encodings.idna", "pwd", "pprint", "uuid", "leoflow.dagproc.parse"):
+                 "jinja2.ext", "encodings.idna", "pwd", "pprint", "uuid", "leoflow.dagproc.parse",
+                 # XCom encoding: without bytecode files (PYTHONDONTWRITEBYTECODE) each task compiled it.
+                 "leoflow.scheduler.serde", "leoflow.runner.preload"):
         try:
             importlib.import_module(name)
         except ImportError:
