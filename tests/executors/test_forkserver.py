@@ -62,3 +62,81 @@ def test_a_killed_job_is_reported_with_its_signal(server, tmp_path):
     next_event(events, "started", "hung")
     fs.kill("hung")
     assert next_event(events, "exited", "hung", timeout=10)["code"] == -9
+
+
+MARKED = '''import os
+with open(os.path.join(os.path.dirname(__file__), "imports.log"), "a") as f:
+    f.write("{version}\\n")
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.empty import EmptyOperator
+
+with DAG(dag_id="marked", schedule=None):
+    EmptyOperator(task_id="t")
+'''
+
+
+def _task_job(tmp_path, n, api_url="http://127.0.0.1:9/execution/"):
+    return {"ti_id": f"ti{n}", "dag_id": "marked", "run_id": "r", "task_id": "t", "map_index": -1,
+            "try_number": 1, "fileloc": str(tmp_path / "marked.py"), "token": "x", "api_url": api_url,
+            "heartbeat_interval": 5, "log_path": str(tmp_path / "logs" / f"{n}.log")}
+
+
+@pytest.fixture
+def refusing_api():
+    """An Execution API that refuses every try (409): the task ends at once with code 1."""
+    import http.server
+    import threading
+
+    class Refuse(http.server.BaseHTTPRequestHandler):
+        def do_PATCH(self):
+            self.send_response(409)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Refuse)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/execution/"
+    httpd.shutdown()
+
+
+def test_task_jobs_of_one_dag_file_fork_from_one_import_until_it_changes(server, tmp_path, refusing_api):
+    import os
+
+    fs, events = server
+    path = tmp_path / "marked.py"
+    path.write_text(MARKED.format(version=1))
+    for n in range(3):
+        fs.submit(f"job{n}", "task", _task_job(tmp_path, n, refusing_api))
+        started = next_event(events, "started", f"job{n}")
+        assert started["pid"] != fs.pid
+        assert next_event(events, "exited", f"job{n}")["code"] == 1  # the server refused the try
+    assert (tmp_path / "imports.log").read_text().split() == ["1"]  # the template's one import
+    path.write_text(MARKED.format(version=2) + "\n# longer: a new size\n")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    fs.submit("job9", "task", _task_job(tmp_path, 9, refusing_api))
+    assert next_event(events, "exited", "job9")["code"] == 1
+    assert (tmp_path / "imports.log").read_text().split() == ["1", "2"]
+
+
+def test_a_task_forked_from_a_template_can_be_killed(server, tmp_path):
+    import socket
+
+    fs, events = server
+    (tmp_path / "marked.py").write_text(MARKED.format(version=1))
+    silent = socket.socket()  # accepts connections (backlog) and never answers: the task hangs
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/execution/"
+        fs.submit("hung", "task", _task_job(tmp_path, 0, api_url=url))
+        next_event(events, "started", "hung")
+        time.sleep(0.2)
+        fs.kill("hung")
+        assert next_event(events, "exited", "hung", timeout=10)["code"] == -9
+    finally:
+        silent.close()

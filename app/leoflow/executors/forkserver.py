@@ -22,6 +22,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from typing import Callable
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,9 @@ def _preload() -> None:
                  # What every task imported on its own (found by diffing sys.modules in a child):
                  # template rendering, the idna codec behind connecting to "127.0.0.1", getpass's pwd.
                  "leoflow.sdk.templating", "leoflow.sdk.macros", "jinja2.sandbox", "jinja2.nativetypes",
-                 "jinja2.ext", "encodings.idna", "pwd", "pprint", "uuid", "leoflow.dagproc.parse"):
+                 "jinja2.ext", "encodings.idna", "pwd", "pprint", "uuid", "leoflow.dagproc.parse",
+                 # XCom encoding: without bytecode files (PYTHONDONTWRITEBYTECODE) each task compiled it.
+                 "leoflow.scheduler.serde", "leoflow.runner.preload"):
         try:
             importlib.import_module(name)
         except ImportError:
@@ -159,12 +162,25 @@ class ForkServer:
         self.sock.close()
 
 
-def _serve(sock: socket.socket) -> None:
+# Task jobs of one DAG file go to a template: a child of the server that imported the file once (per
+# file version) and forks the tasks itself. Templates unused this long are retired; at most this many live.
+TEMPLATE_IDLE_SECONDS = 30.0
+MAX_TEMPLATES = 4
+
+
+class _Template:
+    def __init__(self, pid: int, sock: socket.socket, key):
+        self.pid, self.sock, self.key = pid, sock, key
+        self.buf = b""
+        self.last_used = time.monotonic()
+
+
+def _serve(sock: socket.socket, template_of: str | None = None) -> None:
     import gc
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's business
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    warm = False
+    warm = template_of is not None
 
     def warm_up() -> None:
         # Deferred until the parent says "warm" (once it serves requests) or the first job: on a
@@ -185,14 +201,56 @@ def _serve(sock: socket.socket) -> None:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     children: dict[int, str] = {}  # pid -> job id
     by_job: dict[str, int] = {}
+    templates: dict[str, _Template] = {}  # DAG file -> its current template (the server only)
+    retiring: list[_Template] = []  # draining: still relaying their tasks' events
+    job_template: dict[str, _Template] = {}
+    draining = False
     buf = b""
 
     def send(message: dict) -> None:
         sock.sendall((json.dumps(message) + "\n").encode())
 
-    while True:
+    def retire(t: _Template) -> None:
+        templates.pop(next((p for p, v in templates.items() if v is t), None), None)
+        retiring.append(t)
         try:
-            readable, _, _ = select.select([sock, wake_r], [], [], 1.0)
+            t.sock.sendall(b'{"op": "drain"}\n')
+        except OSError:
+            pass
+
+    def template_for(path: str) -> _Template | None:
+        from leoflow.runner.preload import file_key
+
+        key = file_key(path)
+        if key is None:
+            return None
+        current = templates.get(path)
+        if current is not None and current.key == key:
+            return current
+        if current is not None:
+            retire(current)  # the file changed: its tasks from now on fork from a fresh import
+        if len(templates) >= MAX_TEMPLATES:
+            retire(min(templates.values(), key=lambda t: t.last_used))
+        inherited = [sock.fileno(), wake_r, wake_w] + [t.sock.fileno() for t in [*templates.values(), *retiring]]
+        t = _spawn_template(path, key, inherited)
+        templates[path] = t
+        return t
+
+    def forward(t: _Template, line: bytes) -> None:
+        try:
+            t.sock.sendall(line + b"\n")
+        except OSError:  # it died: its jobs' exits will never come; report them failed
+            templates.pop(next((p for p, v in templates.items() if v is t), None), None)
+            for job_id in [j for j, owner in job_template.items() if owner is t]:
+                job_template.pop(job_id)
+                send({"event": "exited", "id": job_id, "code": 1})
+
+    while True:
+        if draining and not children:
+            return
+        template_socks = {t.sock: t for t in [*templates.values(), *retiring]}
+        try:
+            readable, _, _ = select.select([sock, wake_r, *template_socks], [], [], 1.0)
         except InterruptedError:
             readable = []
         if wake_r in readable:
@@ -201,30 +259,65 @@ def _serve(sock: socket.socket) -> None:
                     pass
             except BlockingIOError:
                 pass
+        for tsock in readable:
+            t = template_socks.get(tsock)
+            if t is None:
+                continue
+            chunk = b""
+            try:
+                chunk = tsock.recv(65536)
+            except OSError:
+                pass
+            if not chunk:  # the template ended
+                templates.pop(next((p for p, v in templates.items() if v is t), None), None)
+                if t in retiring:
+                    retiring.remove(t)
+                tsock.close()
+                continue
+            t.buf += chunk
+            while b"\n" in t.buf:
+                line, t.buf = t.buf.split(b"\n", 1)
+                sock.sendall(line + b"\n")  # its tasks' started/exited events, as they are
+                event = json.loads(line)
+                if event.get("event") == "exited":
+                    job_template.pop(event["id"], None)
         if sock in readable:
             chunk = sock.recv(65536)
             if not chunk:
                 break  # the parent is gone
             buf += chunk
             while b"\n" in buf:
-                line, buf = buf.split(b"\n", 1)
-                msg = json.loads(line)
+                raw, buf = buf.split(b"\n", 1)
+                msg = json.loads(raw)
                 if msg["op"] == "warm":
                     warm_up()
                 elif msg["op"] == "run":
                     warm_up()
-                    pid = _fork_job(sock, msg["kind"], msg["payload"], (wake_r, wake_w))
+                    t = None
+                    if template_of is None and msg["kind"] == "task" and msg["payload"].get("fileloc"):
+                        t = template_for(msg["payload"]["fileloc"])
+                    if t is not None:
+                        t.last_used = time.monotonic()
+                        job_template[msg["id"]] = t
+                        forward(t, raw)
+                        continue
+                    pid = _fork_job(sock, msg["kind"], msg["payload"], (wake_r, wake_w),
+                                    [t.sock for t in [*templates.values(), *retiring]])
                     children[pid] = msg["id"]
                     by_job[msg["id"]] = pid
                     send({"event": "started", "id": msg["id"], "pid": pid})
+                elif msg["op"] == "kill" and msg["id"] in job_template:
+                    forward(job_template[msg["id"]], raw)
                 elif msg["op"] == "kill" and msg["id"] in by_job:
                     try:
                         os.killpg(by_job[msg["id"]], signal.SIGKILL)
                     except ProcessLookupError:
                         pass
+                elif msg["op"] == "drain":  # a template: no more jobs come; end when its tasks have
+                    draining = True
                 elif msg["op"] == "stop":
                     return
-        while children:
+        while True:  # tasks, and templates that ended
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
@@ -235,6 +328,35 @@ def _serve(sock: socket.socket) -> None:
             if job_id is not None:
                 by_job.pop(job_id, None)
                 send({"event": "exited", "id": job_id, "code": os.waitstatus_to_exitcode(status)})
+        now = time.monotonic()
+        for t in [t for t in templates.values() if now - t.last_used > TEMPLATE_IDLE_SECONDS]:
+            retire(t)  # its memory back; the next task of that file imports it again
+
+
+def _spawn_template(path: str, key, inherited_fds: list[int]) -> _Template:
+    parent_sock, child_sock = socket.socketpair()
+    pid = os.fork()
+    if pid:
+        child_sock.close()
+        return _Template(pid, parent_sock, key)
+    code = 0
+    try:
+        signal.set_wakeup_fd(-1)
+        for fd in inherited_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        parent_sock.close()
+        die_with_parent()
+        from leoflow.runner import preload
+
+        preload.preload(path)
+        _serve(child_sock, template_of=path)
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
 
 
 def _unfreeze_environment() -> None:
@@ -250,7 +372,8 @@ def _unfreeze_environment() -> None:
             os.environ.pop(var, None)
 
 
-def _fork_job(server_sock: socket.socket, kind: str, payload: dict, wake_fds: tuple[int, int] = ()) -> int:
+def _fork_job(server_sock: socket.socket, kind: str, payload: dict, wake_fds: tuple[int, int] = (),
+              other_socks: list[socket.socket] = ()) -> int:
     pid = os.fork()
     if pid:
         return pid
@@ -261,6 +384,8 @@ def _fork_job(server_sock: socket.socket, kind: str, payload: dict, wake_fds: tu
         for fd in wake_fds:
             os.close(fd)
         server_sock.close()
+        for other in other_socks:
+            other.close()
         os.setpgid(0, 0)  # its own process group: a kill reaches the task's subprocesses too
         die_with_parent()
         signal.signal(signal.SIGINT, signal.SIG_DFL)

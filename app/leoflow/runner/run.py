@@ -184,7 +184,10 @@ def _run(w: dict) -> int:
         log.error("The server refused to start this try: %s", err.body)
         return 1
     heartbeat = Heartbeat(client, ti_id, float(w.get("heartbeat_interval", 5.0)))
-    heartbeat.start()
+    # Without threading.Thread's start handshake: a thread start cost milliseconds of a short task.
+    import _thread
+
+    _thread.start_new_thread(heartbeat.run, ())
     report = {"state": "failed"}
     try:
         report = _execute(w, ctx, client)
@@ -200,7 +203,9 @@ def _run(w: dict) -> int:
 
 def _execute(w: dict, ctx: dict, client: ExecutionClient) -> dict:
     """Load, run and classify one try; returns the body of the final state report."""
-    from leoflow.sdk import collect, runtime
+    from leoflow.sdk import runtime
+
+    from .preload import dags_from_file
 
     dag_run = dict(ctx["dag_run"])
     for key in ("logical_date", "data_interval_start", "data_interval_end", "run_after", "start_date", "end_date"):
@@ -212,7 +217,7 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> dict:
     runtime.set_comms(comms)
     retry_or_fail = "up_for_retry" if ctx.get("should_retry") else "failed"
     try:
-        dags = collect.dags_from_file(w["fileloc"])
+        dags = dags_from_file(w["fileloc"])
         dag = next((d for d in dags if d.dag_id == w["dag_id"]), None)
         if dag is None:
             raise LookupError(f"DAG {w['dag_id']!r} is not defined in {w['fileloc']}")

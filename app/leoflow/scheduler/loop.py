@@ -35,6 +35,12 @@ log = logging.getLogger(__name__)
 SWEEP_INTERVAL = 5.0
 FULL_SWEEP_INTERVAL = 60.0
 ZOMBIE_CHECK_INTERVAL = 5.0
+# A big run costs its size on every evaluation: one with this many task instances is evaluated again at
+# most once per BIG_RUN_DUTY × its last evaluation's cost (so ≤ 1/(1+BIG_RUN_DUTY) of the scheduler's
+# time), and the tasks that finished meanwhile are decided together. Smaller runs never wait.
+BIG_RUN_TIS = 200
+BIG_RUN_DUTY = 3.0
+BIG_RUN_MAX_DELAY = 0.25
 JOB_HEARTBEAT_INTERVAL = 5.0
 
 
@@ -49,6 +55,8 @@ class Scheduler:
         self._serialized_cache: dict[str, dict] = {}
         self._dirty: set[tuple[str, str]] = set()
         self._wakeups: dict[tuple[str, str], dt.datetime] = {}  # retries due later
+        self._held: dict[tuple[str, str], float] = {}  # big runs' next evaluation (monotonic)
+        self._big_cost: dict[tuple[str, str], tuple[float, float]] = {}  # big run -> (evaluated at, cost)
         self._last_sweep = 0.0
         self._last_full_sweep = 0.0
         self._last_zombie_check = 0.0
@@ -97,6 +105,8 @@ class Scheduler:
         if self._wakeups:
             soonest = min(self._wakeups.values())
             timeout = max(0.0, min(timeout, (soonest - utcnow()).total_seconds()))
+        if self._held:
+            timeout = max(0.0, min(timeout, min(self._held.values()) - time.monotonic()))
         if self._dirty:
             timeout = 0.0
         whole_dags = set()
@@ -137,12 +147,33 @@ class Scheduler:
                 self._dirty.add(key)
                 del self._wakeups[key]
         dirty, self._dirty = self._dirty, set()
-        for dag_id, run_id in sorted(dirty):
-            self.evaluate_run(dag_id, run_id, now)
+        for key, due in list(self._held.items()):
+            if due <= mono:
+                dirty.add(key)
+                del self._held[key]
+        for key in sorted(dirty):
+            last = self._big_cost.get(key)
+            if last is not None:
+                due = last[0] + min(BIG_RUN_DUTY * last[1], BIG_RUN_MAX_DELAY)
+                if due > time.monotonic():
+                    self._held[key] = min(due, self._held.get(key, due))
+                    continue
+            self._evaluate_timed(key, now)
         # Only look for task instances to queue when some may have become queueable: a run was
         # evaluated, a slot was freed while some waited, or the last look left some behind.
         if dirty or self._queue_backlog:
             self.queue_tasks()
+
+    def _evaluate_timed(self, key: tuple[str, str], now: dt.datetime) -> None:
+        """Evaluate one run, remembering the cost of big ones (see BIG_RUN_TIS)."""
+        before = self.stats["tis_evaluated"]
+        started = time.monotonic()
+        state = self.evaluate_run(key[0], key[1], now)
+        ended = time.monotonic()
+        if state in ("queued", "running") and self.stats["tis_evaluated"] - before >= BIG_RUN_TIS:
+            self._big_cost[key] = (ended, ended - started)
+        else:
+            self._big_cost.pop(key, None)
 
     def _runs_changed_since_decided(self) -> set[tuple[str, str]]:
         """Queued runs, and running runs with a task instance updated after the run's last decision:
@@ -176,12 +207,16 @@ class Scheduler:
         return data
 
     def _create_scheduled_runs(self, now: dt.datetime) -> None:
+        due_query = select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after,
+                           dag.c.next_dagrun_data_interval_start,  # leoflow-async: real intervals
+                           dag.c.next_dagrun_data_interval_end).where(
+            dag.c.is_paused.is_(False), dag.c.is_stale.is_(False), dag.c.next_dagrun_create_after <= now)
+        # Most passes find nothing due: a read, not a write transaction that waits its turn with the API's.
+        with self.services.engine.connect() as conn:
+            if conn.execute(due_query.limit(1)).first() is None:
+                return
         with self.services.engine.begin() as conn:
-            due = conn.execute(select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after,
-                                      dag.c.next_dagrun_data_interval_start,  # leoflow-async: real intervals
-                                      dag.c.next_dagrun_data_interval_end).where(
-                dag.c.is_paused.is_(False), dag.c.is_stale.is_(False),
-                dag.c.next_dagrun_create_after <= now)).all()
+            due = conn.execute(due_query).all()
             for row in due:
                 latest = dag_store.latest_serialized(conn, row.dag_id)
                 if latest is None:
@@ -259,11 +294,9 @@ class Scheduler:
         depends += [d for t in serialized["tasks"] if t.get("wait_for_downstream") for d in t.get("downstream", [])]
         past = tis.past_states(conn, dag_id, run_id, depends) if depends else None
         for _ in range(len(serialized["tasks"]) + 1):  # each pass expands at least one task, or is final
-            rows = tis.tis_of_run(conn, dag_id, run_id)
+            rows = views = [rules.TIView(*r) for r in tis.decision_rows(conn, dag_id, run_id)]
             self.stats["runs_evaluated"] += 1
             self.stats["tis_evaluated"] += len(rows)
-            views = [rules.TIView(r.id, r.task_id, r.state, r.try_number, r.max_tries, r.end_date, r.map_index)
-                     for r in rows]
             mapped = any(mapping.needs_expansion(t) for t in serialized["tasks"])
             decision = rules.decide(serialized, views, now,
                                     task_map=task_map.lengths_of_run(conn, dag_id, run_id) if mapped else None,
@@ -317,6 +350,9 @@ class Scheduler:
         workloads = []
         now = utcnow()
         settings = self.services.settings
+        with self.services.engine.connect() as conn:  # nothing scheduled: no write transaction to wait for
+            if conn.execute(select(tis.TI.c.id).where(tis.TI.c.state == "scheduled").limit(1)).first() is None:
+                return 0
         with self.services.engine.begin() as conn:
             pool_limits = slots_by_pool(conn)
             pool_used = tis.occupied_slots_by_pool(conn)
@@ -389,6 +425,12 @@ class Scheduler:
 
     def _handle_executor_exits(self) -> None:
         exits = self.executor.drain_exits()
+        if not exits:
+            return
+        # Nearly every try reported its end before its process exited: look first, write only for the rest.
+        with self.services.engine.connect() as conn:
+            exits = [ex for ex in exits if (row := tis.get_ti(conn, ex["ti_id"])) is not None
+                     and row.state in ("queued", "running", "restarting")]
         if not exits:
             return
         with self.services.engine.begin() as conn:

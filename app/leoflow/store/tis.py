@@ -20,6 +20,16 @@ def tis_of_run(conn: Connection, dag_id: str, run_id: str):
     return conn.execute(select(TI).where(TI.c.dag_id == dag_id, TI.c.run_id == run_id)).all()
 
 
+# What the scheduler's rules read of a task instance, in rules.TIView's order: a 1,000-TI run is read on
+# every decision, and decoding every column (JSON, dates) of every row was most of that cost.
+DECISION_COLUMNS = (TI.c.id, TI.c.task_id, TI.c.state, TI.c.try_number, TI.c.max_tries, TI.c.end_date,
+                    TI.c.map_index)
+
+
+def decision_rows(conn: Connection, dag_id: str, run_id: str):
+    return conn.execute(select(*DECISION_COLUMNS).where(TI.c.dag_id == dag_id, TI.c.run_id == run_id)).all()
+
+
 def get_ti(conn: Connection, ti_id: str):
     return conn.execute(select(TI).where(TI.c.id == ti_id)).first()
 
