@@ -87,7 +87,10 @@ def main(binary: str) -> int:
         if not healthy:
             return finish(work)
         check("example DAGs seeded", (home / "dags" / "example_etl.py").exists())
-        password = (home / "admin-password.txt").read_text().strip()
+        # Health answers while the rest of the app is still being built; the password file comes with it.
+        password_file = home / "admin-password.txt"
+        password = wait(lambda: password_file.exists() and password_file.read_text().strip(), 30)
+        check("admin password written", bool(password))
         token = httpx.post(f"{base}/auth/token", json={"username": "admin", "password": password}).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
 
