@@ -24,8 +24,6 @@ import socket
 import threading
 from typing import Any
 
-from ..store import connections, variables
-
 log = logging.getLogger(__name__)
 
 SOCKET_NAME = "store.sock"
@@ -35,6 +33,9 @@ _CONNECTION_FIELDS = ("conn_id", "conn_type", "description", "host", "schema", "
 
 def read(services, kind: str, key: str) -> Any:
     """The clear value (None when absent) of one variable or connection."""
+    # Imported here, in the server: parse children import this module too, and must not pay for SQLAlchemy.
+    from ..store import connections, variables
+
     with services.engine.connect() as conn:
         if kind == "variable":
             return variables.value_of(variables.get(conn, key), services.crypt)
