@@ -1,4 +1,4 @@
-"""The wrapper the waiting/asset/cross-DAG routes share: parse the body, check the token, go off the loop."""
+"""The wrapper every Execution API route uses: parse the body, check the token, go off the loop."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from starlette.requests import Request
 from .http import HTTPError, claims, json_body, require_self, respond
 
 
-def make_endpoint(secret: str):
-    def endpoint(*, body: bool = False, auth: str = "any"):
+def make_endpoint(secret: str, default_auth: str = "any"):
+    """`auth`: "self" (the token must be this task instance's) or "any" (any valid task token)."""
+
+    def endpoint(*, body: bool = False, auth: str = default_auth):
         def wrap(fn):
             @functools.wraps(fn)
             async def handler(request: Request):

@@ -6,10 +6,6 @@ executor's tasks, agents, Kubernetes pods and `dags test` all use it.
 
 from __future__ import annotations
 
-import functools
-
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.routing import Route
 
 from ..services import Services
@@ -20,7 +16,8 @@ from .assets import asset_routes, consumed_event_bodies, register_success_outlet
 from .cross_dag import cross_dag_routes  # leoflow-async
 from .waiting import WAITING_STATES, run_context, update_waiting_state, waiting_routes  # leoflow-async
 from .task_semantics import stop_remaining_if_fail_fast, task_semantics_routes
-from .http import HTTPError, json_body, no_content, not_found, parse_time, require_fields, require_self, respond, claims
+from .endpoint import make_endpoint
+from .http import HTTPError, no_content, not_found, parse_time, require_fields, respond
 
 TERMINAL = {"success", "failed", "skipped", "removed", "up_for_retry"}
 MAX_MAP_LENGTH = 1024  # Airflow's [core] max_map_length default
@@ -30,26 +27,8 @@ def execution_routes(services: Services) -> list[Route]:
     secret = services.settings.secret("jwt-execution")
     engine = services.engine
 
-    def endpoint(*, body: bool = False, auth: str = "self"):
-        """Wrap a sync handler: parse the body, check the token, run the DB work off the event loop."""
-
-        def wrap(fn):
-            @functools.wraps(fn)
-            async def handler(request: Request):
-                try:
-                    params = dict(request.path_params)
-                    if auth == "self":
-                        require_self(request, secret, params["task_instance_id"])
-                    elif auth == "any":
-                        claims(request, secret)
-                    data = await json_body(request) if body else None
-                    return await run_in_threadpool(fn, request, data, **params)
-                except HTTPError as err:
-                    return respond({"detail": err.detail}, err.status)
-
-            return handler
-
-        return wrap
+    # A task instance's own routes need its own token; shared reads say auth="any".
+    endpoint = make_endpoint(secret, default_auth="self")
 
     # --- task instances -------------------------------------------------
 
