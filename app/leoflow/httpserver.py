@@ -1,8 +1,12 @@
-"""Serve the ASGI app with Hypercorn, in the calling thread or in a background thread."""
+"""Serve the ASGI app with uvicorn (httptools parser, uvloop where it exists), in the calling thread or in
+a background thread. ADR 14 says why this server: every task speaks to the Execution API three times, so
+the per-request cost of the HTTP layer is paid on every task.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import socket
@@ -11,16 +15,34 @@ import threading
 log = logging.getLogger(__name__)
 
 
-def _config(host: str, port: int):
-    from hypercorn.config import Config
+def _loop_factory():
+    """uvloop where it is installed (Linux, macOS); the standard loop elsewhere."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.new_event_loop
+    return uvloop.new_event_loop
 
-    config = Config()
-    config.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
-    config.accesslog = None
-    config.errorlog = logging.getLogger("hypercorn.error")
-    config.graceful_timeout = 2.0
-    config.keep_alive_timeout = 75.0
-    return config
+
+def _server(app, host: str, port: int):
+    import uvicorn
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self):
+            # The caller owns SIGINT/SIGTERM: lite's shutdown (scheduler, fork server, job rows) must run,
+            # where uvicorn would re-raise the signal and end the process once it has stopped serving.
+            yield
+
+    config = uvicorn.Config(
+        app, host=host, port=port,
+        # Passed as classes and names that need no import by string: the single executable finds them.
+        http=HttpToolsProtocol, ws="none", lifespan="off", loop="none",
+        log_config=None, access_log=False,
+        timeout_keep_alive=75, timeout_graceful_shutdown=2,
+    )
+    return Server(config)
 
 
 def port_is_free(host: str, port: int) -> bool:
@@ -51,18 +73,24 @@ def _when_listening(host: str, port: int, callback, timeout: float = 30.0) -> No
 
 def serve_forever(app, host: str, port: int, on_ready=None) -> None:
     """Block until SIGINT/SIGTERM."""
-    from hypercorn.asyncio import serve
+    server = _server(app, host, port)
 
     async def main():
-        stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, _request_exit, server)
         if on_ready:
             threading.Thread(target=_when_listening, args=(host, port, on_ready), daemon=True).start()
-        await serve(app, _config(host, port), shutdown_trigger=stop.wait)
+        await server.serve()
 
-    asyncio.run(main())
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        runner.run(main())
+
+
+def _request_exit(server) -> None:
+    if server.should_exit:  # a second Ctrl-C: stop without waiting for open requests
+        server.force_exit = True
+    server.should_exit = True
 
 
 class BackgroundServer:
@@ -73,37 +101,22 @@ class BackgroundServer:
             s.bind((host, 0))
             self.port = s.getsockname()[1]
         self.host = host
-        self._stop: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(app,), daemon=True, name="http")
+        self._server = _server(app, host, self.port)
+        self._thread = threading.Thread(target=self._run, daemon=True, name="http")
 
-    def _run(self, app) -> None:
-        from hypercorn.asyncio import serve
-
-        async def main():
-            self._loop = asyncio.get_running_loop()
-            self._stop = asyncio.Event()
-            self._loop.call_soon(self._ready.set)
-            await serve(app, _config(self.host, self.port), shutdown_trigger=self._stop.wait)
-
-        asyncio.run(main())
+    def _run(self) -> None:
+        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+            runner.run(self._server.serve())
 
     def start(self) -> "BackgroundServer":
         import time
 
         self._thread.start()
-        self._ready.wait(10)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # serve() binds a moment after the loop starts
-            try:
-                socket.create_connection((self.host, self.port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.01)
+        while time.monotonic() < deadline and not self._server.started:
+            time.sleep(0.002)
         return self
 
     def stop(self) -> None:
-        if self._loop and self._stop:
-            self._loop.call_soon_threadsafe(self._stop.set)
+        self._server.should_exit = True
         self._thread.join(5)

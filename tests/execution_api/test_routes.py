@@ -71,6 +71,24 @@ def test_heartbeat_and_state(setup):
     assert gone.status_code == 409 and gone.json()["detail"]["reason"] == "not_running"
 
 
+def test_the_final_state_carries_the_rendered_fields_in_its_transaction(setup):
+    from leoflow.store.tables import rendered_task_instance_fields as rtif
+
+    client, services, ti_id, _ = setup
+    start(client, ti_id)
+    bad = client.patch(f"/execution/task-instances/{ti_id}/state", json={"state": "success", "rendered_fields": [1]})
+    assert bad.status_code == 422 and bad.json()["detail"][0]["loc"] == ["body", "rendered_fields"]
+    with services.engine.connect() as conn:
+        assert tis.get_ti(conn, ti_id).state == "running"  # a refused report changes nothing
+    client.put(f"/execution/task-instances/{ti_id}/rtif", json={"bash_command": "old"})
+    done = client.patch(f"/execution/task-instances/{ti_id}/state",
+                        json={"state": "success", "rendered_fields": {"bash_command": "echo 1", "env": None}})
+    assert done.status_code == 204
+    with services.engine.connect() as conn:
+        rows = conn.execute(rtif.select().where(rtif.c.dag_id == "etl")).all()
+    assert [r.rendered_fields for r in rows] == [{"bash_command": "echo 1", "env": None}]
+
+
 def test_bad_bodies_are_422_naming_the_field(setup):
     client, _, ti_id, _ = setup
     missing = client.patch(f"/execution/task-instances/{ti_id}/run", json={"state": "running"})

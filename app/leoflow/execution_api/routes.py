@@ -80,6 +80,10 @@ def execution_routes(services: Services) -> list[Route]:
     def ti_update_state(request, body, task_instance_id):
         require_fields(body, {"state": str})
         state = body["state"]
+        rendered = body.get("rendered_fields")  # Leoflow's runner sends them here rather than by PUT .../rtif
+        if rendered is not None and not isinstance(rendered, dict):
+            raise HTTPError(422, [{"type": "dict_type", "loc": ["body", "rendered_fields"],
+                                   "msg": "Input should be a valid dictionary", "input": rendered}])
         if state in WAITING_STATES:  # leoflow-async hook: deferred / up_for_reschedule
             return update_waiting(task_instance_id, body)
         if state not in TERMINAL:
@@ -97,6 +101,8 @@ def execution_routes(services: Services) -> list[Route]:
             if state == "up_for_retry" and ti.try_number > ti.max_tries:
                 state = "failed"  # the runner asked for a retry it has no right to
             tis.finish_try(conn, task_instance_id, state, end, only_if=("running",))
+            if rendered is not None:
+                store_rendered_fields(conn, ti, rendered)
             if state == "failed":
                 stop_remaining_if_fail_fast(conn, ti)
             if state == "success":  # leoflow-async hook: outlets become asset events
@@ -119,6 +125,8 @@ def execution_routes(services: Services) -> list[Route]:
                                       "message": "TI was not in the running state so it cannot be updated",
                                       "previous_state": ti.state})
             state = update_waiting_state(conn, ti, body)
+            if body.get("rendered_fields") is not None:
+                store_rendered_fields(conn, ti, body["rendered_fields"])
             audit.record(conn, state, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
                          map_index=ti.map_index, try_number=ti.try_number)
         services.bus.notify_scheduler(kind=f"ti_{state}", dag_id=ti.dag_id, run_id=ti.run_id)
@@ -150,10 +158,7 @@ def execution_routes(services: Services) -> list[Route]:
             ti = tis.get_ti(conn, task_instance_id)
             if ti is None:
                 raise not_found("Task Instance not found")
-            key = dict(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
-            t = rendered_task_instance_fields
-            conn.execute(t.delete().where(*(t.c[k] == v for k, v in key.items())))
-            conn.execute(t.insert().values(**key, rendered_fields=body))
+            store_rendered_fields(conn, ti, body)
         return respond({"message": "Rendered task instance fields successfully set"}, 201)
 
     # --- xcoms ------------------------------------------------------------
@@ -293,6 +298,14 @@ def execution_routes(services: Services) -> list[Route]:
         *waiting_routes(services), *asset_routes(services), *cross_dag_routes(services),  # leoflow-async
         *task_semantics_routes(services),
     ]
+
+
+def store_rendered_fields(conn, ti, fields: dict) -> None:
+    """This try's rendered template fields replace any stored for the task instance."""
+    key = dict(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
+    t = rendered_task_instance_fields
+    conn.execute(t.delete().where(*(t.c[k] == v for k, v in key.items())))
+    conn.execute(t.insert().values(**key, rendered_fields=fields))
 
 
 def run_body(run) -> dict:

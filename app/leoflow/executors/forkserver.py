@@ -65,6 +65,7 @@ def _preload() -> None:
             importlib.import_module(name)
         except ImportError:
             pass
+    leoflow.runner.run.unixname()
 
 
 def _run_child(kind: str, payload: dict) -> int:

@@ -323,7 +323,9 @@ def build_context(dag, task, ti: dict, dag_run: dict, server_context: dict | Non
         "prev_end_date_success": None,
         "task_instance_key_str": f"{runtime_ti.dag_id}__{runtime_ti.task_id}__{runtime_ti.run_id}",
     }
-    previous = _previous_success(runtime_ti)
+    # A run without a logical date (triggered with none, as the REST API and UI do by default) has no
+    # earlier run to compare with: the server would answer all None, so the request is not made.
+    previous = _previous_success(runtime_ti) if logical_date is not None else {}
     for key in ("data_interval_start", "data_interval_end", "start_date", "end_date"):
         value = previous.get(key)
         if isinstance(value, str):

@@ -23,9 +23,11 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            # Each thread keeps its own connection; SQLite connections are cheap.
-            pool_size=pool_size,
-            max_overflow=20,
+            # Requests queue for the one writer while holding a connection: with a small pool, the ones
+            # beyond it opened a new connection (pragmas included) and closed it again, per request.
+            # Kept connections are cheap; their page caches fill only as far as the database is read.
+            pool_size=max(pool_size, 24),
+            max_overflow=24,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         # Let SQLAlchemy issue BEGIN itself (pysqlite's own transaction handling
