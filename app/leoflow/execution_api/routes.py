@@ -6,11 +6,12 @@ executor's tasks, agents, Kubernetes pods and `dags test` all use it.
 
 from __future__ import annotations
 
+from sqlalchemy import bindparam
 from starlette.routing import Route
 
 from ..services import Services
 from ..store import audit, connections, runs, task_map, tis, variables, xcoms
-from ..store.tables import rendered_task_instance_fields, task_instance
+from ..store.tables import rendered_task_instance_fields
 from ..store.types import utcnow
 from .assets import asset_routes, consumed_event_bodies, register_success_outlets  # leoflow-async
 from .cross_dag import cross_dag_routes  # leoflow-async
@@ -47,10 +48,10 @@ def execution_routes(services: Services) -> list[Route]:
                                       "previous_state": ti.state})
             now = utcnow()
             resuming = bool(ti.next_method)  # leoflow-async hook: back from a deferral, keep start and XComs
-            conn.execute(task_instance.update().where(task_instance.c.id == task_instance_id).values(
-                state="running", hostname=body["hostname"], unixname=body["unixname"], pid=body["pid"],
-                start_date=ti.start_date if resuming and ti.start_date else start, end_date=None,
-                last_heartbeat_at=now, updated_at=now))
+            tis.update_ti(conn, task_instance_id, state="running", hostname=body["hostname"],
+                          unixname=body["unixname"], pid=body["pid"],
+                          start_date=ti.start_date if resuming and ti.start_date else start, end_date=None,
+                          last_heartbeat_at=now, updated_at=now)
             # A new try starts from a clean slate: the previous try's XComs are gone.
             if not resuming:
                 xcoms.clear_task(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
@@ -108,8 +109,7 @@ def execution_routes(services: Services) -> list[Route]:
             if state == "success":  # leoflow-async hook: outlets become asset events
                 register_success_outlets(conn, ti, body)
             if body.get("rendered_map_index") is not None:
-                conn.execute(task_instance.update().where(task_instance.c.id == task_instance_id)
-                             .values(rendered_map_index=str(body["rendered_map_index"])))
+                tis.update_ti(conn, task_instance_id, rendered_map_index=str(body["rendered_map_index"]))
             audit.record(conn, state, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
                          map_index=ti.map_index, try_number=ti.try_number)
         services.bus.notify_scheduler(kind="ti_finished", dag_id=ti.dag_id, run_id=ti.run_id)
@@ -145,8 +145,7 @@ def execution_routes(services: Services) -> list[Route]:
             if (ti.hostname, ti.pid) != (body["hostname"], body["pid"]):
                 raise HTTPError(409, {"reason": "running_elsewhere", "message": "TI is already running elsewhere",
                                       "current_hostname": ti.hostname, "current_pid": ti.pid})
-            conn.execute(task_instance.update().where(task_instance.c.id == task_instance_id)
-                         .values(last_heartbeat_at=utcnow()))
+            tis.update_ti(conn, task_instance_id, last_heartbeat_at=utcnow())
         return no_content()
 
     @endpoint(body=True)
@@ -303,9 +302,14 @@ def execution_routes(services: Services) -> list[Route]:
 def store_rendered_fields(conn, ti, fields: dict) -> None:
     """This try's rendered template fields replace any stored for the task instance."""
     key = dict(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
-    t = rendered_task_instance_fields
-    conn.execute(t.delete().where(*(t.c[k] == v for k, v in key.items())))
-    conn.execute(t.insert().values(**key, rendered_fields=fields))
+    conn.execute(_DELETE_RTIF, key)
+    conn.execute(_INSERT_RTIF, {**key, "rendered_fields": fields})
+
+
+# Built once: every task stores its rendered fields.
+_DELETE_RTIF = rendered_task_instance_fields.delete().where(
+    *(rendered_task_instance_fields.c[k] == bindparam(k) for k in ("dag_id", "task_id", "run_id", "map_index")))
+_INSERT_RTIF = rendered_task_instance_fields.insert()
 
 
 def run_body(run) -> dict:

@@ -13,7 +13,7 @@ import threading
 import time
 from pathlib import Path
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from ..bus import SCHEDULER_QUEUE
 from ..runner.logfile import log_relative_path
@@ -42,6 +42,7 @@ BIG_RUN_TIS = 200
 BIG_RUN_DUTY = 3.0
 BIG_RUN_MAX_DELAY = 0.25
 JOB_HEARTBEAT_INTERVAL = 5.0
+_DAG_LIMITS = select(dag.c.is_paused, dag.c.max_active_runs).where(dag.c.dag_id == bindparam("dag_id"))
 
 
 class Scheduler:
@@ -245,7 +246,7 @@ class Scheduler:
             serialized = self._serialized(conn, run.created_dag_version_id, dag_id)
             if serialized is None:
                 return run.state
-            dag_row = conn.execute(select(dag.c.is_paused, dag.c.max_active_runs).where(dag.c.dag_id == dag_id)).first()
+            dag_row = conn.execute(_DAG_LIMITS, {"dag_id": dag_id}).first()
             if run.state == "queued":
                 if dag_row is None or dag_row.is_paused:
                     return run.state
@@ -278,8 +279,7 @@ class Scheduler:
                 audit.record(conn, f"dagrun_{decision.run_state}", dag_id=dag_id, run_id=run_id)
                 log.info("DAG run %s of %s finished: %s", run_id, dag_id, decision.run_state)
                 return decision.run_state
-            conn.execute(dag_run.update().where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
-                         .values(last_scheduling_decision=now))
+            runs.update_run(conn, dag_id, run_id, last_scheduling_decision=now)
             return "running"
 
     def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime):
@@ -351,7 +351,7 @@ class Scheduler:
         now = utcnow()
         settings = self.services.settings
         with self.services.engine.connect() as conn:  # nothing scheduled: no write transaction to wait for
-            if conn.execute(select(tis.TI.c.id).where(tis.TI.c.state == "scheduled").limit(1)).first() is None:
+            if not tis.any_scheduled(conn):
                 return 0
         with self.services.engine.begin() as conn:
             pool_limits = slots_by_pool(conn)

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 from collections.abc import Iterable, Iterator
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.engine import Connection
 
 from .tables import (
@@ -359,12 +359,17 @@ def runs_created_by_events(conn: Connection, event_ids: list[int]) -> dict[int, 
     return found
 
 
+_CONSUMED = None  # built on first use (every task start asks), not at import
+
+
 def consumed_events(conn: Connection, dag_run_pk: int) -> list:
     """The events that triggered a run (its `triggering_asset_events`), oldest first."""
-    q = (_event_query().join(dagrun_asset_event, dagrun_asset_event.c.event_id == asset_event.c.id)
-         .where(dagrun_asset_event.c.dag_run_id == dag_run_pk)
-         .order_by(asset_event.c.timestamp, asset_event.c.id))
-    return conn.execute(q).all()
+    global _CONSUMED
+    if _CONSUMED is None:
+        _CONSUMED = (_event_query().join(dagrun_asset_event, dagrun_asset_event.c.event_id == asset_event.c.id)
+                     .where(dagrun_asset_event.c.dag_run_id == bindparam("dag_run_pk"))
+                     .order_by(asset_event.c.timestamp, asset_event.c.id))
+    return conn.execute(_CONSUMED, {"dag_run_pk": dag_run_pk}).all()
 
 
 # --- the queue asset-scheduled DAGs read -----------------------------------------------------------

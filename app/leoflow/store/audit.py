@@ -12,11 +12,14 @@ from .types import utcnow
 
 def record(conn: Connection, event: str, *, dag_id=None, task_id=None, run_id=None, map_index=None,
            try_number=None, logical_date=None, owner=None, extra=None) -> None:
-    conn.execute(log.insert().values(
+    conn.execute(_INSERT, dict(
         dttm=utcnow(), event=event, dag_id=dag_id, task_id=task_id, run_id=run_id, map_index=map_index,
         try_number=try_number, logical_date=logical_date, owner=owner, owner_display_name=owner,
         extra=json.dumps(extra) if isinstance(extra, dict) else extra,
     ))
+
+
+_INSERT = log.insert()  # built once: every task state change is recorded
 
 
 PARSE_REQUEST = "reparse_dag_file"  # the API's event name for "parse this DAG file again"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.engine import Connection
 
 from .tables import task_instance as TI, task_reschedule
@@ -23,9 +23,17 @@ def reschedule_ti(conn: Connection, ti_id: str, *, start_date: dt.datetime | Non
         next_method=None, next_kwargs=None, updated_at=utcnow())).rowcount == 1
 
 
+# Built once: every task start counts its reschedules, every run decision looks for due ones.
+_COUNT = select(func.count()).select_from(task_reschedule).where(task_reschedule.c.ti_id == bindparam("ti_id"))
+_LATEST = (select(task_reschedule.c.ti_id, func.max(task_reschedule.c.reschedule_date).label("at"))
+           .group_by(task_reschedule.c.ti_id).subquery())
+_DUE = (select(TI.c.id, _LATEST.c.at).select_from(TI).outerjoin(_LATEST, _LATEST.c.ti_id == TI.c.id)
+        .where(TI.c.dag_id == bindparam("dag_id"), TI.c.run_id == bindparam("run_id"),
+               TI.c.state == "up_for_reschedule"))
+
+
 def count(conn: Connection, ti_id: str) -> int:
-    return conn.execute(select(func.count()).select_from(task_reschedule)
-                        .where(task_reschedule.c.ti_id == ti_id)).scalar() or 0
+    return conn.execute(_COUNT, {"ti_id": ti_id}).scalar() or 0
 
 
 def first_start_date(conn: Connection, ti_id: str) -> dt.datetime | None:
@@ -36,12 +44,7 @@ def first_start_date(conn: Connection, ti_id: str) -> dt.datetime | None:
 
 def due(conn: Connection, dag_id: str, run_id: str, now: dt.datetime) -> tuple[list[str], dt.datetime | None]:
     """Rescheduled task instances of a run whose date has come, and the soonest date still ahead."""
-    latest = (select(task_reschedule.c.ti_id, func.max(task_reschedule.c.reschedule_date).label("at"))
-              .group_by(task_reschedule.c.ti_id).subquery())
-    rows = conn.execute(select(TI.c.id, latest.c.at).select_from(TI)
-                        .outerjoin(latest, latest.c.ti_id == TI.c.id)
-                        .where(TI.c.dag_id == dag_id, TI.c.run_id == run_id,
-                               TI.c.state == "up_for_reschedule")).all()
+    rows = conn.execute(_DUE, {"dag_id": dag_id, "run_id": run_id}).all()
     ready, soonest = [], None
     for row in rows:
         if row.at is None or row.at <= now:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
 
 from .tables import dag_run, task_instance
@@ -98,10 +98,12 @@ def new_ti_row(dag_id: str, run_id: str, task: dict, dag_version_id, now, map_in
     )
 
 
+_GET_RUN = select(dag_run).where(dag_run.c.dag_id == bindparam("dag_id"), dag_run.c.run_id == bindparam("run_id"))
+_UPDATE_RUN = update(dag_run).where(dag_run.c.dag_id == bindparam("b_dag_id"), dag_run.c.run_id == bindparam("b_run_id"))
+
+
 def get_run(conn: Connection, dag_id: str, run_id: str):
-    return conn.execute(
-        select(dag_run).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
-    ).first()
+    return conn.execute(_GET_RUN, {"dag_id": dag_id, "run_id": run_id}).first()
 
 
 def get_run_by_pk(conn: Connection, pk: int):
@@ -116,8 +118,9 @@ def unfinished_runs(conn: Connection, dag_id: str | None = None):
 
 
 def set_run_state(conn: Connection, dag_id: str, run_id: str, state: str, **values) -> None:
-    conn.execute(
-        update(dag_run)
-        .where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)
-        .values(state=state, updated_at=utcnow(), **values)
-    )
+    update_run(conn, dag_id, run_id, state=state, updated_at=utcnow(), **values)
+
+
+def update_run(conn: Connection, dag_id: str, run_id: str, **values) -> None:
+    """Set columns of one run (a statement built once: the scheduler does this on every decision)."""
+    conn.execute(_UPDATE_RUN, {"b_dag_id": dag_id, "b_run_id": run_id, **values})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.engine import Connection
 
 from .tables import task_map, xcom
@@ -17,9 +17,13 @@ def record(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: 
                                           length=length, keys=keys))
 
 
+_CLEAR = delete(task_map).where(task_map.c.dag_id == bindparam("dag_id"), task_map.c.run_id == bindparam("run_id"),
+                                task_map.c.task_id == bindparam("task_id"),
+                                task_map.c.map_index == bindparam("map_index"))  # built once: every new try
+
+
 def clear(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int) -> None:
-    conn.execute(delete(task_map).where(task_map.c.dag_id == dag_id, task_map.c.run_id == run_id,
-                                        task_map.c.task_id == task_id, task_map.c.map_index == map_index))
+    conn.execute(_CLEAR, dict(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index))
 
 
 def lengths_of_run(conn: Connection, dag_id: str, run_id: str) -> dict[str, int]:

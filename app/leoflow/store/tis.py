@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import func, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from .tables import dag_run, task_instance, task_instance_history
@@ -26,12 +26,26 @@ DECISION_COLUMNS = (TI.c.id, TI.c.task_id, TI.c.state, TI.c.try_number, TI.c.max
                     TI.c.map_index)
 
 
+# The statements every task's life runs several times are built once: building and keying a statement cost
+# more CPU than SQLite took to run it.
+_DECISION_ROWS = select(*DECISION_COLUMNS).where(TI.c.dag_id == bindparam("dag_id"), TI.c.run_id == bindparam("run_id"))
+_GET_TI = select(TI).where(TI.c.id == bindparam("ti_id"))
+_TRY_OF = select(TI.c.start_date, TI.c.state, TI.c.try_number).where(TI.c.id == bindparam("ti_id"))
+_UPDATE_TI = update(TI).where(TI.c.id == bindparam("ti_id"))  # SET: the columns given at execution
+_QUEUE_TI = update(TI).where(TI.c.id == bindparam("ti_id"), TI.c.state == "scheduled")
+
+
 def decision_rows(conn: Connection, dag_id: str, run_id: str):
-    return conn.execute(select(*DECISION_COLUMNS).where(TI.c.dag_id == dag_id, TI.c.run_id == run_id)).all()
+    return conn.execute(_DECISION_ROWS, {"dag_id": dag_id, "run_id": run_id}).all()
 
 
 def get_ti(conn: Connection, ti_id: str):
-    return conn.execute(select(TI).where(TI.c.id == ti_id)).first()
+    return conn.execute(_GET_TI, {"ti_id": ti_id}).first()
+
+
+def update_ti(conn: Connection, ti_id: str, **values) -> int:
+    """Set columns of one task instance; the number of rows changed."""
+    return conn.execute(_UPDATE_TI, {"ti_id": ti_id, **values}).rowcount
 
 
 def get_ti_by_key(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int = -1):
@@ -93,19 +107,23 @@ def scheduled_candidates(conn: Connection, limit: int, *, pools: list[str] | Non
     return conn.execute(query.order_by(TI.c.priority_weight.desc(), TI.c.scheduled_dttm).limit(limit)).all()
 
 
+_SLOTS_BY_POOL = (select(TI.c.pool, func.sum(TI.c.pool_slots)).where(TI.c.state.in_(("queued", "running")))
+                  .group_by(TI.c.pool))
+_ACTIVE_BY_RUN = (select(TI.c.dag_id, TI.c.run_id, func.count()).where(TI.c.state.in_(("queued", "running")))
+                  .group_by(TI.c.dag_id, TI.c.run_id))
+_ANY_SCHEDULED = select(TI.c.id).where(TI.c.state == "scheduled").limit(1)
+
+
+def any_scheduled(conn: Connection) -> bool:
+    return conn.execute(_ANY_SCHEDULED).first() is not None
+
+
 def occupied_slots_by_pool(conn: Connection) -> dict[str, int]:
-    rows = conn.execute(
-        select(TI.c.pool, func.sum(TI.c.pool_slots)).where(TI.c.state.in_(("queued", "running"))).group_by(TI.c.pool)
-    ).all()
-    return {pool: int(n or 0) for pool, n in rows}
+    return {pool: int(n or 0) for pool, n in conn.execute(_SLOTS_BY_POOL).all()}
 
 
 def active_count_by_run(conn: Connection) -> dict[tuple[str, str], int]:
-    rows = conn.execute(
-        select(TI.c.dag_id, TI.c.run_id, func.count()).where(TI.c.state.in_(("queued", "running")))
-        .group_by(TI.c.dag_id, TI.c.run_id)
-    ).all()
-    return {(d, r): n for d, r, n in rows}
+    return {(d, r): n for d, r, n in conn.execute(_ACTIVE_BY_RUN).all()}
 
 
 def active_count_by_task(conn: Connection) -> tuple[dict, dict]:
@@ -123,25 +141,20 @@ def active_count_by_task(conn: Connection) -> tuple[dict, dict]:
 
 
 def set_queued(conn: Connection, ti_id: str, job_id: int | None, executor: str, now: dt.datetime) -> bool:
-    return conn.execute(
-        update(TI).where(TI.c.id == ti_id, TI.c.state == "scheduled")
-        .values(state="queued", queued_dttm=now, queued_by_job_id=job_id, executor=executor, updated_at=now)
-    ).rowcount == 1
+    return conn.execute(_QUEUE_TI, {"ti_id": ti_id, "state": "queued", "queued_dttm": now, "queued_by_job_id": job_id,
+                                    "executor": executor, "updated_at": now}).rowcount == 1
 
 
 def finish_try(conn: Connection, ti_id: str, state: str, now: dt.datetime | None = None, *,
                only_if: tuple[str, ...] = ("queued", "running"), try_number: int | None = None) -> bool:
     """End the current try in `state` (success, failed, up_for_retry, skipped) if it is still active."""
     now = now or utcnow()
-    row = conn.execute(select(TI.c.start_date, TI.c.state, TI.c.try_number).where(TI.c.id == ti_id)).first()
+    row = conn.execute(_TRY_OF, {"ti_id": ti_id}).first()
     if row is None or row.state not in only_if or (try_number is not None and row.try_number != try_number):
         return False
     duration = (now - row.start_date).total_seconds() if row.start_date else None
-    conn.execute(
-        update(TI).where(TI.c.id == ti_id)
-        .values(state=state, end_date=now, duration=duration, updated_at=now,
-                start_date=row.start_date or now)
-    )
+    update_ti(conn, ti_id, state=state, end_date=now, duration=duration, updated_at=now,
+              start_date=row.start_date or now)
     return True
 
 

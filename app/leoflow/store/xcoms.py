@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.engine import Connection
 
 from .tables import dag_run, xcom
 from .types import utcnow
 
 
+# Built once: a task's return value and each new try go through these.
+_RUN_PK = select(dag_run.c.id).where(dag_run.c.dag_id == bindparam("dag_id"), dag_run.c.run_id == bindparam("run_id"))
+_OF_TASK = (xcom.c.dag_id == bindparam("dag_id"), xcom.c.run_id == bindparam("run_id"),
+            xcom.c.task_id == bindparam("task_id"), xcom.c.map_index == bindparam("map_index"))
+_DELETE_KEY = delete(xcom).where(*_OF_TASK, xcom.c.key == bindparam("key"))
+_CLEAR_TASK = delete(xcom).where(*_OF_TASK)
+_INSERT = xcom.insert()
+_VALUES_OF_KEY = select(xcom.c.task_id, xcom.c.value).where(
+    xcom.c.dag_id == bindparam("dag_id"), xcom.c.run_id == bindparam("run_id"), xcom.c.key == bindparam("key"),
+    xcom.c.map_index == -1)
+
+
 def _run_pk(conn: Connection, dag_id: str, run_id: str) -> int | None:
-    return conn.execute(select(dag_run.c.id).where(dag_run.c.dag_id == dag_id, dag_run.c.run_id == run_id)).scalar()
+    return conn.execute(_RUN_PK, {"dag_id": dag_id, "run_id": run_id}).scalar()
 
 
 def get(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1):
@@ -26,26 +38,23 @@ def set(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, valu
     if pk is None:
         return False
     delete_(conn, dag_id, run_id, task_id, key, map_index)
-    conn.execute(xcom.insert().values(dag_run_id=pk, task_id=task_id, map_index=map_index, key=key,
-                                      dag_id=dag_id, run_id=run_id, value=value, timestamp=utcnow()))
+    conn.execute(_INSERT, dict(dag_run_id=pk, task_id=task_id, map_index=map_index, key=key, dag_id=dag_id,
+                               run_id=run_id, value=value, timestamp=utcnow()))
     return True
 
 
 def delete_(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> None:
-    conn.execute(delete(xcom).where(xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.task_id == task_id,
-                                    xcom.c.key == key, xcom.c.map_index == map_index))
+    conn.execute(_DELETE_KEY, dict(dag_id=dag_id, run_id=run_id, task_id=task_id, key=key, map_index=map_index))
 
 
 def clear_task(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> None:
     """A new try starts with no XCom from the previous one, as in Airflow."""
-    conn.execute(delete(xcom).where(xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.task_id == task_id,
-                                    xcom.c.map_index == map_index))
+    conn.execute(_CLEAR_TASK, dict(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index))
 
 
 def values_of_key(conn: Connection, dag_id: str, run_id: str, key: str) -> dict[str, object]:
     """{task_id: value} of one key across a run's unmapped task instances (e.g. branch decisions)."""
-    rows = conn.execute(select(xcom.c.task_id, xcom.c.value).where(
-        xcom.c.dag_id == dag_id, xcom.c.run_id == run_id, xcom.c.key == key, xcom.c.map_index == -1)).all()
+    rows = conn.execute(_VALUES_OF_KEY, dict(dag_id=dag_id, run_id=run_id, key=key)).all()
     return {task_id: value for task_id, value in rows}
 
 
