@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import secrets
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -61,6 +59,8 @@ class Settings:
         try:
             return path.read_text().strip()
         except FileNotFoundError:
+            import secrets  # only when a secret is made: lite's start-up reads them
+
             self.home.mkdir(parents=True, exist_ok=True)
             value = secrets.token_urlsafe(32)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -115,6 +115,8 @@ def load(**overrides) -> Settings:
     values: dict = {}
     path = config_file()
     if path.is_file():
+        import tomllib  # only with a config file: most starts have none
+
         with path.open("rb") as f:
             values.update(tomllib.load(f))
     known = {f.name for f in dataclasses.fields(Settings)}

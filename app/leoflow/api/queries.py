@@ -112,16 +112,6 @@ def count_running_runs(conn: Connection, dag_id: str) -> int:
     ).scalar()
 
 
-def latest_jobs(conn: Connection) -> dict[str, tuple]:
-    """job_type -> (latest heartbeat, state) of the job of that type that beat last."""
-    out: dict[str, tuple] = {}
-    for row in conn.execute(select(job.c.job_type, job.c.latest_heartbeat, job.c.state)
-                            .where(job.c.latest_heartbeat.is_not(None))):
-        if row.job_type not in out or row.latest_heartbeat > out[row.job_type][0]:
-            out[row.job_type] = (row.latest_heartbeat, row.state)
-    return out
-
-
 def date_range(q, query, table, names, prefix: str = ""):
     """The `<prefix><field>_gte/_gt/_lte/_lt` filters Airflow lists take."""
     for name in names:

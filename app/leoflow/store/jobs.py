@@ -21,6 +21,18 @@ def start_job(engine: Engine, job_type: str, executor_class: str | None = None) 
         )).inserted_primary_key[0]
 
 
+def latest_jobs(conn) -> dict[str, tuple]:
+    """job_type -> (latest heartbeat, state) of the job of that type that beat last."""
+    from sqlalchemy import select
+
+    out: dict[str, tuple] = {}
+    for row in conn.execute(select(job.c.job_type, job.c.latest_heartbeat, job.c.state)
+                            .where(job.c.latest_heartbeat.is_not(None))):
+        if row.job_type not in out or row.latest_heartbeat > out[row.job_type][0]:
+            out[row.job_type] = (row.latest_heartbeat, row.state)
+    return out
+
+
 def heartbeat(engine: Engine, job_id: int) -> None:
     with engine.begin() as conn:
         conn.execute(update(job).where(job.c.id == job_id).values(latest_heartbeat=utcnow()))
