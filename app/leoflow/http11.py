@@ -350,12 +350,15 @@ class Server:
         self.loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
 
-    async def serve(self) -> None:
+    async def serve(self, on_listening=None) -> None:
+        """Until stop(); `on_listening()` is called (on the loop) as soon as connections are accepted."""
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         server = await self.loop.create_server(lambda: _Connection(self), self.host, self.port, backlog=2048,
                                                reuse_address=True)
         self.started = True
+        if on_listening is not None:
+            on_listening()
         try:
             await self._stop.wait()
         finally:

@@ -30,22 +30,6 @@ def port_is_free(host: str, port: int) -> bool:
             return False
 
 
-def _when_listening(host: str, port: int, callback, timeout: float = 30.0) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout
-    from .config import client_host
-
-    target = client_host(host)
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection((target, port), timeout=0.5).close()
-            break
-        except OSError:
-            time.sleep(0.005)
-    callback()
-
-
 def serve_forever(app, host: str, port: int, on_ready=None) -> None:
     """Block until SIGINT/SIGTERM."""
     from .http11 import Server
@@ -56,9 +40,7 @@ def serve_forever(app, host: str, port: int, on_ready=None) -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, server.stop)
-        if on_ready:
-            threading.Thread(target=_when_listening, args=(host, port, on_ready), daemon=True).start()
-        await server.serve()
+        await server.serve(on_listening=on_ready)
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:
         runner.run(main())
