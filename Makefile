@@ -9,7 +9,7 @@ LEOFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 LEOFLOW_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 export LEOFLOW_TEST_POSTGRES_URL LEOFLOW_TEST_REDIS_URL LEOFLOW_TEST_BINARY
 
-.PHONY: install lite test binary binary-smoke bench clean ui-assets
+.PHONY: install lite test binary binary-smoke bench clean ui-assets bytecode
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-lite: $(STAMP)
+# Bytecode for Leoflow's own modules, as pip writes for an installed wheel: the editable install has
+# none, and where PYTHONDONTWRITEBYTECODE is set every start compiled them again (+65 ms to healthy).
+# Only changed files are compiled.
+bytecode: $(STAMP)
+	$(BIN)/python -m compileall -q app/leoflow >/dev/null
+
+lite: $(STAMP) bytecode
 	LEOFLOW_HOME=$(LEOFLOW_HOME) $(BIN)/leoflow lite --dags-folder dags
 
 # The Airflow UI build (from the apache-airflow-core wheel) and the Monaco editor (from npm):
@@ -28,7 +34,7 @@ ui-assets: $(STAMP)
 	$(BIN)/python build/fetch_airflow_core.py >/dev/null
 	$(BIN)/python build/fetch_monaco.py >/dev/null
 
-test: $(STAMP) ui-assets
+test: $(STAMP) ui-assets bytecode
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 binary: $(STAMP) ui-assets
@@ -40,7 +46,7 @@ binary-smoke: dist/leoflow
 
 # Timings against Airflow 3.2.1's figures; also the single executable when dist/leoflow exists.
 # BENCH_ARGS=--quick for a short run; results land in bench/results/.
-bench: $(STAMP)
+bench: $(STAMP) bytecode
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
