@@ -62,10 +62,6 @@ def run_lite(args) -> int:
     from leoflow import config
     from leoflow.executors.forkserver import ForkServer
 
-    if getattr(sys, "frozen", False):
-        from leoflow.executors.forkserver import die_with_parent
-
-        die_with_parent()  # a kill -9 of the executable's launcher must not leave this process behind
     settings = config.load(home=args.home, dags_folder=args.dags_folder, host=args.host, port=args.port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     lock = hold_home_lock(settings.home)  # noqa: F841 - held for the life of the process
@@ -129,6 +125,9 @@ def run_lite(args) -> int:
         password = ensure_admin_password(settings)
         front.app = build_app(services)
         sys.setswitchinterval(switch_interval)
+        # The fork server imports the task runtime once this process has started: on 2 cores, its imports
+        # beside lite's own delayed health by 10-20 ms. A task queued earlier warms it up itself.
+        forkserver.warm()
         print(f"\nLeoflow lite is running at {url}  (started in {time.monotonic() - started:.2f}s)\n"
               f"  user: admin   password: {password}\n"
               f"  DAGs: {settings.dags_folder}\n  home: {settings.home}\n  Ctrl-C to stop.\n", flush=True)
@@ -143,7 +142,6 @@ def run_lite(args) -> int:
 
     def on_listening():
         listening.set()
-        forkserver.warm()  # now that requests are served, not while this process still imports
 
     # While boot() imports, hand the GIL to the serving thread every 0.5 ms rather than 5 ms: health
     # and the first requests answer sooner (measured: median 1.44 s -> 1.13 s to healthy on a loaded host).
