@@ -169,3 +169,26 @@ def test_xcom_values_are_not_rendered_again(comms):
 
         consume(produce(), "{{ ds }}")
     assert run_dag(dag, comms)["consume"] == "{{ not a template }}2026-01-05"
+
+
+def test_previous_success_is_asked_only_for_runs_with_a_logical_date(comms):
+    import datetime as dt
+
+    asked = []
+
+    def previous(ti_id):
+        asked.append(ti_id)
+        return {"data_interval_start": "2026-01-04T00:00:00+00:00", "data_interval_end": None,
+                "start_date": "2026-01-04T00:05:00Z", "end_date": None}
+
+    comms.get_previous_successful_dagrun = previous
+    with DAG("prevs") as dag:
+        t = EmptyOperator(task_id="t")
+    dated = runtime.build_context(dag, t, make_ti(dag, t), make_run(dag))
+    assert asked == ["ti-t"]
+    assert dated["prev_start_date_success"] == dt.datetime(2026, 1, 4, 0, 5, tzinfo=dt.timezone.utc)
+    assert dated["prev_data_interval_start_success"].day == 4 and dated["prev_end_date_success"] is None
+    undated = runtime.build_context(dag, t, make_ti(dag, t), make_run(dag, logical_date=None))
+    assert asked == ["ti-t"]  # no earlier run can be compared with: not asked, every prev_* is None
+    assert all(undated[f"prev_{k}_success"] is None
+               for k in ("data_interval_start", "data_interval_end", "start_date", "end_date"))

@@ -83,9 +83,36 @@ def test_server_mode_requires_the_key(tmp_path):
     services.engine.dispose()
 
 
-def test_malformed_key_is_refused(tmp_path):
+@pytest.mark.parametrize("key", ["not-a-key", "c2hvcnQ=",  # valid base64, 5 bytes
+                                 Fernet.generate_key().decode() + ",###"])  # a bad second (rotation) key
+def test_malformed_key_is_refused(tmp_path, key):
     with pytest.raises(FernetKeyError, match="malformed"):
-        open_services(settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", fernet_key="not-a-key"))
+        open_services(settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}", fernet_key=key))
+
+
+def test_the_form_check_agrees_with_cryptography():
+    good = Fernet.generate_key().decode()
+    for key in (good, good.rstrip("="), "x" * 44, "A" * 43 + "="):
+        try:
+            Fernet(key.encode())
+            accepted_by_cryptography = True
+        except ValueError:
+            accepted_by_cryptography = False
+        try:
+            Crypt([key])
+            accepted = True
+        except FernetKeyError:
+            accepted = False
+        assert accepted == accepted_by_cryptography, key
+
+
+def test_a_generated_key_file_is_a_fernet_key(tmp_path):
+    from leoflow.secrets.fernet import load
+
+    crypt, generated = load(tmp_path, mode="lite")
+    assert generated
+    Fernet((tmp_path / KEY_FILE).read_text().strip().encode())  # cryptography reads it
+    assert crypt.decrypt(crypt.encrypt("x")) == "x"
 
 
 def test_rotation_new_key_first_reads_old_values_and_rotate_rewrites_them(tmp_path, database_url):
