@@ -114,8 +114,11 @@ class _Exchange:
                     continue  # decided below
                 head += [name, b": ", value, b"\r\n"]
             if not has_length and not self.head and message["status"] not in (204, 304) and message["status"] >= 200:
-                self.chunked = True
-                head.append(b"transfer-encoding: chunked\r\n")
+                if self.scope["http_version"] == "1.0":
+                    self.keep_alive = False  # no chunked encoding in HTTP/1.0: the closed connection ends the body
+                else:
+                    self.chunked = True
+                    head.append(b"transfer-encoding: chunked\r\n")
             if not self.keep_alive:
                 head.append(b"connection: close\r\n")
             head.append(b"\r\n")

@@ -112,6 +112,8 @@ def test_http_1_0_closes_after_the_response(server):
     srv, _ = server
     out = raw(srv.port, b"GET /echo/old HTTP/1.0\r\n\r\n", wait=2)
     assert out.startswith(b"HTTP/1.1 200 OK") and out.endswith(b'"method":"GET"}')
+    streamed = raw(srv.port, b"GET /stream HTTP/1.0\r\n\r\n", wait=2)  # no chunked encoding for 1.0
+    assert b"transfer-encoding" not in streamed and streamed.endswith(b"\r\n\r\nline 0\nline 1\nline 2\n")
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="no curl")
