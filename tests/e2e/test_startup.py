@@ -127,3 +127,23 @@ def test_a_killed_lite_does_not_pass_for_alive_after_restart(tmp_path):
     finally:
         again.stop()
         engine.dispose()
+
+
+def test_importlib_metadata_loads_on_first_use():
+    """Lite defers `importlib.metadata` (SQLAlchemy imports it at start); the module works once read."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from leoflow.cli.lite import defer_importlib_metadata\n"
+        "lazy = defer_importlib_metadata()\n"
+        "import sqlalchemy\n"
+        "from importlib import metadata\n"
+        "assert metadata is lazy and 'importlib.metadata._adapters' not in sys.modules\n"
+        "print(metadata.version('sqlalchemy') == sqlalchemy.__version__, "
+        "'importlib.metadata._adapters' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]

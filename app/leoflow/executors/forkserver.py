@@ -14,6 +14,7 @@ Protocol over a socketpair, one JSON object per line:
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -101,6 +102,7 @@ class ForkServer:
             parent_sock.close()
             code = 0
             try:
+                gc.enable()  # lite starts with the collector off; the fork server and its tasks collect as usual
                 die_with_parent()
                 _serve(child_sock)
             except BaseException:
