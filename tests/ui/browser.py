@@ -7,7 +7,10 @@ login redirect, and the grid cancelling superseded `/ui/grid/ti_summaries` fetch
 Requests still in flight when the page navigates to a new document (the UI's own
 login redirect, a form post, the test typing a URL) are cut by that navigation, not
 failures of the server; so is a read the page cancels (a panel unmounting, a query
-refetching) once the server has answered that endpoint during the walk.
+refetching) once the server has answered that endpoint during the walk. The page may
+also report such a cancellation as an uncaught AbortError ("signal is aborted without
+reason", e.g. the editor's loader when its dialog closes): excused only in a step where a
+cancelled request was itself excused.
 """
 
 from __future__ import annotations
@@ -48,12 +51,14 @@ class Guard:
         self._answered: dict[str, int] = {}  # path -> sequence number of its latest finished request
         self._aborted: list[tuple[str, int, str]] = []  # (path, sequence, problem) of cancelled reads
         self._served: set[str] = set()  # endpoints (see _endpoint) that answered with a success status
+        self._cancelled = 0  # requests of this step the page cancelled, excused above
+        self._abort_errors: list[str] = []  # the page's uncaught AbortErrors in this step
         self._lock = threading.Lock()
 
     def attach(self, context, page) -> None:
         context.route("**/*", self._route)
         page.on("console", self._console)
-        page.on("pageerror", lambda exc: self._problem(f"page error: {exc}"))
+        page.on("pageerror", self._page_error)
         page.on("request", self._request)
         page.on("requestfinished", self._done)
         page.on("requestfailed", self._failed)
@@ -93,6 +98,15 @@ class Guard:
     def _before_login(self, url: str) -> bool:
         return not self.logged_in and url.startswith(self.base + "/ui/config")
 
+    def _page_error(self, exc) -> None:
+        text = f"page error: {exc}"
+        self.log.append(text)
+        if "signal is aborted without reason" in str(exc) or getattr(exc, "name", "") == "AbortError":
+            with self._lock:
+                self._abort_errors.append(text)
+            return
+        self._problem(text)
+
     def _failed(self, request) -> None:
         self._done(request)
         failure = request.failure or ""
@@ -100,6 +114,8 @@ class Guard:
             cut = request in self._cut
         if "ERR_ABORTED" in failure and (cut or SUPERSEDED.search(request.url) or FAVICON.search(request.url)
                                        or EDITOR_WORKER.search(request.url) or self._before_login(request.url)):
+            with self._lock:
+                self._cancelled += 1
             return
         if "BLOCKED_BY_CLIENT" in failure:
             return  # already reported as a request outside the server
@@ -148,7 +164,11 @@ class Guard:
             found, self.problems = self.problems, []
             # A cancelled read is the page's choice (a panel unmounted, a query refetched), not a server
             # failure, once the server has answered that endpoint at some point in the walk.
-            found += [problem for path, seq, problem in self._aborted
-                      if self._answered.get(path, 0) < seq and _endpoint(path) not in self._served]
-            self._aborted = []
+            unexcused = [problem for path, seq, problem in self._aborted
+                         if self._answered.get(path, 0) < seq and _endpoint(path) not in self._served]
+            found += unexcused
+            cancelled = self._cancelled + len(self._aborted) - len(unexcused)
+            if not cancelled:  # an AbortError with no cancellation seen is not the page's choice
+                found += self._abort_errors
+            self._aborted, self._abort_errors, self._cancelled = [], [], 0
         return found

@@ -65,6 +65,8 @@ class Walk:
         assert "Something went wrong" not in body, f"{name}: the UI shows an error page:\n{body[:500]}"
         problems = self.guard.take()
         print(f"ui step {name}: {time.monotonic() - started:.1f}s")
+        if problems:
+            print("\n".join(self.guard.log[-80:]))
         assert not problems, f"{name}:\n" + "\n".join(problems)
 
 

@@ -58,3 +58,32 @@ def test_a_cancelled_read_is_excused_only_when_its_endpoint_answers(ui_lite, chr
         assert guard.take() == []  # an endpoint that has answered: a cancelled read of it is the page's choice
         browser.close()
     assert len(problems) == 1 and "api/v2/version" in problems[0] and "ERR_ABORTED" in problems[0]
+
+
+def test_an_uncaught_abort_error_is_excused_only_beside_an_excused_cancellation(ui_lite, chromium):
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        context = browser.new_context()
+        page = context.new_page()
+        guard = Guard(ui_lite.base)
+        guard.attach(context, page)
+        guard.logged_in = True
+        page.goto(ui_lite.base + "/api/v2/auth/login")
+        page.evaluate("fetch('/api/v2/monitor/health?answered')")
+        page.wait_for_timeout(300)
+        guard.take()
+        uncaught = """(path) => {
+            const c = new AbortController();
+            setTimeout(() => fetch(path, {signal: c.signal}), 0);  // its rejection is never handled
+            setTimeout(() => c.abort(), 0);
+        }"""
+        page.evaluate("() => setTimeout(() => { throw new DOMException('signal is aborted without reason', 'AbortError'); }, 0)")
+        page.wait_for_timeout(300)
+        alone = guard.take()  # no cancellation in this step: reported
+        page.evaluate(uncaught, "/api/v2/monitor/health?cancelled")
+        page.wait_for_timeout(300)
+        beside = guard.take()  # the cancelled read of an answered endpoint excuses the page's AbortError
+        browser.close()
+    assert len(alone) == 1 and "aborted without reason" in alone[0], alone
+    assert beside == [], beside
+    assert sum("page error" in line and "abort" in line for line in guard.log) == 2, guard.log[-10:]
