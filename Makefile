@@ -25,7 +25,7 @@ install: $(STAMP)
 bytecode: $(STAMP)
 	$(BIN)/python -m compileall -q app/leoflow >/dev/null
 
-lite: $(STAMP) bytecode
+lite: $(STAMP) ui-assets bytecode
 	LEOFLOW_HOME=$(LEOFLOW_HOME) $(BIN)/leoflow lite --dags-folder dags
 
 # The Airflow UI build (from the apache-airflow-core wheel) and the Monaco editor (from npm):
