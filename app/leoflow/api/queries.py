@@ -11,7 +11,6 @@ from ..store.tables import (
     dag_run,
     dag_tag,
     dag_version,
-    job,
     serialized_dag,
     task_instance,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 import socket
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from .tables import job
@@ -23,8 +23,6 @@ def start_job(engine: Engine, job_type: str, executor_class: str | None = None) 
 
 def latest_jobs(conn) -> dict[str, tuple]:
     """job_type -> (latest heartbeat, state) of the job of that type that beat last."""
-    from sqlalchemy import select
-
     out: dict[str, tuple] = {}
     for row in conn.execute(select(job.c.job_type, job.c.latest_heartbeat, job.c.state)
                             .where(job.c.latest_heartbeat.is_not(None))):
