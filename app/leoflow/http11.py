@@ -144,6 +144,8 @@ class _Exchange:
     # --- what the parser feeds --------------------------------------------------------------
 
     def add_body(self, data: bytes) -> None:
+        if self.complete:
+            return  # answered without reading it (a refused upload): the rest is read and dropped
         self.body.append(data)
         self.buffered += len(data)
         if self.buffered > READ_BUFFER_LIMIT:

@@ -37,6 +37,10 @@ async def silent(scope, receive, send):
     return None  # an app that answers nothing
 
 
+async def refuse(request):
+    return JSONResponse({"detail": "no"}, status_code=403)  # without reading the body
+
+
 async def wait_for_disconnect(request):
     await request.body()
     message = await request.receive()  # blocks until the client goes away
@@ -48,7 +52,8 @@ async def wait_for_disconnect(request):
 def server():
     app = Starlette(routes=[Route("/echo/{x:path}", echo, methods=["GET", "POST", "HEAD", "PUT"]),
                             Route("/stream", stream), Route("/fails", fails), Route("/silent", silent),
-                            Route("/disconnect", wait_for_disconnect, methods=["POST"])])
+                            Route("/disconnect", wait_for_disconnect, methods=["POST"]),
+                            Route("/refuse", refuse, methods=["POST"])])
     app.state.seen = []
     srv = BackgroundServer(app).start()
     yield srv, app
@@ -84,6 +89,13 @@ def test_paths_queries_bodies_and_keep_alive(server):
         assert streamed.text == "line 0\nline 1\nline 2\n" and streamed.headers["transfer-encoding"] == "chunked"
         # All of it over one kept-alive connection.
         assert client.get("/echo/last").json()["path"] == "/echo/last"
+
+
+def test_a_body_the_app_never_read_does_not_stall_the_connection(server):
+    srv, _ = server
+    with httpx.Client(base_url=f"http://127.0.0.1:{srv.port}", timeout=10) as client:
+        assert client.post("/refuse", content=b"x" * 3_000_000).status_code == 403
+        assert client.get("/echo/next").json()["path"] == "/echo/next"  # the same connection goes on
 
 
 def test_app_failures_are_500_and_the_server_goes_on(server):
