@@ -202,6 +202,9 @@ class _Connection(asyncio.Protocol):
             self._refuse(b"426 Upgrade Required", b"Leoflow does not upgrade connections")
         except httptools.HttpParserError as exc:
             self._refuse(b"400 Bad Request", f"Invalid HTTP request: {exc}".encode())
+        else:
+            if self.current is None:  # idle, or a request still without its headers: the clock runs
+                self._start_idle_timer()
 
     def pause_writing(self) -> None:
         self.write_paused = True
@@ -338,7 +341,8 @@ class _Connection(asyncio.Protocol):
             self.idle_timer = None
 
     def close_if_idle(self) -> None:
-        if self.current is None and self.receiving is None and not self.lost:
+        """Close a connection with no request being answered (one still sending its headers counts)."""
+        if self.current is None and not self.lost:
             self.transport.close()
 
 

@@ -147,6 +147,22 @@ def test_the_app_hears_a_client_that_went_away(server):
     assert app.state.seen == ["http.disconnect"]
 
 
+def test_idle_and_half_sent_requests_are_closed_after_the_keep_alive_timeout():
+    srv = BackgroundServer(Starlette(routes=[Route("/echo/{x:path}", echo)]))
+    srv._server.keep_alive_timeout = 0.3
+    srv.start()
+    try:
+        for first_bytes in (b"", b"GET /echo/slow HTTP/1.1\r\nHost: x\r\n"):  # idle; headers never finished
+            with socket.create_connection(("127.0.0.1", srv.port)) as s:
+                s.sendall(first_bytes)
+                s.settimeout(5)
+                started = time.monotonic()
+                assert s.recv(100) == b""  # closed by the server
+                assert time.monotonic() - started < 3
+    finally:
+        srv.stop()
+
+
 def test_stop_waits_for_a_request_in_flight():
     async def slow(request):
         await asyncio.sleep(0.3)
