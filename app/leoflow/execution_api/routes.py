@@ -86,19 +86,13 @@ def execution_routes(services: Services) -> list[Route]:
             raise HTTPError(422, [{"type": "dict_type", "loc": ["body", "rendered_fields"],
                                    "msg": "Input should be a valid dictionary", "input": rendered}])
         if state in WAITING_STATES:  # leoflow-async hook: deferred / up_for_reschedule
-            return update_waiting(task_instance_id, body)
+            return update_waiting(task_instance_id, body, rendered)
         if state not in TERMINAL:
             raise HTTPError(422, [{"type": "literal_error", "loc": ["body", "state"],
                                    "msg": f"Input should be one of {sorted(TERMINAL)}", "input": state}])
         end = parse_time(body["end_date"], "end_date") if body.get("end_date") else utcnow()
         with engine.begin() as conn:
-            ti = tis.get_ti(conn, task_instance_id)
-            if ti is None:
-                raise not_found("Task Instance not found")
-            if ti.state != "running":
-                raise HTTPError(409, {"reason": "invalid_state",
-                                      "message": "TI was not in the running state so it cannot be updated",
-                                      "previous_state": ti.state})
+            ti = running_ti(conn, task_instance_id)
             if state == "up_for_retry" and ti.try_number > ti.max_tries:
                 state = "failed"  # the runner asked for a retry it has no right to
             tis.finish_try(conn, task_instance_id, state, end, only_if=("running",))
@@ -115,18 +109,12 @@ def execution_routes(services: Services) -> list[Route]:
         services.bus.notify_scheduler(kind="ti_finished", dag_id=ti.dag_id, run_id=ti.run_id)
         return no_content()
 
-    def update_waiting(task_instance_id, body):  # leoflow-async hook
+    def update_waiting(task_instance_id, body, rendered):  # leoflow-async hook
         with engine.begin() as conn:
-            ti = tis.get_ti(conn, task_instance_id)
-            if ti is None:
-                raise not_found("Task Instance not found")
-            if ti.state != "running":
-                raise HTTPError(409, {"reason": "invalid_state",
-                                      "message": "TI was not in the running state so it cannot be updated",
-                                      "previous_state": ti.state})
+            ti = running_ti(conn, task_instance_id)
             state = update_waiting_state(conn, ti, body)
-            if body.get("rendered_fields") is not None:
-                store_rendered_fields(conn, ti, body["rendered_fields"])
+            if rendered is not None:
+                store_rendered_fields(conn, ti, rendered)
             audit.record(conn, state, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
                          map_index=ti.map_index, try_number=ti.try_number)
         services.bus.notify_scheduler(kind=f"ti_{state}", dag_id=ti.dag_id, run_id=ti.run_id)
@@ -297,6 +285,18 @@ def execution_routes(services: Services) -> list[Route]:
         *waiting_routes(services), *asset_routes(services), *cross_dag_routes(services),  # leoflow-async
         *task_semantics_routes(services),
     ]
+
+
+def running_ti(conn, task_instance_id: str):
+    """The task instance a final or waiting state is reported for: 404 if unknown, 409 if not running."""
+    ti = tis.get_ti(conn, task_instance_id)
+    if ti is None:
+        raise not_found("Task Instance not found")
+    if ti.state != "running":
+        raise HTTPError(409, {"reason": "invalid_state",
+                              "message": "TI was not in the running state so it cannot be updated",
+                              "previous_state": ti.state})
+    return ti
 
 
 def store_rendered_fields(conn, ti, fields: dict) -> None:
