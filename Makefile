@@ -4,10 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 LEOFLOW_HOME ?= $(CURDIR)/.leoflow-home
-# The machine's services; tests that need them skip when unreachable, unless CI requires them.
+# The machine's Postgres (each test makes its own schema); Redis tests start their own redis-server.
+# Tests that need them skip when unavailable, unless CI requires them.
 LEOFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
-LEOFLOW_TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
-export LEOFLOW_TEST_POSTGRES_URL LEOFLOW_TEST_REDIS_URL LEOFLOW_TEST_BINARY
+export LEOFLOW_TEST_POSTGRES_URL LEOFLOW_TEST_BINARY
 
 .PHONY: install lite test binary binary-smoke bench clean ui-assets bytecode
 

@@ -1,4 +1,5 @@
-"""The machine's real Postgres and Redis for tests: a private schema / database number per use.
+"""Real Postgres and Redis for tests: a private schema on the machine's Postgres, and a redis-server the suite
+starts itself (a database number per use), so no test touches data that is not its own.
 
 Tests that need them skip when they are unreachable, except under
 LEOFLOW_REQUIRE_SERVICES=1 (CI), where an unreachable service is a failure.
@@ -13,7 +14,6 @@ from contextlib import contextmanager
 import pytest
 
 POSTGRES_URL = os.environ.get("LEOFLOW_TEST_POSTGRES_URL", "")
-REDIS_URL = os.environ.get("LEOFLOW_TEST_REDIS_URL", "")
 REQUIRED = os.environ.get("LEOFLOW_REQUIRE_SERVICES") == "1"
 
 
@@ -50,24 +50,101 @@ def postgres_schema_url():
         admin.dispose()
 
 
+class RedisServer:
+    """A redis-server of the test's own, on a free loopback port, keeping nothing on disk.
+
+    Tests never touch the machine's Redis (it may hold someone else's data): the suite starts its own
+    server and may stop or restart it to test what happens when Redis goes away.
+    """
+
+    def __init__(self, binary: str):
+        import socket
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.binary = binary
+        self.process = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}"
+
+    def start(self) -> "RedisServer":
+        import subprocess
+        import time
+
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--databases", "64", "--dir", "/tmp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=0.5)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    raise RuntimeError(f"redis-server did not start on port {self.port}")
+                time.sleep(0.02)
+        client.close()
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+_SUITE_REDIS: list[RedisServer] = []
+_next_db = [0]
+
+
+def _redis_server_binary() -> str | None:
+    import shutil
+
+    return os.environ.get("LEOFLOW_TEST_REDIS_SERVER") or shutil.which("redis-server") or (
+        "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else None)
+
+
+@contextmanager
+def own_redis_server():
+    """A fresh redis-server for one test, stopped afterwards (a test may stop and start it itself)."""
+    binary = _redis_server_binary()
+    if binary is None:
+        _unavailable("Redis", "no redis-server to start (apt-get install redis-server, or LEOFLOW_TEST_REDIS_SERVER)")
+    server = RedisServer(binary).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
 @contextmanager
 def redis_url():
-    """A Redis URL on a database number nobody else in the suite uses at the same time, flushed after."""
-    if not REDIS_URL:
-        _unavailable("Redis", "LEOFLOW_TEST_REDIS_URL is not set")
+    """A Redis URL on the suite's own redis-server (started on first use), a database number per use."""
+    import atexit
+
+    if not _SUITE_REDIS:
+        binary = _redis_server_binary()
+        if binary is None:
+            _unavailable("Redis", "no redis-server to start (apt-get install redis-server, or LEOFLOW_TEST_REDIS_SERVER)")
+        try:
+            _SUITE_REDIS.append(RedisServer(binary).start())
+        except Exception as exc:  # noqa: BLE001
+            _unavailable("Redis", str(exc))
+        atexit.register(_SUITE_REDIS[0].stop)
+    _next_db[0] = _next_db[0] % 63 + 1
+    url = f"{_SUITE_REDIS[0].url}/{_next_db[0]}"
     import redis
 
-    base = REDIS_URL.rsplit("/", 1)[0] if REDIS_URL.count("/") > 2 else REDIS_URL
-    db = 1 + (os.getpid() % 14)
-    url = f"{base}/{db}"
     client = redis.Redis.from_url(url, socket_connect_timeout=2)
-    try:
-        client.ping()
-    except Exception as exc:  # noqa: BLE001
-        _unavailable("Redis", str(exc))
-    client.flushdb()
+    client.flushdb()  # the suite's own server: this database is this test's alone
     try:
         yield url
     finally:
-        client.flushdb()
+        client.flushdb()  # the suite's own server, as above
         client.close()
