@@ -108,7 +108,7 @@ def team(services, monkeypatch):
 
 def test_users_from_config_get_generated_private_passwords(services, monkeypatch):
     monkeypatch.setenv("AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS", "admin:admin,ann:viewer")
-    authenticator = auth.Authenticator(services.settings)
+    authenticator = auth.Authenticator(services.settings, services.engine)
     assert {n: r for n, (_, r) in authenticator.users.items()} == {"admin": "admin", "ann": "viewer"}
     path = services.settings.home / auth.USER_PASSWORDS_FILE
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -291,3 +291,58 @@ def test_login_page_escapes_what_it_echoes(anon):
     assert resp.status_code == 401
     assert "<img src=x" not in resp.text and "&lt;img src=x" in resp.text
     assert "<script>1</script>" not in resp.text
+
+
+# --- users in the database: shared by every process, managed by `leoflow users` --------------------
+
+def test_users_live_in_the_database_and_changes_reach_other_processes(services, monkeypatch):
+    from leoflow.store import users
+
+    monkeypatch.setattr(auth, "USERS_CACHE_SECONDS", 0.0)
+    first = auth.Authenticator(services.settings, services.engine)
+    second = auth.Authenticator(services.settings, services.engine)  # another replica on the same database
+    assert first.login("admin", PASSWORD) is not None
+    with services.engine.begin() as conn:
+        row = users.get_user(conn, "admin")
+        assert PASSWORD not in row.password_hash and len(row.password_hash) == 96  # hex of salt + scrypt
+        users.create_user(conn, "dora", "viewer", auth.hash_password("dora-pw").hex())
+    assert second.login("dora", "dora-pw").role == "viewer"
+    token = first.issue(second.login("dora", "dora-pw"))
+    assert second.verify(token).username == "dora"
+    with services.engine.begin() as conn:
+        users.update_user(conn, "dora", role="op")
+    assert first.verify(token).role == "op"  # today's role, not the token's
+    with services.engine.begin() as conn:
+        users.delete_user(conn, "dora")
+    with pytest.raises(auth.HTTPError) as refused:
+        first.verify(token)
+    assert refused.value.status == 403
+
+
+def test_a_server_takes_the_admin_password_once(services, monkeypatch):
+    services.settings.admin_password = "first-password"
+    with services.engine.begin() as conn:
+        conn.execute(auth.sa.text("DELETE FROM leoflow_user"))
+    server = auth.Authenticator(services.settings, services.engine, server=True)
+    assert server.login("admin", "first-password") is not None
+    services.settings.admin_password = "second-password"
+    again = auth.Authenticator(services.settings, services.engine, server=True)  # a restart with another value
+    assert again.login("admin", "first-password") is not None and again.login("admin", "second-password") is None
+    # Lite applies LEOFLOW_ADMIN_PASSWORD on every start, as before.
+    lite = auth.Authenticator(services.settings, services.engine)
+    assert lite.login("admin", "second-password") is not None
+
+
+def test_a_server_without_an_admin_password_generates_one_and_logs_it_once(services, caplog):
+    services.settings.admin_password = None
+    with services.engine.begin() as conn:
+        conn.execute(auth.sa.text("DELETE FROM leoflow_user"))
+    with caplog.at_level("WARNING", logger="leoflow.auth"):
+        server = auth.Authenticator(services.settings, services.engine, server=True)
+        auth.Authenticator(services.settings, services.engine, server=True)
+    created = [r.getMessage() for r in caplog.records if "generated password" in r.getMessage()]
+    assert len(created) == 1
+    password = created[0].split("generated password ")[1].split(";")[0]
+    assert server.login("admin", password) is not None
+    assert not (services.settings.home / auth.PASSWORD_FILE).exists() or \
+        (services.settings.home / auth.PASSWORD_FILE).read_text().strip() != password  # no file in server mode

@@ -69,7 +69,7 @@ def endpoint(services, authenticator: auth.Authenticator, fn, *, public: bool = 
 
 def api_routes(services) -> list[BaseRoute]:
     """Every `/api/v2`, `/ui` and `/auth` route, bound to `services`."""
-    authenticator = auth.Authenticator(services.settings, services.engine)
+    authenticator = auth.Authenticator(services.settings, services.engine, server=services.mode == "server")
     routes: list[BaseRoute] = [
         Route("/auth/token", endpoint(services, authenticator, auth.create_token, public=True,
                                       template="/auth/token"), methods=["POST"]),

@@ -1,10 +1,13 @@
 """Users and tokens, the way Airflow's simple auth manager does them.
 
-Users and their roles come from config (`simple_auth_manager_users = "name:role,..."`,
-as Airflow's `[core] simple_auth_manager_users`; default `admin:admin`). Passwords
-are generated into the home on first start (admin's in `admin-password.txt`, the
-others' in `user-passwords.json`, both 0600) unless LEOFLOW_ADMIN_PASSWORD sets
-admin's; only their scrypt hashes stay in memory, and they are never logged.
+Users live in the database (`leoflow_user`), so every lite or server process on it
+knows the same ones; `leoflow users ...` manages them. Users named in config
+(`simple_auth_manager_users = "name:role,..."`, as Airflow's `[core]
+simple_auth_manager_users`; default `admin:admin`) are created on first start and
+keep the role config gives them. Lite generates their passwords into the home
+(admin's in `admin-password.txt`, the others' in `user-passwords.json`, both 0600)
+unless LEOFLOW_ADMIN_PASSWORD sets admin's; a server takes LEOFLOW_ADMIN_PASSWORD
+once, or generates one and logs it once. Only scrypt hashes are stored.
 
 `POST /auth/token` trades a username and password for a JWT; every `/api/v2` and
 `/ui` request then carries it as `Authorization: Bearer ...` or in the `_token`
@@ -19,7 +22,9 @@ import hmac
 import json
 import os
 import secrets
+import logging
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +46,8 @@ PASSWORD_FILE = "admin-password.txt"
 USER_PASSWORDS_FILE = "user-passwords.json"
 USERS_SETTING = "simple_auth_manager_users"
 USERS_ENV = ("LEOFLOW_SIMPLE_AUTH_MANAGER_USERS", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS")
+USERS_CACHE_SECONDS = 2.0  # a user added, removed or re-roled by another process counts this soon
+log = logging.getLogger("leoflow.auth")
 
 
 @dataclass(frozen=True)
@@ -115,7 +122,7 @@ def user_passwords(settings, names) -> dict[str, str]:
 
 
 def hash_password(password: str, salt: bytes | None = None) -> bytes:
-    """salt + scrypt(password): what we keep in memory instead of the password itself."""
+    """salt + scrypt(password): what is stored instead of the password itself."""
     salt = salt or os.urandom(16)
     return salt + hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
 
@@ -124,20 +131,73 @@ def password_matches(stored: bytes, password: str) -> bool:
     return hmac.compare_digest(stored, hash_password(password, stored[:16]))
 
 
+def bootstrap_users(settings, engine, *, server: bool = False) -> None:
+    """Create the users config names that the database does not have yet, and give them config's role.
+
+    Lite keeps the passwords it generates in the home's 0600 files and applies LEOFLOW_ADMIN_PASSWORD
+    on every start; a server takes LEOFLOW_ADMIN_PASSWORD only when it creates the admin (afterwards
+    `leoflow users reset-password` changes it) and logs a password it had to generate, once.
+    """
+    from ..store import users
+
+    roles = configured_users(settings)
+    with engine.begin() as conn:
+        existing = {row.username: row for row in users.all_users(conn) if row.username in roles}
+        missing = [n for n in roles if n not in existing]
+        passwords: dict[str, str] = {}
+        if missing and not server:
+            passwords = user_passwords(settings, [n for n in missing if n != ADMIN])
+            if ADMIN in missing:
+                passwords[ADMIN] = ensure_admin_password(settings)
+        for name in missing:
+            generated = False
+            password = passwords.get(name)
+            if password is None:
+                password = settings.admin_password if name == ADMIN else None
+                if password is None:
+                    password, generated = secrets.token_urlsafe(12), True
+            if users.create_user(conn, name, roles[name], hash_password(password).hex()) and generated:
+                log.warning("Created user %s (role %s) with the generated password %s; change it with "
+                            "`leoflow users reset-password --username %s`", name, roles[name], password, name)
+        for name, row in existing.items():
+            changes = {}
+            if row.role != roles[name]:
+                changes["role"] = roles[name]
+            if (name == ADMIN and not server and settings.admin_password
+                    and not password_matches(bytes.fromhex(row.password_hash), settings.admin_password)):
+                changes["password_hash"] = hash_password(settings.admin_password).hex()
+            if changes:
+                users.update_user(conn, name, **changes)
+
+
 class Authenticator:
     """Checks passwords and issues, verifies and revokes tokens for one installation."""
 
-    def __init__(self, settings, engine=None):
+    def __init__(self, settings, engine, *, server: bool = False):
         self.settings = settings
-        self.engine = engine  # where revoked tokens are kept (None: revocation is not checked)
-        roles = configured_users(settings)
-        passwords = user_passwords(settings, [n for n in roles if n != ADMIN])
-        if ADMIN in roles:
-            passwords[ADMIN] = ensure_admin_password(settings)
-        # Only the hashes stay in memory; the plain text lives in the user's own 0600 files.
-        self.users = {name: (hash_password(passwords[name]), role) for name, role in roles.items()}
+        self.engine = engine  # users and revoked tokens live there
+        bootstrap_users(settings, engine, server=server)
+        self._users: dict[str, tuple[bytes, str]] = {}
+        self._users_read = float("-inf")
         self._revoked: set[str] = set()
         self._lock = threading.Lock()
+
+    @property
+    def users(self) -> dict[str, tuple[bytes, str]]:
+        """name -> (password hash, role), read again from the database every USERS_CACHE_SECONDS."""
+        if time.monotonic() - self._users_read > USERS_CACHE_SECONDS:
+            from sqlalchemy.exc import SQLAlchemyError
+
+            from ..store import users
+
+            try:
+                with self.engine.connect() as conn:
+                    rows = users.all_users(conn)
+            except SQLAlchemyError:
+                return self._users  # the database is away: the users known a moment ago still log in
+            self._users = {r.username: (bytes.fromhex(r.password_hash), r.role) for r in rows}
+            self._users_read = time.monotonic()
+        return self._users
 
     @property
     def key(self) -> str:
@@ -145,7 +205,7 @@ class Authenticator:
 
     def login(self, username: str, password: str) -> User | None:
         found = self.users.get(username)
-        if found is None:
+        if found is None or found[1] not in ROLES:
             hash_password(password)  # same time spent as for a known name: no user enumeration by timing
             return None
         if not password_matches(found[0], password):
@@ -178,13 +238,14 @@ class Authenticator:
         if not token:
             raise HTTPError(401, "Not authenticated")
         claims = self.claims(token)
-        if claims["sub"] not in self.users:
+        known = self.users.get(claims["sub"])
+        if known is None or known[1] not in ROLES:
             raise HTTPError(403, "Invalid JWT token")
         jti = claims.get("jti")
         if jti and self.is_revoked(jti):
             raise HTTPError(401, "Token has been revoked")
-        # The role is today's from config, not the one written in the token when it was issued.
-        return User(claims["sub"], self.users[claims["sub"]][1], jti=jti,
+        # The role is today's, not the one written in the token when it was issued.
+        return User(claims["sub"], known[1], jti=jti,
                     exp=dt.datetime.fromtimestamp(claims["exp"], dt.UTC), from_cookie=from_cookie)
 
     def token_of(self, request) -> tuple[str | None, bool]:
@@ -203,8 +264,6 @@ class Authenticator:
         with self._lock:
             if jti in self._revoked:
                 return True
-        if self.engine is None:
-            return False
         from ..store.tables import revoked_token
 
         with self.engine.connect() as conn:
@@ -224,14 +283,13 @@ class Authenticator:
             return user
         with self._lock:
             self._revoked.add(user.jti)
-        if self.engine is not None:
-            from ..store.tables import revoked_token
-            from ..store.types import utcnow
+        from ..store.tables import revoked_token
+        from ..store.types import utcnow
 
-            with self.engine.begin() as conn:
-                conn.execute(revoked_token.delete().where(revoked_token.c.exp < utcnow()))
-                if not conn.execute(sa.select(revoked_token.c.jti).where(revoked_token.c.jti == user.jti)).first():
-                    conn.execute(revoked_token.insert().values(jti=user.jti, exp=user.exp))
+        with self.engine.begin() as conn:
+            conn.execute(revoked_token.delete().where(revoked_token.c.exp < utcnow()))
+            if not conn.execute(sa.select(revoked_token.c.jti).where(revoked_token.c.jti == user.jti)).first():
+                conn.execute(revoked_token.insert().values(jti=user.jti, exp=user.exp))
         return user
 
     def needs_refresh(self, user: User) -> bool:

@@ -65,6 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("dag_id")
     q.add_argument("task_id")
     q.add_argument("logical_date", nargs="?")
+
+    from .users import add_parser as add_users_parser
+
+    add_users_parser(sub)
     return parser
 
 
@@ -109,6 +113,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.tasks_command is None:
             parser.parse_args(["tasks", "--help"])
         return tasks.test(args)
+    if cmd == "users":
+        from . import users
+
+        return users.run(args, parser)
     parser.error(f"unknown command {cmd!r}")
     return 2
 

@@ -507,6 +507,34 @@ revoked_token = Table(  # logged-out login tokens, kept until they would have ex
     Column("exp", UtcDateTime, nullable=False),
 )
 
+user = Table(  # login users and their roles, shared by every process on this database
+    "leoflow_user",
+    metadata,
+    Column("username", String(256), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", String(128), nullable=False),  # hex of salt + scrypt(password)
+    Column("first_name", String(256)),
+    Column("last_name", String(256)),
+    Column("email", String(320)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("changed_at", UtcDateTime, nullable=False),
+)
+
+task_log_chunk = Table(  # task log lines shipped from wherever the try ran, readable through any server
+    "task_log_chunk",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("dag_id", String(ID), nullable=False),
+    Column("run_id", String(ID), nullable=False),
+    Column("task_id", String(ID), nullable=False),
+    Column("map_index", Integer, nullable=False),
+    Column("try_number", Integer, nullable=False),
+    Column("seq", Integer, nullable=False),  # 0, 1, 2 ... per try: a re-sent chunk is refused, not doubled
+    Column("lines", Text, nullable=False),  # whole JSON-lines records, newline-terminated
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("dag_id", "run_id", "task_id", "map_index", "try_number", "seq"),
+)
+
 task_map = Table(  # how many items a finished task's XCom result holds, for tasks mapped over it
     "task_map",
     metadata,
