@@ -45,3 +45,19 @@ def test_reset_drops_and_recreates(engine):
     with engine.connect() as conn:
         assert conn.execute(select(func.count()).select_from(variable)).scalar() == 0
     assert migrate.is_current(engine)
+
+
+def test_schema_state_tells_behind_from_ahead(engine):
+    from sqlalchemy import text
+
+    assert migrate.schema_state(engine) == ("current", HEAD)
+    assert migrate.known_revisions()[-1] == HEAD and migrate.known_revisions()[0] == "0001"
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    assert migrate.schema_state(engine) == ("behind", "0001")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999z'"))
+    assert migrate.schema_state(engine) == ("ahead", "9999z")
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE alembic_version"))
+    assert migrate.schema_state(engine) == ("empty", None)

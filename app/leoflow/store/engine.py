@@ -17,7 +17,27 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 5) -> Engine:
+# A Postgres session left idle inside a transaction (its process frozen, its host cut off) is ended by
+# Postgres after this long, releasing its locks (the scheduler's advisory lock among them).
+IDLE_IN_TRANSACTION_TIMEOUT_MS = 10_000
+# A dead peer is noticed by TCP keepalives within about idle + interval * count seconds.
+POSTGRES_CONNECT_ARGS = {"connect_timeout": 5, "keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                         "keepalives_count": 3}
+
+
+def _postgres_url(url: str, idle_in_transaction_ms: int) -> str:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    options = parsed.query.get("options", "")
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    if "idle_in_transaction_session_timeout" not in options:
+        options = f"{options} -c idle_in_transaction_session_timeout={idle_in_transaction_ms}".strip()
+    return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
+
+
+def make_engine(url: str, *, pool_size: int = 5, idle_in_transaction_ms: int = IDLE_IN_TRANSACTION_TIMEOUT_MS) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(
@@ -42,7 +62,8 @@ def make_engine(url: str, *, pool_size: int = 5) -> Engine:
         event.listen(engine.pool, "checkin", writers.end)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+        return create_engine(_postgres_url(url, idle_in_transaction_ms), pool_size=pool_size, max_overflow=20,
+                             pool_pre_ping=True, connect_args=dict(POSTGRES_CONNECT_ARGS))
     raise SystemExit(f"leoflow: unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
 
 

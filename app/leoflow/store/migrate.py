@@ -43,6 +43,27 @@ def is_current(engine: Engine) -> bool:
     return current_revision(engine) == HEAD
 
 
+def known_revisions() -> list[str]:
+    """Every revision this build's migrations know, oldest first (from the file names: no Alembic import)."""
+    names = sorted(p.stem for p in (MIGRATIONS / "versions").glob("*.py") if not p.name.startswith("_"))
+    return [name.split("_", 1)[0] for name in names]
+
+
+def schema_state(engine: Engine) -> tuple[str, str | None]:
+    """("current" | "behind" | "ahead" | "empty", the database's revision).
+
+    "ahead": the database was migrated by a newer Leoflow than this one, which must not touch it.
+    """
+    from leoflow.store.migrations_head import HEAD
+
+    current = current_revision(engine)
+    if current is None:
+        return "empty", None
+    if current == HEAD:
+        return "current", current
+    return ("behind" if current in known_revisions() else "ahead"), current
+
+
 def create_fresh(engine: Engine) -> bool:
     """An empty database: create the declared schema at once and stamp it at HEAD; False if not empty.
 

@@ -520,6 +520,15 @@ user = Table(  # login users and their roles, shared by every process on this da
     Column("changed_at", UtcDateTime, nullable=False),
 )
 
+scheduler_lease = Table(  # which scheduler may commit decisions, until when (see scheduler/leadership.py)
+    "scheduler_lease",
+    metadata,
+    Column("name", String(50), primary_key=True),
+    Column("holder_job_id", Integer),
+    Column("holder_hostname", String(500)),
+    Column("expires_at", UtcDateTime),
+)
+
 task_log_chunk = Table(  # task log lines shipped from wherever the try ran, readable through any server
     "task_log_chunk",
     metadata,

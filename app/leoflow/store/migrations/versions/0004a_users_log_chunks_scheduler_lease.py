@@ -1,4 +1,4 @@
-"""users in the database (every server replica shares them) and task log chunks
+"""users in the database (every server replica shares them), task log chunks and the scheduler lease
 
 Revision ID: 0004a
 Revises: 0003g
@@ -29,6 +29,14 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint('username', name=op.f('leoflow_user_pkey')),
     )
     op.create_table(
+        'scheduler_lease',
+        sa.Column('name', sa.String(length=50), nullable=False),
+        sa.Column('holder_job_id', sa.Integer(), nullable=True),
+        sa.Column('holder_hostname', sa.String(length=500), nullable=True),
+        sa.Column('expires_at', UtcDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint('name', name=op.f('scheduler_lease_pkey')),
+    )
+    op.create_table(
         'task_log_chunk',
         sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
         sa.Column('dag_id', sa.String(length=250), nullable=False),
@@ -47,4 +55,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('task_log_chunk')
+    op.drop_table('scheduler_lease')
     op.drop_table('leoflow_user')

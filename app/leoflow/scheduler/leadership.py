@@ -1,0 +1,143 @@
+"""Which scheduler may commit decisions: exactly one at a time, whatever fails.
+
+Lite holds its home's lock, so its scheduler is the only one (`SoleLeader`).
+
+Several `leoflow server` replicas share one Postgres (`LeaseLeader`). Every transaction in which a
+scheduler decides something starts by taking the transaction-scoped advisory lock LOCK_KEY and
+checking that the `scheduler_lease` row names this scheduler; otherwise it rolls back. The lease is
+renewed once per tick and taken over by another replica only once it has expired, both under the same
+lock. So a replica that was killed, frozen or cut off can never commit a decision after another took
+over: its next transaction finds the other's name in the lease and rolls back, and a transaction it left
+open keeps the lock only until Postgres ends the idle session (`idle_in_transaction_session_timeout`,
+set on every server connection by store/engine.py).
+
+Lease times are the database's clock, never a replica's.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import socket
+
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+log = logging.getLogger(__name__)
+
+LOCK_KEY = 0x4C454F464C4F5701  # "LEOFLOW" + 1: the scheduler's advisory lock
+LEASE_NAME = "scheduler"
+LEASE_SECONDS = 3.0  # a dead leader is replaced this long after its last renewal (plus one standby poll)
+LOCK_WAIT = "2s"  # how long the leader waits for the lock a standby holds for an instant
+
+
+class NotLeader(Exception):
+    """This scheduler does not hold the lease: the transaction was rolled back, nothing was decided."""
+
+
+class SoleLeader:
+    """Lite: the only scheduler on its database."""
+
+    is_leader = True
+
+    def __init__(self, engine):
+        self.engine = engine
+
+    def renew(self) -> bool:
+        return True
+
+    def begin(self):
+        return self.engine.begin()
+
+    def release(self) -> None:
+        pass
+
+
+class LeaseLeader:
+    """A server replica's scheduler: leads while it holds the lease in `scheduler_lease`."""
+
+    def __init__(self, engine, job_id: int, *, lease_seconds: float = LEASE_SECONDS, hostname: str | None = None):
+        self.engine = engine
+        self.job_id = job_id
+        self.lease_seconds = lease_seconds
+        self.hostname = hostname or socket.gethostname()
+        self.is_leader = False
+
+    def _lock(self, conn) -> bool:
+        """The advisory lock for this transaction: a leader waits a moment for it, a standby only tries."""
+        if not self.is_leader:
+            return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}).scalar())
+        conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
+        try:
+            with conn.begin_nested():
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+        except OperationalError:  # lock_timeout: another session holds it (a frozen former leader?)
+            return False
+        conn.execute(text("SET LOCAL lock_timeout = DEFAULT"))
+        return True
+
+    def renew(self) -> bool:
+        """Keep the lease, or take it over once it has expired. True while this scheduler leads."""
+        was = self.is_leader
+        try:
+            with self.engine.begin() as conn:
+                if not self._lock(conn):
+                    self.is_leader = False
+                else:
+                    self.is_leader = self._renew_locked(conn)
+        except OperationalError as exc:  # the database is away: lead no more until it answers again
+            if was:
+                log.warning("Scheduler lease not renewed (%s); standing by", str(exc).splitlines()[0])
+            self.is_leader = False
+        if self.is_leader != was:
+            log.info("This scheduler (job %s on %s) %s", self.job_id, self.hostname,
+                     "now leads scheduling" if self.is_leader else "stands by: another scheduler leads")
+        return self.is_leader
+
+    def _renew_locked(self, conn) -> bool:
+        params = {"name": LEASE_NAME, "me": self.job_id, "host": self.hostname, "ttl": self.lease_seconds}
+        row = conn.execute(text("SELECT holder_job_id, expires_at < now() AS expired FROM scheduler_lease "
+                                "WHERE name = :name"), params).first()
+        if row is None:
+            conn.execute(text("INSERT INTO scheduler_lease (name, holder_job_id, holder_hostname, expires_at) "
+                              "VALUES (:name, :me, :host, now() + make_interval(secs => :ttl))"), params)
+            return True
+        if row.holder_job_id == self.job_id or row.expired or row.holder_job_id is None:
+            conn.execute(text("UPDATE scheduler_lease SET holder_job_id = :me, holder_hostname = :host, "
+                              "expires_at = now() + make_interval(secs => :ttl) WHERE name = :name"), params)
+            return True
+        return False
+
+    @contextlib.contextmanager
+    def begin(self):
+        """A transaction that commits only while this scheduler holds the lease; else NotLeader."""
+        with self.engine.begin() as conn:
+            if not self.is_leader or not self._lock(conn):
+                raise NotLeader("another scheduler holds the lock")
+            holder = conn.execute(text("SELECT holder_job_id FROM scheduler_lease WHERE name = :name"),
+                                  {"name": LEASE_NAME}).scalar()
+            if holder != self.job_id:
+                self.is_leader = False
+                raise NotLeader(f"the lease belongs to scheduler job {holder}")
+            yield conn
+
+    def release(self) -> None:
+        """On a clean stop: end the lease now, so a standby takes over at its next poll."""
+        if not self.is_leader:
+            return
+        try:
+            with self.engine.begin() as conn:
+                if self._lock(conn):
+                    conn.execute(text("UPDATE scheduler_lease SET expires_at = now() - interval '1 second' "
+                                      "WHERE name = :name AND holder_job_id = :me"),
+                                 {"name": LEASE_NAME, "me": self.job_id})
+        except OperationalError:
+            pass
+        self.is_leader = False
+
+
+def leadership_for(engine, job_id: int):
+    """The right kind for the database: a lease on Postgres, the sole leader on SQLite."""
+    if engine.dialect.name == "postgresql":
+        return LeaseLeader(engine, job_id)
+    return SoleLeader(engine)
