@@ -28,13 +28,16 @@ def log_path(logs_folder: Path, dag_id: str, run_id: str, task_id: str, try_numb
     return Path(logs_folder) / log_relative_path(dag_id, run_id, task_id, map_index, try_number)
 
 
-def read_log_lines(path: Path) -> list[dict]:
-    """The records of a log file, each `{"timestamp", "event", ...rest}`, in time order."""
-    records = []
+def read_log_text(path: Path) -> str | None:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-        return []
+        return None
+
+
+def parse_log_text(text: str) -> list[dict]:
+    """The records of a JSON-lines log, each `{"timestamp", "event", ...rest}`, in time order."""
+    records = []
     for line in text.splitlines():
         if not line.strip():
             continue
@@ -108,10 +111,16 @@ def get_log(services, request):
             raise HTTPError(400, "Bad Signature. Please use only the tokens provided by the API.")
 
     path = log_path(services.settings.logs_folder, dag_id, run_id, task_id, try_number, map_index)
-    lines = read_log_lines(path)
+    text, sources = read_log_text(path), [str(path)]
+    if text is None:  # the try ran on another host (replica, agent, pod): its shipped lines
+        from ..store import log_chunks
+
+        with services.engine.connect() as conn:
+            text = log_chunks.read(conn, (dag_id, run_id, task_id, map_index, try_number))
+        sources = ["database"] if text else []
+    lines = parse_log_text(text)
     header = [
-        {"timestamp": None, "event": "::group::Log message source details",
-         "sources": [str(path)] if path.is_file() else []},
+        {"timestamp": None, "event": "::group::Log message source details", "sources": sources},
         {"timestamp": None, "event": "::endgroup::"},
     ]
     content = lines[log_pos:] if log_pos else header + lines

@@ -1,0 +1,41 @@
+"""Task log lines kept in the database, so any server replica can serve a try's log wherever it ran.
+
+Chunks are whole JSON-lines records, numbered per try from 0: a chunk sent twice (its answer was lost)
+is stored once.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from .tables import task_log_chunk as chunk
+from .types import utcnow
+
+
+def _where(dag_id, run_id, task_id, map_index, try_number):
+    return (chunk.c.dag_id == dag_id, chunk.c.run_id == run_id, chunk.c.task_id == task_id,
+            chunk.c.map_index == map_index, chunk.c.try_number == try_number)
+
+
+def append(conn, key: tuple, seq: int, lines: str) -> bool:
+    """Store chunk `seq` of the try `key` = (dag_id, run_id, task_id, map_index, try_number); False if known."""
+    dag_id, run_id, task_id, map_index, try_number = key
+    try:
+        with conn.begin_nested():
+            conn.execute(chunk.insert().values(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index,
+                                               try_number=try_number, seq=seq, lines=lines, created_at=utcnow()))
+    except IntegrityError:
+        return False
+    return True
+
+
+def read(conn, key: tuple) -> str:
+    """Every stored line of the try, in order ("" when none)."""
+    rows = conn.execute(select(chunk.c.lines).where(*_where(*key)).order_by(chunk.c.seq)).scalars()
+    return "".join(rows)
+
+
+def next_seq(conn, key: tuple) -> int:
+    top = conn.execute(select(func.max(chunk.c.seq)).where(*_where(*key))).scalar()
+    return 0 if top is None else top + 1

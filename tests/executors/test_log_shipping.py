@@ -1,0 +1,70 @@
+"""A running try's log reaches the database in whole lines while it runs, and any server serves it from there."""
+
+import json
+import time
+
+from leoflow.executors.log_shipping import LogShipper, database_sink
+from leoflow.store import log_chunks
+
+from tests.api.conftest import db_services  # noqa: F401 - a fixture
+
+KEY = ("xcom3", "manual__1", "extract", -1, 1)
+
+
+def _line(event):
+    return json.dumps({"timestamp": "2026-01-01T00:00:00.000000Z", "event": event, "level": "info"}) + "\n"
+
+
+def _wait(predicate, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+
+
+def test_lines_are_shipped_while_the_try_runs_and_the_rest_when_it_ends(engine, tmp_path):
+    path = tmp_path / "attempt=1.log"
+    shipper = LogShipper(database_sink(engine), interval=0.05)
+    try:
+        shipper.follow(KEY, path)  # the file does not exist yet: nothing to ship, no error
+        with open(path, "a") as f:
+            f.write(_line("one") + _line("two") + '{"event": "half')
+        _wait(lambda: _read(engine).count("\n") == 2)
+        text = _read(engine)
+        assert '"one"' in text and '"two"' in text and "half" not in text  # half a line waits
+        with open(path, "a") as f:
+            f.write(' a line"}')  # ... and the try ends without the last newline
+        shipper.finished(KEY)
+        assert _read(engine).endswith('{"event": "half a line"}\n')
+    finally:
+        shipper.stop()
+
+
+def _read(engine):
+    with engine.connect() as conn:
+        return log_chunks.read(conn, KEY)
+
+
+def test_a_chunk_sent_twice_is_stored_once(engine):
+    with engine.begin() as conn:
+        assert log_chunks.append(conn, KEY, 0, _line("a"))
+        assert not log_chunks.append(conn, KEY, 0, _line("a"))
+        assert log_chunks.append(conn, KEY, 1, _line("b"))
+        assert log_chunks.next_seq(conn, KEY) == 2
+    assert _read(engine) == _line("a") + _line("b")
+
+
+def test_a_log_without_a_local_file_is_served_from_the_database(db_services, tmp_path):
+    from tests.api.conftest import login, make_client
+    from tests.api.seed import run_with_states
+
+    with make_client(db_services) as client:
+        client.headers.update(login(client))
+        run_id = run_with_states(client, db_services, {"extract": "success", "transform": None, "load": None})
+        with db_services.engine.begin() as conn:
+            log_chunks.append(conn, ("xcom3", run_id, "extract", -1, 1), 0, _line("from another host"))
+        url = f"/api/v2/dags/xcom3/dagRuns/{run_id}/taskInstances/extract/logs/1"
+        body = client.get(url).json()
+        events = [c["event"] for c in body["content"]]
+        assert "from another host" in events
+        assert body["content"][0]["sources"] == ["database"]
