@@ -21,9 +21,23 @@ def build_app(services: Services):
 
     # The UI's catch-all route (client-side paths -> index.html) must stay last.
     routes = [Mount("/execution", routes=execution_routes(services)), *api_routes(services), *web_routes()]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_exception_handler})
+    middleware = []
+    if metrics_wanted(services):
+        from starlette.middleware import Middleware
+
+        from . import metrics
+
+        metrics.enable(services.engine)
+        middleware.append(Middleware(metrics.HttpMetrics))
+    app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_exception_handler})
     app.state.services = services
     return app
+
+
+def metrics_wanted(services: Services) -> bool:
+    """`/metrics`: on for a server, off for lite (its start would pay for prometheus_client), unless set."""
+    chosen = services.settings.metrics
+    return services.mode == "server" if chosen is None else chosen
 
 
 class StartingApp:

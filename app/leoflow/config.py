@@ -35,6 +35,8 @@ class Settings:
     # {task_id}, {map_index}, {try_number}; empty: no external log link (the API answers 400).
     log_external_url: str = ""
     maximum_page_limit: int = 100  # the most items one API page holds, whatever `limit` asks
+    metrics: bool | None = None  # GET /metrics: on in server mode, off in lite, unless set
+    metrics_token: str = ""  # a static bearer token Prometheus may scrape /metrics with
     extra: dict = field(default_factory=dict)
 
     @property
@@ -98,7 +100,18 @@ _ENV = {
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
     "log_external_url": ("LEOFLOW_LOG_EXTERNAL_URL", [], str),
     "maximum_page_limit": ("LEOFLOW_MAXIMUM_PAGE_LIMIT", ["AIRFLOW__API__MAXIMUM_PAGE_LIMIT"], int),
+    "metrics": ("LEOFLOW_METRICS", [], bool),
+    "metrics_token": ("LEOFLOW_METRICS_TOKEN", [], str),
 }
+
+
+def _boolean(value) -> bool:
+    text = str(value).strip().lower()
+    if text in ("true", "1", "t", "yes", "y", "on"):
+        return True
+    if text in ("false", "0", "f", "no", "n", "off"):
+        return False
+    raise ValueError(value)
 
 
 def config_file() -> Path:
@@ -135,7 +148,7 @@ def load(**overrides) -> Settings:
     for name, (_env, _a, kind) in _ENV.items():
         if name in values and values[name] is not None and not isinstance(values[name], kind):
             try:
-                values[name] = kind(values[name])
+                values[name] = _boolean(values[name]) if kind is bool else kind(values[name])
             except ValueError:
                 raise SystemExit(f"leoflow: setting {name!r} must be a {kind.__name__}, got {values[name]!r}")
 

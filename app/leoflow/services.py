@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 
 from sqlalchemy.engine import Engine
@@ -17,6 +18,7 @@ class Services:
     bus: Bus
     mode: str = "lite"  # "lite" or "server"
     crypt: object = field(default=None, repr=False)  # secrets.fernet.Crypt: secrets at rest
+    stopping: threading.Event = field(default_factory=threading.Event)  # set when a graceful stop begins
 
 
 def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = True) -> Services:

@@ -22,6 +22,7 @@ from . import (  # admin
 )
 from . import batch_lists, dag_asset_queue, dag_run_wait, dag_sources, dag_versions, dependencies  # core
 from . import hitl, mapped, tasks, ti_clear, ti_extras, ti_state, tries  # core
+from . import probes  # orchestrators and Prometheus
 from .errors import HTTPError, error_response
 
 _FAMILIES = [monitor, dags, dag_runs, task_instances, xcom, logs, import_errors]
@@ -74,7 +75,7 @@ def api_routes(services) -> list[BaseRoute]:
         Route("/auth/token", endpoint(services, authenticator, auth.create_token, public=True,
                                       template="/auth/token"), methods=["POST"]),
     ]
-    tables = [("/api/v2", family.ROUTES) for family in [*_FAMILIES, mapped]] + [("", ui.ROUTES)]
+    tables = [("/api/v2", family.ROUTES) for family in [*_FAMILIES, mapped]] + [("", ui.ROUTES), ("", probes.ROUTES)]
     for prefix, table in tables:
         for path, methods, fn, *flags in table:
             public = "public" in flags
