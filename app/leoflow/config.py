@@ -30,6 +30,9 @@ class Settings:
     scheduler_poll_interval: float = 1.0
     base_url: str = ""  # where tasks reach the Execution API; derived from host/port when empty
     fernet_key: str | None = None  # encrypts secrets at rest; lite keeps a generated one in the home
+    # Signs every token (users', tasks', log positions). Required by a server and the same on every
+    # replica, so a token one replica made is good on all; lite keeps random ones in its home instead.
+    secret_key: str | None = None
     expose_config: str = "non-sensitive-only"  # GET /config: "true", "false" or "non-sensitive-only"
     # Where task logs are also shipped (Kibana, Grafana...): a URL template with {dag_id}, {run_id},
     # {task_id}, {map_index}, {try_number}; empty: no external log link (the API answers 400).
@@ -49,11 +52,22 @@ class Settings:
         return base.rstrip("/") + "/execution"
 
     def secret(self, name: str) -> str:
-        """A random secret kept in the home (JWT signing key, ...), created on first use."""
+        """The signing key for one purpose ("jwt", "jwt-execution", ...).
+
+        From `secret_key` when set (one key per purpose derived from it, the same on every replica),
+        else a random secret kept in the home, created on first use.
+        """
         # Read once per process: every API request checks a token, and a file read per request adds up.
         cache = self.__dict__.setdefault("_secret_cache", {})
         if name not in cache:
-            cache[name] = self._read_or_create_secret(name)
+            if self.secret_key:
+                import hashlib
+                import hmac
+
+                cache[name] = hmac.new(self.secret_key.encode(), f"leoflow:{name}".encode(),
+                                       hashlib.sha256).hexdigest()
+            else:
+                cache[name] = self._read_or_create_secret(name)
         return cache[name]
 
     def _read_or_create_secret(self, name: str) -> str:
@@ -97,6 +111,7 @@ _ENV = {
     "scheduler_poll_interval": ("LEOFLOW_SCHEDULER_POLL_INTERVAL", [], float),
     "base_url": ("LEOFLOW_BASE_URL", ["AIRFLOW__API__BASE_URL"], str),
     "fernet_key": ("LEOFLOW_FERNET_KEY", ["AIRFLOW__CORE__FERNET_KEY"], str),
+    "secret_key": ("LEOFLOW_SECRET_KEY", ["AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"], str),
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
     "log_external_url": ("LEOFLOW_LOG_EXTERNAL_URL", [], str),
     "maximum_page_limit": ("LEOFLOW_MAXIMUM_PAGE_LIMIT", ["AIRFLOW__API__MAXIMUM_PAGE_LIMIT"], int),

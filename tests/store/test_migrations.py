@@ -61,3 +61,30 @@ def test_schema_state_tells_behind_from_ahead(engine):
     with engine.begin() as conn:
         conn.execute(text("DROP TABLE alembic_version"))
     assert migrate.schema_state(engine) == ("empty", None)
+
+
+def test_replicas_migrating_at_once_apply_each_migration_once():
+    import threading
+
+    from leoflow.store.engine import make_engine
+    from tests.services import postgres_schema_url
+
+    with postgres_schema_url() as url:
+        engines = [make_engine(url) for _ in range(3)]
+        results, errors = [], []
+
+        def run(e):
+            try:
+                results.append(migrate.upgrade(e))
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        threads = [threading.Thread(target=run, args=(e,)) for e in engines]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == [] and sorted(results) == [False, False, True]
+        assert migrate.schema_state(engines[0]) == ("current", HEAD)
+        for e in engines:
+            e.dispose()

@@ -37,6 +37,12 @@ def current_revision(engine: Engine) -> str | None:
         return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
+def _head() -> str:
+    from leoflow.store.migrations_head import HEAD
+
+    return HEAD
+
+
 def is_current(engine: Engine) -> bool:
     from leoflow.store.migrations_head import HEAD
 
@@ -84,8 +90,15 @@ def create_fresh(engine: Engine) -> bool:
     return True
 
 
+MIGRATE_LOCK_KEY = 0x4C454F464C4F5702  # "LEOFLOW" + 2: one migration at a time on a Postgres database
+
+
 def upgrade(engine: Engine) -> bool:
-    """Bring the schema to head; True if anything was applied."""
+    """Bring the schema to head; True if anything was applied.
+
+    On Postgres, several replicas (or migrate jobs) may start at once: the migration holds an
+    advisory lock, and whoever gets it second finds the schema current.
+    """
     if is_current(engine):
         return False
     import logging
@@ -94,6 +107,11 @@ def upgrade(engine: Engine) -> bool:
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATE_LOCK_KEY})
+            if inspect(conn).has_table("alembic_version") and conn.execute(
+                    text("SELECT version_num FROM alembic_version")).scalar() == _head():
+                return False
         command.upgrade(_alembic_config(conn), "head")
     _seed(engine)
     return True
