@@ -65,13 +65,18 @@ def record_history(conn: Connection, ti_id: str) -> None:
     )
 
 
+# The states the scheduler's rules decide from; its writes apply only to rows still in them, so a change
+# another process committed meanwhile (a user marking a task, a clear) is never overwritten.
+_UNDECIDED = TI.c.state.is_(None) | TI.c.state.in_(("none", ""))
+
+
 def set_scheduled(conn: Connection, ti_ids: list[str], now: dt.datetime) -> None:
     """none/up_for_retry → scheduled, starting a new try."""
     if not ti_ids:
         return
     conn.execute(
         update(TI)
-        .where(TI.c.id.in_(ti_ids))
+        .where(TI.c.id.in_(ti_ids), _UNDECIDED | (TI.c.state == "up_for_retry"))
         .values(state="scheduled", try_number=TI.c.try_number + 1, scheduled_dttm=now, updated_at=now,
                 start_date=None, end_date=None, duration=None, hostname=None, pid=None, next_method=None,
                 next_kwargs=None, last_heartbeat_at=None)
@@ -82,7 +87,7 @@ def set_finished_without_running(conn: Connection, ti_ids: list[str], state: str
     """Rule outcomes that never run the task: upstream_failed, skipped."""
     if ti_ids:
         conn.execute(
-            update(TI).where(TI.c.id.in_(ti_ids))
+            update(TI).where(TI.c.id.in_(ti_ids), _UNDECIDED)
             .values(state=state, start_date=now, end_date=now, duration=0.0, updated_at=now)
         )
 
@@ -153,9 +158,13 @@ def finish_try(conn: Connection, ti_id: str, state: str, now: dt.datetime | None
     if row is None or row.state not in only_if or (try_number is not None and row.try_number != try_number):
         return False
     duration = (now - row.start_date).total_seconds() if row.start_date else None
-    update_ti(conn, ti_id, state=state, end_date=now, duration=duration, updated_at=now,
-              start_date=row.start_date or now)
-    return True
+    # Compare-and-set: another process (a server replica, a task's own report) may have ended this try
+    # since the read above; then this one changes nothing.
+    changed = conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state.in_(only_if),
+                                            TI.c.try_number == row.try_number)
+                           .values(state=state, end_date=now, duration=duration, updated_at=now,
+                                   start_date=row.start_date or now))
+    return changed.rowcount == 1
 
 
 def stale_running(conn: Connection, older_than: dt.datetime):
