@@ -55,8 +55,10 @@ IDLE_LOOK_INTERVAL = 2.0
 _looked = {"generation": -1, "at": 0.0}
 
 
-def create_asset_triggered_runs(engine, now: dt.datetime, *, force: bool = False) -> set[tuple[str, str]]:
+def create_asset_triggered_runs(leadership, now: dt.datetime, *, force: bool = False) -> set[tuple[str, str]]:
     """Create the runs whose asset conditions are met; returns (dag_id, run_id) of each.
+
+    `leadership` (scheduler/leadership.py) opens the transaction: only the leading scheduler creates runs.
 
     Skipped (no query) when no event was written in this process since the last look, except every
     IDLE_LOOK_INTERVAL seconds; a DAG unpaused with updates already queued waits at most that long."""
@@ -66,7 +68,7 @@ def create_asset_triggered_runs(engine, now: dt.datetime, *, force: bool = False
             and mono - _looked["at"] < IDLE_LOOK_INTERVAL):
         return created
     _looked.update(generation=asset_store.generation, at=mono)
-    with engine.begin() as conn:
+    with leadership.begin() as conn:
         for dag_id in asset_store.queued_dag_ids(conn):
             dag_row = dag_store.get_dag(conn, dag_id)
             if dag_row is None or dag_row.is_paused or dag_row.is_stale:

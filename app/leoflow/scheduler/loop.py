@@ -25,6 +25,7 @@ from . import rules, timetables
 from ..store import reschedules  # leoflow-async
 from . import assets as asset_runs, waits  # leoflow-async
 from .callbacks import DagCallbacks  # leoflow-async
+from .leadership import NotLeader, SoleLeader
 from .triggerer import Triggerer  # leoflow-async
 
 log = logging.getLogger(__name__)
@@ -42,12 +43,19 @@ BIG_RUN_TIS = 200
 BIG_RUN_DUTY = 3.0
 BIG_RUN_MAX_DELAY = 0.25
 JOB_HEARTBEAT_INTERVAL = 5.0
+LEASE_RENEW_INTERVAL = 1.0  # a leader renews its lease this often (the lease lasts leadership.LEASE_SECONDS)
+STANDBY_POLL_INTERVAL = 0.5  # a standby asks for the lease this often
 _DAG_LIMITS = select(dag.c.is_paused, dag.c.max_active_runs).where(dag.c.dag_id == bindparam("dag_id"))
 
 
 class Scheduler:
-    def __init__(self, services: Services, executor, *, token_secret: str, create_scheduled_runs: bool = True):
+    def __init__(self, services: Services, executor, *, token_secret: str, create_scheduled_runs: bool = True,
+                 leadership=None, run_triggers: bool = True):
         self.services = services
+        # Who may commit decisions: every decision transaction goes through `self.leadership.begin()`.
+        self.leadership = leadership or SoleLeader(services.engine)
+        self._last_renewal = float("-inf")
+        self.run_triggers = run_triggers
         self.create_scheduled_runs = create_scheduled_runs
         self.executor = executor
         self.token_secret = token_secret
@@ -96,10 +104,44 @@ class Scheduler:
         while not self.stop.is_set():
             try:
                 self.tick()
+            except NotLeader:
+                self._stand_by()
             except Exception:
                 log.exception("Scheduler loop failed; continuing")
                 time.sleep(0.5)
-            self._wait()
+            if self.leadership.is_leader:
+                self._wait()
+            else:
+                self.stop.wait(STANDBY_POLL_INTERVAL)
+
+    def _lead(self) -> bool:
+        """Renew (or take) the lease when due; on taking it, start from what the database says."""
+        mono = time.monotonic()
+        was = self.leadership.is_leader
+        if was and mono - self._last_renewal < LEASE_RENEW_INTERVAL:
+            return True
+        leading = self.leadership.renew()
+        self._last_renewal = mono
+        if leading and not was:
+            self._took_over()
+        elif was and not leading:
+            self._stand_by()
+        return leading
+
+    def _took_over(self) -> None:
+        """This scheduler now leads: whatever it remembered may be stale; every unfinished run is looked at."""
+        self._serialized_cache.clear()
+        self._wakeups.clear()
+        self._held.clear()
+        self._big_cost.clear()
+        self._dirty = set(self._unfinished_runs())
+        self._queue_backlog = True
+        self._last_zombie_check = 0.0
+
+    def _stand_by(self) -> None:
+        """Another scheduler leads: its triggerer runs the triggers."""
+        if self.triggerer.running_count():
+            self.triggerer.stop()
 
     def _wait(self) -> None:
         timeout = self.services.settings.scheduler_poll_interval
@@ -129,14 +171,17 @@ class Scheduler:
         if mono - self._last_heartbeat > JOB_HEARTBEAT_INTERVAL and self.job_id:
             jobs.heartbeat(self.services.engine, self.job_id)
             self._last_heartbeat = mono
-        self._handle_executor_exits()
-        self._dirty.update(self.triggerer.sync())  # leoflow-async
+        self._handle_executor_exits()  # facts about this process's own tasks, leading or not
+        if not self._lead():
+            return
+        if self.run_triggers:
+            self._dirty.update(self.triggerer.sync())  # leoflow-async
         if mono - self._last_zombie_check > ZOMBIE_CHECK_INTERVAL:
             self._find_zombies(now)
             self._last_zombie_check = mono
         if self.create_scheduled_runs:
             self._create_scheduled_runs(now)
-            self._dirty.update(asset_runs.create_asset_triggered_runs(self.services.engine, now))  # leoflow-async
+            self._dirty.update(asset_runs.create_asset_triggered_runs(self.leadership, now))  # leoflow-async
         if mono - self._last_full_sweep > FULL_SWEEP_INTERVAL:
             self._dirty.update(self._unfinished_runs())
             self._last_sweep = self._last_full_sweep = mono
@@ -216,7 +261,7 @@ class Scheduler:
         with self.services.engine.connect() as conn:
             if conn.execute(due_query.limit(1)).first() is None:
                 return
-        with self.services.engine.begin() as conn:
+        with self.leadership.begin() as conn:
             due = conn.execute(due_query).all()
             for row in due:
                 latest = dag_store.latest_serialized(conn, row.dag_id)
@@ -239,7 +284,7 @@ class Scheduler:
 
     def evaluate_run(self, dag_id: str, run_id: str, now: dt.datetime) -> str | None:
         """Apply the state machine to one run, in one transaction. Returns the run's state."""
-        with self.services.engine.begin() as conn:
+        with self.leadership.begin() as conn:
             run = runs.get_run(conn, dag_id, run_id)
             if run is None or run.state not in ("queued", "running"):
                 return run.state if run else None
@@ -353,7 +398,7 @@ class Scheduler:
         with self.services.engine.connect() as conn:  # nothing scheduled: no write transaction to wait for
             if not tis.any_scheduled(conn):
                 return 0
-        with self.services.engine.begin() as conn:
+        with self.leadership.begin() as conn:
             pool_limits = slots_by_pool(conn)
             pool_used = tis.occupied_slots_by_pool(conn)
             run_active = tis.active_count_by_run(conn)
@@ -452,11 +497,15 @@ class Scheduler:
 
     def _find_zombies(self, now: dt.datetime) -> None:
         threshold = now - dt.timedelta(seconds=self.services.settings.zombie_threshold)
-        with self.services.engine.begin() as conn:
+        with self.leadership.begin() as conn:
             zombies = tis.stale_running(conn, threshold)
             for ti in zombies:
                 self._fail_or_retry(conn, ti, "no heartbeat from its runner (zombie)")
                 self._dirty.add((ti.dag_id, ti.run_id))
+            for ti_id in tis.queued_by_gone_schedulers(conn, threshold):  # its replica died before starting it
+                tis.reset_to_scheduled(conn, ti_id)
+                row = tis.get_ti(conn, ti_id)
+                self._dirty.add((row.dag_id, row.run_id))
             for ti_id in tis.stale_restarting(conn, threshold):  # cleared, and its runner is gone
                 tis.restart_cleared(conn, ti_id)
                 row = tis.get_ti(conn, ti_id)

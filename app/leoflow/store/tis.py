@@ -185,6 +185,17 @@ def active_tis_of_other_jobs(conn: Connection, job_id: int):
     ).all()
 
 
+def queued_by_gone_schedulers(conn: Connection, older_than: dt.datetime) -> list[str]:
+    """Ids of task instances still `queued` by a scheduler that ended or stopped heart-beating: the
+    process that would have run them is gone (a server replica that died between queueing and starting)."""
+    from .tables import job
+
+    gone = select(job.c.id).where((job.c.state != "running") | (job.c.latest_heartbeat < older_than))
+    return list(conn.execute(select(TI.c.id).where(
+        TI.c.state == "queued", TI.c.queued_by_job_id.in_(gone),
+        func.coalesce(TI.c.queued_dttm, TI.c.updated_at) < older_than)).scalars())
+
+
 def reset_to_scheduled(conn: Connection, ti_id: str) -> None:
     conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state == "queued")
                  .values(state="scheduled", queued_dttm=None, queued_by_job_id=None, updated_at=utcnow()))
