@@ -37,4 +37,6 @@ def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = Tru
     # A wrong or missing Fernet key stops the start here, before anything reads a secret.
     crypt, generated = fernet.load(settings.home, mode=mode, configured=settings.fernet_key)
     fernet.check_stored(engine, crypt, generated=generated, home=settings.home)
-    return Services(settings=settings, engine=engine, bus=connect(settings.redis_url), mode=mode, crypt=crypt)
+    # Without Redis, server replicas wake each other through Postgres; lite wakes itself in memory.
+    bus = connect(settings.redis_url, database_url=settings.database_url if mode == "server" else None)
+    return Services(settings=settings, engine=engine, bus=bus, mode=mode, crypt=crypt)

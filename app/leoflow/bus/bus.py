@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import defaultdict, deque
 
 log = logging.getLogger(__name__)
 
 SCHEDULER_QUEUE = "leoflow:scheduler:wake"
+RETRY_AFTER = 5.0  # after Redis failed, poll without it this long before trying again
 
 
 class Bus:
@@ -23,22 +25,35 @@ class Bus:
         self.redis = redis_client
         self.kind = kind  # "redis" or "fakeredis", for health reports
         self._broken_logged = False
+        self._down_until = 0.0
+
+    def _failed(self, exc: Exception, what: str) -> None:
+        # Each attempt on a dead Redis costs a connect timeout: the parts poll without it for a while.
+        self._down_until = time.monotonic() + RETRY_AFTER
+        if not self._broken_logged:
+            log.warning("bus unavailable (%s); %s", exc, what)
+            self._broken_logged = True
 
     def notify_scheduler(self, **event) -> None:
         """Tell the scheduler something changed (a task finished, a run was triggered)."""
         self.push(SCHEDULER_QUEUE, event)
 
     def push(self, queue: str, event: dict) -> None:
+        if time.monotonic() < self._down_until:
+            return
         try:
             self.redis.rpush(queue, json.dumps(event))
+            if self._broken_logged:
+                log.info("bus available again")
             self._broken_logged = False
         except Exception as exc:  # the bus is an accelerator: never fail the caller
-            if not self._broken_logged:
-                log.warning("bus unavailable (%s); components fall back to polling", exc)
-                self._broken_logged = True
+            self._failed(exc, "components fall back to polling")
 
     def wait(self, queue: str, timeout: float) -> list[dict]:
         """Block up to `timeout` seconds for events; return every event waiting."""
+        if time.monotonic() < self._down_until:
+            threading.Event().wait(timeout)
+            return []
         try:
             first = self.redis.blpop([queue], timeout=max(timeout, 0.01))
             if first is None:
@@ -49,11 +64,12 @@ class Bus:
                 pipe.delete(queue)
                 rest, _ = pipe.execute()
             events.extend(json.loads(raw) for raw in rest)
+            if self._broken_logged:
+                log.info("bus available again")
+            self._broken_logged = False
             return events
         except Exception as exc:
-            if not self._broken_logged:
-                log.warning("bus unavailable (%s); falling back to polling", exc)
-                self._broken_logged = True
+            self._failed(exc, "falling back to polling")
             threading.Event().wait(timeout)
             return []
 
@@ -106,11 +122,18 @@ class MemoryBus(Bus):
         return True
 
 
-def connect(redis_url: str | None) -> Bus:
-    """Real Redis at `redis_url`, or the in-process MemoryBus when None (lite)."""
+def connect(redis_url: str | None, *, database_url: str | None = None) -> Bus:
+    """Real Redis at `redis_url`; else Postgres LISTEN/NOTIFY when a server gives its `database_url`;
+    else the in-process MemoryBus (lite)."""
     if redis_url:
         import redis
 
-        client = redis.Redis.from_url(redis_url, socket_timeout=None, socket_connect_timeout=2)
+        # A read never blocks longer than a wait's timeout plus this: a Redis cut off silently is noticed.
+        client = redis.Redis.from_url(redis_url, socket_timeout=10, socket_connect_timeout=2,
+                                      socket_keepalive=True, health_check_interval=15)
         return Bus(client, kind="redis")
+    if database_url and database_url.startswith(("postgres", "postgresql")):
+        from .postgres import PostgresBus
+
+        return PostgresBus(database_url)
     return MemoryBus()
