@@ -10,17 +10,21 @@ from .services import Services
 HEALTH_PATH = "/api/v2/monitor/health"
 
 
-def build_app(services: Services):
+def build_app(services: Services, *, api: bool = True):
+    """Every route (`api=False`: a replica without the api component answers only probes and metrics)."""
     from starlette.applications import Starlette
     from starlette.exceptions import HTTPException
     from starlette.routing import Mount
 
-    from .api.app import api_routes, http_exception_handler
+    from .api.app import api_routes, http_exception_handler, probe_routes
     from .execution_api import execution_routes
     from .web.ui import web_routes
 
     # The UI's catch-all route (client-side paths -> index.html) must stay last.
-    routes = [Mount("/execution", routes=execution_routes(services)), *api_routes(services), *web_routes()]
+    if api:
+        routes = [Mount("/execution", routes=execution_routes(services)), *api_routes(services), *web_routes()]
+    else:
+        routes = probe_routes(services)
     middleware = []
     if metrics_wanted(services):
         from starlette.middleware import Middleware

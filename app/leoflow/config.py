@@ -38,6 +38,10 @@ class Settings:
     # {task_id}, {map_index}, {try_number}; empty: no external log link (the API answers 400).
     log_external_url: str = ""
     maximum_page_limit: int = 100  # the most items one API page holds, whatever `limit` asks
+    # A server on a schema that is behind waits this long for `leoflow migrate` before giving up.
+    schema_wait_timeout: float = 300.0
+    # A graceful stop lets running tries finish for this long, then ends them (failed or up for retry).
+    shutdown_grace_period: float = 25.0
     metrics: bool | None = None  # GET /metrics: on in server mode, off in lite, unless set
     metrics_token: str = ""  # a static bearer token Prometheus may scrape /metrics with
     extra: dict = field(default_factory=dict)
@@ -115,6 +119,8 @@ _ENV = {
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
     "log_external_url": ("LEOFLOW_LOG_EXTERNAL_URL", [], str),
     "maximum_page_limit": ("LEOFLOW_MAXIMUM_PAGE_LIMIT", ["AIRFLOW__API__MAXIMUM_PAGE_LIMIT"], int),
+    "schema_wait_timeout": ("LEOFLOW_SCHEMA_WAIT_TIMEOUT", [], float),
+    "shutdown_grace_period": ("LEOFLOW_SHUTDOWN_GRACE_PERIOD", [], float),
     "metrics": ("LEOFLOW_METRICS", [], bool),
     "metrics_token": ("LEOFLOW_METRICS_TOKEN", [], str),
 }

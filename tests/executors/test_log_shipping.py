@@ -35,7 +35,7 @@ def test_lines_are_shipped_while_the_try_runs_and_the_rest_when_it_ends(engine, 
         with open(path, "a") as f:
             f.write(' a line"}')  # ... and the try ends without the last newline
         shipper.finished(KEY)
-        assert _read(engine).endswith('{"event": "half a line"}\n')
+        _wait(lambda: _read(engine).endswith('{"event": "half a line"}\n'))
     finally:
         shipper.stop()
 

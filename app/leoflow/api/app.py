@@ -84,6 +84,13 @@ def api_routes(services) -> list[BaseRoute]:
     return routes
 
 
+def probe_routes(services) -> list[BaseRoute]:
+    """Only `/livez`, `/readyz` and `/metrics`: for a replica that serves no API."""
+    authenticator = auth.Authenticator(services.settings, services.engine, server=services.mode == "server")
+    return [Route(path, endpoint(services, authenticator, fn, public=True, template=path), methods=methods)
+            for path, methods, fn, *_flags in probes.ROUTES]
+
+
 async def http_exception_handler(request: Request, exc: HTTPException) -> Response:
     """For the server app: starlette's own 404/405 as FastAPI-style `{"detail": ...}` JSON."""
     if exc.status_code in (204, 304):

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy.exc import SQLAlchemyError
 
 # Only the store here: lite answers health with this before the rest of the API is imported.
-from ..store.jobs import latest_jobs
+from ..store.jobs import latest_jobs, lease_holders, live_jobs
 
 VERSION = "3.2.1"  # the Airflow API version Leoflow serves
 HEARTBEAT_LIMIT = dt.timedelta(seconds=30)  # Airflow's scheduler_health_check_threshold
@@ -22,12 +22,16 @@ _COMPONENTS = {
 
 def health(services, request):
     database = "healthy"
+    now = dt.datetime.now(dt.UTC)
+    instances, leaders = [], {}
     try:
         with services.engine.connect() as conn:
             jobs = latest_jobs(conn)
+            if getattr(services, "mode", "lite") == "server":
+                instances = live_jobs(conn, now - HEARTBEAT_LIMIT)
+                leaders = lease_holders(conn)
     except SQLAlchemyError:
         database, jobs = "unhealthy", {}
-    now = dt.datetime.now(dt.UTC)
     body = {"metadatabase": {"status": database}}
     for key, (job_type, field, never) in _COMPONENTS.items():
         beat, state = jobs.get(job_type, (None, None))
@@ -41,6 +45,12 @@ def health(services, request):
             status = "healthy" if state == "running" and now - beat <= HEARTBEAT_LIMIT else "unhealthy"
         # Airflow writes these with isoformat(), not the API's `Z` format.
         body[key] = {"status": status, field: beat.isoformat() if beat else None}
+        if getattr(services, "mode", "lite") == "server":  # every live one, for operators of several replicas
+            lease = {"scheduler": "scheduler", "triggerer": "triggerer"}.get(key)
+            body[key]["instances"] = [
+                {"job_id": j.id, "hostname": j.hostname, "latest_heartbeat": j.latest_heartbeat.isoformat(),
+                 **({"leader": leaders.get(lease) == j.id} if lease else {})}
+                for j in instances if j.job_type == job_type]
     return body
 
 

@@ -14,12 +14,18 @@ def _engine(args):
     return make_engine(settings.database_url), settings
 
 
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def migrate(args) -> int:
     from leoflow.store import migrate as m
 
     engine, settings = _engine(args)
     applied = m.upgrade(engine)
-    print(f"Database {engine.url.render_as_string(hide_password=True)}: "
+    print(f"Database {_shown(settings.database_url)}: "
           f"{'migrated to' if applied else 'already at'} revision {m.current_revision(engine)}")
     return 0
 

@@ -66,8 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("task_id")
     q.add_argument("logical_date", nargs="?")
 
+    from .server import add_parser as add_server_parser
     from .users import add_parser as add_users_parser
 
+    add_server_parser(sub)
     add_users_parser(sub)
     return parser
 
@@ -113,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.tasks_command is None:
             parser.parse_args(["tasks", "--help"])
         return tasks.test(args)
+    if cmd == "server":
+        from .server import run_server
+
+        return run_server(args)
     if cmd == "users":
         from . import users
 

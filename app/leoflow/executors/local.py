@@ -10,6 +10,11 @@ from .forkserver import ForkServer
 log = logging.getLogger(__name__)
 
 
+def log_key(workload: dict) -> tuple:
+    return (workload["dag_id"], workload["run_id"], workload["task_id"], workload.get("map_index", -1),
+            workload["try_number"])
+
+
 class LocalExecutor:
     name = "LocalExecutor"
 
@@ -20,7 +25,13 @@ class LocalExecutor:
         self._running: dict[str, dict] = {}  # job id (one per try) -> workload
         self._exits: list[dict] = []
         self.on_event = lambda: None  # set by the scheduler: wake up
+        self.log_shipper = None  # a server's LogShipper: every try's log reaches the database too
         forkserver.add_listener(self._on_forkserver_event)
+
+    def running(self) -> list[dict]:
+        """The workloads whose process has not ended yet."""
+        with self._lock:
+            return list(self._running.values())
 
     def free_slots(self) -> int:
         with self._lock:
@@ -36,6 +47,8 @@ class LocalExecutor:
         job = self.job_id(workload["ti_id"], workload["try_number"], workload.get("attempt"))
         with self._lock:
             self._running[job] = workload
+        if self.log_shipper is not None:
+            self.log_shipper.follow(log_key(workload), workload["log_path"])
         self.forkserver.submit(job, "task", workload)
 
     def kill(self, ti_id: str, try_number: int) -> None:
@@ -60,4 +73,6 @@ class LocalExecutor:
             if workload is None:
                 return
             self._exits.append({**workload, "exit_code": event["code"]})
+        if self.log_shipper is not None:
+            self.log_shipper.finished(log_key(workload))
         self.on_event()

@@ -35,6 +35,7 @@ class LogShipper:
         self._followed: dict[tuple, _Followed] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
+        self._wake = threading.Event()
         self._thread = threading.Thread(target=self._run, name="log-shipper", daemon=True)
         self._thread.start()
 
@@ -43,12 +44,13 @@ class LogShipper:
             self._followed.setdefault(key, _Followed(key, Path(path), seq=first_seq))
 
     def finished(self, key: tuple) -> None:
-        """The try's process ended: ship what is left, the last line even without its newline."""
+        """The try's process ended: what is left goes at once (the last line even without its newline),
+        from the shipper's own thread: the caller (the executor's event reader) never waits for it."""
         with self._lock:
             followed = self._followed.get(key)
             if followed is not None:
                 followed.ended = True
-        self.flush()
+        self._wake.set()
 
     def flush(self) -> None:
         with self._lock:
@@ -86,11 +88,15 @@ class LogShipper:
             item.seq += 1
 
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self._wake.wait(self.interval)
+            self._wake.clear()
             self.flush()
 
     def stop(self) -> None:
         self._stop.set()
+        self._wake.set()
+        self._thread.join(5)
         self.flush()
 
 

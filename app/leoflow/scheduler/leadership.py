@@ -11,6 +11,7 @@ over: its next transaction finds the other's name in the lease and rolls back, a
 open keeps the lock only until Postgres ends the idle session (`idle_in_transaction_session_timeout`,
 set on every server connection by store/engine.py).
 
+The triggerer's lease works the same way under its own lock and name: one process runs the triggers.
 Lease times are the database's clock, never a replica's.
 """
 
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x4C454F464C4F5701  # "LEOFLOW" + 1: the scheduler's advisory lock
 LEASE_NAME = "scheduler"
+TRIGGERER_LOCK_KEY = 0x4C454F464C4F5703  # "LEOFLOW" + 3: the triggerer's, leased the same way
 LEASE_SECONDS = 3.0  # a dead leader is replaced this long after its last renewal (plus one standby poll)
 LOCK_WAIT = "2s"  # how long the leader waits for the lock a standby holds for an instant
 
@@ -56,9 +58,11 @@ class SoleLeader:
 class LeaseLeader:
     """A server replica's scheduler: leads while it holds the lease in `scheduler_lease`."""
 
-    def __init__(self, engine, job_id: int, *, lease_seconds: float = LEASE_SECONDS, hostname: str | None = None):
+    def __init__(self, engine, job_id: int, *, lease_seconds: float = LEASE_SECONDS, hostname: str | None = None,
+                 name: str = LEASE_NAME, lock_key: int = LOCK_KEY):
         self.engine = engine
         self.job_id = job_id
+        self.name, self.lock_key = name, lock_key
         self.lease_seconds = lease_seconds
         self.hostname = hostname or socket.gethostname()
         self.is_leader = False
@@ -66,11 +70,11 @@ class LeaseLeader:
     def _lock(self, conn) -> bool:
         """The advisory lock for this transaction: a leader waits a moment for it, a standby only tries."""
         if not self.is_leader:
-            return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": LOCK_KEY}).scalar())
+            return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.lock_key}).scalar())
         conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
         try:
             with conn.begin_nested():
-                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": self.lock_key})
         except OperationalError:  # lock_timeout: another session holds it (a frozen former leader?)
             return False
         conn.execute(text("SET LOCAL lock_timeout = DEFAULT"))
@@ -90,12 +94,12 @@ class LeaseLeader:
                 log.warning("Scheduler lease not renewed (%s); standing by", str(exc).splitlines()[0])
             self.is_leader = False
         if self.is_leader != was:
-            log.info("This scheduler (job %s on %s) %s", self.job_id, self.hostname,
-                     "now leads scheduling" if self.is_leader else "stands by: another scheduler leads")
+            log.info("This %s (job %s on %s) %s", self.name, self.job_id, self.hostname,
+                     "now leads" if self.is_leader else f"stands by: another {self.name} leads")
         return self.is_leader
 
     def _renew_locked(self, conn) -> bool:
-        params = {"name": LEASE_NAME, "me": self.job_id, "host": self.hostname, "ttl": self.lease_seconds}
+        params = {"name": self.name, "me": self.job_id, "host": self.hostname, "ttl": self.lease_seconds}
         row = conn.execute(text("SELECT holder_job_id, expires_at < now() AS expired FROM scheduler_lease "
                                 "WHERE name = :name"), params).first()
         if row is None:
@@ -115,7 +119,7 @@ class LeaseLeader:
             if not self.is_leader or not self._lock(conn):
                 raise NotLeader("another scheduler holds the lock")
             holder = conn.execute(text("SELECT holder_job_id FROM scheduler_lease WHERE name = :name"),
-                                  {"name": LEASE_NAME}).scalar()
+                                  {"name": self.name}).scalar()
             if holder != self.job_id:
                 self.is_leader = False
                 raise NotLeader(f"the lease belongs to scheduler job {holder}")
@@ -130,14 +134,16 @@ class LeaseLeader:
                 if self._lock(conn):
                     conn.execute(text("UPDATE scheduler_lease SET expires_at = now() - interval '1 second' "
                                       "WHERE name = :name AND holder_job_id = :me"),
-                                 {"name": LEASE_NAME, "me": self.job_id})
+                                 {"name": self.name, "me": self.job_id})
         except OperationalError:
             pass
         self.is_leader = False
 
 
-def leadership_for(engine, job_id: int):
+def leadership_for(engine, job_id: int, *, triggerer: bool = False):
     """The right kind for the database: a lease on Postgres, the sole leader on SQLite."""
-    if engine.dialect.name == "postgresql":
-        return LeaseLeader(engine, job_id)
-    return SoleLeader(engine)
+    if engine.dialect.name != "postgresql":
+        return SoleLeader(engine)
+    if triggerer:
+        return LeaseLeader(engine, job_id, name="triggerer", lock_key=TRIGGERER_LOCK_KEY)
+    return LeaseLeader(engine, job_id)

@@ -31,6 +31,24 @@ def latest_jobs(conn) -> dict[str, tuple]:
     return out
 
 
+def live_jobs(conn, since) -> list:
+    """Running jobs that beat since `since`: every live scheduler, DAG processor and triggerer, with host."""
+    return conn.execute(select(job.c.id, job.c.job_type, job.c.hostname, job.c.latest_heartbeat)
+                        .where(job.c.state == "running", job.c.latest_heartbeat >= since)
+                        .order_by(job.c.job_type, job.c.id)).all()
+
+
+def lease_holders(conn) -> dict[str, int]:
+    """Lease name ("scheduler", "triggerer") -> the job id holding it now (server mode)."""
+    from sqlalchemy import func
+
+    from .tables import scheduler_lease
+
+    rows = conn.execute(select(scheduler_lease.c.name, scheduler_lease.c.holder_job_id)
+                        .where(scheduler_lease.c.expires_at > func.now())).all()
+    return {r.name: r.holder_job_id for r in rows}
+
+
 def heartbeat(engine: Engine, job_id: int) -> None:
     with engine.begin() as conn:
         conn.execute(update(job).where(job.c.id == job_id).values(latest_heartbeat=utcnow()))

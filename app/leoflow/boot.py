@@ -1,0 +1,221 @@
+"""The long-running parts `leoflow lite` and `leoflow server` both start, and how they stop.
+
+`ControlPlane` owns the scheduler (with its executor and triggerer) and the DAG processor of one
+process; which of them run is the process's `components`. Lite starts all of them on SQLite; a server
+replica starts those its `--components` name, on Postgres, where the scheduler leads only while it
+holds the lease (scheduler/leadership.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+log = logging.getLogger("leoflow")
+
+COMPONENTS = ("api", "scheduler", "dag-processor", "triggerer")
+
+
+def parse_components(text: str | None) -> set[str]:
+    """`api,scheduler,...` -> the set; every one when not given. A name not known is a clear error."""
+    if not text:
+        return set(COMPONENTS)
+    chosen = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = sorted(chosen - set(COMPONENTS))
+    if unknown:
+        raise SystemExit(f"leoflow: --components: {', '.join(map(repr, unknown))} is not one of "
+                         f"{', '.join(COMPONENTS)}")
+    if not chosen:
+        raise SystemExit(f"leoflow: --components names nothing; choose from {', '.join(COMPONENTS)}")
+    return chosen
+
+
+def thread(name: str, target) -> threading.Thread:
+    """A daemon thread the OS knows by `name` too (top -H, py-spy, /proc/PID/task/*/comm)."""
+
+    def run():
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME: this thread only
+        except Exception:
+            pass
+        target()
+
+    return threading.Thread(target=run, name=name, daemon=True)
+
+
+class TriggererService:
+    """A server's triggerer: runs the deferred tasks' triggers while it holds the triggerer lease.
+
+    (Lite's scheduler runs them itself.) Its job row (TriggererJob) is what health reports.
+    """
+
+    INTERVAL = 1.0
+
+    def __init__(self, services):
+        from .scheduler.leadership import leadership_for
+        from .scheduler.triggerer import Triggerer
+        from .store import jobs
+
+        self.services = services
+        self.triggerer = Triggerer(services)
+        self.job_id = jobs.start_job(services.engine, "TriggererJob")
+        self.leadership = leadership_for(services.engine, self.job_id, triggerer=True)
+        self.stop = threading.Event()
+
+    def run_forever(self) -> None:
+        from .store import jobs
+
+        last_beat = 0.0
+        while not self.stop.wait(self.INTERVAL):
+            try:
+                if time.monotonic() - last_beat > 5:
+                    jobs.heartbeat(self.services.engine, self.job_id)
+                    last_beat = time.monotonic()
+                if self.leadership.renew():
+                    for dag_id, run_id in self.triggerer.sync():
+                        self.services.bus.notify_scheduler(kind="trigger_event", dag_id=dag_id, run_id=run_id)
+                elif self.triggerer.running_count():
+                    self.triggerer.stop()
+            except Exception:  # noqa: BLE001 - the database is away: try again next second
+                log.warning("Triggerer pass failed; retrying", exc_info=True)
+        self.triggerer.stop()
+        self.leadership.release()
+
+
+class ControlPlane:
+    def __init__(self, services, forkserver, components: set[str]):
+        self.services = services
+        self.forkserver = forkserver
+        self.components = components
+        self.executor = None
+        self.scheduler = None
+        self.processor = None
+        self.processor_job = None
+        self.log_shipper = None
+        self.triggerer = None
+        self._threads: list[threading.Thread] = []
+
+    # --- start --------------------------------------------------------------------------------
+
+    def start_scheduler(self) -> None:
+        """The scheduler job and its executor; its loop starts with `run()`. (Before the API serves:
+        health reads the scheduler's job row.)"""
+        server = self.services.mode == "server"
+        if server and "triggerer" in self.components:
+            self.triggerer = TriggererService(self.services)
+        if "scheduler" not in self.components:
+            return
+        from .executors.local import LocalExecutor
+        from .scheduler.leadership import leadership_for
+        from .scheduler.loop import Scheduler
+
+        settings = self.services.settings
+        self.executor = LocalExecutor(self.forkserver, settings.parallelism)
+        if server:  # any replica serves a try's log, wherever it ran
+            from .executors.log_shipping import LogShipper, database_sink
+
+            self.log_shipper = LogShipper(database_sink(self.services.engine))
+            self.executor.log_shipper = self.log_shipper
+        # A server's triggers run under their own lease (TriggererService); lite's scheduler runs them.
+        scheduler = Scheduler(self.services, self.executor, token_secret=settings.secret("jwt-execution"),
+                              run_triggers=not server)
+        job_id = scheduler.start_job()
+        scheduler.leadership = leadership_for(self.services.engine, job_id)
+        self.scheduler = scheduler
+
+    def start_processor(self) -> None:
+        if "dag-processor" not in self.components:
+            return
+        from .dagproc.processor import DagProcessor, forkserver_parser
+        from .store import jobs
+
+        self.processor = DagProcessor(self.services, forkserver_parser(self.forkserver),
+                                      paused_by_default=self.services.settings.extra.get(
+                                          "dags_are_paused_at_creation", False))
+        self.processor_job = jobs.start_job(self.services.engine, "DagProcessorJob")
+
+    def run(self) -> None:
+        """Start the loops (once the API serves: tasks talk to the Execution API)."""
+        from .store import jobs
+
+        if self.scheduler is not None:
+            self._threads.append(thread("scheduler", self.scheduler.run_forever))
+        if self.triggerer is not None:
+            self._threads.append(thread("triggerer", self.triggerer.run_forever))
+        if self.processor is not None:
+            processor, job_id, engine = self.processor, self.processor_job, self.services.engine
+
+            def heartbeat_processor():
+                while not processor.stop.wait(5):
+                    try:
+                        jobs.heartbeat(engine, job_id)
+                    except Exception:  # noqa: BLE001 - the database is away; health shows it
+                        log.warning("DAG processor heartbeat failed", exc_info=True)
+
+            self._threads += [thread("dag-processor", processor.run_forever),
+                              thread("heartbeat", heartbeat_processor)]
+        for t in self._threads:
+            t.start()
+
+    # --- stop ---------------------------------------------------------------------------------
+
+    def stop_taking_work(self) -> None:
+        """The first step of a graceful stop: no new runs or tries here; another scheduler takes over now."""
+        if self.scheduler is not None:
+            self.scheduler.stop.set()
+            for t in self._threads:
+                if t.name == "scheduler":
+                    t.join(10)
+            self.scheduler.leadership.release()
+            self.scheduler.triggerer.stop()
+        if self.triggerer is not None:
+            self.triggerer.stop.set()
+            for t in self._threads:
+                if t.name == "triggerer":
+                    t.join(10)
+        if self.processor is not None:
+            self.processor.stop.set()
+            self.processor.wake.set()
+
+    def drain(self, grace: float) -> list[dict]:
+        """Let running tries finish for up to `grace` seconds; the workloads still running after it."""
+        if self.executor is None:
+            return []
+        deadline = time.monotonic() + grace
+        while self.executor.running() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return self.executor.running()
+
+    def end_unfinished(self, workloads: list[dict], reason: str) -> None:
+        """Stop tries that outlived the grace period, and record them failed or up for retry."""
+        if not workloads:
+            return
+        from .store import tis
+
+        for w in workloads:
+            self.executor.kill(w["ti_id"], w["try_number"])
+        with self.services.engine.begin() as conn:
+            for w in workloads:
+                row = tis.get_ti(conn, w["ti_id"])
+                if row is None or row.try_number != w["try_number"]:
+                    continue
+                state = "up_for_retry" if row.try_number <= row.max_tries else "failed"
+                if tis.finish_try(conn, row.id, state, only_if=("queued", "running"), try_number=row.try_number):
+                    log.warning("Task %s.%s (run %s, try %s) is %s: %s", row.dag_id, row.task_id, row.run_id,
+                                row.try_number, state, reason)
+
+    def close(self) -> None:
+        from .store import jobs
+
+        engine = self.services.engine
+        if self.log_shipper is not None:
+            self.log_shipper.stop()
+        if self.scheduler is not None and self.scheduler.job_id is not None:
+            jobs.end_job(engine, self.scheduler.job_id)
+        if self.processor_job is not None:
+            jobs.end_job(engine, self.processor_job)
+        if self.triggerer is not None:
+            jobs.end_job(engine, self.triggerer.job_id)
