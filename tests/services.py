@@ -50,6 +50,37 @@ def postgres_schema_url():
         admin.dispose()
 
 
+@contextmanager
+def postgres_database_url():
+    """A fresh database of the test's own, dropped afterwards.
+
+    For what a schema does not separate: advisory locks and LISTEN/NOTIFY channels belong to a database,
+    so servers (or tests) on two schemas of one database would share their scheduler lock.
+    """
+    if not POSTGRES_URL:
+        _unavailable("Postgres", "LEOFLOW_TEST_POSTGRES_URL is not set")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from leoflow.store.engine import normalize_url
+
+    base = make_url(normalize_url(POSTGRES_URL))
+    name = "leoflow_t_" + uuid.uuid4().hex[:12]
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection problem means unavailable
+        admin.dispose()
+        _unavailable("Postgres", str(exc).splitlines()[0])
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 class RedisServer:
     """A redis-server of the test's own, on a free loopback port, keeping nothing on disk.
 

@@ -89,6 +89,13 @@ class Settings:
             return value
 
 
+def hostname() -> str:
+    """This process's name in job rows, health and leases: LEOFLOW_HOSTNAME (e.g. a pod's name), else the host's."""
+    import socket
+
+    return os.environ.get("LEOFLOW_HOSTNAME") or socket.gethostname()
+
+
 def client_host(host: str) -> str:
     """Where a process on this machine reaches a server listening on `host`."""
     return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host

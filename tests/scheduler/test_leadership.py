@@ -7,12 +7,12 @@ import pytest
 from sqlalchemy import text
 
 from leoflow.scheduler.leadership import LeaseLeader, NotLeader, SoleLeader, leadership_for
-from tests.services import postgres_schema_url
+from tests.services import postgres_database_url
 
 
 @pytest.fixture
 def pg_url():
-    with postgres_schema_url() as url:
+    with postgres_database_url() as url:  # advisory locks are per database: one of the test's own
         yield url
 
 

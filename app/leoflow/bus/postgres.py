@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import select
 import threading
 import time
 
@@ -42,7 +43,7 @@ class PostgresBus(Bus):
         self._url = libpq_url(database_url)
         self._send_conn = None
         self._send_lock = threading.Lock()
-        self._listeners: dict[str, object] = {}  # queue -> its LISTENing connection (one waiter per queue)
+        self._listeners: dict[str, tuple] = {}  # queue -> (its LISTENing connection, payloads received)
         self._down_until = 0.0
         self._broken_logged = False
 
@@ -79,13 +80,21 @@ class PostgresBus(Bus):
             threading.Event().wait(timeout)
             return []
         try:
-            conn = self._listeners.get(queue)
-            if conn is None or conn.closed:
-                conn = self._listeners[queue] = self._connect()
+            listener = self._listeners.get(queue)
+            if listener is None or listener[0].closed:
+                conn, received = self._connect(), []
+                conn.add_notify_handler(lambda n: received.append(n.payload))
                 conn.execute(f"LISTEN {channel(queue)}")
-            events = [json.loads(n.payload) for n in conn.notifies(timeout=max(timeout, 0.01), stop_after=1)]
-            if events:  # and whatever else is already waiting, without blocking
-                events += [json.loads(n.payload) for n in conn.notifies(timeout=0)]
+                listener = self._listeners[queue] = (conn, received)
+            conn, received = listener
+            if not received:
+                # Wait on the socket ourselves: psycopg's notifies(timeout=) waits for ever when its
+                # deadline has passed by the time it looks (a process resumed after SIGSTOP).
+                ready, _, _ = select.select([conn.fileno()], [], [], max(timeout, 0.0))
+                if ready:
+                    conn.execute("SELECT 1")  # reads what arrived: the handler collects the notifications
+            events = [json.loads(payload) for payload in received]
+            received.clear()
             self._broken_logged = False
             return events
         except Exception as exc:  # noqa: BLE001

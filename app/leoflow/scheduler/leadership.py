@@ -19,17 +19,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
+import time
 
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
+
+from ..config import hostname as config_hostname
 
 log = logging.getLogger(__name__)
 
 LOCK_KEY = 0x4C454F464C4F5701  # "LEOFLOW" + 1: the scheduler's advisory lock
 LEASE_NAME = "scheduler"
 TRIGGERER_LOCK_KEY = 0x4C454F464C4F5703  # "LEOFLOW" + 3: the triggerer's, leased the same way
-LEASE_SECONDS = 3.0  # a dead leader is replaced this long after its last renewal (plus one standby poll)
+LEASE_SECONDS = 4.0  # a dead leader is replaced this long after its last renewal (plus one standby poll)
+RENEW_EVERY = 1.0  # a leader's decision transactions renew the lease when it is older than this
 LOCK_WAIT = "2s"  # how long the leader waits for the lock a standby holds for an instant
 
 
@@ -64,8 +67,9 @@ class LeaseLeader:
         self.job_id = job_id
         self.name, self.lock_key = name, lock_key
         self.lease_seconds = lease_seconds
-        self.hostname = hostname or socket.gethostname()
+        self.hostname = hostname or config_hostname()
         self.is_leader = False
+        self._renewed = float("-inf")  # monotonic time of the last renewal this process committed
 
     def _lock(self, conn) -> bool:
         """The advisory lock for this transaction: a leader waits a moment for it, a standby only tries."""
@@ -105,10 +109,12 @@ class LeaseLeader:
         if row is None:
             conn.execute(text("INSERT INTO scheduler_lease (name, holder_job_id, holder_hostname, expires_at) "
                               "VALUES (:name, :me, :host, now() + make_interval(secs => :ttl))"), params)
+            self._renewed = time.monotonic()
             return True
         if row.holder_job_id == self.job_id or row.expired or row.holder_job_id is None:
             conn.execute(text("UPDATE scheduler_lease SET holder_job_id = :me, holder_hostname = :host, "
                               "expires_at = now() + make_interval(secs => :ttl) WHERE name = :name"), params)
+            self._renewed = time.monotonic()
             return True
         return False
 
@@ -123,6 +129,10 @@ class LeaseLeader:
             if holder != self.job_id:
                 self.is_leader = False
                 raise NotLeader(f"the lease belongs to scheduler job {holder}")
+            if time.monotonic() - self._renewed > RENEW_EVERY:  # a long pass keeps its lease as it goes
+                conn.execute(text("UPDATE scheduler_lease SET expires_at = now() + make_interval(secs => :ttl) "
+                                  "WHERE name = :name"), {"name": self.name, "ttl": self.lease_seconds})
+                self._renewed = time.monotonic()
             yield conn
 
     def release(self) -> None:

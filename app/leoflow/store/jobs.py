@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import getpass
-import socket
 
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from ..config import hostname
 from .tables import job
 from .types import utcnow
 
@@ -17,7 +17,7 @@ def start_job(engine: Engine, job_type: str, executor_class: str | None = None) 
     with engine.begin() as conn:
         return conn.execute(job.insert().values(
             job_type=job_type, state="running", start_date=now, latest_heartbeat=now,
-            executor_class=executor_class, hostname=socket.gethostname(), unixname=getpass.getuser(),
+            executor_class=executor_class, hostname=hostname(), unixname=getpass.getuser(),
         )).inserted_primary_key[0]
 
 
