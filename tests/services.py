@@ -81,6 +81,76 @@ def postgres_database_url():
         admin.dispose()
 
 
+class PostgresServer:
+    """A Postgres cluster of the test's own (initdb into a temporary folder, trust auth, a free port), so a
+    test may stop and restart it; the machine's Postgres is never touched."""
+
+    def __init__(self):
+        import glob
+        import socket
+        import tempfile
+
+        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
+        if not bins or os.geteuid() != 0:
+            _unavailable("a Postgres of the test's own", "needs Debian's postgresql binaries and root (runs "
+                         "them as the postgres user)")
+        self.bin = bins[-1]
+        # Not under the test's tmp_path: the postgres user cannot enter root's 0700 folders there.
+        self.folder = folder = tempfile.mkdtemp(prefix="leoflow-test-pg-")
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        os.chown(folder, *_postgres_ids())
+        self._as_postgres(f"{self.bin}/initdb", "-D", f"{folder}/data", "-U", "postgres", "--auth=trust",
+                          "-E", "UTF8", "--no-sync")
+
+    def _as_postgres(self, *command: str) -> None:
+        import subprocess
+
+        proc = subprocess.run(["runuser", "-u", "postgres", "--", *command], capture_output=True, text=True,
+                              timeout=120)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{command[0]} failed: {proc.stderr[-2000:]}")
+
+    @property
+    def url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> "PostgresServer":
+        self._as_postgres(f"{self.bin}/pg_ctl", "-D", f"{self.folder}/data", "-l", f"{self.folder}/log", "-w",
+                          "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off",
+                          "start")
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._as_postgres(f"{self.bin}/pg_ctl", "-D", f"{self.folder}/data", "-m", "fast", "-w", "stop")
+        except RuntimeError:
+            pass
+
+    def remove(self) -> None:
+        import shutil
+
+        self.stop()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _postgres_ids() -> tuple[int, int]:
+    import pwd
+
+    entry = pwd.getpwnam("postgres")
+    return entry.pw_uid, entry.pw_gid
+
+
+@contextmanager
+def own_postgres_server():
+    server = PostgresServer().start()
+    try:
+        yield server
+    finally:
+        server.remove()
+
+
 class RedisServer:
     """A redis-server of the test's own, on a free loopback port, keeping nothing on disk.
 
