@@ -13,6 +13,7 @@ class Scenario:
     airflow: float | None  # Airflow 3.2.1's median; None where it was not measured
     target: float | None  # Leoflow's target on a 2-core machine: the figure must be at most this
     airflow_note: str = ""
+    higher_is_better: bool = False  # then the figure must be at least the target
 
 
 SCENARIOS = {s.key: s for s in [
@@ -37,4 +38,14 @@ SCENARIOS = {s.key: s for s in [
     Scenario("sched_flat", "scheduler work per task: 10,000 unrunnable TIs ÷ none", "x", None, 2.0),
     Scenario("chain10_10k", "chain10 with 10,000 unrunnable TIs present", "s", None, None),
     Scenario("version", "`leoflow version`", "s", None, 0.3),
+    # `leoflow server` on Postgres and Redis, local executor, beside lite in the same bench run.
+    Scenario("server_chain10", "server: chain10", "s", 11.6, None, "Airflow standalone, SQLite"),
+    Scenario("server_fan100", "server: fan100", "s", 16.7, None, "Airflow standalone, SQLite"),
+    Scenario("server_xcom3", "server: xcom3", "s", 4.25, None, "Airflow standalone, SQLite"),
+    Scenario("server_fan1000", "server: fan1000", "s", None, None),
+    Scenario("server_chain10_x10", "server: 10 runs of chain10 at once", "s", None, None),
+    Scenario("server_chain10_vs_lite", "server ÷ lite, chain10", "x", None, 1.5),
+    Scenario("server_fan100_vs_lite", "server ÷ lite, fan100", "x", None, 1.5),
+    Scenario("server_throughput", "server scheduler: task instances queued per second, 10,000 ready", "TI/s",
+             None, 200.0, higher_is_better=True),
 ]}

@@ -26,7 +26,9 @@ class Figure:
         return {**asdict(self), "title": s.title, "unit": s.unit, "min": min(self.samples),
                 "median": self.median, "max": max(self.samples), "airflow": s.airflow,
                 "airflow_note": s.airflow_note, "ratio_vs_airflow": ratio, "target": s.target,
-                "target_met": None if s.target is None else self.median <= s.target}
+                "higher_is_better": s.higher_is_better,
+                "target_met": None if s.target is None else (self.median >= s.target if s.higher_is_better
+                                                             else self.median <= s.target)}
 
 
 def fmt(value: float | None, unit: str) -> str:
@@ -38,6 +40,8 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:.1f} ms"
     if unit == "x":
         return f"{value:.2f}×"
+    if unit == "TI/s":
+        return f"{value:.0f} TI/s"
     return f"{value:.3f} s" if value < 10 else f"{value:.1f} s"
 
 
@@ -53,5 +57,5 @@ def markdown(figures: list[dict], header: str) -> str:
         title = f["title"] + (f" — {f['note']}" if f["note"] else "")
         airflow = fmt(f["airflow"], unit) + (f" ({f['airflow_note']})" if f["airflow_note"] else "")
         lines.append(f"| {title} | {f['target_label']} | {spread} | {airflow} | {ratio} | "
-                     f"{'≤ ' + fmt(f['target'], unit) if f['target'] is not None else ''} | {met} |")
+                     f"{('≥ ' if f.get('higher_is_better') else '≤ ') + fmt(f['target'], unit) if f['target'] is not None else ''} | {met} |")
     return "\n".join(lines) + "\n"

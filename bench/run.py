@@ -19,7 +19,7 @@ from .report import markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = ("version", "start", "idle", "chain10", "fan100", "xcom3", "bash1", "concurrent", "fan1000", "new_dag",
-       "sched", "many")
+       "sched", "many", "server", "throughput")
 RUN_DAGS = ("chain10", "fan100", "xcom3", "bash1")
 
 
@@ -82,6 +82,10 @@ def measure(ctx: scenarios.Context, chosen: set[str], many: int) -> None:
             lite.stop()
     if "many" in chosen:
         guarded(ctx, "many", scenarios.many_dags, ctx, many)
+    if "server" in chosen:
+        guarded(ctx, "server", scenarios.server_runs, ctx, "fan1000" in chosen)
+    if "throughput" in chosen:
+        guarded(ctx, "throughput", scenarios.server_throughput, ctx)
 
 
 def main(argv=None) -> int:

@@ -196,5 +196,48 @@ def version(ctx: Context) -> None:
     ctx.add("version", samples, out.stdout.strip())
 
 
+def server_runs(ctx: Context, fan1000: bool) -> None:
+    """chain10, fan100, xcom3, fan1000 and 10 concurrent chain10 runs on `leoflow server` + Postgres + Redis,
+    and the ratios to lite's figures of this bench run."""
+    from . import dagfiles
+    from .server import Server, own_database, own_redis
+
+    dags = dagfiles.main_folder(ctx.work / "server-dags", fan1000=fan1000, blocked=False)
+    with own_database() as database_url, own_redis() as redis_url:
+        server = Server(ctx.command, ctx.work / "server-home", dags, database_url=database_url, redis_url=redis_url)
+        try:
+            server.start()
+            server.wait_for_dags([*dagfiles.REFERENCE_IDS, *(["fan1000"] if fan1000 else [])], 300)
+            for dag_id in ("chain10", "fan100", "xcom3"):
+                samples = [server.run_to_end(dag_id, timeout=60 + 2 * TASKS[dag_id]) for _ in range(ctx.reps)]
+                ctx.add(f"server_{dag_id}", samples)
+            samples = []
+            for _ in range(ctx.reps):
+                started = time.time()
+                samples.append(server.wait_runs("chain10", [server.trigger("chain10") for _ in range(10)], started))
+            ctx.add("server_chain10_x10", samples, "10 runs")
+            if fan1000:
+                ctx.add("server_fan1000", [server.run_to_end("fan1000", timeout=600)
+                                           for _ in range(2 if ctx.reps >= 5 else 1)])
+        finally:
+            server.stop()
+    by_key = {f.key: f for f in ctx.figures}
+    for dag_id in ("chain10", "fan100"):
+        lite, server_figure = by_key.get(dag_id), by_key.get(f"server_{dag_id}")
+        if lite and server_figure:
+            ctx.add(f"server_{dag_id}_vs_lite", [server_figure.median / lite.median],
+                    f"{server_figure.median:.2f} s ÷ {lite.median:.2f} s")
+
+
+def server_throughput(ctx: Context) -> None:
+    from .server import own_database, own_redis, queueing_throughput
+
+    samples = []
+    for i in range(max(1, min(ctx.reps, 3))):
+        with own_database() as database_url, own_redis() as redis_url:
+            samples.append(queueing_throughput(database_url, redis_url, ctx.work / f"throughput-{i}"))
+    ctx.add("server_throughput", samples, "scheduler on Postgres, an executor that runs nothing")
+
+
 def cleanup(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
