@@ -81,3 +81,25 @@ def test_lite_serves_no_metrics_unless_asked(services, monkeypatch):
     with TestClient(build_app(services)) as c:
         assert c.get("/metrics", headers={"Authorization": "Bearer x"}).status_code == 404
     assert not metrics.enabled()
+
+
+def test_an_api_call_while_the_database_is_away_is_a_503_not_a_500(tmp_path):
+    from tests.api.conftest import PASSWORD as PW
+    from tests.services import own_postgres_server
+    from leoflow import config
+    from leoflow.services import open_services
+
+    with own_postgres_server() as pg:
+        settings = config.load(home=tmp_path, dags_folder=tmp_path / "dags", database_url=pg.url, admin_password=PW)
+        svc = open_services(settings)
+        with TestClient(build_app(svc)) as c:
+            token = c.post("/auth/token", json={"username": "admin", "password": PW}).json()["access_token"]
+            headers = {"Authorization": f"Bearer {token}"}
+            assert c.get("/api/v2/dags", headers=headers).status_code == 200
+            pg.stop()
+            resp = c.get("/api/v2/dags", headers=headers)
+            assert resp.status_code == 503 and resp.headers["retry-after"] == "5"
+            assert "database is unavailable" in resp.json()["detail"]
+            pg.start()
+            assert c.get("/api/v2/dags", headers=headers).status_code == 200  # reconnected by itself
+        svc.engine.dispose()

@@ -8,6 +8,9 @@ checks the token, reads the body and turns `HTTPError` into Airflow's JSON error
 
 from __future__ import annotations
 
+import logging
+
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -24,6 +27,8 @@ from . import batch_lists, dag_asset_queue, dag_run_wait, dag_sources, dag_versi
 from . import hitl, mapped, tasks, ti_clear, ti_extras, ti_state, tries  # core
 from . import probes  # orchestrators and Prometheus
 from .errors import HTTPError, error_response
+
+log = logging.getLogger(__name__)
 
 _FAMILIES = [monitor, dags, dag_runs, task_instances, xcom, logs, import_errors]
 # core; `mapped` is added after every family: its path shape matches any two segments.
@@ -53,6 +58,11 @@ def endpoint(services, authenticator: auth.Authenticator, fn, *, public: bool = 
             result = await run_in_threadpool(fn, services, request)
         except HTTPError as exc:
             return error_response(exc)
+        except (OperationalError, InterfaceError) as exc:  # the database is away (restarting, cut off)
+            log.warning("%s %s: the metadata database is unavailable: %s", request.method, template,
+                        str(exc).splitlines()[0][:200])
+            return error_response(HTTPError(503, "The metadata database is unavailable; retry shortly",
+                                            headers={"Retry-After": "5"}))
         if isinstance(result, Response):
             response = result
         else:
