@@ -5,8 +5,8 @@ answer health a fraction of a second after it starts. A general-purpose server c
 and more CPU per request than this does. It implements what Leoflow's clients use: keep-alive,
 request bodies of any size (Content-Length or chunked), streamed responses (chunked when the app sets
 no Content-Length), HEAD, `Expect: 100-continue`, flow control both ways, `http.disconnect`, a
-keep-alive timeout and a graceful stop. No TLS, no HTTP/2, no WebSockets: lite listens on a local port,
-and server mode sits behind whatever terminates TLS.
+keep-alive timeout and a graceful stop; TLS when given an `ssl.SSLContext` (see tls.py). No HTTP/2, no
+WebSockets.
 
 Hostile clients are bounded (ADR 16, `Limits`): the request target, the header bytes and count, and the
 body (per route where a route takes little) have limits answered 414, 431 and 413 without buffering past
@@ -238,6 +238,8 @@ class _Connection(asyncio.Protocol):
         self.waiting: collections.deque = collections.deque()  # pipelined requests behind it
         self.receiving: _Exchange | None = None  # the exchange the parser is filling
         self.client_key: str | None = None  # the address counted against the per-client cap
+        self.scheme = server.scheme
+        self.tls: dict | None = None  # the ASGI TLS extension of a TLS connection
         self.idle_timer = self.head_timer = self.body_timer = self.linger_timer = None
         self.head_started = self.body_progress = 0.0
         self.in_head = False  # a request has begun and its headers have not ended
@@ -271,6 +273,11 @@ class _Connection(asyncio.Protocol):
                 return
             server.per_client[host] = count + 1
             self.client_key = host
+        ssl_object = transport.get_extra_info("ssl_object")
+        if ssl_object is not None:
+            from .tls import scope_extension
+
+            self.tls = scope_extension(ssl_object)
         self._start_idle_timer()
 
     def connection_lost(self, exc) -> None:
@@ -404,10 +411,12 @@ class _Connection(asyncio.Protocol):
             raise _Refusal(413, f"The request body is larger than {body_limit} bytes")
         scope = {
             "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"},
-            "http_version": self.parser.get_http_version(), "method": method, "scheme": "http",
+            "http_version": self.parser.get_http_version(), "method": method, "scheme": self.scheme,
             "path": path, "raw_path": raw_path, "query_string": parsed.query or b"", "root_path": "",
             "headers": headers, "client": self.client, "server": self.local,
         }
+        if self.tls is not None:
+            scope["extensions"] = {"tls": self.tls}
         exchange = _Exchange(self, scope, self.parser.should_keep_alive() and not self.server.stopping, expect,
                              body_limit)
         self.receiving = exchange
@@ -562,14 +571,16 @@ class _Connection(asyncio.Protocol):
 
 
 class Server:
-    """Serve `app` on host:port until `stop()`; `started` once listening."""
+    """Serve `app` on host:port until `stop()`; `started` once listening. TLS with `ssl_context`."""
 
     def __init__(self, app, host: str, port: int, *, keep_alive_timeout: float = 75.0, graceful_timeout: float = 2.0,
-                 limits: Limits | None = None):
+                 limits: Limits | None = None, ssl_context=None):
         self.app, self.host, self.port = app, host, port
         self.keep_alive_timeout, self.graceful_timeout = keep_alive_timeout, graceful_timeout
         self.limits = limits or Limits()
         self.max_connections = self.limits.max_connections or default_max_connections()
+        self.ssl_context = ssl_context
+        self.scheme = "http" if ssl_context is None else "https"
         self.connections: set[_Connection] = set()
         self.per_client: dict[str, int] = {}  # address -> open connections, for the capped addresses
         self.tasks: set[asyncio.Task] = set()
@@ -583,8 +594,10 @@ class Server:
         """Until stop(); `on_listening()` is called (on the loop) as soon as connections are accepted."""
         self.loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
+        tls = {} if self.ssl_context is None else {"ssl": self.ssl_context,
+                                                   "ssl_handshake_timeout": self.limits.head_timeout}
         server = await self.loop.create_server(lambda: _Connection(self), self.host, self.port, backlog=2048,
-                                               reuse_address=True)
+                                               reuse_address=True, **tls)
         self.started = True
         if on_listening is not None:
             on_listening()

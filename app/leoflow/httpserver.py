@@ -1,6 +1,6 @@
 """Serve the ASGI app with Leoflow's HTTP/1.1 server (http11.py), in the calling thread or in a
 background thread, on uvloop where it is installed (Linux, macOS) and the standard loop elsewhere.
-The server's limits come from the settings (`request_limits`)."""
+The server's limits come from the settings (`request_limits`); TLS from an `ssl.SSLContext` (tls.py)."""
 
 from __future__ import annotations
 
@@ -60,11 +60,11 @@ def port_is_free(host: str, port: int) -> bool:
             return False
 
 
-def serve_forever(app, host: str, port: int, on_ready=None, *, limits=None) -> None:
-    """Block until SIGINT/SIGTERM. `limits`: http11.Limits (default: `request_limits()`)."""
+def serve_forever(app, host: str, port: int, on_ready=None, *, limits=None, ssl_context=None) -> None:
+    """Block until SIGINT/SIGTERM. `limits`: http11.Limits (default: `request_limits()`); TLS with `ssl_context`."""
     from .http11 import Server
 
-    server = Server(app, host, port, limits=limits or request_limits())
+    server = Server(app, host, port, limits=limits or request_limits(), ssl_context=ssl_context)
 
     async def main():
         loop = asyncio.get_running_loop()
@@ -79,14 +79,14 @@ def serve_forever(app, host: str, port: int, on_ready=None, *, limits=None) -> N
 class BackgroundServer:
     """For one-shot commands (`dags test`) that need the Execution API inside the process."""
 
-    def __init__(self, app, host: str = "127.0.0.1", *, limits=None):
+    def __init__(self, app, host: str = "127.0.0.1", *, limits=None, ssl_context=None):
         from .http11 import Server
 
         with socket.socket() as s:
             s.bind((host, 0))
             self.port = s.getsockname()[1]
         self.host = host
-        self._server = Server(app, host, self.port, limits=limits or request_limits())
+        self._server = Server(app, host, self.port, limits=limits or request_limits(), ssl_context=ssl_context)
         self._thread = threading.Thread(target=self._run, daemon=True, name="http")
 
     def _run(self) -> None:
