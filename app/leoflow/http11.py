@@ -305,8 +305,9 @@ class _Connection(asyncio.Protocol):
             if self.in_head:  # the head began in an earlier read: all of this one is head, up to its end
                 room = self.limits.max_head - self._head_bytes
                 if len(data) > room:
+                    headers = self._headers  # a new list once the next request begins
                     self.parser.feed_data(data[:room])
-                    if self.in_head:
+                    if self.in_head and self._headers is headers:
                         raise _Refusal(431, f"The request head is larger than {self.limits.max_head} bytes")
                     data = data[room:]
                 else:
