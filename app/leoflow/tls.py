@@ -43,11 +43,17 @@ def server_context(certfile, keyfile=None, *, client_ca=None) -> ssl.SSLContext:
 def scope_extension(ssl_object: ssl.SSLObject) -> dict:
     """The ASGI TLS extension (`scope["extensions"]["tls"]`) of one connection, after its handshake."""
     der = ssl_object.getpeercert(binary_form=True)
+    name = error = None  # a certificate that did not verify ended the handshake: no error to report
+    if der:
+        try:
+            name = subject_name(der)
+        except ValueError as exc:  # OpenSSL took it, cryptography is stricter (a negative serial, ...)
+            error = f"the client certificate's subject could not be read: {exc}"
     return {
         "server_cert": None,
         "client_cert_chain": [ssl.DER_cert_to_PEM_cert(der)] if der else [],
-        "client_cert_name": subject_name(der) if der else None,
-        "client_cert_error": None,  # a certificate that did not verify ended the handshake
+        "client_cert_name": name,
+        "client_cert_error": error,
         "tls_version": _VERSIONS.get(ssl_object.version()),
         "cipher_suite": None,
     }
