@@ -44,6 +44,16 @@ class Settings:
     shutdown_grace_period: float = 25.0
     metrics: bool | None = None  # GET /metrics: on in server mode, off in lite, unless set
     metrics_token: str = ""  # a static bearer token Prometheus may scrape /metrics with
+    # What the HTTP server lets one request or client take (ADR 16); None: the server's default.
+    http_max_url: int | None = None  # bytes of a request's path and query (414)
+    http_max_header_bytes: int | None = None  # header names and values together (431)
+    http_max_headers: int | None = None  # (431)
+    http_max_body: int | None = None  # a request body, on routes without a smaller limit (413)
+    http_max_login_body: int | None = None  # a request body to /auth/token and the login form (413)
+    http_head_timeout: float | None = None  # seconds from a request's first byte to its last header (408)
+    http_body_timeout: float | None = None  # seconds a request body may make no progress (408)
+    http_max_connections: int | None = None  # open connections in all (default: half the open-file limit)
+    http_max_connections_per_client: int | None = None  # from one non-loopback address; 0: no cap
     extra: dict = field(default_factory=dict)
 
     @property
@@ -130,6 +140,15 @@ _ENV = {
     "shutdown_grace_period": ("LEOFLOW_SHUTDOWN_GRACE_PERIOD", [], float),
     "metrics": ("LEOFLOW_METRICS", [], bool),
     "metrics_token": ("LEOFLOW_METRICS_TOKEN", [], str),
+    "http_max_url": ("LEOFLOW_HTTP_MAX_URL", [], int),
+    "http_max_header_bytes": ("LEOFLOW_HTTP_MAX_HEADER_BYTES", [], int),
+    "http_max_headers": ("LEOFLOW_HTTP_MAX_HEADERS", [], int),
+    "http_max_body": ("LEOFLOW_HTTP_MAX_BODY", [], int),
+    "http_max_login_body": ("LEOFLOW_HTTP_MAX_LOGIN_BODY", [], int),
+    "http_head_timeout": ("LEOFLOW_HTTP_HEAD_TIMEOUT", [], float),
+    "http_body_timeout": ("LEOFLOW_HTTP_BODY_TIMEOUT", [], float),
+    "http_max_connections": ("LEOFLOW_HTTP_MAX_CONNECTIONS", [], int),
+    "http_max_connections_per_client": ("LEOFLOW_HTTP_MAX_CONNECTIONS_PER_CLIENT", [], int),
 }
 
 

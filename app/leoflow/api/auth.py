@@ -48,6 +48,7 @@ USERS_SETTING = "simple_auth_manager_users"
 USERS_ENV = ("LEOFLOW_SIMPLE_AUTH_MANAGER_USERS", "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS")
 USERS_CACHE_SECONDS = 2.0  # a user added, removed or re-roled by another process counts this soon
 log = logging.getLogger("leoflow.auth")
+AUDIT_USERNAME_LENGTH = 256  # characters of a submitted username kept in the audit log (its column holds 500)
 
 
 @dataclass(frozen=True)
@@ -323,11 +324,16 @@ def read_credentials(request) -> dict:
 
 
 def record_login(services, event: str, username: str, how: str) -> None:
-    """The audit trail of logins and logouts (never the password)."""
+    """The audit trail of logins and logouts (never the password). A failed login's username is whatever
+    the client sent: only its first AUDIT_USERNAME_LENGTH characters are kept, and the extra says so."""
     from ..store import audit
 
+    extra = {"auth": how}
+    if len(username) > AUDIT_USERNAME_LENGTH:
+        extra["username_length"] = len(username)
+        username = username[:AUDIT_USERNAME_LENGTH]
     with services.engine.begin() as conn:
-        audit.record(conn, event, owner=username, extra={"auth": how})
+        audit.record(conn, event, owner=username, extra=extra)
 
 
 def create_token(services, request):

@@ -102,7 +102,7 @@ def run_lite(args) -> int:
 
     from leoflow.asgi import StartingApp
     from leoflow.examples import seed_dags_folder
-    from leoflow.httpserver import serve_forever
+    from leoflow.httpserver import request_limits, serve_forever
     from leoflow.services import open_services
 
     if args.dags_folder is None and seed_dags_folder(settings.dags_folder):
@@ -182,7 +182,7 @@ def run_lite(args) -> int:
     sys.setswitchinterval(0.0005)
     threading.Thread(target=boot_or_stop, name="boot", daemon=True).start()
     try:
-        serve_forever(front, settings.host, settings.port, on_ready=on_listening)
+        serve_forever(front, settings.host, settings.port, on_ready=on_listening, limits=request_limits(settings))
     finally:
         from leoflow.store import jobs
 

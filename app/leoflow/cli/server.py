@@ -139,10 +139,10 @@ def _serve(services, plane, forkserver, app, tls) -> int:
     import asyncio
 
     from ..http11 import Server
-    from ..httpserver import _loop_factory
+    from ..httpserver import _loop_factory, request_limits
 
     settings = services.settings
-    server = Server(app, settings.host, settings.port, **({"ssl_context": tls} if tls else {}))
+    server = Server(app, settings.host, settings.port, limits=request_limits(settings), ssl_context=tls)
     signals = {"count": 0}
     stopped = threading.Event()
 
@@ -189,9 +189,12 @@ def _tls_context(args):
         return None
     if not (args.tls_cert and args.tls_key):
         raise SystemExit("leoflow: --tls-cert and --tls-key go together")
-    from ..http11 import server_ssl_context
+    from ..tls import server_context
 
-    return server_ssl_context(args.tls_cert, args.tls_key, client_ca=getattr(args, "tls_client_ca", None))
+    try:
+        return server_context(args.tls_cert, args.tls_key, client_ca=args.tls_client_ca)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"leoflow: cannot serve TLS: {exc}")
 
 
 def _version() -> str:
