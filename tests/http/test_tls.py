@@ -2,18 +2,12 @@
 certificate verifies against the CA and only against it, and with a client CA only clients holding a
 certificate it signed are served, their subject reaching the app through the ASGI TLS extension."""
 
-import datetime as dt
-import ipaddress
 import socket
 import ssl
 import time
 
 import httpx
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
 from starlette.routing import Route
@@ -21,6 +15,7 @@ from starlette.routing import Route
 from leoflow.http11 import Limits
 from leoflow.httpserver import BackgroundServer
 from leoflow.tls import server_context
+from tests.pki import CA
 
 
 async def scope(request):
@@ -32,55 +27,6 @@ async def scope(request):
 
 
 APP = Starlette(routes=[Route("/scope", scope, methods=["GET", "POST"])])
-
-
-def _name(common: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Leoflow tests"),
-                      x509.NameAttribute(NameOID.COMMON_NAME, common)])
-
-
-def _write_key(key, path):
-    path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()))
-
-
-class CA:
-    """A certificate authority that signs server and client certificates into `folder`."""
-
-    def __init__(self, folder, name: str):
-        self.folder, self.name = folder, name
-        self.key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        self.cert = (x509.CertificateBuilder().subject_name(_name(name)).issuer_name(_name(name))
-                     .public_key(self.key.public_key()).serial_number(x509.random_serial_number())
-                     .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-                     .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-                     .add_extension(x509.KeyUsage(digital_signature=True, key_cert_sign=True, crl_sign=True,
-                                                  content_commitment=False, key_encipherment=False,
-                                                  data_encipherment=False, key_agreement=False,
-                                                  encipher_only=False, decipher_only=False), critical=True)
-                     .sign(self.key, hashes.SHA256()))
-        self.pem = folder / f"{name}.pem"
-        self.pem.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
-
-    def issue(self, common: str, *, server: bool) -> tuple:
-        """(certificate file, key file) for `common`; a server's names 127.0.0.1 and localhost."""
-        key = ec.generate_private_key(ec.SECP256R1())
-        now = dt.datetime.now(dt.UTC)
-        builder = (x509.CertificateBuilder().subject_name(_name(common)).issuer_name(self.cert.subject)
-                   .public_key(key.public_key()).serial_number(x509.random_serial_number())
-                   .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(days=1))
-                   .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server
-                                                         else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
-        if server:
-            builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
-        cert = builder.sign(self.key, hashes.SHA256())
-        cert_file, key_file = self.folder / f"{common}.crt", self.folder / f"{common}.key"
-        cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-        _write_key(key, key_file)
-        return cert_file, key_file
 
 
 @pytest.fixture(scope="module")
