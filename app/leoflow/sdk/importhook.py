@@ -66,7 +66,7 @@ MODULES: dict[str, str | None] = {
     "airflow.models.baseoperator": "leoflow.sdk.compat.helpers",
     "airflow.models.mappedoperator": "leoflow.sdk.mapping",
     "airflow.models.param": "leoflow.sdk.params",
-    "airflow.models.variable": "leoflow.sdk.variable",
+    "airflow.models.variable": "leoflow.sdk.compat.models_variable",
     "airflow.models.connection": "leoflow.sdk.connection",
     "airflow.models.xcom_arg": "leoflow.sdk.xcomarg",
     "airflow.models.skipmixin": "leoflow.sdk.operators.branch",
