@@ -155,6 +155,7 @@ def attach_like(op: BaseOperator, model: BaseOperator) -> BaseOperator:
     op.is_teardown = model.is_teardown
     op.on_failure_fail_dagrun = model.on_failure_fail_dagrun
     op.trigger_rule = model.trigger_rule
+    op.start_date, op.end_date = model.start_date, model.end_date  # the DAG's, as the model got them
     return op
 
 
