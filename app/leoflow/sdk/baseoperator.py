@@ -444,7 +444,14 @@ class BaseOperator(DependencyMixin):
         from leoflow.sdk.taskgroup import MappedArgument
         from leoflow.sdk.xcomarg import ResolvedValue, XComArg
 
-        values = group.expand_input.resolve(map_index, lambda t, k: pull(t, k, None))
+        from leoflow.sdk.exceptions import AirflowSkipException
+
+        try:
+            values = group.expand_input.resolve(map_index, lambda t, k: pull(t, k, None))
+        except AirflowSkipException as skip:  # a `.map()` function skipped this index of the group
+            from leoflow.sdk.mapping import skipped_index
+
+            return skipped_index(self, map_index, skip)
         members = {t.task_id for t in group}
 
         def sub(value, templated: bool):
