@@ -330,8 +330,8 @@ class DagProcessor:
             while not self.stop.is_set():
                 self.wake.clear()  # before reading the flag: an event after this sets both again
                 touched, self._files_touched = self._files_touched, False
-                if touched and self.stop.wait(0.05):  # let a burst of writes to one file settle
-                    break
+                if touched:
+                    self._settle(0.05)
                 relist = touched or time.monotonic() - listed >= interval
                 if relist:
                     listed = time.monotonic()
@@ -344,6 +344,17 @@ class DagProcessor:
         finally:
             if observer:
                 observer.stop()
+
+    def _settle(self, seconds: float) -> None:
+        """Let a burst of writes to one file settle; a parse finishing meanwhile is stored at once."""
+        deadline = time.monotonic() + seconds
+        while not self.stop.is_set():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            self.wake.wait(left)
+            self.wake.clear()  # the flags say why it was set; the pass after the settling reads them
+            self._store_finished()
 
     def _until_next_pass(self, scan_interval: float) -> float:
         """Sleep until the next scan, or until an unchanged file is due again if a worker could take it
