@@ -59,7 +59,11 @@ def memory_cap(limit_mib: int):
         cap = min(cap, hard)
     if soft != resource.RLIM_INFINITY:
         cap = min(cap, soft)
-    resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    try:
+        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+    except (ValueError, OSError):  # a platform that refuses address-space limits: parse uncapped
+        yield
+        return
     try:
         yield
     finally:
