@@ -16,6 +16,7 @@ from collections import defaultdict, deque
 log = logging.getLogger(__name__)
 
 SCHEDULER_QUEUE = "leoflow:scheduler:wake"
+DAG_PROCESSOR_QUEUE = "leoflow:dagproc:parse"  # a parse request was stored: take it now
 
 
 class Bus:
@@ -27,6 +28,10 @@ class Bus:
     def notify_scheduler(self, **event) -> None:
         """Tell the scheduler something changed (a task finished, a run was triggered)."""
         self.push(SCHEDULER_QUEUE, event)
+
+    def notify_dag_processor(self, **event) -> None:
+        """Tell the DAG processor a file was asked to be parsed again (the request itself is in the store)."""
+        self.push(DAG_PROCESSOR_QUEUE, event)
 
     def push(self, queue: str, event: dict) -> None:
         try:
