@@ -72,3 +72,12 @@ def test_dags_paused_at_creation_from_the_file_or_either_variable(tmp_path, monk
     monkeypatch.setenv("LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION", "sometimes")
     with pytest.raises(SystemExit, match="LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION"):
         config.load(home=home)
+
+
+def test_min_file_process_interval_reads_airflow_then_leoflow_variables(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEOFLOW_CONFIG", str(tmp_path / "absent.toml"))
+    assert config.load(home=tmp_path).min_file_process_interval == 30.0  # Airflow's default
+    monkeypatch.setenv("AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL", "45")
+    assert config.load(home=tmp_path).min_file_process_interval == 45.0
+    monkeypatch.setenv("LEOFLOW_MIN_FILE_PROCESS_INTERVAL", "5")
+    assert config.load(home=tmp_path).min_file_process_interval == 5.0

@@ -27,6 +27,11 @@ class Settings:
     task_heartbeat_interval: float = 5.0
     parse_timeout: float = 30.0
     dag_dir_poll_interval: float = 0.5
+    # An unchanged DAG file is parsed again after this long: a deleted DAG comes back, a file that failed on a
+    # missing Variable recovers (Airflow's [dag_processor] min_file_process_interval).
+    min_file_process_interval: float = 30.0
+    # The address space a parse child may use, in MiB (0: no limit); a DAG file needing more is an import error.
+    dag_parse_memory_limit: int = 2048
     scheduler_poll_interval: float = 1.0
     base_url: str = ""  # where tasks reach the Execution API; derived from host/port when empty
     fernet_key: str | None = None  # encrypts secrets at rest; lite keeps a generated one in the home
@@ -129,6 +134,12 @@ _ENV = {
     "task_heartbeat_interval": ("LEOFLOW_TASK_HEARTBEAT_INTERVAL", [], float),
     "parse_timeout": ("LEOFLOW_PARSE_TIMEOUT", ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"], float),
     "dag_dir_poll_interval": ("LEOFLOW_DAG_DIR_POLL_INTERVAL", [], float),
+    "min_file_process_interval": (
+        "LEOFLOW_MIN_FILE_PROCESS_INTERVAL",
+        ["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"],
+        float,
+    ),
+    "dag_parse_memory_limit": ("LEOFLOW_DAG_PARSE_MEMORY_LIMIT", [], int),
     "scheduler_poll_interval": ("LEOFLOW_SCHEDULER_POLL_INTERVAL", [], float),
     "base_url": ("LEOFLOW_BASE_URL", ["AIRFLOW__API__BASE_URL"], str),
     "fernet_key": ("LEOFLOW_FERNET_KEY", ["AIRFLOW__CORE__FERNET_KEY"], str),

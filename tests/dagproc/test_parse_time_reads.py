@@ -91,5 +91,6 @@ def test_a_missing_variable_is_an_import_error_and_writes_are_refused(processor)
         assert variables.get(conn, "written_at_parse") is None
         errors = dict(conn.execute(select(import_error.c.filename, import_error.c.stacktrace)).all())
     missing = errors[str(folder / "missing.py")]
-    assert "missing.py\", line 4" in missing and "Variable not_there does not exist" in missing
+    assert "missing.py\", line 4" in missing
+    assert "AirflowRuntimeError: VARIABLE_NOT_FOUND: {'message': 'Variable not_there not found'}" in missing
     assert "writes.py\", line 4" in errors[str(folder / "writes.py")]

@@ -181,6 +181,53 @@ def test_aware_start_date_converted_to_utc():
     assert serialize_dag(d)["start_date"] == "2024-01-01T01:00:00+00:00"
 
 
+def test_aware_start_date_keeps_its_zone_as_the_dags_timezone():
+    import pendulum
+
+    d = DAG("tz", schedule="@daily", start_date=pendulum.datetime(2024, 1, 1, 2, tz="Europe/Amsterdam"))
+    assert d.start_date == dt.datetime(2024, 1, 1, 1, tzinfo=dt.timezone.utc) and d.start_date.tzinfo.name == "UTC"
+    assert d.timezone.name == "Europe/Amsterdam"  # the zone the schedule runs in
+    assert serialize_dag(d)["timezone"] == "Europe/Amsterdam"
+
+
+def test_naive_dates_become_utc_and_tasks_take_the_dags_as_airflow():
+    """Airflow 3.2.1 (observed): a naive DAG start date is read in the default zone (UTC) and kept in UTC;
+    a task without one gets the DAG's, an earlier one becomes the DAG's, a later one stays; end dates the
+    other way round."""
+    utc = dt.timezone.utc
+    with DAG("naive", start_date=dt.datetime(2024, 1, 1), end_date=dt.datetime(2025, 1, 1)) as d:
+        plain = EmptyOperator(task_id="plain")
+        earlier = EmptyOperator(task_id="earlier", start_date=dt.datetime(2023, 6, 1),
+                                end_date=dt.datetime(2026, 1, 1))
+        later = EmptyOperator(task_id="later", start_date=dt.datetime(2024, 6, 1, 12),
+                              end_date=dt.datetime(2024, 9, 1))
+    assert d.start_date == dt.datetime(2024, 1, 1, tzinfo=utc) and d.start_date.utcoffset() is not None
+    assert d.timezone.name == "UTC"
+    assert d.start_date - dt.datetime(2024, 3, 1, tzinfo=utc) == dt.timedelta(days=-60)  # a naive one raised
+    assert (plain.start_date, plain.end_date) == (d.start_date, d.end_date)
+    assert (earlier.start_date, earlier.end_date) == (d.start_date, d.end_date)
+    assert (later.start_date, later.end_date) == (dt.datetime(2024, 6, 1, 12, tzinfo=utc),
+                                                  dt.datetime(2024, 9, 1, tzinfo=utc))
+    assert serialize_dag(d)["start_date"] == "2024-01-01T00:00:00+00:00"
+
+
+def test_default_args_dates_and_mapped_tasks_get_aware_dates():
+    with DAG("naive", default_args={"start_date": dt.datetime(2024, 1, 1)}) as d:
+        one = EmptyOperator(task_id="one")
+        mapped = BashOperator.partial(task_id="m").expand(bash_command=["true", "false"])
+    assert d.start_date.utcoffset() is not None and d.default_args["start_date"] == d.start_date
+    assert one.start_date == d.start_date and one.start_date.utcoffset() is not None
+    assert mapped.expand_for(1, lambda *a: None).start_date == d.start_date
+
+
+def test_naive_dates_are_read_in_the_configured_default_timezone(monkeypatch):
+    monkeypatch.setenv("AIRFLOW__CORE__DEFAULT_TIMEZONE", "Europe/Amsterdam")
+    d = DAG("local", schedule="@daily", start_date=dt.datetime(2024, 1, 1))
+    assert d.start_date == dt.datetime(2023, 12, 31, 23, tzinfo=dt.timezone.utc)
+    assert d.timezone.name == "Europe/Amsterdam"
+    assert serialize_dag(d)["timezone"] == "Europe/Amsterdam"
+
+
 def test_trigger_rule_validation():
     with DAG("tr"):
         with pytest.raises(ValueError, match="trigger_rule must be one of"):

@@ -47,13 +47,53 @@ def test_modules_are_real_modules():
 
 
 def test_unsupported_module_names_itself():
-    with pytest.raises(ImportError, match=r"Leoflow does not support `airflow\.providers\.amazon` yet"):
+    # A missing module is a ModuleNotFoundError, as Python raises, so DAG files' fallbacks catch it
+    with pytest.raises(ModuleNotFoundError, match=r"Leoflow does not support `airflow\.providers\.amazon` yet") as err:
         importlib.import_module("airflow.providers.amazon.aws.operators.s3")
+    assert err.value.name == "airflow.providers.amazon"
 
 
 def test_unsupported_name_from_supported_module():
-    with pytest.raises(ImportError, match=r"`airflow\.sdk\.NotAThing`"):
+    # a plain ImportError: Python would replace a ModuleNotFoundError's message with "cannot import name"
+    with pytest.raises(ImportError, match=r"`airflow\.sdk\.NotAThing`") as err:
         exec("from airflow.sdk import NotAThing", {})
+    assert type(err.value) is ImportError
+
+
+@pytest.mark.parametrize(("module", "replacement"), [
+    ("airflow.operators.dummy", "`airflow.providers.standard.operators.empty.EmptyOperator`"),
+    ("airflow.operators.bash_operator", "`airflow.providers.standard.operators.bash.BashOperator`"),
+    ("airflow.operators.subdag", "`airflow.sdk.TaskGroup`"),
+    ("airflow.operators.python_operator", "`airflow.providers.standard.operators.python`"),
+    ("airflow.sensors.external_task_sensor",
+     "`airflow.providers.standard.sensors.external_task.ExternalTaskSensor`"),
+    ("airflow.hooks.base_hook", "`airflow.sdk.BaseHook`"),
+])
+def test_a_module_airflow_3_removed_is_not_found_and_the_error_names_its_replacement(module, replacement):
+    with pytest.raises(ModuleNotFoundError) as err:
+        exec(f"from {module} import Something", {})
+    assert err.value.name == module
+    assert str(err.value).startswith(f"No module named '{module}': it was removed in Airflow 3; use ")
+    assert replacement in str(err.value) and "does not support" not in str(err.value)
+    fallback = {}
+    exec(f"try:\n    import {module}\nexcept ModuleNotFoundError:\n    caught = True\n", fallback)
+    assert fallback["caught"] is True
+
+
+def test_every_replacement_leoflow_provides_imports():
+    import re
+
+    from leoflow.sdk.removed_paths import REMOVED
+
+    for replacement in REMOVED.values():
+        if "not provided by Leoflow" in replacement or "providers.*" in replacement:
+            continue
+        for path in re.findall(r"`(airflow\.[\w.]+)`", replacement):
+            try:
+                importlib.import_module(path)
+            except ImportError:  # a class: its module, then the name in it
+                module, _, name = path.rpartition(".")
+                assert hasattr(importlib.import_module(module), name), path
 
 
 def test_install_is_idempotent_and_uninstall_removes():

@@ -4,8 +4,11 @@ import pytest
 
 from airflow.providers.standard.operators.bash import BashOperator
 from airflow.sdk import DAG, task, task_group
+from leoflow.sdk import runtime
 from leoflow.sdk.mapping import MappedOperator
 from leoflow.sdk.serialize import serialize_dag
+
+from .conftest import make_run, make_ti
 
 
 def docs(d):
@@ -131,8 +134,41 @@ def test_a_map_function_runs_only_for_its_own_index_and_may_skip_it():
         BashOperator.partial(task_id="one").expand_kwargs(data().map(mapper))
     pull = lambda task_id, key, idx: [("echo a", "keep"), ("echo b", "drop")]  # noqa: E731
     assert d.get_task("one").expand_for(0, pull).bash_command == "echo a"
-    with pytest.raises(AirflowSkipException):
-        d.get_task("one").expand_for(1, pull)
+    # The skipped index still gets its task; running it ends that instance skipped, with the reason logged
+    skipped = d.get_task("one").expand_for(1, pull)
+    context = runtime.build_context(d, skipped, {**make_ti(d, skipped), "map_index": 1}, make_run(d))
+    assert runtime.run_task(skipped, context, is_mapped=True).state == "skipped"
+    assert runtime.rendered_fields(skipped) == {}
+
+
+def test_a_map_function_may_skip_an_index_of_a_mapped_task_group():
+    from leoflow.sdk.exceptions import AirflowSkipException
+
+    with DAG("m") as d:
+        @task
+        def data():
+            return [1, 2]
+
+        def only_even(n):
+            if n % 2:
+                raise AirflowSkipException("odd")
+            return n
+
+        @task
+        def inner(x):
+            return x
+
+        @task_group
+        def grp(x):
+            inner(x)
+
+        grp.expand(x=data().map(only_even))
+    pull = lambda task_id, key, idx: [1, 2]  # noqa: E731
+    member = d.get_task("grp.inner")
+    assert [v.value for v in member.expand_for(1, pull).op_args] == [2]
+    skipped = member.expand_for(0, pull)
+    context = runtime.build_context(d, skipped, {**make_ti(d, skipped), "map_index": 0}, make_run(d))
+    assert runtime.run_task(skipped, context, is_mapped=True).state == "skipped"
 
 
 def test_dag_task_decorator_binds_the_dag():

@@ -8,6 +8,7 @@ import pytest
 from airflow.operators.empty import EmptyOperator
 from airflow.providers.standard.operators.python import PythonOperator
 from airflow.sdk import DAG, Connection, Variable, get_current_context, task
+from airflow.sdk.exceptions import AirflowRuntimeError, ErrorType
 from leoflow.sdk import runtime
 from leoflow.sdk.collect import dags_from_file
 from leoflow.sdk.exceptions import AirflowTaskTimeout
@@ -112,8 +113,10 @@ def test_variables_and_connections(comms):
                                "login": "u", "password": "p", "port": 5432, "extra": '{"sslmode": "require"}'}
     assert Variable.get("plain") == "x" and Variable.get("cfg", deserialize_json=True) == {"a": 1}
     assert Variable.get("nope", default="d") == "d"
-    with pytest.raises(KeyError):
+    # Airflow 3.2's own not-found error, which is not a KeyError
+    with pytest.raises(AirflowRuntimeError, match=r"^VARIABLE_NOT_FOUND: \{'message': 'Variable nope not found'\}$") as err:
         Variable.get("nope")
+    assert not isinstance(err.value, KeyError) and err.value.error.error is ErrorType.VARIABLE_NOT_FOUND
     conn = Connection.get("db")
     assert (conn.host, conn.port, conn.extra_dejson) == ("h", 5432, {"sslmode": "require"})
     assert conn.get_uri() == "postgres://u:p@h:5432/s"

@@ -26,6 +26,7 @@ _AIRFLOW_NAMES = {
     ("scheduler", "task_instance_heartbeat_timeout"): "zombie_threshold",
     ("scheduler", "scheduler_heartbeat_sec"): "scheduler_poll_interval",
     ("dag_processor", "refresh_interval"): "dag_dir_poll_interval",
+    ("dag_processor", "min_file_process_interval"): "min_file_process_interval",
     ("logging", "base_log_folder"): "logs_folder",
 }
 SENSITIVE = {"fernet_key", "database_url", "redis_url", "admin_password"}
@@ -52,7 +53,8 @@ def _sections(settings, *, show_sensitive: bool) -> dict[str, dict[str, str]]:
     leoflow = sections.setdefault("leoflow", {})
     for name in ("home", "dags_folder", "database_url", "redis_url", "host", "port", "parallelism",
                  "zombie_threshold", "task_heartbeat_interval", "parse_timeout", "dag_dir_poll_interval",
-                 "scheduler_poll_interval", "base_url", "fernet_key", "expose_config"):
+                 "min_file_process_interval", "dag_parse_memory_limit", "scheduler_poll_interval", "base_url",
+                 "fernet_key", "expose_config"):
         leoflow[name] = value(name)
     for name, raw in sorted(settings.extra.items()):
         leoflow[name] = HIDDEN if (name in SENSITIVE and not show_sensitive) else _text(raw)

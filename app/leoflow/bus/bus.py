@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 
 SCHEDULER_QUEUE = "leoflow:scheduler:wake"
 RETRY_AFTER = 5.0  # after Redis failed, poll without it this long before trying again
+DAG_PROCESSOR_QUEUE = "leoflow:dagproc:parse"  # a parse request was stored: take it now
 
 
 class Bus:
@@ -37,6 +38,10 @@ class Bus:
     def notify_scheduler(self, **event) -> None:
         """Tell the scheduler something changed (a task finished, a run was triggered)."""
         self.push(SCHEDULER_QUEUE, event)
+
+    def notify_dag_processor(self, **event) -> None:
+        """Tell the DAG processor a file was asked to be parsed again (the request itself is in the store)."""
+        self.push(DAG_PROCESSOR_QUEUE, event)
 
     def push(self, queue: str, event: dict) -> None:
         if time.monotonic() < self._down_until:

@@ -60,6 +60,14 @@ def _apply_defaults(init):
     return wrapper
 
 
+def _utc(value):
+    if not isinstance(value, dt.datetime):
+        return value
+    from leoflow.sdk.timezone import convert_to_utc
+
+    return convert_to_utc(value)
+
+
 # True while mapping builds one map index's operator: it joins no DAG, so it makes no edges.
 DETACHED = [False]
 
@@ -187,8 +195,8 @@ class BaseOperator(DependencyMixin):
         self.retry_delay = _seconds(retry_delay)
         self.retry_exponential_backoff = retry_exponential_backoff
         self.max_retry_delay = _seconds(max_retry_delay)
-        self.start_date = start_date
-        self.end_date = end_date
+        self.start_date = _utc(start_date)  # aware and in UTC, as the DAG's (a naive one in the default zone)
+        self.end_date = _utc(end_date)
         self.depends_on_past = bool(depends_on_past)
         self.ignore_first_depends_on_past = ignore_first_depends_on_past
         self.wait_for_past_depends_before_skipping = wait_for_past_depends_before_skipping
@@ -436,7 +444,14 @@ class BaseOperator(DependencyMixin):
         from leoflow.sdk.taskgroup import MappedArgument
         from leoflow.sdk.xcomarg import ResolvedValue, XComArg
 
-        values = group.expand_input.resolve(map_index, lambda t, k: pull(t, k, None))
+        from leoflow.sdk.exceptions import AirflowSkipException
+
+        try:
+            values = group.expand_input.resolve(map_index, lambda t, k: pull(t, k, None))
+        except AirflowSkipException as skip:  # a `.map()` function skipped this index of the group
+            from leoflow.sdk.mapping import skipped_index
+
+            return skipped_index(self, map_index, skip)
         members = {t.task_id for t in group}
 
         def sub(value, templated: bool):

@@ -32,6 +32,11 @@ def get_comms() -> Comms:
     if _comms is None:
         raise RuntimeError(
             "No Leoflow server connection in this process: Variables, Connections and XComs "
-            "are only available while a task runs (call them inside a task, not at DAG parse time)"
+            "are only available while a task runs or Leoflow parses the DAG file (AIRFLOW_VAR_* and "
+            "AIRFLOW_CONN_* environment variables are read everywhere)"
         )
     return _comms
+
+
+def has_comms() -> bool:
+    return _comms is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from leoflow.sdk.comms import get_comms
 from leoflow.sdk.exceptions import AirflowNotFoundException
@@ -51,12 +51,82 @@ class Connection:
         return uri
 
     @classmethod
+    def from_uri(cls, uri: str, conn_id: str) -> "Connection":
+        """`type://login:password@host:port/schema?extra_key=value` (parts percent-encoded), as Airflow reads
+        it: `postgresql` means `postgres` and `-` in the type `_`; the query becomes the extra (JSON), or
+        `__extra__` holds it whole; `type://protocol://host...` keeps the protocol in the host."""
+        scheme, sep, rest = uri.partition("://")
+        if not sep or not scheme:
+            raise ValueError("a connection URI starts with its type, as in `postgres://...`")
+        protocol = None
+        if "://" in rest:
+            protocol, rest = rest.split("://", 1)
+            if "://" in rest or "@" in protocol or ":" in protocol:
+                raise ValueError("Invalid connection string: more than one protocol before the host")
+        parts = urlsplit("//" + rest)
+        host = _hostname(parts)
+        extra = None
+        if parts.query:
+            query = dict(parse_qsl(parts.query, keep_blank_values=True))
+            extra = query["__extra__"] if "__extra__" in query else json.dumps(query)
+        return cls(conn_id=conn_id, conn_type=_normalize_conn_type(scheme.lower()),
+                   host=f"{protocol}://{host}" if protocol else host, schema=unquote(parts.path[1:]),
+                   login=unquote(parts.username) if parts.username else parts.username,
+                   password=unquote(parts.password) if parts.password else parts.password,
+                   port=parts.port, extra=extra)
+
+    @classmethod
+    def from_json(cls, value: str, conn_id: str | None = None) -> "Connection":
+        """A JSON object of the connection's fields (`extra` may be an object, `port` a numeric string)."""
+        fields = json.loads(value)
+        if not isinstance(fields, dict):
+            raise ValueError("a connection in JSON is an object of its fields")
+        if fields.get("extra"):
+            fields["extra"] = fields["extra"] if isinstance(fields["extra"], str) else json.dumps(fields["extra"])
+        if fields.get("conn_type"):
+            fields["conn_type"] = _normalize_conn_type(fields["conn_type"])
+        if fields.get("port"):
+            try:
+                fields["port"] = int(fields["port"])
+            except ValueError:
+                raise ValueError(f"Expected integer value for `port`, but got {fields['port']!r} instead.") from None
+        fields.pop("conn_id", None)
+        return cls(conn_id=conn_id, **fields)
+
+    @classmethod
     def get(cls, conn_id: str) -> "Connection":
+        from leoflow.sdk import secrets_env
+
+        from_env = secrets_env.connection(conn_id)  # the environment first, as Airflow looks
+        if from_env is not None:
+            _mask(from_env)
+            return from_env
         data = get_comms().get_connection(conn_id)
         if data is None:
             raise AirflowNotFoundException(f"The conn_id `{conn_id}` isn't defined")
         fields = ("conn_id", "conn_type", "description", "host", "schema", "login", "password", "port", "extra")
         return cls(**{k: data.get(k) for k in fields if k in data} | {"conn_id": data.get("conn_id", conn_id)})
+
+
+def _normalize_conn_type(conn_type: str) -> str:
+    return "postgres" if conn_type == "postgresql" else conn_type.replace("-", "_")
+
+
+def _hostname(parts) -> str:
+    """The host of a split URI, percent-decoded. A host that decodes to a path (a socket's folder) is read
+    from the raw authority, since urlsplit would cut it."""
+    host = unquote(parts.hostname or "")
+    if "/" in host:
+        host = parts.netloc.rsplit("@", 1)[-1].split(":", 1)[0]
+        host = unquote(host)
+    return host
+
+
+def _mask(conn: Connection) -> None:
+    """A connection read here (not through the runner) has its secrets masked in the task's log too."""
+    from leoflow.secrets import masker
+
+    masker.mask_connection({"password": conn.password, "extra": conn.extra})
 
 
 class BaseHook:

@@ -102,8 +102,18 @@ class DAG:
         self.schedule = schedule
         self.default_args = dict(default_args or {})
         # Like Airflow, a start/end date may come from default_args.
-        self.start_date = start_date or self.default_args.get("start_date")
-        self.end_date = end_date or self.default_args.get("end_date")
+        start_date = start_date or self.default_args.get("start_date")
+        end_date = end_date or self.default_args.get("end_date")
+        if isinstance(start_date, str) or isinstance(end_date, str):
+            raise TypeError("start_date and end_date must be datetimes, not strings")
+        # The DAG's zone is its start date's, else the default one; its dates are then kept in UTC (a naive
+        # date read in that zone), as Airflow does, so they compare and subtract with the run's dates.
+        self.timezone = _timezone_of(start_date)
+        self.start_date = _utc(start_date)
+        self.end_date = _utc(end_date)
+        for key in ("start_date", "end_date"):
+            if isinstance(self.default_args.get(key), dt.datetime):
+                self.default_args[key] = _utc(self.default_args[key])
         if isinstance(template_searchpath, str):
             template_searchpath = [template_searchpath]
         self.template_searchpath = template_searchpath
@@ -138,8 +148,6 @@ class DAG:
         from leoflow.sdk.taskgroup import TaskGroup
 
         self.task_group = TaskGroup(None, dag=self)  # the root group
-        if isinstance(self.start_date, str) or isinstance(self.end_date, str):
-            raise TypeError("start_date and end_date must be datetimes, not strings")
 
     def __repr__(self) -> str:
         return f"<DAG: {self.dag_id}>"
@@ -162,6 +170,15 @@ class DAG:
             raise DuplicateTaskIdFound(f"Task id '{task.task_id}' has already been added to the DAG as a task group")
         self.task_dict[task.task_id] = task
         task._dag = self
+        # A task runs within the DAG's dates: its own start (end) date if later (earlier), else the DAG's.
+        if not task.start_date:
+            task.start_date = self.start_date
+        elif self.start_date:
+            task.start_date = max(task.start_date, self.start_date)
+        if not task.end_date:
+            task.end_date = self.end_date
+        elif self.end_date:
+            task.end_date = min(task.end_date, self.end_date)
         if task.task_group is None:
             self.task_group.add(task)
 
@@ -231,11 +248,6 @@ class DAG:
         return ", ".join(sorted({t.owner for t in self.tasks}))
 
     @property
-    def timezone(self):
-        tz = self.start_date.tzinfo if self.start_date and self.start_date.tzinfo else None
-        return tz or dt.timezone.utc
-
-    @property
     def folder(self) -> str:
         import os
 
@@ -298,6 +310,22 @@ class DAG:
 
     def test(self, *args, **kwargs):
         raise NotImplementedError("Leoflow does not support dag.test() yet; use `leoflow dags test`")
+
+
+def _timezone_of(start_date):
+    from leoflow.sdk import timezone
+
+    if isinstance(start_date, dt.datetime) and start_date.utcoffset() is not None:
+        return start_date.tzinfo
+    return timezone.default_timezone()
+
+
+def _utc(value):
+    from leoflow.sdk import timezone
+
+    if isinstance(value, dt.datetime):
+        return timezone.convert_to_utc(value)
+    return value  # None, or a date Airflow would refuse later: left for the serializer to judge
 
 
 def _register(dag: DAG) -> None:

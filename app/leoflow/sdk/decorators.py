@@ -48,6 +48,64 @@ def _infers_multiple_outputs(func: Callable) -> bool:
     return isinstance(origin, type) and issubclass(origin, (dict, typing.Mapping))
 
 
+# The keys of a task's context (Airflow 3.2's `Context`): the runtime passes them to a function that names them.
+CONTEXT_KEYS = frozenset({
+    "conn", "dag", "dag_run", "data_interval_end", "data_interval_start", "outlet_events", "ds", "ds_nodash",
+    "expanded_ti_count", "exception", "inlets", "inlet_events", "logical_date", "macros", "map_index_template",
+    "outlets", "params", "prev_data_interval_start_success", "prev_data_interval_end_success",
+    "prev_start_date_success", "prev_end_date_success", "reason", "run_id", "task", "task_reschedule_count",
+    "task_instance", "task_instance_key_str", "templates_dict", "test_mode", "ti", "triggering_asset_events",
+    "try_number", "ts", "ts_nodash", "ts_nodash_with_tz", "var",
+})
+_POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+_VARIADIC = (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+
+
+def with_default_args(func: Callable, args: tuple, kwargs: dict, default_args: dict) -> dict:
+    """`kwargs` plus the function's parameters that default_args name (as Airflow fills them), except those
+    already given by position."""
+    if not default_args:
+        return kwargs
+    params = list(inspect.signature(func).parameters.values())
+    by_position = {p.name for p in params[: len(args)] if p.kind in _POSITIONAL}
+    filled = dict(kwargs)
+    for p in params:
+        if p.kind not in _VARIADIC and p.name in default_args and p.name not in filled and p.name not in by_position:
+            filled[p.name] = default_args[p.name]
+    return filled
+
+
+def check_call(func: Callable, args: tuple, kwargs: dict) -> None:
+    """Airflow's parse-time check of a `@task` call: the arguments must bind to the function, so a call
+    that misses a required argument (or passes an unknown one) is an import error at the call's line,
+    not a failure at run time. Context keys (`ti`, `ds`, ...) count as given: the runtime passes them;
+    they may only default to None."""
+    sig = inspect.signature(func)
+    relaxed = []
+    after_default = False
+    required_anyway: set[str] = set()  # a parameter given a None default only to keep the order valid
+    for p in sig.parameters.values():
+        if p.kind not in _VARIADIC:
+            if p.name in CONTEXT_KEYS:
+                if p.default is not None and p.default is not p.empty:
+                    raise ValueError(f"Context key parameter {p.name} can't have a default other than None")
+                p = p.replace(default=None)
+            elif p.kind in _POSITIONAL and p.default is p.empty and after_default:
+                required_anyway.add(p.name)
+                p = p.replace(default=None)
+            if p.kind in _POSITIONAL and p.default is not p.empty:
+                after_default = True
+        relaxed.append(p)
+    try:
+        sig.replace(parameters=relaxed).bind(*args, **kwargs)
+    except TypeError as exc:
+        raise TypeError(str(exc)) from None  # inspect's own wording, as Airflow reports it
+    positional = [p.name for p in relaxed if p.kind in _POSITIONAL]
+    missing = required_anyway - set(positional[: len(args)]) - set(kwargs)
+    if missing:
+        raise TypeError(f"missing required argument(s): {', '.join(sorted(missing))}")
+
+
 class _PythonDecoratedOperator(PythonOperator):
     custom_operator_name = "@task"
 
@@ -126,13 +184,22 @@ class TaskDecorator:
         return XComArg(op)
 
     def __call__(self, *args: Any, **kwargs: Any) -> XComArg:
-        try:
-            inspect.signature(self.function).bind_partial(*args, **kwargs)
-        except TypeError as exc:
-            raise TypeError(f"{self.function.__name__}() {exc}") from None
+        kwargs = with_default_args(self.function, args, kwargs, self._default_args())
+        check_call(self.function, args, kwargs)
         options, private = self._operator_kwargs()
         op = self.operator_class(python_callable=self.function, op_args=list(args), op_kwargs=kwargs, **options)
         return self._finish(op, private)
+
+    def _default_args(self) -> dict:
+        """The default_args this call's task gets: its DAG's, then its group's, then its own."""
+        from leoflow.sdk.taskgroup import current_group
+
+        dag = self.options.get("dag") or current_dag()
+        group = self.options.get("task_group") or (current_group(dag) if dag is not None else None)
+        merged = dict(dag.default_args) if dag is not None else {}
+        merged.update(getattr(group, "default_args", None) or {})
+        merged.update(self.options.get("default_args") or {})
+        return merged
 
     def override(self, **options: Any) -> "TaskDecorator":
         return TaskDecorator(self.function, self.operator_class, {**self.options, **options})

@@ -1,5 +1,7 @@
 """The exception names DAG files raise and catch (Airflow-compatible)."""
 
+import enum
+
 
 class AirflowException(Exception):
     """Base of every error a task or DAG file may raise on purpose."""
@@ -23,6 +25,42 @@ class AirflowSensorTimeout(AirflowException):
 
 class AirflowNotFoundException(AirflowException):
     """A variable or connection does not exist."""
+
+
+class ErrorType(enum.Enum):
+    """What went wrong in a read from the server (Airflow's runtime error kinds)."""
+
+    CONNECTION_NOT_FOUND = "CONNECTION_NOT_FOUND"
+    VARIABLE_NOT_FOUND = "VARIABLE_NOT_FOUND"
+    XCOM_NOT_FOUND = "XCOM_NOT_FOUND"
+    ASSET_NOT_FOUND = "ASSET_NOT_FOUND"
+    DAGRUN_ALREADY_EXISTS = "DAGRUN_ALREADY_EXISTS"
+    GENERIC_ERROR = "GENERIC_ERROR"
+    API_SERVER_ERROR = "API_SERVER_ERROR"
+
+
+class ErrorResponse:
+    """The error a runtime read got: its kind and details (`AirflowRuntimeError.error`)."""
+
+    def __init__(self, error: ErrorType = ErrorType.GENERIC_ERROR, detail: dict | None = None):
+        self.error = error
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"ErrorResponse(error={self.error!r}, detail={self.detail!r})"
+
+
+class AirflowRuntimeError(Exception):
+    """A read at run time failed, e.g. `Variable.get` of a variable that does not exist (as Airflow 3.2,
+    this is not a KeyError)."""
+
+    def __init__(self, error: ErrorResponse):
+        self.error = error
+        super().__init__(f"{error.error.value}: {error.detail}")
+
+
+def variable_not_found(key: str) -> AirflowRuntimeError:
+    return AirflowRuntimeError(ErrorResponse(ErrorType.VARIABLE_NOT_FOUND, {"message": f"Variable {key} not found"}))
 
 
 class AirflowRescheduleException(AirflowException):

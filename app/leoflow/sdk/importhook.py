@@ -3,7 +3,9 @@
 A meta-path finder answers for `airflow` and every `airflow.X`: names in
 MODULES become real module objects whose namespace is copied from the
 Leoflow module behind them; any other `airflow.X` raises ImportError naming
-it, so a DAG that needs it gets an import error that says what is missing.
+it (ModuleNotFoundError for a module, as Python does), so a DAG that needs it
+gets an import error that says what is missing, or what replaces a module
+Airflow 3 removed (see removed_paths).
 """
 
 from __future__ import annotations
@@ -66,7 +68,7 @@ MODULES: dict[str, str | None] = {
     "airflow.models.baseoperator": "leoflow.sdk.compat.helpers",
     "airflow.models.mappedoperator": "leoflow.sdk.mapping",
     "airflow.models.param": "leoflow.sdk.params",
-    "airflow.models.variable": "leoflow.sdk.variable",
+    "airflow.models.variable": "leoflow.sdk.compat.models_variable",
     "airflow.models.connection": "leoflow.sdk.connection",
     "airflow.models.xcom_arg": "leoflow.sdk.xcomarg",
     "airflow.models.skipmixin": "leoflow.sdk.operators.branch",
@@ -220,10 +222,7 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
             if fullname == package or fullname.startswith(package + "."):
                 return _folder_spec(fullname, package, folder)
         if fullname not in MODULES:
-            raise ImportError(
-                f"Leoflow does not support `{fullname}` yet (imported by this DAG file)",
-                name=fullname,
-            )
+            raise _missing(fullname)
         # Every airflow module is a package, so `from airflow.x import y` on an
         # unknown y asks this finder for `airflow.x.y` and gets the message above.
         return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
@@ -240,6 +239,26 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         for name, value in vars(real).items():
             if not name.startswith("__") or name in ("__all__", "__doc__", "__getattr__", "__version__"):
                 module.__dict__[name] = value
+
+
+def _missing(fullname: str) -> ImportError:
+    """The error for an `airflow.*` name Leoflow does not serve.
+
+    A module Airflow 3 removed, or one Leoflow lacks, is a `ModuleNotFoundError` as Python raises for a
+    missing module (so `except ModuleNotFoundError:` fallbacks in DAG files work). A name asked of a module
+    Leoflow does serve is most likely `from airflow.x import Name`: a plain ImportError, which Python passes
+    on with this message instead of replacing it with "cannot import name".
+    """
+    from leoflow.sdk.removed_paths import message, removed_module
+
+    removed = removed_module(fullname)
+    if removed is not None:
+        return ModuleNotFoundError(message(fullname, *removed), name=fullname)
+    text = f"Leoflow does not support `{fullname}` yet (imported by this DAG file)"
+    parent = fullname.rpartition(".")[0]
+    if MODULES.get(parent) is not None:
+        return ImportError(text, name=fullname)
+    return ModuleNotFoundError(text, name=fullname)
 
 
 def _folder_spec(fullname: str, package: str, folder: str):

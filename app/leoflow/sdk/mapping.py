@@ -145,6 +145,20 @@ def build_detached(operator_class: type, **kwargs) -> BaseOperator:
         baseoperator.DETACHED[0] = saved[3]
 
 
+def skipped_index(model: BaseOperator, map_index: int, skip: BaseException) -> BaseOperator:
+    """`model` standing for a map index that a `.map()` function skipped (it raised AirflowSkipException for
+    this index's item). Running it ends that one instance skipped, before anything is rendered, as in
+    Airflow; its callbacks and listeners run as for any skip."""
+    import copy
+
+    op = copy.copy(model)
+    op.__dict__ = dict(model.__dict__)
+    op.map_index = map_index
+    op.__dict__["_skipped_by_map"] = skip
+    op.__dict__["_rendered_fields"] = {}  # nothing was rendered
+    return op
+
+
 def attach_like(op: BaseOperator, model: BaseOperator) -> BaseOperator:
     """Give a detached operator the DAG place of `model` (same id, edges, group)."""
     op.__dict__["_dag"] = model.dag
@@ -155,6 +169,7 @@ def attach_like(op: BaseOperator, model: BaseOperator) -> BaseOperator:
     op.is_teardown = model.is_teardown
     op.on_failure_fail_dagrun = model.on_failure_fail_dagrun
     op.trigger_rule = model.trigger_rule
+    op.start_date, op.end_date = model.start_date, model.end_date  # the DAG's, as the model got them
     return op
 
 
@@ -214,7 +229,12 @@ class MappedOperator(BaseOperator):
         return self.operator_class.__module__
 
     def expand_for(self, map_index: int, pull: Pull) -> BaseOperator:
-        values = self.expand_input.resolve(map_index, _fetcher(pull))
+        from leoflow.sdk.exceptions import AirflowSkipException
+
+        try:
+            values = self.expand_input.resolve(map_index, _fetcher(pull))
+        except AirflowSkipException as skip:
+            return skipped_index(self, map_index, skip)
         kwargs = dict(self.partial_kwargs)
         if self.mapped_into:
             kwargs[self.mapped_into] = {**(kwargs.get(self.mapped_into) or {}), **values}

@@ -382,6 +382,9 @@ def execute_task(task, context: dict) -> Any:
     """Render template fields (resolving XComArgs), then pre_execute/execute/post_execute."""
     from leoflow.sdk.templating import render_task_fields
 
+    skipped_by_map = task.__dict__.get("_skipped_by_map")
+    if skipped_by_map is not None:  # see mapping.skipped_index
+        raise skipped_by_map
     _current.append(context)
     try:
         # XComArgs are resolved while rendering; their values are not rendered again.

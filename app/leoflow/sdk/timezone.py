@@ -34,12 +34,26 @@ def make_naive(value: dt.datetime, timezone=None) -> dt.datetime:
     return value.astimezone(tz).replace(tzinfo=None)
 
 
+def default_timezone():
+    """`[core] default_timezone` (`AIRFLOW__CORE__DEFAULT_TIMEZONE`, UTC unless set): the zone a naive
+    datetime in a DAG file is read in, as in Airflow."""
+    from leoflow.sdk.configuration import conf
+
+    name = str(conf.get("core", "default_timezone", fallback="utc")).strip()
+    if name.lower() == "utc":
+        return utc
+    if name.lower() == "system":
+        return pendulum.local_timezone()
+    return pendulum.timezone(name)
+
+
 def convert_to_utc(value):
+    """`value` in UTC, as a pendulum DateTime; a naive one is taken to be in the default timezone."""
     if value is None:
         return None
     if is_naive(value):
-        value = value.replace(tzinfo=utc)
-    return pendulum.instance(value).in_timezone(utc)
+        value = pendulum.instance(value, tz=default_timezone())
+    return pendulum.instance(value.astimezone(utc))
 
 
 def datetime(*args, tzinfo=None, **kwargs) -> dt.datetime:

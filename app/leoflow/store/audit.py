@@ -22,7 +22,7 @@ def record(conn: Connection, event: str, *, dag_id=None, task_id=None, run_id=No
 _INSERT = log.insert()  # built once: every task state change is recorded
 
 
-PARSE_REQUEST = "reparse_dag_file"  # the API's event name for "parse this DAG file again"
+PARSE_REQUEST = "reparse_dag_file"  # the audit event of "parse this DAG file again" (the request: parse_requests)
 
 
 def record_parse_request(conn: Connection, *, owner: str, file_token: str, bundle_name, relative_fileloc,
@@ -30,20 +30,3 @@ def record_parse_request(conn: Connection, *, owner: str, file_token: str, bundl
     record(conn, PARSE_REQUEST, owner=owner, extra={
         "file_token": file_token, "bundle_name": bundle_name, "relative_fileloc": relative_fileloc, "fileloc": fileloc,
         "method": "PUT"})
-
-
-def parse_requests(conn: Connection, after_id: int = 0) -> list[tuple[int, str]]:
-    """(log id, fileloc) of the parse requests recorded after `after_id`, oldest first (for the DAG processor)."""
-    from sqlalchemy import select
-
-    rows = conn.execute(select(log.c.id, log.c.extra).where(log.c.event == PARSE_REQUEST, log.c.id > after_id)
-                        .order_by(log.c.id))
-    out = []
-    for row in rows:
-        try:
-            fileloc = json.loads(row.extra or "{}").get("fileloc")
-        except ValueError:
-            continue
-        if fileloc:
-            out.append((row.id, fileloc))
-    return out

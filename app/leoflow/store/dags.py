@@ -39,6 +39,16 @@ def latest_version(conn: Connection, dag_id: str):
     ).first()
 
 
+def _latest_hash(conn: Connection, dag_id: str):
+    return conn.execute(
+        select(dag_version.c.id, dag_version.c.version_number, serialized_dag.c.dag_hash)
+        .join(serialized_dag, serialized_dag.c.dag_version_id == dag_version.c.id)
+        .where(dag_version.c.dag_id == dag_id)
+        .order_by(dag_version.c.version_number.desc())
+        .limit(1)
+    ).first()
+
+
 def latest_serialized(conn: Connection, dag_id: str) -> tuple[str, dict] | None:
     row = latest_version(conn, dag_id)
     return (row.id, row.data) if row else None
@@ -78,7 +88,7 @@ def sync_dag(conn: Connection, data: dict, *, source_code: str, relative_fileloc
         conn.execute(update(dag).where(dag.c.dag_id == dag_id).values(**row))
     _sync_tags(conn, dag_id, data.get("tags") or [])
 
-    last = latest_version(conn, dag_id)
+    last = _latest_hash(conn, dag_id)  # not the serialized data: an unchanged DAG is the common case
     if last is not None and last.dag_hash == digest:
         return SyncResult(dag_id, last.id, last.version_number, changed=False)
     version_id = uuid7()
@@ -115,14 +125,36 @@ def mark_stale(conn: Connection, fileloc: str, keep: set[str]) -> list[str]:
     return gone
 
 
+def touch_parsed(conn: Connection, fileloc: str, dag_ids: set[str]) -> bool:
+    """Mark the file's DAGs parsed now, if exactly `dag_ids` are its live DAGs; False (nothing written) if not.
+
+    A re-parse that found what the last one found: the DAGs' versions, tags and assets stand as they are."""
+    live = set(conn.execute(select(dag.c.dag_id).where(dag.c.fileloc == fileloc, dag.c.is_stale.is_(False))).scalars())
+    if live != dag_ids:
+        return False
+    if live:
+        conn.execute(update(dag).where(dag.c.fileloc == fileloc, dag.c.is_stale.is_(False))
+                     .values(last_parsed_time=utcnow()))
+    return True
+
+
+def touch_import_error(conn: Connection, filename: str) -> bool:
+    """The file failed as before: its import error gets the new parse time; False if it has none."""
+    return conn.execute(update(import_error).where(import_error.c.filename == filename)
+                        .values(timestamp=utcnow())).rowcount > 0
+
+
 def known_filelocs(conn: Connection) -> set[str]:
     return set(conn.execute(select(dag.c.fileloc).where(dag.c.is_stale.is_(False))).scalars())
 
 
 def set_import_error(conn: Connection, filename: str, stacktrace: str) -> None:
-    conn.execute(delete(import_error).where(import_error.c.filename == filename))
-    conn.execute(import_error.insert().values(
-        timestamp=utcnow(), filename=filename, bundle_name=BUNDLE, stacktrace=stacktrace))
+    """The file's import error, updated in place when it had one (its id stays, as the API shows it)."""
+    updated = conn.execute(update(import_error).where(import_error.c.filename == filename).values(
+        timestamp=utcnow(), bundle_name=BUNDLE, stacktrace=stacktrace)).rowcount
+    if not updated:
+        conn.execute(import_error.insert().values(
+            timestamp=utcnow(), filename=filename, bundle_name=BUNDLE, stacktrace=stacktrace))
     conn.execute(update(dag).where(dag.c.fileloc == filename).values(has_import_errors=True))
 
 

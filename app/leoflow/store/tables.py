@@ -578,3 +578,11 @@ hitl_detail_history = Table(  # requests of earlier tries, kept with the try's h
     Column("ti_history_id", Integer, ForeignKey("task_instance_history.id", ondelete="CASCADE"), primary_key=True),
     *(Column(name, kind, nullable=nullable) for name, kind, nullable in _HITL_COLUMNS),
 )
+
+dag_priority_parsing_request = Table(  # "parse this file again now" (PUT parseDagFile), taken by the DAG processor
+    "dag_priority_parsing_request",
+    metadata,
+    Column("id", String(32), primary_key=True),  # md5 of bundle and file: one pending request per file
+    Column("bundle_name", String(ID), nullable=False),
+    Column("relative_fileloc", String(2000), nullable=False),
+)

@@ -6,7 +6,7 @@ from leoflow.sdk.dag import DAG
 from leoflow.sdk.mapping import MappedOperator
 from leoflow.sdk.params import Param
 from leoflow.sdk.runtime import RuntimeTaskInstance as TaskInstance
-from leoflow.sdk.variable import Variable
+from leoflow.sdk.compat.models_variable import Variable
 from leoflow.sdk.xcomarg import XComArg
 
 

@@ -1,7 +1,7 @@
 """users in the database (every server replica shares them), task log chunks and the scheduler lease
 
-Revision ID: 0004a
-Revises: 0003g
+Revision ID: 0004q
+Revises: 0004p
 """
 
 import sqlalchemy as sa
@@ -9,8 +9,8 @@ from alembic import op
 
 from leoflow.store.types import UtcDateTime
 
-revision = '0004a'
-down_revision = '0003g'
+revision = '0004q'
+down_revision = '0004p'
 branch_labels = None
 depends_on = None
 
