@@ -62,7 +62,7 @@ class TriggererService:
         self.services = services
         self.triggerer = Triggerer(services)
         self.job_id = jobs.start_job(services.engine, "TriggererJob")
-        self.leadership = leadership_for(services.engine, self.job_id, triggerer=True)
+        self.leadership = leadership_for(services.engine, self.job_id, name="triggerer")
         self.stop = threading.Event()
 
     def run_forever(self) -> None:
@@ -136,6 +136,11 @@ class ControlPlane:
                                       paused_by_default=self.services.settings.extra.get(
                                           "dags_are_paused_at_creation", False))
         self.processor_job = jobs.start_job(self.services.engine, "DagProcessorJob")
+        if self.services.mode == "server":  # replicas share the folder: one parses at a time
+            from .scheduler.leadership import leadership_for
+
+            self.processor.leadership = leadership_for(self.services.engine, self.processor_job,
+                                                       name="dag-processor")
 
     def run(self) -> None:
         """Start the loops (once the API serves: tasks talk to the Execution API)."""
@@ -179,6 +184,8 @@ class ControlPlane:
         if self.processor is not None:
             self.processor.stop.set()
             self.processor.wake.set()
+            if self.processor.leadership is not None:
+                self.processor.leadership.release()
 
     def drain(self, grace: float) -> list[dict]:
         """Let running tries finish for up to `grace` seconds; the workloads still running after it."""

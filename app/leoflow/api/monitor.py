@@ -46,10 +46,10 @@ def health(services, request):
         # Airflow writes these with isoformat(), not the API's `Z` format.
         body[key] = {"status": status, field: beat.isoformat() if beat else None}
         if getattr(services, "mode", "lite") == "server":  # every live one, for operators of several replicas
-            lease = {"scheduler": "scheduler", "triggerer": "triggerer"}.get(key)
+            lease = {"scheduler": "scheduler", "triggerer": "triggerer", "dag_processor": "dag-processor"}[key]
             body[key]["instances"] = [
                 {"job_id": j.id, "hostname": j.hostname, "latest_heartbeat": j.latest_heartbeat.isoformat(),
-                 **({"leader": leaders.get(lease) == j.id} if lease else {})}
+                 "leader": leaders.get(lease) == j.id}
                 for j in instances if j.job_type == job_type]
     return body
 

@@ -38,6 +38,7 @@ from ..store.types import utcnow
 
 log = logging.getLogger(__name__)
 
+LEASE_RENEW_INTERVAL = 1.0  # a server's processor renews its lease this often (it lasts leadership.LEASE_SECONDS)
 PARSE_WORKERS = 4  # files parsed at once by child processes; results are stored one at a time
 PERIODIC_WORKERS = 1  # of those, re-parses of unchanged files: one after another, the rest stay free for changes
 RETRY_AFTER_FAILURE = 5.0  # seconds before a file whose parse could not run (not an import error) is tried again
@@ -106,6 +107,10 @@ class DagProcessor:
         self._requests_read = -math.inf
         self._listing: dict[str, tuple[float, int]] | None = None  # the folder as last listed
         self._periodic_not_before = -math.inf  # when the next re-parse of an unchanged file may start
+        # Several server replicas share the folder and the database: the one holding the lease parses
+        # (scheduler/leadership.py). None: the only processor (lite, `dags test`).
+        self.leadership = None
+        self._renewed = -math.inf
         attach = getattr(parse, "attach", None)
         if attach is not None:  # parse-time store reads and the children's limits (see forkserver_parser)
             attach(services)
@@ -325,9 +330,13 @@ class DagProcessor:
         interval = max(poll, 5.0) if observer else poll
         threading.Thread(target=self._listen_for_requests, daemon=True, name="dag-parse-requests").start()
         try:
-            self.initial_sync()
+            if self.leadership is None:  # (a leased processor syncs when it takes the lease)
+                self.initial_sync()
             listed = -math.inf
             while not self.stop.is_set():
+                if self.leadership is not None and not self._lead():
+                    self.stop.wait(LEASE_RENEW_INTERVAL)  # a standby: another replica's processor parses
+                    continue
                 self.wake.clear()  # before reading the flag: an event after this sets both again
                 touched, self._files_touched = self._files_touched, False
                 if touched:
@@ -339,11 +348,28 @@ class DagProcessor:
                     self.step(relist=relist)
                 except Exception:
                     log.exception("DAG folder scan failed; retrying")
-                self.wake.wait(self._until_next_pass(max(0.0, listed + interval - time.monotonic())))
+                pause = self._until_next_pass(max(0.0, listed + interval - time.monotonic()))
+                if self.leadership is not None:
+                    pause = min(pause, LEASE_RENEW_INTERVAL)  # back in time to renew the lease
+                self.wake.wait(pause)
                 self._store_finished()  # publish what finished at once, before any settling above
         finally:
             if observer:
                 observer.stop()
+
+    def _lead(self) -> bool:
+        """Renew (or take) the processor's lease when due; on taking it, look at every file afresh."""
+        was = self.leadership.is_leader
+        if was and time.monotonic() - self._renewed < LEASE_RENEW_INTERVAL:
+            return True
+        leading = self.leadership.renew()
+        self._renewed = time.monotonic()
+        if leading and not was:
+            self.seen.clear()
+            self.results.clear()
+            self._requests_waiting = True
+            self.initial_sync()
+        return leading
 
     def _settle(self, seconds: float) -> None:
         """Let a burst of writes to one file settle; a parse finishing meanwhile is stored at once."""

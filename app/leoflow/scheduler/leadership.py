@@ -11,7 +11,8 @@ over: its next transaction finds the other's name in the lease and rolls back, a
 open keeps the lock only until Postgres ends the idle session (`idle_in_transaction_session_timeout`,
 set on every server connection by store/engine.py).
 
-The triggerer's lease works the same way under its own lock and name: one process runs the triggers.
+The triggerer's and the DAG processor's leases work the same way under locks and names of their own:
+one process runs the triggers, one parses the DAG folder.
 Lease times are the database's clock, never a replica's.
 """
 
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 LOCK_KEY = 0x4C454F464C4F5701  # "LEOFLOW" + 1: the scheduler's advisory lock
 LEASE_NAME = "scheduler"
 TRIGGERER_LOCK_KEY = 0x4C454F464C4F5703  # "LEOFLOW" + 3: the triggerer's, leased the same way
+PROCESSOR_LOCK_KEY = 0x4C454F464C4F5704  # "LEOFLOW" + 4: the DAG processor's
 LEASE_SECONDS = 4.0  # a dead leader is replaced this long after its last renewal (plus one standby poll)
 RENEW_EVERY = 1.0  # a leader's decision transactions renew the lease when it is older than this
 LOCK_WAIT = "2s"  # how long the leader waits for the lock a standby holds for an instant
@@ -150,10 +152,11 @@ class LeaseLeader:
         self.is_leader = False
 
 
-def leadership_for(engine, job_id: int, *, triggerer: bool = False):
-    """The right kind for the database: a lease on Postgres, the sole leader on SQLite."""
+_LEASES = {"scheduler": LOCK_KEY, "triggerer": TRIGGERER_LOCK_KEY, "dag-processor": PROCESSOR_LOCK_KEY}
+
+
+def leadership_for(engine, job_id: int, *, name: str = LEASE_NAME):
+    """The right kind for the database: a lease named `name` on Postgres, the sole leader on SQLite."""
     if engine.dialect.name != "postgresql":
         return SoleLeader(engine)
-    if triggerer:
-        return LeaseLeader(engine, job_id, name="triggerer", lock_key=TRIGGERER_LOCK_KEY)
-    return LeaseLeader(engine, job_id)
+    return LeaseLeader(engine, job_id, name=name, lock_key=_LEASES[name])
