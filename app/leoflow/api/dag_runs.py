@@ -153,6 +153,8 @@ def trigger_run(services, request):
                 run_id=run_id or store_runs.make_run_id("manual", run_after), conf=conf,
                 triggered_by=triggered_by, triggering_user_name=user.username, note=note,
             )
+        except store_runs.InvalidRunId as exc:  # Airflow's answer to a run id outside its pattern
+            raise HTTPError(400, str(exc)) from None
         except (store_runs.RunExists, IntegrityError) as exc:
             raise HTTPError(409, {
                 "reason": "Unique constraint violation",
