@@ -39,9 +39,9 @@ class _Checker:
 
     def _int64(self, name, value: int, raw) -> bool:
         """Whether `value` fits a BIGINT column; else the error is recorded."""
-        problem = int64_problem(value)
+        problem = int64_problem(value, raw)
         if problem:
-            self.fail(name, *problem(raw))
+            self.fail(name, *problem)
         return problem is None
 
     def _datetime(self, name, raw, *, aware: bool):
@@ -72,14 +72,12 @@ class _Checker:
             return None
 
 
-def int64_problem(value: int):
-    """None when `value` fits a BIGINT; else a function of the raw input giving (msg, input, type, ctx)."""
+def int64_problem(value: int, raw) -> tuple | None:
+    """None when `value` fits a BIGINT; else pydantic's bound error for it: (msg, input, type, ctx)."""
     if value > INT64_MAX:
-        return lambda raw: (f"Input should be less than or equal to {INT64_MAX}", raw, "less_than_equal",
-                            {"le": INT64_MAX})
+        return f"Input should be less than or equal to {INT64_MAX}", raw, "less_than_equal", {"le": INT64_MAX}
     if value < INT64_MIN:
-        return lambda raw: (f"Input should be greater than or equal to {INT64_MIN}", raw, "greater_than_equal",
-                            {"ge": INT64_MIN})
+        return f"Input should be greater than or equal to {INT64_MIN}", raw, "greater_than_equal", {"ge": INT64_MIN}
     return None
 
 
@@ -91,9 +89,9 @@ def path_int(request, name: str, *, ge: int | None = None) -> int:
     except ValueError:
         raise ValidationFailed([invalid(["path", name], "Input should be a valid integer, unable to parse string "
                                         "as an integer", raw, "int_parsing")]) from None
-    problem = int64_problem(value)
+    problem = int64_problem(value, raw)
     if problem:
-        raise ValidationFailed([invalid(["path", name], *problem(raw))])
+        raise ValidationFailed([invalid(["path", name], *problem)])
     if ge is not None and value < ge:
         raise ValidationFailed([invalid(["path", name], f"Input should be greater than or equal to {ge}", raw,
                                         "greater_than_equal", {"ge": ge})])
@@ -291,18 +289,14 @@ class Body(_Checker):
         return value
 
 
-class _NotJson(ValueError):
-    pass
-
-
 def _no_constant(name: str):
-    raise _NotJson(f"{name} is not a JSON number")
+    raise ValueError(f"{name} is not a JSON number")
 
 
 def _finite_float(text: str) -> float:
     value = float(text)
     if not math.isfinite(value):  # 1e999: no database or JSON answer can hold it
-        raise _NotJson(f"{text} is out of the range of a JSON number")
+        raise ValueError(f"{text} is out of the range of a JSON number")
     return value
 
 

@@ -112,7 +112,7 @@ def dependencies(services, request):
                 asset_id = int(node_id.removeprefix("asset:"))
             except ValueError:
                 asset_id = None
-            if asset_id is None or int64_problem(asset_id):
+            if asset_id is None or int64_problem(asset_id, node_id):
                 raise HTTPError(400, f"Invalid asset node_id: {node_id}")
             graph = data(conn, asset_id)
             if not graph["nodes"]:
