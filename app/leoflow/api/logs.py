@@ -13,24 +13,31 @@ import jwt
 from sqlalchemy import select
 from starlette.responses import Response
 
-from ..runner.logfile import log_relative_path
+from ..runner.logfile import UnsafeLogPath, log_relative_path, resolve_log_path
 from ..store.tables import task_instance, task_instance_history
-from .errors import HTTPError, ValidationFailed, invalid
-from .validate import Query
+from .errors import HTTPError
+from .validate import Query, path_int
 
 NDJSON = "application/x-ndjson"
 _UNFINISHED_ATTEMPT = ("running", "deferred")  # the log may still grow
 _TOKEN_AUDIENCE = "leoflow-log-position"
 
 
-def log_path(logs_folder: Path, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> Path:
-    """Where the runner writes one attempt's log."""
-    return Path(logs_folder) / log_relative_path(dag_id, run_id, task_id, map_index, try_number)
+def log_path(logs_folder: Path, dag_id: str, run_id: str, task_id: str, try_number: int,
+             map_index: int = -1) -> Path | None:
+    """Where the runner writes one attempt's log; None when the ids would lead out of the logs folder
+    (such a try never ran: the scheduler refuses it)."""
+    try:
+        return resolve_log_path(logs_folder, log_relative_path(dag_id, run_id, task_id, map_index, try_number))
+    except UnsafeLogPath:
+        return None
 
 
-def read_log_lines(path: Path) -> list[dict]:
+def read_log_lines(path: Path | None) -> list[dict]:
     """The records of a log file, each `{"timestamp", "event", ...rest}`, in time order."""
     records = []
+    if path is None:
+        return records
     try:
         text = path.read_text(encoding="utf-8", errors="replace")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -79,14 +86,7 @@ def _find_attempt(conn, dag_id, run_id, task_id, map_index, try_number):
 def get_log(services, request):
     p = request.path_params
     dag_id, run_id, task_id = p["dag_id"], p["dag_run_id"], p["task_id"]
-    try:
-        try_number = int(p["try_number"])
-        if try_number < 0:
-            raise ValidationFailed([invalid(["path", "try_number"], "Input should be greater than or equal to 0",
-                                            p["try_number"], "greater_than_equal", {"ge": 0})])
-    except ValueError:
-        raise ValidationFailed([invalid(["path", "try_number"], "Input should be a valid integer, unable to parse "
-                                        "string as an integer", p["try_number"], "int_parsing")])
+    try_number = path_int(request, "try_number", ge=0)
     q = Query(request)
     map_index = q.int("map_index", -1)
     full_content = q.bool("full_content", False)
@@ -111,7 +111,7 @@ def get_log(services, request):
     lines = read_log_lines(path)
     header = [
         {"timestamp": None, "event": "::group::Log message source details",
-         "sources": [str(path)] if path.is_file() else []},
+         "sources": [str(path)] if path is not None and path.is_file() else []},
         {"timestamp": None, "event": "::endgroup::"},
     ]
     content = lines[log_pos:] if log_pos else header + lines
