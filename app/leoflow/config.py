@@ -96,7 +96,7 @@ class Settings:
         except FileNotFoundError:
             import secrets  # only when a secret is made: lite's start-up reads them
 
-            self.home.mkdir(parents=True, exist_ok=True)
+            make_home(self.home)
             value = secrets.token_urlsafe(32)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as f:
@@ -109,6 +109,27 @@ def hostname() -> str:
     import socket
 
     return os.environ.get("LEOFLOW_HOSTNAME") or socket.gethostname()
+
+
+# Folders that hold what only the user Leoflow runs as may read (the home, the logs), as the key
+# files in the home are 0600.
+PRIVATE_FOLDER_MODE = 0o700
+
+
+def make_private_folder(path: Path, *, tighten: bool = True) -> None:
+    """Create `path` (and its parents) as a folder only this user can enter; with `tighten`, an existing
+    one is made so too (Leoflow's own folders), otherwise it is left as it is (a home the user chose)."""
+    if path.is_dir():
+        if tighten and (path.stat().st_mode & 0o777) != PRIVATE_FOLDER_MODE:
+            os.chmod(path, PRIVATE_FOLDER_MODE)
+        return
+    path.mkdir(mode=PRIVATE_FOLDER_MODE, parents=True, exist_ok=True)
+    os.chmod(path, PRIVATE_FOLDER_MODE)  # mkdir's mode passes through the umask
+
+
+def make_home(home: Path) -> None:
+    """The home: private when Leoflow makes it; a folder that already exists keeps its mode."""
+    make_private_folder(home, tighten=False)
 
 
 def client_host(host: str) -> str:

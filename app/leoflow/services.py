@@ -27,7 +27,10 @@ def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = Tru
     from .store import migrate as migrations
     from .store.engine import make_engine
 
-    settings.home.mkdir(parents=True, exist_ok=True)
+    from .config import make_home, make_private_folder
+
+    make_home(settings.home)
+    make_private_folder(settings.logs_folder)  # task logs may hold what a task printed: this user's only
     engine = make_engine(settings.database_url)
     if migrate:
         # A brand-new lite home skips replaying each migration (and importing Alembic) to build its schema.

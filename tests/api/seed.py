@@ -13,9 +13,11 @@ T0 = dt.datetime(2026, 11, 29, 6, 0, 0, tzinfo=dt.UTC)
 
 
 def run_with_states(client, services, states: dict[str, str | None], *, dag_id="xcom3", logical_date=None,
-                    run_state="failed", xcoms=True) -> str:
+                    run_state="failed", xcoms=True, run_id=None) -> str:
     """Trigger a run, then give its task instances these states (one finished try each) and XComs."""
     body = {"logical_date": logical_date.isoformat() if logical_date else None}
+    if run_id is not None:
+        body["dag_run_id"] = run_id
     resp = client.post(f"/api/v2/dags/{dag_id}/dagRuns", json=body)
     assert resp.status_code == 200, resp.text
     run_id = resp.json()["dag_run_id"]

@@ -27,14 +27,14 @@ def test_trigger_body_matches_reference(client, services):
 
 
 def test_trigger_with_everything(client):
-    resp = trigger(client, dag_run_id="my run", logical_date="2026-01-02T03:04:05Z", conf={"a": 1},
+    resp = trigger(client, dag_run_id="my_run", logical_date="2026-01-02T03:04:05Z", conf={"a": 1},
                    note="hello", run_after="2026-01-02T03:04:05+00:00")
     body = resp.json()
     assert resp.status_code == 200
-    assert body["dag_run_id"] == "my run" and body["conf"] == {"a": 1} and body["note"] == "hello"
+    assert body["dag_run_id"] == "my_run" and body["conf"] == {"a": 1} and body["note"] == "hello"
     assert body["logical_date"] == "2026-01-02T03:04:05Z"
     assert body["data_interval_start"] == body["data_interval_end"] == "2026-01-02T03:04:05Z"
-    got = client.get("/api/v2/dags/xcom3/dagRuns/my run").json()
+    got = client.get("/api/v2/dags/xcom3/dagRuns/my_run").json()
     assert got == body
 
 

@@ -125,3 +125,15 @@ def test_dags_trigger_checks_conf_against_the_params(tmp_path, dags_folder):
     good = leoflow("dags", "trigger", "with_params", "--conf", '{"rows": 3}', "--dags-folder", str(dags_folder),
                    home=tmp_path, check=True)
     assert "Created run manual__" in good.stdout
+
+
+def test_dags_trigger_refuses_a_run_id_airflow_refuses(tmp_path, dags_folder):
+    for run_id in ("../../../outside/x", "a b", "<script>"):
+        bad = leoflow("dags", "trigger", "example_etl", "-r", run_id, "--dags-folder", str(dags_folder),
+                      home=tmp_path)
+        assert bad.returncode == 1, bad.stdout
+        assert f"The run_id provided '{run_id}' does not match regex pattern" in bad.stderr
+    assert not (tmp_path / "outside").exists()
+    good = leoflow("dags", "trigger", "example_etl", "-r", "nightly:2026-01-01+fix~1", "--dags-folder",
+                   str(dags_folder), home=tmp_path, check=True)
+    assert "Created run nightly:2026-01-01+fix~1 of example_etl" in good.stdout

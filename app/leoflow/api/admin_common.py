@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import re
 
+from sqlalchemy.exc import IntegrityError
+
 from ..secrets import masker
 from ..store import audit
 from .errors import HTTPError, ValidationFailed, invalid
@@ -67,6 +69,8 @@ class Fields(Body):
         if number is None:
             self.fail(name, "Input should be a valid integer, unable to parse string as an integer", value,
                       "int_parsing")
+            return None
+        if not self._int64(name, number, value):
             return None
         if ge is not None and number < ge:
             self.fail(name, f"Input should be greater than or equal to {ge}", value, "greater_than_equal",
@@ -173,8 +177,7 @@ def read_bulk(request, entity_check) -> list[dict]:
         where = ["body", "actions", i]
         kind = action.get("action") if isinstance(action, dict) else None
         if kind not in ("create", "update", "delete"):
-            errors.append(invalid([*where, "action"] if isinstance(action, dict) else where,
-                                  "Input tag '%s' found using 'action' does not match any of the expected tags: "
+            errors.append(invalid(where, "Input tag '%s' found using 'action' does not match any of the expected tags: "
                                   "'create', 'update', 'delete'" % kind if kind is not None else
                                   "Unable to extract tag using discriminator 'action'", action, "union_tag_invalid"
                                   if kind is not None else "union_tag_not_found"))
@@ -210,18 +213,34 @@ def read_bulk(request, entity_check) -> list[dict]:
     return out
 
 
-def run_bulk(actions: list[dict], handlers: dict) -> dict:
-    """Run each action with `handlers[kind](action, results)`; BulkError fills that action's errors."""
+def run_bulk(services, actions: list[dict], handlers: dict) -> dict:
+    """Run each action with `handlers[kind](conn, action, results)`, all in one transaction as Airflow does.
+
+    A BulkError (or HTTPError) ends that action with an error, and what it did before stays, as in
+    Airflow; a unique key written twice (two new entities of one name in one create) is, as in Airflow,
+    a 409 for the whole request, and nothing of the request is kept.
+    """
     body: dict = {}
-    for action in actions:
-        results = body.setdefault(action["action"], {"success": [], "errors": []})
-        try:
-            handlers[action["action"]](action, results)
-        except BulkError as exc:
-            results["errors"].append({"error": exc.detail, "status_code": exc.status})
-        except HTTPError as exc:
-            results["errors"].append({"error": str(exc.detail), "status_code": exc.status})
+    try:
+        with services.engine.begin() as conn:
+            for action in actions:
+                results = body.setdefault(action["action"], {"success": [], "errors": []})
+                try:
+                    handlers[action["action"]](conn, action, results)
+                except BulkError as exc:
+                    results["errors"].append({"error": exc.detail, "status_code": exc.status})
+                except HTTPError as exc:
+                    results["errors"].append({"error": str(exc.detail), "status_code": exc.status})
+    except IntegrityError:
+        raise HTTPError(409, unique_violation("An entity appears twice in one create action, or already "
+                                              "exists: nothing of this request was kept")) from None
     return body
+
+
+def unique_violation(message: str) -> dict:
+    """The detail of Airflow's 409 for a write that broke a unique key."""
+    return {"reason": "Unique constraint violation", "statement": "hidden", "orig_error": "hidden",
+            "message": message}
 
 
 def py_set(names) -> str:

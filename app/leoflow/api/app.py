@@ -27,6 +27,7 @@ from . import batch_lists, dag_asset_queue, dag_run_wait, dag_sources, dag_versi
 from . import hitl, mapped, tasks, ti_clear, ti_extras, ti_state, tries  # core
 from . import probes  # orchestrators and Prometheus
 from .errors import HTTPError, error_response
+from .validate import check_request_text
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ def endpoint(services, authenticator: auth.Authenticator, fn, *, public: bool = 
                 if not user.may(role):
                     raise HTTPError(403, f"Forbidden: the {user.role} role may not {request.method} {template} "
                                          f"(needs {role})")
+            check_request_text(request)  # a NUL in a path or query parameter: a 422 naming it, not a driver error
             request.state.body = await request.body() if request.method in ("POST", "PATCH", "PUT") else b""
             result = await run_in_threadpool(fn, services, request)
         except HTTPError as exc:

@@ -24,23 +24,14 @@ from ..store.types import utcnow
 from . import admin_common as common
 from . import queries
 from .dag_runs import run_bodies
-from .errors import HTTPError, ValidationFailed, invalid, not_found
+from .errors import HTTPError, not_found
 from .serializers import iso
-from .validate import Query, json_body
+from .validate import Query, json_body, path_int
 
 _ASSET_ORDER = {name: asset.c[name] for name in ("id", "name", "uri", "created_at", "updated_at")}
 _ALIAS_ORDER = {"id": asset_alias.c.id, "name": asset_alias.c.name}
 _EVENT_ORDER = {name: asset_event.c[name] for name in ("id", "source_task_id", "source_dag_id", "source_run_id",
                                                        "source_map_index", "timestamp")}
-
-
-def path_int(request, name: str) -> int:
-    raw = request.path_params[name]
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed([invalid(["path", name], "Input should be a valid integer, unable to parse string "
-                                        "as an integer", raw, "int_parsing")]) from None
 
 
 def _references(conn, table, ids, with_task: bool) -> dict[int, list]:

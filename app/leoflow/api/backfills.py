@@ -22,7 +22,7 @@ from . import admin_common as common
 from . import queries
 from .errors import HTTPError, ValidationFailed, invalid, not_found
 from .serializers import iso
-from .validate import Query, json_body
+from .validate import Query, json_body, path_int
 
 _ORDER = {name: backfill.c[name] for name in ("id", "dag_id", "from_date", "to_date", "created_at", "updated_at",
                                                "completed_at", "is_paused", "max_active_runs")}
@@ -82,6 +82,9 @@ def _read_request(request) -> dict:
         f.fail("reprocess_behavior", "Input should be 'failed', 'completed' or 'none'", behavior, "enum",
                {"expected": "'failed', 'completed' or 'none'"})
     body["reprocess_behavior"] = behavior
+    for name in ("from_date", "to_date"):  # both required and not nullable, as in Airflow's BackfillPostBody
+        if name in f.data and f.data[name] is None:
+            f.fail(name, "Input should be a valid datetime", None, "datetime_type")
     f.done()
     if body["from_date"] > body["to_date"]:
         raise ValidationFailed([invalid(["body", "to_date"], "Value error, to_date must be on or after from_date",
@@ -207,11 +210,7 @@ def list_backfills(services, request):
 
 
 def _backfill_id(request) -> int:
-    raw = request.path_params["backfill_id"]
-    if not raw.isdigit():
-        raise ValidationFailed([invalid(["path", "backfill_id"], "Input should be a valid integer, unable to parse "
-                                        "string as an integer", raw, "int_parsing")])
-    return int(raw)
+    return path_int(request, "backfill_id", ge=0)
 
 
 def get_backfill(services, request):

@@ -186,47 +186,44 @@ def bulk_connections(services, request):
     def existing(conn, ids):
         return set(conn.execute(select(connection.c.conn_id).where(connection.c.conn_id.in_(list(ids)))).scalars())
 
-    def create(action, results):
+    def create(conn, action, results):
         ids = [e["connection_id"] for e in action["entities"]]
-        with services.engine.begin() as conn:
-            found = existing(conn, ids)
-            if action["mode"] == "fail" and found:
-                raise common.BulkError(409, f"The connections with these connection_ids: {common.py_set(found)} "
-                                            f"already exist.")
-            for entity in action["entities"]:
-                cid = entity["connection_id"]
-                if cid in found:
-                    if action["mode"] == "skip":
-                        continue
-                    store.remove(conn, cid)  # overwrite: the new body replaces every field
-                store.insert(conn, cid, _columns(entity), crypt=services.crypt)
+        found = existing(conn, ids)
+        if action["mode"] == "fail" and found:
+            raise common.BulkError(409, f"The connections with these connection_ids: {common.py_set(found)} "
+                                        f"already exist.")
+        for entity in action["entities"]:
+            cid = entity["connection_id"]
+            if cid in found:
+                if action["mode"] == "skip":
+                    continue
+                store.remove(conn, cid)  # overwrite: the new body replaces every field
+            store.insert(conn, cid, _columns(entity), crypt=services.crypt)
+            results["success"].append(cid)
+
+    def update(conn, action, results):
+        ids = [e["connection_id"] for e in action["entities"]]
+        missing = set(ids) - existing(conn, ids)
+        if action["mode"] == "fail" and missing:
+            raise common.BulkError(404, f"The connections with these connection_ids: {common.py_set(missing)} "
+                                        f"were not found.")
+        for entity in action["entities"]:
+            if entity["connection_id"] not in missing:
+                _apply_patch(conn, services, entity["connection_id"], entity, action["update_mask"])
+                results["success"].append(entity["connection_id"])
+
+    def delete(conn, action, results):
+        ids = [e if isinstance(e, str) else e.get("connection_id") for e in action["entities"]]
+        missing = set(ids) - existing(conn, ids)
+        if action["mode"] == "fail" and missing:
+            raise common.BulkError(404, f"The connections with these connection_ids: {common.py_set(missing)} "
+                                        f"were not found.")
+        for cid in ids:
+            if cid not in missing:
+                store.remove(conn, cid)
                 results["success"].append(cid)
 
-    def update(action, results):
-        ids = [e["connection_id"] for e in action["entities"]]
-        with services.engine.begin() as conn:
-            missing = set(ids) - existing(conn, ids)
-            if action["mode"] == "fail" and missing:
-                raise common.BulkError(404, f"The connections with these connection_ids: {common.py_set(missing)} "
-                                            f"were not found.")
-            for entity in action["entities"]:
-                if entity["connection_id"] not in missing:
-                    _apply_patch(conn, services, entity["connection_id"], entity, action["update_mask"])
-                    results["success"].append(entity["connection_id"])
-
-    def delete(action, results):
-        ids = [e if isinstance(e, str) else e.get("connection_id") for e in action["entities"]]
-        with services.engine.begin() as conn:
-            missing = set(ids) - existing(conn, ids)
-            if action["mode"] == "fail" and missing:
-                raise common.BulkError(404, f"The connections with these connection_ids: {common.py_set(missing)} "
-                                            f"were not found.")
-            for cid in ids:
-                if cid not in missing:
-                    store.remove(conn, cid)
-                    results["success"].append(cid)
-
-    return common.run_bulk(actions, {"create": create, "update": update, "delete": delete})
+    return common.run_bulk(services, actions, {"create": create, "update": update, "delete": delete})
 
 
 def test_connection(services, request):

@@ -7,8 +7,8 @@ from starlette.responses import Response
 
 from ..store.tables import asset_dag_run_queue, dag
 from . import actions, serializers
-from .errors import ValidationFailed, invalid, not_found
-from .validate import Query
+from .errors import not_found
+from .validate import Query, path_int
 
 ADRQ = asset_dag_run_queue
 
@@ -26,12 +26,7 @@ def _filters(request, dag_id: str, asset_id: int | None):
 
 
 def _asset_id(request) -> int:
-    raw = request.path_params["asset_id"]
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed([invalid(["path", "asset_id"], "Input should be a valid integer, unable to parse "
-                                        "string as an integer", raw, "int_parsing")])
+    return path_int(request, "asset_id")
 
 
 def _bodies(conn, conds) -> list[dict]:

@@ -82,6 +82,7 @@ def list_runs(services, request):
         if (value := q.float(f"duration_{suffix}")) is not None:
             query = query.where(dag_run.c.end_date.is_not(None), getattr(duration, op)(value))
     numbers = [int(v) for v in q.list("dag_version") if v.strip().lstrip("-").isdigit()]
+    numbers = [n for n in numbers if q._int64("dag_version", n, n)]
     if q.list("dag_version"):
         query = query.where(dag_run.c.created_dag_version_id.in_(
             select(dag_version.c.id).where(dag_version.c.version_number.in_(numbers))))
@@ -152,6 +153,8 @@ def trigger_run(services, request):
                 run_id=run_id or store_runs.make_run_id("manual", run_after), conf=conf,
                 triggered_by=triggered_by, triggering_user_name=user.username, note=note,
             )
+        except store_runs.InvalidRunId as exc:  # Airflow's answer to a run id outside its pattern
+            raise HTTPError(400, str(exc)) from None
         except (store_runs.RunExists, IntegrityError) as exc:
             raise HTTPError(409, {
                 "reason": "Unique constraint violation",
@@ -206,7 +209,7 @@ def patch_run(services, request):
     q.done()
     body = Body(json_body(request), allowed={"state", "note"})
     state = body.choice("state", ["queued", "success", "failed"])
-    note = body.str("note")
+    note = body.str("note", max_length=1000)  # as Airflow's DAGRunPatchBody
     body.done()
     for name in mask:
         if name not in ("state", "note"):

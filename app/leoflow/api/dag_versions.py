@@ -8,8 +8,8 @@ from ..store import dags as store_dags
 from ..store.tables import dag, dag_version
 from . import queries, serializers
 from .dags import dag_not_found
-from .errors import ValidationFailed, invalid, not_found
-from .validate import Query
+from .errors import not_found
+from .validate import Query, path_int
 
 _ORDER = {
     "id": dag_version.c.id,
@@ -55,18 +55,9 @@ def list_versions(services, request):
     return {"dag_versions": [version_body(r) for r in rows], "total_entries": total}
 
 
-def parse_int_path(request, name: str) -> int:
-    raw = request.path_params[name]
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed([invalid(["path", name], "Input should be a valid integer, unable to parse string "
-                                        "as an integer", raw, "int_parsing")])
-
-
 def get_version(services, request):
     dag_id = request.path_params["dag_id"]
-    number = parse_int_path(request, "version_number")
+    number = path_int(request, "version_number")
     with services.engine.connect() as conn:
         row = conn.execute(_joined().where(dag_version.c.dag_id == dag_id,
                                            dag_version.c.version_number == number)).first()

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from ..store import runs as store_runs
 from ..store.tables import dag
 from .task_instances import find_ti, ti_not_found
-from .tries import _int_path, _map_index
+from .tries import _map_index
+from .validate import path_int
 
 _EXAMINED = (None, "scheduled")
 
@@ -49,7 +50,7 @@ def get_dependencies(services, request):
 
 
 def get_mapped_dependencies(services, request):
-    return _dependencies(services, request, _int_path(request, "map_index"))
+    return _dependencies(services, request, path_int(request, "map_index"))
 
 
 _TI = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"

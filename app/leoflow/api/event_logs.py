@@ -6,9 +6,9 @@ from sqlalchemy import select
 
 from ..store.tables import log
 from . import queries
-from .errors import ValidationFailed, invalid, not_found
+from .errors import not_found
 from .serializers import iso
-from .validate import Query
+from .validate import Query, path_int
 
 _ORDER = {
     "id": log.c.id, "event_log_id": log.c.id, "dttm": log.c.dttm, "when": log.c.dttm, "dag_id": log.c.dag_id,
@@ -64,14 +64,11 @@ def get_event_logs(services, request):
 
 
 def get_event_log(services, request):
-    raw = request.path_params["event_log_id"]
-    if not raw.lstrip("-").isdigit():
-        raise ValidationFailed([invalid(["path", "event_log_id"], "Input should be a valid integer, unable to "
-                                        "parse string as an integer", raw, "int_parsing")])
+    event_log_id = path_int(request, "event_log_id")
     with services.engine.connect() as conn:
-        row = conn.execute(select(log).where(log.c.id == int(raw))).first()
+        row = conn.execute(select(log).where(log.c.id == event_log_id)).first()
     if row is None:
-        raise not_found(f"The Event Log with id: `{raw}` not found")
+        raise not_found(f"The Event Log with id: `{event_log_id}` not found")
     return serialize(row)
 
 

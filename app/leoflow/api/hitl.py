@@ -13,8 +13,8 @@ from ..store.types import utcnow
 from . import actions, queries, serializers
 from .errors import HTTPError, not_found
 from .task_instances import _joined, scoped, state_filter, ti_bodies, ti_not_found
-from .tries import _int_path, try_body
-from .validate import Body, Query, json_body
+from .tries import try_body
+from .validate import Body, Query, json_body, path_int
 
 _ORDER = {
     "ti_id": hitl_detail.c.ti_id,
@@ -126,13 +126,13 @@ def _one(conn, p, map_index):
 def get_hitl(services, request):
     p = request.path_params
     with services.engine.connect() as conn:
-        row = _one(conn, p, _int_path(request, "map_index"))
+        row = _one(conn, p, path_int(request, "map_index"))
         return {**request_fields(row), "task_instance": ti_bodies(conn, [row])[0]}
 
 
 def answer_hitl(services, request):
     p = request.path_params
-    map_index = _int_path(request, "map_index")
+    map_index = path_int(request, "map_index")
     body = Body(json_body(request), allowed={"chosen_options", "params_input"}, required={"chosen_options"})
     chosen = body.str_list("chosen_options")
     params_input = body.dict("params_input") or {}
@@ -162,8 +162,8 @@ def answer_hitl(services, request):
 
 def get_hitl_try(services, request):
     p = request.path_params
-    map_index = _int_path(request, "map_index")
-    number = _int_path(request, "try_number")
+    map_index = path_int(request, "map_index")
+    number = path_int(request, "try_number")
     from .queries import versions_by_id
 
     with services.engine.connect() as conn:

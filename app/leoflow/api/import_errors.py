@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from ..store.tables import import_error
 from . import queries, serializers
-from .errors import ValidationFailed, invalid, not_found
-from .validate import Query
+from .errors import not_found
+from .validate import Query, path_int
 
 _ORDER = {
     "id": import_error.c.id,
@@ -33,14 +33,11 @@ def list_import_errors(services, request):
 
 
 def get_import_error(services, request):
-    raw = request.path_params["import_error_id"]
-    if not raw.isdigit():
-        raise ValidationFailed([invalid(["path", "import_error_id"], "Input should be a valid integer, unable to "
-                                        "parse string as an integer", raw, "int_parsing")])
+    import_error_id = path_int(request, "import_error_id")
     with services.engine.connect() as conn:
-        row = conn.execute(select(import_error).where(import_error.c.id == int(raw))).first()
+        row = conn.execute(select(import_error).where(import_error.c.id == import_error_id)).first()
     if row is None:
-        raise not_found(f"The ImportError with import_error_id: `{raw}` was not found")
+        raise not_found(f"The ImportError with import_error_id: `{import_error_id}` was not found")
     return serializers.import_error(row)
 
 

@@ -13,22 +13,30 @@ import jwt
 from sqlalchemy import select
 from starlette.responses import Response
 
-from ..runner.logfile import log_relative_path
+from ..runner.logfile import UnsafeLogPath, log_relative_path, resolve_log_path
 from ..store.tables import task_instance, task_instance_history
-from .errors import HTTPError, ValidationFailed, invalid
-from .validate import Query
+from .errors import HTTPError
+from .validate import Query, path_int
 
 NDJSON = "application/x-ndjson"
 _UNFINISHED_ATTEMPT = ("running", "deferred")  # the log may still grow
 _TOKEN_AUDIENCE = "leoflow-log-position"
 
 
-def log_path(logs_folder: Path, dag_id: str, run_id: str, task_id: str, try_number: int, map_index: int = -1) -> Path:
-    """Where the runner writes one attempt's log."""
-    return Path(logs_folder) / log_relative_path(dag_id, run_id, task_id, map_index, try_number)
+def log_path(logs_folder: Path, dag_id: str, run_id: str, task_id: str, try_number: int,
+             map_index: int = -1) -> Path | None:
+    """Where the runner writes one attempt's log; None when the ids would lead out of the logs folder
+    (such a try never ran: the scheduler refuses it)."""
+    try:
+        return resolve_log_path(logs_folder, log_relative_path(dag_id, run_id, task_id, map_index, try_number))
+    except UnsafeLogPath:
+        return None
 
 
-def read_log_text(path: Path) -> str | None:
+def read_log_text(path: Path | None) -> str | None:
+    """The file's text; None when there is no such file (or the ids lead nowhere safe)."""
+    if path is None:
+        return None
     try:
         return path.read_text(encoding="utf-8", errors="replace")
     except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
@@ -82,14 +90,7 @@ def _find_attempt(conn, dag_id, run_id, task_id, map_index, try_number):
 def get_log(services, request):
     p = request.path_params
     dag_id, run_id, task_id = p["dag_id"], p["dag_run_id"], p["task_id"]
-    try:
-        try_number = int(p["try_number"])
-        if try_number < 0:
-            raise ValidationFailed([invalid(["path", "try_number"], "Input should be greater than or equal to 0",
-                                            p["try_number"], "greater_than_equal", {"ge": 0})])
-    except ValueError:
-        raise ValidationFailed([invalid(["path", "try_number"], "Input should be a valid integer, unable to parse "
-                                        "string as an integer", p["try_number"], "int_parsing")])
+    try_number = path_int(request, "try_number", ge=0)
     q = Query(request)
     map_index = q.int("map_index", -1)
     full_content = q.bool("full_content", False)
@@ -112,13 +113,13 @@ def get_log(services, request):
 
     path = log_path(services.settings.logs_folder, dag_id, run_id, task_id, try_number, map_index)
     text, sources = read_log_text(path), [str(path)]
-    if text is None:  # the try ran on another host (replica, agent, pod): its shipped lines
+    if text is None and path is not None:  # the try ran on another host (replica, agent, pod): its shipped lines
         from ..store import log_chunks
 
         with services.engine.connect() as conn:
             text = log_chunks.read(conn, (dag_id, run_id, task_id, map_index, try_number))
         sources = ["database"] if text else []
-    lines = parse_log_text(text)
+    lines = parse_log_text(text or "")
     header = [
         {"timestamp": None, "event": "::group::Log message source details", "sources": sources},
         {"timestamp": None, "event": "::endgroup::"},

@@ -169,51 +169,48 @@ def bulk_pools(services, request):
     def existing(conn, names):
         return set(conn.execute(select(slot_pool.c.pool).where(slot_pool.c.pool.in_(list(names)))).scalars())
 
-    def create(action, results):
+    def create(conn, action, results):
         names = [e["name"] for e in action["entities"]]
-        with services.engine.begin() as conn:
-            found = existing(conn, names)
-            if action["mode"] == "fail" and found:
-                raise common.BulkError(409, f"The pools with these pool names: {common.py_set(found)} already "
-                                            f"exist.")
-            for entity in action["entities"]:
-                if entity["name"] in found:
-                    if action["mode"] == "skip":
-                        continue
-                    conn.execute(update(slot_pool).where(slot_pool.c.pool == entity["name"]).values(
-                        slots=entity["slots"], description=entity.get("description"),
-                        include_deferred=bool(entity.get("include_deferred", False))))
-                else:
-                    _insert(conn, entity)
+        found = existing(conn, names)
+        if action["mode"] == "fail" and found:
+            raise common.BulkError(409, f"The pools with these pool names: {common.py_set(found)} already "
+                                        f"exist.")
+        for entity in action["entities"]:
+            if entity["name"] in found:
+                if action["mode"] == "skip":
+                    continue
+                conn.execute(update(slot_pool).where(slot_pool.c.pool == entity["name"]).values(
+                    slots=entity["slots"], description=entity.get("description"),
+                    include_deferred=bool(entity.get("include_deferred", False))))
+            else:
+                _insert(conn, entity)
+            results["success"].append(entity["name"])
+
+    def update_(conn, action, results):
+        names = [e["name"] for e in action["entities"]]
+        missing = set(names) - existing(conn, names)
+        if action["mode"] == "fail" and missing:
+            raise common.BulkError(404, f"The pools with these pool names: {common.py_set(missing)} were not "
+                                        f"found.")
+        for entity in action["entities"]:
+            if entity["name"] not in missing:
+                _apply_patch(conn, entity["name"], entity, action["update_mask"])
                 results["success"].append(entity["name"])
 
-    def update_(action, results):
-        names = [e["name"] for e in action["entities"]]
-        with services.engine.begin() as conn:
-            missing = set(names) - existing(conn, names)
-            if action["mode"] == "fail" and missing:
-                raise common.BulkError(404, f"The pools with these pool names: {common.py_set(missing)} were not "
-                                            f"found.")
-            for entity in action["entities"]:
-                if entity["name"] not in missing:
-                    _apply_patch(conn, entity["name"], entity, action["update_mask"])
-                    results["success"].append(entity["name"])
-
-    def delete_(action, results):
+    def delete_(conn, action, results):
         names = [e if isinstance(e, str) else e.get("name") for e in action["entities"]]
         if store.DEFAULT_POOL in names:
             raise common.BulkError(400, "Default Pool can't be deleted")
-        with services.engine.begin() as conn:
-            missing = set(names) - existing(conn, names)
-            if action["mode"] == "fail" and missing:
-                raise common.BulkError(404, f"The pools with these pool names: {common.py_set(missing)} were not "
-                                            f"found.")
-            for name in names:
-                if name not in missing:
-                    conn.execute(delete(slot_pool).where(slot_pool.c.pool == name))
-                    results["success"].append(name)
+        missing = set(names) - existing(conn, names)
+        if action["mode"] == "fail" and missing:
+            raise common.BulkError(404, f"The pools with these pool names: {common.py_set(missing)} were not "
+                                        f"found.")
+        for name in names:
+            if name not in missing:
+                conn.execute(delete(slot_pool).where(slot_pool.c.pool == name))
+                results["success"].append(name)
 
-    return common.run_bulk(actions, {"create": create, "update": update_, "delete": delete_})
+    return common.run_bulk(services, actions, {"create": create, "update": update_, "delete": delete_})
 
 
 ROUTES = [

@@ -28,8 +28,10 @@ def iso(value) -> str | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=_UTC)
     value = value.astimezone(_UTC)
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if value.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return value.strftime(fmt)
+    # Not strftime: its %Y writes year 111 as "111", which no client parses as a date.
+    text = (f"{value.year:04d}-{value.month:02d}-{value.day:02d}T"
+            f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}")
+    return f"{text}.{value.microsecond:06d}Z" if value.microsecond else f"{text}Z"
 
 
 def iso_duration(value) -> str | None:

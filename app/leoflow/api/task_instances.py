@@ -86,10 +86,13 @@ def filtered_tis(q: Query, query):
     numbers = []
     for raw in q.list("version_number"):
         try:
-            numbers.append(int(raw))
+            number = int(raw)
         except ValueError:
             q.fail("version_number", "Input should be a valid integer, unable to parse string as an integer", raw,
                    "int_parsing")
+            continue
+        if q._int64("version_number", number, raw):
+            numbers.append(number)
     q.done()
     if states:
         query = query.where(state_filter(states))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from .errors import HTTPError
 from .task_instances import find_ti, ti_not_found
-from .tries import _int_path, _map_index
+from .tries import _map_index
+from .validate import path_int
 
 
 def _ti_or_404(services, request, map_index):
@@ -50,7 +51,7 @@ def get_external_log_url(services, request):
 
     p = request.path_params
     map_index = _map_index(request)
-    try_number = _int_path(request, "try_number")
+    try_number = path_int(request, "try_number")
     _ti_or_404(services, request, map_index)
     template = services.settings.log_external_url
     if not template:

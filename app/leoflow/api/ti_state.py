@@ -13,10 +13,10 @@ from ..store import dags as store_dags
 from ..store.tables import dag_run, task_instance
 from ..store.types import utcnow
 from . import actions, clearing
-from .errors import HTTPError, ValidationFailed, invalid, not_found
+from . import admin_common as common
+from .errors import HTTPError, not_found
 from .task_instances import one_ti, ti_bodies, ti_not_found
-from .tries import _int_path
-from .validate import Body, Query, json_body
+from .validate import Body, Query, json_body, path_int
 
 MARKABLE = ["success", "failed", "skipped"]
 _FLAGS = ("include_upstream", "include_downstream", "include_future", "include_past")
@@ -28,7 +28,7 @@ class Change:
 
     def __init__(self, body: Body, mask: list[str] | None):
         self.new_state = body.choice("new_state", MARKABLE)
-        self.note = body.str("note")
+        self.note = body.str("note", max_length=1000)  # as Airflow's PatchTaskInstanceBody
         self.flags = {f: body.flag(f, False) for f in _FLAGS}
         # The mask narrows the fields the body sets (Airflow intersects the two).
         self.fields = [f for f in ("new_state", "note") if f in body.data and (not mask or f in mask)]
@@ -120,16 +120,16 @@ def patch_ti_dry_run(services, request):
 
 
 def patch_mapped(services, request):
-    return _patch(services, request, _int_path(request, "map_index"), dry_run=False)
+    return _patch(services, request, path_int(request, "map_index"), dry_run=False)
 
 
 def patch_mapped_dry_run(services, request):
-    return _patch(services, request, _int_path(request, "map_index"), dry_run=True)
+    return _patch(services, request, path_int(request, "map_index"), dry_run=True)
 
 
 def get_mapped(services, request):
     p = request.path_params
-    map_index = _int_path(request, "map_index")
+    map_index = path_int(request, "map_index")
     try:
         return one_ti(services, p["dag_id"], p["dag_run_id"], p["task_id"], map_index)
     except HTTPError as exc:
@@ -142,6 +142,17 @@ def get_mapped(services, request):
 _ENTITY_FIELDS = PATCH_FIELDS | {"task_id", "map_index", "dag_id", "dag_run_id"}
 
 
+def _check_entity(data, where, errors: list) -> dict:
+    """The shape of one BulkTaskInstanceBody (its values are checked where they are applied)."""
+    f = common.body_fields(data, allowed=_ENTITY_FIELDS, required={"task_id"}, where=where)
+    f.text("task_id", required=True)
+    f.text("dag_id")
+    f.text("dag_run_id")
+    f.integer("map_index")
+    errors.extend(f.errors)
+    return data if isinstance(data, dict) else {}
+
+
 def bulk(services, request):
     """PATCH .../taskInstances: `actions` of update (mark/note) and delete; create is refused per entity."""
     from sqlalchemy import delete
@@ -150,28 +161,14 @@ def bulk(services, request):
     from .task_instances import find_ti
 
     p = request.path_params
-    data = json_body(request)
-    outer = Body(data, allowed={"actions"}, required={"actions"})
-    items = outer.data.get("actions")
-    if "actions" in outer.data and not isinstance(items, list):
-        outer.fail("actions", "Input should be a valid list", items, "list_type")
-    outer.done()
+    # The body's shape (BulkBody[BulkTaskInstanceBody]: no unknown properties) is checked as a whole first.
+    checked = common.read_bulk(request, _check_entity)
     result: dict = {}
-    errors: list[dict] = []
     with services.engine.begin() as conn:
-        for i, action in enumerate(items):
-            kind = action.get("action") if isinstance(action, dict) else None
-            if kind not in ("create", "update", "delete"):
-                errors.append(invalid(["body", "actions", i], "Input tag does not match any of the expected tags: "
-                                      "'create', 'update', 'delete'", action, "union_tag_invalid"))
-                continue
+        for action in checked:
+            kind, entities, mask = action["action"], action["entities"], action["update_mask"]
             outcome = result.setdefault(kind, {"success": [], "errors": []})
-            entities = action.get("entities")
-            if not isinstance(entities, list):
-                errors.append(invalid(["body", "actions", i, kind, "entities"], "Field required", action, "missing"))
-                continue
-            mask = action.get("update_mask")
-            skip_missing = action.get("action_on_non_existence") == "skip"
+            skip_missing = action["mode"] == "skip"
             if kind == "create":
                 outcome["errors"].append({"error": "Task instances bulk create is not supported",
                                           "status_code": 405})
@@ -208,8 +205,6 @@ def bulk(services, request):
                     if exc.status == 404 and skip_missing:
                         continue
                     outcome["errors"].append({"error": str(exc.detail), "status_code": exc.status})
-        if errors:
-            raise ValidationFailed(errors)
         actions.record(conn, request, "bulk_task_instances", dag_id=p["dag_id"], run_id=p["dag_run_id"])
     services.bus.notify_scheduler(kind="run_changed", dag_id=p["dag_id"], run_id=p["dag_run_id"])
     return result

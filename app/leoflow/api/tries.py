@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from ..store.tables import task_instance, task_instance_history
 from . import queries, serializers
-from .errors import ValidationFailed, invalid, not_found
+from .errors import not_found
 from .task_instances import ti_not_found
+from .validate import Query, path_int
 
 
 def try_body(row, version) -> dict:
@@ -25,15 +26,6 @@ def try_body(row, version) -> dict:
 class _NoRun:  # tries carry no run dates
     logical_date = None
     run_after = None
-
-
-def _int_path(request, name: str) -> int:
-    raw = request.path_params[name]
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed([invalid(["path", name], "Input should be a valid integer, unable to parse string "
-                                        "as an integer", raw, "int_parsing")])
 
 
 def _tries(conn, dag_id, run_id, task_id, map_index):
@@ -63,7 +55,7 @@ def _list(services, request, map_index: int):
 
 def _one(services, request, map_index: int):
     p = request.path_params
-    number = _int_path(request, "task_try_number")
+    number = path_int(request, "task_try_number")
     with services.engine.connect() as conn:
         tries = _tries(conn, p["dag_id"], p["dag_run_id"], p["task_id"], map_index)
     for row, version in tries:
@@ -74,14 +66,10 @@ def _one(services, request, map_index: int):
 
 
 def _map_index(request) -> int:
-    raw = request.query_params.get("map_index")
-    if raw is None:
-        return -1
-    try:
-        return int(raw)
-    except ValueError:
-        raise ValidationFailed([invalid(["query", "map_index"], "Input should be a valid integer, unable to parse "
-                                        "string as an integer", raw, "int_parsing")])
+    q = Query(request)
+    map_index = q.int("map_index", -1)
+    q.done()
+    return map_index
 
 
 def list_tries(services, request):
@@ -93,11 +81,11 @@ def get_try(services, request):
 
 
 def list_mapped_tries(services, request):
-    return _list(services, request, _int_path(request, "map_index"))
+    return _list(services, request, path_int(request, "map_index"))
 
 
 def get_mapped_try(services, request):
-    return _one(services, request, _int_path(request, "map_index"))
+    return _one(services, request, path_int(request, "map_index"))
 
 
 _TI = "/dags/{dag_id}/dagRuns/{dag_run_id}/taskInstances/{task_id}"

@@ -163,46 +163,43 @@ def bulk_variables(services, request):
         rows = conn.execute(select(variable.c.key).where(variable.c.key.in_(list(keys)))).scalars()
         return set(rows)
 
-    def create(action, results):
+    def create(conn, action, results):
         keys = [e["key"] for e in action["entities"]]
-        with services.engine.begin() as conn:
-            found = existing(conn, keys)
-            if action["mode"] == "fail" and found:
-                raise common.BulkError(409, f"The variables with these keys: {common.py_set(found)} already exist.")
-            for entity in action["entities"]:
-                if action["mode"] == "skip" and entity["key"] in found:
-                    continue
-                store.put(conn, entity["key"], as_text(entity["value"]), entity.get("description"),
-                          crypt=services.crypt)
-                results["success"].append(entity["key"])
+        found = existing(conn, keys)
+        if action["mode"] == "fail" and found:
+            raise common.BulkError(409, f"The variables with these keys: {common.py_set(found)} already exist.")
+        for entity in action["entities"]:
+            if action["mode"] == "skip" and entity["key"] in found:
+                continue
+            store.put(conn, entity["key"], as_text(entity["value"]), entity.get("description"),
+                      crypt=services.crypt)
+            results["success"].append(entity["key"])
 
-    def update(action, results):
+    def update(conn, action, results):
         keys = [e["key"] for e in action["entities"]]
-        with services.engine.begin() as conn:
-            missing = set(keys) - existing(conn, keys)
-            if action["mode"] == "fail" and missing:
-                raise common.BulkError(404, f"The variables with these keys: {common.py_set(missing)} were not "
-                                            f"found.")
-            for entity in action["entities"]:
-                if entity["key"] in missing:
-                    continue
-                _apply_patch(conn, services, entity["key"], entity, action["update_mask"])
-                results["success"].append(entity["key"])
+        missing = set(keys) - existing(conn, keys)
+        if action["mode"] == "fail" and missing:
+            raise common.BulkError(404, f"The variables with these keys: {common.py_set(missing)} were not "
+                                        f"found.")
+        for entity in action["entities"]:
+            if entity["key"] in missing:
+                continue
+            _apply_patch(conn, services, entity["key"], entity, action["update_mask"])
+            results["success"].append(entity["key"])
 
-    def delete(action, results):
+    def delete(conn, action, results):
         keys = [e if isinstance(e, str) else e.get("key") for e in action["entities"]]
-        with services.engine.begin() as conn:
-            missing = set(keys) - existing(conn, keys)
-            if action["mode"] == "fail" and missing:
-                raise common.BulkError(404, f"The variables with these keys: {common.py_set(missing)} were not "
-                                            f"found.")
-            for key in keys:
-                if key in missing:
-                    continue
-                store.remove(conn, key)
-                results["success"].append(key)
+        missing = set(keys) - existing(conn, keys)
+        if action["mode"] == "fail" and missing:
+            raise common.BulkError(404, f"The variables with these keys: {common.py_set(missing)} were not "
+                                        f"found.")
+        for key in keys:
+            if key in missing:
+                continue
+            store.remove(conn, key)
+            results["success"].append(key)
 
-    return common.run_bulk(actions, {"create": create, "update": update, "delete": delete})
+    return common.run_bulk(services, actions, {"create": create, "update": update, "delete": delete})
 
 
 ROUTES = [

@@ -95,7 +95,7 @@ def create_xcom(services, request):
     p = request.path_params
     dag_id, run_id, task_id = p["dag_id"], p["dag_run_id"], p["task_id"]
     body = Body(json_body(request), allowed={"key", "value", "map_index"}, required={"key", "value"})
-    key = body.str("key", nullable=False)
+    key = body.str("key", nullable=False, max_length=512)  # the key column's length
     map_index = body.int("map_index", -1, ge=-1)
     body.done()
     with services.engine.begin() as conn:

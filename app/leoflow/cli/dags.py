@@ -81,6 +81,9 @@ def trigger(args) -> int:
     from leoflow.store import dags as dag_store, runs
     from leoflow.store.types import utcnow
 
+    if args.run_id and (problem := runs.run_id_problem(args.run_id)):  # refused before the DAG folder is read
+        print(f"leoflow: {problem}", file=sys.stderr)
+        return 1
     services = _services_with_dags(args)
     logical = _parse_date(args.logical_date)
     with services.engine.begin() as conn:

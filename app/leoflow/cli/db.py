@@ -10,7 +10,7 @@ def _engine(args):
     from leoflow.store.engine import make_engine
 
     settings = config.load(home=args.home)
-    settings.home.mkdir(parents=True, exist_ok=True)
+    config.make_home(settings.home)
     return make_engine(settings.database_url), settings
 
 

@@ -16,7 +16,9 @@ log = logging.getLogger("leoflow")
 
 def hold_home_lock(home) -> object:
     """One lite process per home: a second would fight over the same tasks."""
-    home.mkdir(parents=True, exist_ok=True)
+    from leoflow.config import make_home
+
+    make_home(home)
     handle = open(home / "lite.lock", "w")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

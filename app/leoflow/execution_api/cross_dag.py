@@ -85,6 +85,8 @@ def trigger_run(conn, dag_id: str, run_id: str, body: dict, notify) -> dict:
             conn, data, dag_version_id=version_id, run_type="manual", run_after=logical_date or now,
             logical_date=logical_date, data_interval=(logical_date, logical_date) if logical_date else None,
             run_id=run_id, conf=conf, triggered_by="operator", note=body.get("note"))
+    except runs.InvalidRunId as exc:  # the operator's trigger_run_id: one safe path segment, as the API's
+        raise HTTPError(400, {"reason": "invalid_run_id", "message": str(exc)}) from None
     except runs.RunExists:
         raise HTTPError(409, {"reason": "already_exists",
                               "message": f"A run already exists for Dag '{dag_id}' with run_id '{run_id}'"})

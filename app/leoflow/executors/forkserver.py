@@ -379,6 +379,12 @@ def _fork_job(server_sock: socket.socket, kind: str, payload: dict, wake_fds: tu
               other_socks: list[socket.socket] = ()) -> int:
     pid = os.fork()
     if pid:
+        # The child makes its own process group too, but a kill may come before it runs: set it here as well,
+        # so a kill right after "started" reaches the job instead of finding no such group.
+        try:
+            os.setpgid(pid, pid)
+        except OSError:  # the child has already done it (EACCES after exec) or has already exited
+            pass
         return pid
     code = 1
     try:

@@ -15,6 +15,13 @@ def log_key(workload: dict) -> tuple:
             workload["try_number"])
 
 
+def log_file(workload: dict):
+    """The try's log file (the workload's path is relative to its logs folder)."""
+    from ..runner.logfile import resolve_log_path
+
+    return resolve_log_path(workload["logs_folder"], workload["log_path"])
+
+
 class LocalExecutor:
     name = "LocalExecutor"
 
@@ -48,7 +55,7 @@ class LocalExecutor:
         with self._lock:
             self._running[job] = workload
         if self.log_shipper is not None:
-            self.log_shipper.follow(log_key(workload), workload["log_path"])
+            self.log_shipper.follow(log_key(workload), log_file(workload))
         self.forkserver.submit(job, "task", workload)
 
     def kill(self, ti_id: str, try_number: int) -> None:

@@ -18,9 +18,60 @@ from pathlib import Path
 from ..secrets import masker
 
 
+# The logs folder and the folders under it: only the user Leoflow runs as reads task logs (they may
+# hold what a task printed), as only it reads the key files in the home.
+FOLDER_MODE = 0o700
+FILE_MODE = 0o600
+
+
+class UnsafeLogPath(ValueError):
+    """A log path that would leave the logs folder (from an id no API would accept, e.g. a row written
+    straight into the database)."""
+
+
 def log_relative_path(dag_id: str, run_id: str, task_id: str, map_index: int, try_number: int) -> str:
+    """Where one try's log lives under the logs folder, as Airflow 3.2.1 names it."""
     mapped = f"map_index={map_index}/" if map_index >= 0 else ""
     return f"dag_id={dag_id}/run_id={run_id}/task_id={task_id}/{mapped}attempt={try_number}.log"
+
+
+def resolve_log_path(logs_folder, relative) -> Path:
+    """`relative` joined under `logs_folder`, or UnsafeLogPath if the result could be anywhere else.
+
+    Refused: a NUL, an absolute path, a `..` segment, and a path whose existing folders lead (through a
+    symlink) out of the folder. Every log path built from ids goes through here, so an id can only
+    ever name a file inside the logs folder.
+    """
+    text = str(relative)
+    if "\x00" in text:
+        raise UnsafeLogPath(f"log path {text!r} contains a NUL character")
+    rel = Path(text)
+    if rel.is_absolute() or ".." in rel.parts or not rel.parts:
+        raise UnsafeLogPath(f"log path {text!r} is not a plain path inside the logs folder")
+    root = Path(logs_folder)
+    path = root / rel
+    real_root = root.resolve()
+    if not path.resolve().is_relative_to(real_root):  # resolve() follows every symlink that exists
+        raise UnsafeLogPath(f"log path {text!r} leads out of the logs folder {str(root)!r}")
+    return path
+
+
+def make_log_folders(path: Path, logs_folder: Path | None = None) -> None:
+    """The folders of a log file, private to this user (FOLDER_MODE whatever the umask)."""
+    missing = []
+    folder = path.parent
+    while not folder.exists():
+        missing.append(folder)
+        if folder == logs_folder or folder.parent == folder:
+            break
+        folder = folder.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=FOLDER_MODE)
+        except FileExistsError:  # another try of the same task made it meanwhile
+            pass
+        else:
+            os.chmod(folder, FOLDER_MODE)  # mkdir's mode is filtered by the umask
 
 
 def _now() -> str:
@@ -28,9 +79,11 @@ def _now() -> str:
 
 
 class JsonLinesFile:
-    def __init__(self, path: Path):
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._f = open(path, "a", encoding="utf-8", buffering=1)
+    def __init__(self, path: Path, logs_folder: Path | None = None):
+        make_log_folders(path, logs_folder)
+        # O_NOFOLLOW: a symlink put where the log file goes is not followed out of the folder.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW, FILE_MODE)
+        self._f = open(fd, "a", encoding="utf-8", buffering=1)
         self._lock = threading.Lock()
 
     def write(self, record: dict) -> None:
@@ -125,9 +178,9 @@ class _FdPump:
 class TaskLog:
     """Route logging, sys.stdout/err and fds 1/2 of this (forked) process into the try's log file."""
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, logs_folder: Path | None = None):
         self.path = path
-        self.out = JsonLinesFile(path)
+        self.out = JsonLinesFile(path, logs_folder)
         self._pumps: list[_FdPump] = []
 
     def __enter__(self) -> "TaskLog":

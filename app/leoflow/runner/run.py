@@ -17,12 +17,13 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 from pathlib import Path
 
 from ..secrets import masker
 from .client import ApiError, ExecutionClient
-from .logfile import TaskLog
+from .logfile import TaskLog, UnsafeLogPath, resolve_log_path
 
 log = logging.getLogger("airflow.task")
 
@@ -164,9 +165,16 @@ class Heartbeat(threading.Thread):
 
 
 def run_workload(workload: dict) -> int:
-    """Run the task instance described by `workload`; the exit code is 0 if the try ended as reported."""
-    path = Path(workload["log_path"])
-    with TaskLog(path):
+    """Run the task instance described by `workload`; the exit code is 0 if the try ended as reported.
+
+    `log_path` is relative to `logs_folder` (as in Airflow's ExecuteTask workload) and must stay inside it.
+    """
+    try:
+        path = resolve_log_path(workload["logs_folder"], workload["log_path"])
+    except UnsafeLogPath as exc:  # no log can be written: say so where the fork server's output goes
+        print(f"leoflow: try {workload.get('ti_id')} not run: {exc}", file=sys.stderr)
+        return 1
+    with TaskLog(path, Path(workload["logs_folder"])):
         try:
             return _run(workload)
         except Exception:

@@ -11,12 +11,11 @@ import datetime as dt
 import logging
 import threading
 import time
-from pathlib import Path
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from ..bus import SCHEDULER_QUEUE
-from ..runner.logfile import log_relative_path
+from ..runner.logfile import UnsafeLogPath, log_relative_path, resolve_log_path
 from ..services import Services
 from ..store import audit, dags as dag_store, jobs, runs, tis
 from ..store.tables import dag, dag_run
@@ -434,6 +433,12 @@ class Scheduler:
                     continue
                 if per_run is not None and task_run_active.get((ti.dag_id, ti.run_id, ti.task_id), 0) >= per_run:
                     continue
+                log_path = log_relative_path(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
+                try:
+                    resolve_log_path(settings.logs_folder, log_path)
+                except UnsafeLogPath as exc:  # ids no API accepts (a row written into the database by hand)
+                    self._refuse_unsafe(conn, ti, str(exc), now)
+                    continue
                 if not tis.set_queued(conn, ti.id, self.job_id, self.executor.name, now):
                     continue
                 pool_used[ti.pool] = pool_used.get(ti.pool, 0) + ti.pool_slots
@@ -447,8 +452,8 @@ class Scheduler:
                     "attempt": now.isoformat(),  # = queued_dttm; tells pokes/resumes of one try apart
                     "token": tokens.issue(self.token_secret, ti.id), "api_url": settings.execution_api_url,
                     "heartbeat_interval": settings.task_heartbeat_interval,
-                    "log_path": str(Path(settings.logs_folder) / log_relative_path(
-                        ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)),
+                    # As in Airflow's ExecuteTask: relative to the logs folder, which the runner checks again.
+                    "log_path": log_path, "logs_folder": str(settings.logs_folder),
                 })
             # More may wait beyond the window or the free slots; those skipped for a full pool or run
             # become queueable when a task finishes, and that event makes this pass run again.
@@ -458,6 +463,13 @@ class Scheduler:
         return len(workloads)
 
     # --- failures ---------------------------------------------------------------
+
+    def _refuse_unsafe(self, conn, ti, reason: str, now) -> None:
+        """A try whose log path would leave the logs folder never runs: it fails (a retry would too)."""
+        if tis.finish_try(conn, ti.id, "failed", now, only_if=("scheduled",)):
+            log.error("Task %s.%s (run %r) cannot run: %s", ti.dag_id, ti.task_id, ti.run_id, reason)
+            audit.record(conn, "failed", dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
+                         try_number=ti.try_number, extra=reason)
 
     def _fail_or_retry(self, conn, ti, reason: str) -> str:
         state = "up_for_retry" if ti.try_number <= ti.max_tries else "failed"

@@ -91,7 +91,9 @@ def load(home: Path, *, mode: str, configured: str | None = None) -> tuple[Crypt
         return Crypt([k for k in path.read_text().split(",") if k.strip()]), False
     except FileNotFoundError:
         pass
-    home.mkdir(parents=True, exist_ok=True)
+    from ..config import make_home
+
+    make_home(home)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")  # what Fernet.generate_key() makes

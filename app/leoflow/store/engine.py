@@ -40,6 +40,7 @@ def _postgres_url(url: str, idle_in_transaction_ms: int) -> str:
 def make_engine(url: str, *, pool_size: int = 5, idle_in_transaction_ms: int = IDLE_IN_TRANSACTION_TIMEOUT_MS) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
+        _private_sqlite_files(url)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
@@ -65,6 +66,31 @@ def make_engine(url: str, *, pool_size: int = 5, idle_in_transaction_ms: int = I
         return create_engine(_postgres_url(url, idle_in_transaction_ms), pool_size=pool_size, max_overflow=20,
                              pool_pre_ping=True, connect_args=dict(POSTGRES_CONNECT_ARGS))
     raise SystemExit(f"leoflow: unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
+
+
+PRIVATE_FILE_MODE = 0o600
+
+
+def _private_sqlite_files(url: str) -> None:
+    """The database file, made before SQLite opens it, readable by this user only (0600); SQLite gives its
+    -wal and -shm files the database file's mode. Files an older Leoflow left 0644 are tightened."""
+    import os
+
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE_MODE))
+    except OSError:
+        return  # a folder that does not exist: SQLite's own error says it better
+    for path in (database, database + "-wal", database + "-shm"):
+        try:
+            if (os.stat(path).st_mode & 0o777) != PRIVATE_FILE_MODE:
+                os.chmod(path, PRIVATE_FILE_MODE)
+        except FileNotFoundError:
+            pass
 
 
 class _SqliteConnection(Connection):

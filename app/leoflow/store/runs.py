@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -14,6 +15,42 @@ from .types import utcnow
 
 class RunExists(Exception):
     """A run with this run_id or logical date already exists for the DAG."""
+
+
+class InvalidRunId(ValueError):
+    """A run id Airflow 3.2.1 refuses (its message is the answer's detail)."""
+
+
+# The run ids Airflow 3.2.1 accepts (`[scheduler] allowed_run_id_pattern`'s default): no `/`, no spaces,
+# no control characters, so a run id is always one safe path segment. The ids Leoflow makes itself
+# (`manual__2026-01-01T00:00:00+00:00`, `asset_triggered__..._1f2e`) match it too.
+RUN_ID_PATTERN = re.compile(r"^[A-Za-z0-9_.~:+-]+$")
+# Named in the refusal, as Airflow names it; every id it matches also matches RUN_ID_PATTERN.
+GENERATED_RUN_ID_PATTERN = r"^(?:manual|scheduled|asset_triggered)__(?:\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+00:00)$"
+RUN_ID_MAX_LENGTH = 250  # the run_id column
+RUN_TYPES = ("backfill", "scheduled", "manual", "asset_triggered", "asset_materialization")
+
+
+def run_id_problem(run_id: str, run_type: str = "manual") -> str | None:
+    """Why Airflow would refuse `run_id` for a run of `run_type`, or None when it is good."""
+    if not isinstance(run_id, str):
+        return f"`run_id` should be a str, not {type(run_id)}"
+    # fullmatch: with `match`, `$` also lets one trailing newline through.
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        return (f"The run_id provided '{run_id}' does not match regex pattern '{RUN_ID_PATTERN.pattern}' "
+                f"or '{GENERATED_RUN_ID_PATTERN}'")
+    if len(run_id) > RUN_ID_MAX_LENGTH:
+        return f"The run_id provided '{run_id}' is longer than {RUN_ID_MAX_LENGTH} characters"
+    if run_type == "manual":  # a manual run may not pass itself off as another kind
+        reserved = next((t for t in RUN_TYPES if t != "manual" and run_id.startswith(f"{t}__")), None)
+        if reserved:
+            return f"A manual DAG run cannot use ID {run_id!r} since it is reserved for {reserved} runs"
+    return None
+
+
+def check_run_id(run_id: str, run_type: str = "manual") -> None:
+    if (problem := run_id_problem(run_id, run_type)) is not None:
+        raise InvalidRunId(problem)
 
 
 def make_run_id(run_type: str, when: dt.datetime) -> str:
@@ -37,9 +74,13 @@ def create_dag_run(
     note: str | None = None,
     state: str = "queued",
 ) -> dict:
-    """Insert a run and one task instance (state none) per task; return the run row."""
+    """Insert a run and one task instance (state none) per task; return the run row.
+
+    A run id Airflow would refuse raises InvalidRunId: every way a run is made (API, CLI, operator,
+    scheduler) passes here, so no run row can name a path outside its folder."""
     dag_id = serialized["dag_id"]
     run_id = run_id or make_run_id(run_type, logical_date or run_after)
+    check_run_id(run_id, run_type)
     clash = conn.execute(
         select(dag_run.c.run_id).where(
             dag_run.c.dag_id == dag_id,

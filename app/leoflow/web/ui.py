@@ -83,7 +83,7 @@ class UiFiles:
             root, rel = self.monaco, path[len(MONACO_PREFIX):]
         else:
             root, rel = self.dist, path
-        if root is None or not rel:
+        if root is None or not rel or "\x00" in rel:  # a NUL names no file (and makes the OS call raise)
             return None
         target = (root / rel).resolve()
         if not target.is_relative_to(root.resolve()) or not target.is_file():

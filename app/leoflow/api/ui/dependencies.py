@@ -19,7 +19,7 @@ from ...store.tables import (
     task_outlet_asset_reference,
 )
 from ..errors import HTTPError, not_found
-from ..validate import Query
+from ..validate import Query, int64_problem
 
 SEPARATOR = "__SEPARATOR__"
 
@@ -111,6 +111,8 @@ def dependencies(services, request):
             try:
                 asset_id = int(node_id.removeprefix("asset:"))
             except ValueError:
+                asset_id = None
+            if asset_id is None or int64_problem(asset_id, node_id):
                 raise HTTPError(400, f"Invalid asset node_id: {node_id}")
             graph = data(conn, asset_id)
             if not graph["nodes"]:
