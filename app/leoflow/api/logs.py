@@ -112,7 +112,7 @@ def get_log(services, request):
             raise HTTPError(400, "Bad Signature. Please use only the tokens provided by the API.")
 
     path = log_path(services.settings.logs_folder, dag_id, run_id, task_id, try_number, map_index)
-    text, sources = read_log_text(path), [str(path)]
+    text, sources = read_log_text(path), [str(path)] if path is not None else []
     if text is None and path is not None:  # the try ran on another host (replica, agent, pod): its shipped lines
         from ..store import log_chunks
 
