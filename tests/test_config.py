@@ -72,3 +72,13 @@ def test_dags_paused_at_creation_from_the_file_or_either_variable(tmp_path, monk
     monkeypatch.setenv("LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION", "sometimes")
     with pytest.raises(SystemExit, match="LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION"):
         config.load(home=home)
+
+
+@pytest.mark.parametrize("value", ["-1", "nan", "soon"])
+def test_a_shutdown_grace_period_that_is_not_a_number_of_seconds_stops_the_start(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("LEOFLOW_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("LEOFLOW_SHUTDOWN_GRACE_PERIOD", value)
+    with pytest.raises(SystemExit, match="shutdown_grace_period|SHUTDOWN_GRACE_PERIOD"):
+        config.load(home=tmp_path)
+    monkeypatch.setenv("LEOFLOW_SHUTDOWN_GRACE_PERIOD", "2.5")
+    assert config.load(home=tmp_path).shutdown_grace_period == 2.5

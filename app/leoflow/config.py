@@ -28,6 +28,8 @@ class Settings:
     parse_timeout: float = 30.0
     dag_dir_poll_interval: float = 0.5
     scheduler_poll_interval: float = 1.0
+    # On SIGTERM/SIGINT, running tries get this long to finish before they are stopped and recorded.
+    shutdown_grace_period: float = 30.0
     base_url: str = ""  # where tasks reach the Execution API; derived from host/port when empty
     fernet_key: str | None = None  # encrypts secrets at rest; lite keeps a generated one in the home
     expose_config: str = "non-sensitive-only"  # GET /config: "true", "false" or "non-sensitive-only"
@@ -93,6 +95,7 @@ _ENV = {
     "parse_timeout": ("LEOFLOW_PARSE_TIMEOUT", ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"], float),
     "dag_dir_poll_interval": ("LEOFLOW_DAG_DIR_POLL_INTERVAL", [], float),
     "scheduler_poll_interval": ("LEOFLOW_SCHEDULER_POLL_INTERVAL", [], float),
+    "shutdown_grace_period": ("LEOFLOW_SHUTDOWN_GRACE_PERIOD", [], float),
     "base_url": ("LEOFLOW_BASE_URL", ["AIRFLOW__API__BASE_URL"], str),
     "fernet_key": ("LEOFLOW_FERNET_KEY", ["AIRFLOW__CORE__FERNET_KEY"], str),
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
@@ -138,6 +141,9 @@ def load(**overrides) -> Settings:
                 values[name] = kind(values[name])
             except ValueError:
                 raise SystemExit(f"leoflow: setting {name!r} must be a {kind.__name__}, got {values[name]!r}")
+    grace = values.get("shutdown_grace_period")
+    if grace is not None and not grace >= 0:  # NaN fails this too
+        raise SystemExit(f"leoflow: LEOFLOW_SHUTDOWN_GRACE_PERIOD must be a number of seconds >= 0, got {grace!r}")
 
     if "home" not in values:
         import platformdirs

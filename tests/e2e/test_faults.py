@@ -1,9 +1,10 @@
-"""Faults of a real `leoflow lite` process: kill -9, a fork server that dies, and what the task logs say
-about each."""
+"""Faults of a real `leoflow lite` process: kill -9, a fork server that dies, SIGTERM, and what the task
+logs say about each."""
 
 import json
 import os
 import signal
+import sqlite3
 import time
 
 import httpx
@@ -163,6 +164,74 @@ def test_a_dag_file_that_kills_the_fork_server_costs_a_retry_and_tasks_go_on(tmp
         assert "Traceback" not in output and "BrokenPipe" not in output, output
     finally:
         lite.stop()
+
+
+DRAIN = '''
+from datetime import timedelta
+from airflow.sdk import DAG
+from airflow.providers.standard.operators.bash import BashOperator
+
+with DAG(dag_id="drain", schedule=None):
+    for n in range(3):
+        BashOperator(task_id=f"short{n}", bash_command="sleep 3")
+    BashOperator(task_id="long", bash_command="sleep 300", retries=1, retry_delay=timedelta(minutes=5))
+'''
+
+
+def _start_drain_run(tmp_path, dags_folder, grace: str):
+    (dags_folder / "drain.py").write_text(DRAIN)
+    (tmp_path / "home").mkdir()
+    lite = Lite(tmp_path / "home", dags_folder, env={"LEOFLOW_SHUTDOWN_GRACE_PERIOD": grace}).start()
+    run = lite.trigger("drain")
+    path = f"/api/v2/dags/drain/dagRuns/{run['dag_run_id']}/taskInstances"
+    lite.wait_for(lambda: sum(t["state"] == "running" for t in lite.api("GET", path).json()["task_instances"]) == 4,
+                  timeout=20)
+    return lite, run
+
+
+def _states(home) -> dict:
+    with sqlite3.connect(home / "leoflow.db") as db:
+        return dict(db.execute("SELECT task_id, state FROM task_instance WHERE dag_id = 'drain'"))
+
+
+def test_sigterm_lets_running_tasks_finish_within_the_grace_then_records_the_rest(tmp_path, dags_folder):
+    lite, run = _start_drain_run(tmp_path, dags_folder, grace="6")
+    try:
+        signalled = time.monotonic()
+        lite.proc.send_signal(signal.SIGTERM)
+        time.sleep(1)
+        assert lite.proc.poll() is None  # draining, and still answering: the tasks report through the API
+        assert httpx.get(f"{lite.base}/api/v2/monitor/health", timeout=5).status_code == 200
+        assert lite.proc.wait(25) == 0
+        took = time.monotonic() - signalled
+    finally:
+        lite.stop()
+    assert 6 <= took < 20, took
+    assert _states(tmp_path / "home") == {"short0": "success", "short1": "success", "short2": "success",
+                                          "long": "up_for_retry"}
+    log = (tmp_path / "home" / "logs" / "dag_id=drain" / f"run_id={run['dag_run_id']}" / "task_id=long"
+           / "attempt=1.log").read_text()
+    records = [json.loads(line) for line in log.splitlines()]
+    assert all({"timestamp", "event", "level", "logger"} <= r.keys() for r in records)
+    assert any(r["event"].startswith("Leoflow is shutting down and the try did not finish within the 6s grace")
+               for r in records)
+    assert "Stopping: no new task starts; waiting up to 6s for 4 running task(s)" in lite.output()
+
+
+def test_a_second_sigterm_stops_at_once_and_still_records_every_task(tmp_path, dags_folder):
+    lite, run = _start_drain_run(tmp_path, dags_folder, grace="30")
+    try:
+        lite.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.5)
+        signalled = time.monotonic()
+        lite.proc.send_signal(signal.SIGINT)
+        assert lite.proc.wait(15) == 0
+        took = time.monotonic() - signalled
+    finally:
+        lite.stop()
+    assert took < 8, took
+    assert _states(tmp_path / "home") == {"short0": "failed", "short1": "failed", "short2": "failed",
+                                          "long": "up_for_retry"}
 
 
 def test_a_try_marked_failed_from_the_ui_says_so_in_its_log_and_its_command_ends(tmp_path, dags_folder):

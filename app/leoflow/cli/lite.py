@@ -219,23 +219,63 @@ def run_lite(args) -> int:
         elif event.get("event") == "forkserver_up":
             services.problems.pop("scheduler", None)
 
+    hurry = threading.Event()  # a second SIGTERM/SIGINT: stop the running tasks now
+    signals: list[float] = []
+
+    def on_signal(stop_server) -> None:
+        """SIGTERM/SIGINT: drain (no new tasks; running ones finish within the grace period, the API
+        serving them meanwhile), then stop the server. A second one cuts the grace short."""
+        signals.append(time.monotonic())
+        if len(signals) > 1:
+            if not hurry.is_set():
+                log.warning("Stopping now: ending the running tasks")
+                hurry.set()
+            return
+        scheduler = parts.get("scheduler")
+        if scheduler is None or "error" in parts or "threads" not in parts:
+            stop_server()  # nothing runs tasks yet
+            return
+
+        def drain_then_stop():
+            from leoflow.scheduler import shutdown
+
+            try:
+                processor = parts.get("processor")
+                if processor is not None:
+                    processor.stop.set()
+                    processor.wake.set()
+                shutdown.drain(scheduler, settings.shutdown_grace_period, hurry)
+            except Exception:
+                log.exception("Draining the running tasks failed; stopping anyway")
+            finally:
+                stop_server()
+
+        threading.Thread(target=drain_then_stop, name="shutdown", daemon=True).start()
+
     # While boot() imports, hand the GIL to the serving thread every 0.5 ms rather than 5 ms: health
     # and the first requests answer sooner (measured: median 1.44 s -> 1.13 s to healthy on a loaded host).
     switch_interval = sys.getswitchinterval()
     sys.setswitchinterval(0.0005)
     threading.Thread(target=boot_or_stop, name="boot", daemon=True).start()
     try:
-        serve_forever(front, settings.host, settings.port, on_ready=on_listening)
+        serve_forever(front, settings.host, settings.port, on_ready=on_listening, on_signal=on_signal)
     finally:
+        from leoflow.scheduler import shutdown
         from leoflow.store import jobs
 
         scheduler, processor = parts.get("scheduler"), parts.get("processor")
         if scheduler is not None:
+            scheduler.queueing = False
             scheduler.stop.set()
         if processor is not None:
             processor.stop.set()
             processor.wake.set()
-        forkserver.stop()
+        forkserver.stop()  # ends whatever still runs (nothing, after a drain)
+        if scheduler is not None and scheduler.job_id is not None:
+            try:
+                shutdown.finish(scheduler, parts.get("threads", {}).get("scheduler"))
+            except Exception:
+                log.exception("Could not record the tasks left unfinished")
         if scheduler is not None and scheduler.job_id is not None:
             jobs.end_job(services.engine, scheduler.job_id)
         if "processor_job" in parts:
