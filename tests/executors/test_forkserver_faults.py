@@ -131,7 +131,9 @@ def test_a_kill_9_of_the_fork_servers_parent_ends_every_job_and_what_it_started(
     try:
         fs_pid = int(parent.stdout.readline())
         pids = read_pids(pids_file)
-        template_tasks = wait_for(lambda: _descendants(fs_pid) - {fs_pid, *pids}, timeout=20)
+        # The template and the task forked from it (and the exited middle of the daemon's double fork).
+        template_tasks = wait_for(lambda: len(live := {p for p in _descendants(fs_pid) - {fs_pid, *pids}
+                                                       if alive(p)}) >= 2 and live, timeout=20)
         parent.kill()
         parent.wait(5)
         wait_for(lambda: not any(alive(p) for p in [fs_pid, *pids, *template_tasks]), timeout=10)
