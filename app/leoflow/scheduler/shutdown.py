@@ -8,8 +8,8 @@ import logging
 import signal
 import threading
 import time
-from types import SimpleNamespace
 
+from ..store import tis
 from . import try_log
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,11 @@ def drain(scheduler, grace: float, hurry: threading.Event) -> None:
                   "(LEOFLOW_SHUTDOWN_GRACE_PERIOD)")
     log.warning("Stopping %d task(s) still running: %s", len(left), reason)
     logs = scheduler.services.settings.logs_folder
-    for workload in left:
-        try_log.write(logs, SimpleNamespace(**workload), f"{reason}; terminating it")
+    with scheduler.services.engine.connect() as conn:  # where each try's log is: its task instance's ids
+        rows = [tis.get_ti(conn, workload["ti_id"]) for workload in left]
+    for workload, row in zip(left, rows):
+        if row is not None and row.try_number == workload["try_number"]:
+            try_log.write(logs, row, f"{reason}; terminating it")
     if not hurry.is_set():
         for workload in left:  # as Airflow: SIGTERM first, so the task's on_kill stops what it started
             executor.kill(workload["ti_id"], workload["try_number"], ENDED_REASON, signal.SIGTERM)
