@@ -41,6 +41,10 @@ def health(services, request):
             status = "healthy" if state == "running" and now - beat <= HEARTBEAT_LIMIT else "unhealthy"
         # Airflow writes these with isoformat(), not the API's `Z` format.
         body[key] = {"status": status, field: beat.isoformat() if beat else None}
+        problem = getattr(services, "problems", {}).get(key)
+        if problem:  # alive, but unable to do its work (no fork server to run tasks); the schema allows more keys
+            body[key]["status"] = "unhealthy"
+            body[key]["detail"] = problem
     return body
 
 
