@@ -81,3 +81,11 @@ def test_min_file_process_interval_reads_airflow_then_leoflow_variables(tmp_path
     assert config.load(home=tmp_path).min_file_process_interval == 45.0
     monkeypatch.setenv("LEOFLOW_MIN_FILE_PROCESS_INTERVAL", "5")
     assert config.load(home=tmp_path).min_file_process_interval == 5.0
+@pytest.mark.parametrize("value", ["-1", "nan", "soon"])
+def test_a_shutdown_grace_period_that_is_not_a_number_of_seconds_stops_the_start(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("LEOFLOW_CONFIG", str(tmp_path / "absent.toml"))
+    monkeypatch.setenv("LEOFLOW_SHUTDOWN_GRACE_PERIOD", value)
+    with pytest.raises(SystemExit, match="shutdown_grace_period|SHUTDOWN_GRACE_PERIOD"):
+        config.load(home=tmp_path)
+    monkeypatch.setenv("LEOFLOW_SHUTDOWN_GRACE_PERIOD", "2.5")
+    assert config.load(home=tmp_path).shutdown_grace_period == 2.5

@@ -33,6 +33,8 @@ class Settings:
     # The address space a parse child may use, in MiB (0: no limit); a DAG file needing more is an import error.
     dag_parse_memory_limit: int = 2048
     scheduler_poll_interval: float = 1.0
+    # On SIGTERM/SIGINT, running tries get this long to finish before they are stopped and recorded.
+    shutdown_grace_period: float = 30.0
     base_url: str = ""  # where tasks reach the Execution API; derived from host/port when empty
     fernet_key: str | None = None  # encrypts secrets at rest; lite keeps a generated one in the home
     # Signs every token (users', tasks', log positions). Required by a server and the same on every
@@ -162,6 +164,7 @@ _ENV = {
     ),
     "dag_parse_memory_limit": ("LEOFLOW_DAG_PARSE_MEMORY_LIMIT", [], int),
     "scheduler_poll_interval": ("LEOFLOW_SCHEDULER_POLL_INTERVAL", [], float),
+    "shutdown_grace_period": ("LEOFLOW_SHUTDOWN_GRACE_PERIOD", [], float),
     "base_url": ("LEOFLOW_BASE_URL", ["AIRFLOW__API__BASE_URL"], str),
     "fernet_key": ("LEOFLOW_FERNET_KEY", ["AIRFLOW__CORE__FERNET_KEY"], str),
     "secret_key": ("LEOFLOW_SECRET_KEY", ["AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"], str),
@@ -230,6 +233,9 @@ def load(**overrides) -> Settings:
                 values[name] = _boolean(values[name]) if kind is bool else kind(values[name])
             except ValueError:
                 raise SystemExit(f"leoflow: setting {name!r} must be a {kind.__name__}, got {values[name]!r}")
+    grace = values.get("shutdown_grace_period")
+    if grace is not None and not grace >= 0:  # NaN fails this too
+        raise SystemExit(f"leoflow: LEOFLOW_SHUTDOWN_GRACE_PERIOD must be a number of seconds >= 0, got {grace!r}")
 
     if "home" not in values:
         import platformdirs

@@ -60,16 +60,24 @@ def port_is_free(host: str, port: int) -> bool:
             return False
 
 
-def serve_forever(app, host: str, port: int, on_ready=None, *, limits=None, ssl_context=None) -> None:
-    """Block until SIGINT/SIGTERM. `limits`: http11.Limits (default: `request_limits()`); TLS with `ssl_context`."""
+def serve_forever(app, host: str, port: int, on_ready=None, on_signal=None, *, limits=None,
+                  ssl_context=None) -> None:
+    """Block until stopped: by SIGINT/SIGTERM, or, given `on_signal(stop)`, by the `stop` it is handed on
+    each of those signals (safe to call from any thread: lite keeps serving while its tasks finish).
+    `limits`: http11.Limits (default: `request_limits()`); TLS with `ssl_context`."""
     from .http11 import Server
 
     server = Server(app, host, port, limits=limits or request_limits(), ssl_context=ssl_context)
 
     async def main():
         loop = asyncio.get_running_loop()
+
+        def stop() -> None:
+            loop.call_soon_threadsafe(server.stop)
+
+        handler = server.stop if on_signal is None else (lambda: on_signal(stop))
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, server.stop)
+            loop.add_signal_handler(sig, handler)
         await server.serve(on_listening=on_ready)
 
     with asyncio.Runner(loop_factory=_loop_factory()) as runner:

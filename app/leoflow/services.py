@@ -19,6 +19,9 @@ class Services:
     mode: str = "lite"  # "lite" or "server"
     crypt: object = field(default=None, repr=False)  # secrets.fernet.Crypt: secrets at rest
     stopping: threading.Event = field(default_factory=threading.Event)  # set when a graceful stop begins
+    # A part of this process that cannot work now, by health component ("scheduler"), and why: shown by
+    # /monitor/health (lite's fork server while it is being replaced).
+    problems: dict = field(default_factory=dict)
 
 
 def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = True) -> Services:

@@ -48,3 +48,20 @@ def test_triggerer_follows_the_scheduler_it_runs_in(anon, services):
         conn.execute(job.update().values(state="success"))
     body = anon.get("/api/v2/monitor/health").json()
     assert body["triggerer"]["status"] == "unhealthy"
+
+
+def test_a_scheduler_that_cannot_run_tasks_is_unhealthy_and_says_why(anon, services):
+    from tests.api import openapi_check
+
+    now = dt.datetime.now(dt.UTC)
+    with services.engine.begin() as conn:
+        conn.execute(job.insert(), [{"job_type": "SchedulerJob", "state": "running", "latest_heartbeat": now}])
+    services.problems["scheduler"] = "cannot run tasks: the fork server (pid 7) ended unexpectedly"
+    body = anon.get("/api/v2/monitor/health").json()
+    assert body["scheduler"] == {"status": "unhealthy", "latest_scheduler_heartbeat": now.isoformat(),
+                                 "detail": "cannot run tasks: the fork server (pid 7) ended unexpectedly"}
+    assert body["triggerer"]["status"] == "healthy"  # its own thread still works
+    assert openapi_check.validate_response(openapi_check.public_doc(), ("GET", "/api/v2/monitor/health"),
+                                           200, body) == []
+    services.problems.clear()
+    assert anon.get("/api/v2/monitor/health").json()["scheduler"]["status"] == "healthy"

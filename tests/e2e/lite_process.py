@@ -28,8 +28,9 @@ class Lite:
         # LEOFLOW_TEST_BINARY=dist/leoflow runs the same tests against the single executable.
         binary = os.environ.get("LEOFLOW_TEST_BINARY")
         self.command = command or ([os.path.abspath(binary)] if binary else [sys.executable, "-m", "leoflow"])
+        # A test that stops lite while a task runs waits for the shutdown grace period: keep it short.
         self.env = {**os.environ, "LEOFLOW_ADMIN_PASSWORD": PASSWORD, "LEOFLOW_CONFIG": str(home / "none.toml"),
-                    **(env or {})}
+                    "LEOFLOW_SHUTDOWN_GRACE_PERIOD": "3", **(env or {})}
         self.proc: subprocess.Popen | None = None
         self.base = f"http://127.0.0.1:{self.port}"
         self._token = None

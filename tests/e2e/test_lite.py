@@ -150,6 +150,15 @@ def test_a_task_that_stops_heart_beating_is_a_zombie_and_is_retried(tmp_path, da
                                "/taskInstances/freeze_first_time").json()
         assert (done["state"], ti["state"], ti["try_number"]) == ("success", "success", 2)
         assert "zombie" in server.output()
+        # The first try's log says why it ended, in the log's own format, as its last records.
+        log = (home / "logs" / "dag_id=hangs_once" / f"run_id={run['dag_run_id']}" / "task_id=freeze_first_time"
+               / "attempt=1.log").read_text()
+        records = [json.loads(line) for line in log.splitlines()]
+        assert all({"timestamp", "event", "level", "logger"} <= r.keys() for r in records)
+        assert [(r["level"], r["logger"], r["event"]) for r in records[-2:]] == [
+            ("error", "leoflow.scheduler", "Task did not emit heartbeat within time limit (2 seconds) and will be "
+                                           "terminated"),
+            ("error", "leoflow.scheduler", "No heartbeat from its runner (zombie); marking the try up_for_retry")]
     finally:
         server.stop()
 

@@ -42,6 +42,20 @@ def next_event(events, kind, job_id, timeout=30.0):
     raise AssertionError(f"no {kind} event for {job_id}")
 
 
+def exit_codes(events, job_ids, timeout=5.0) -> dict:
+    """The exit codes of `job_ids`, in whatever order they end."""
+    codes: dict = {}
+    deadline = time.monotonic() + timeout
+    while len(codes) < len(job_ids) and time.monotonic() < deadline:
+        try:
+            event = events.get(timeout=max(deadline - time.monotonic(), 0.01))
+        except queue.Empty:
+            break
+        if event["event"] == "exited" and event["id"] in job_ids:
+            codes[event["id"]] = event["code"]
+    return codes
+
+
 def test_jobs_run_in_children_and_each_exit_is_reported(server, tmp_path):
     fs, events = server
     (tmp_path / "tiny.py").write_text(DAG)
@@ -151,5 +165,39 @@ def test_a_task_forked_from_a_template_can_be_killed(server, tmp_path):
         time.sleep(0.2)
         fs.kill("hung")
         assert next_event(events, "exited", "hung", timeout=10)["code"] == -9
+    finally:
+        silent.close()
+
+
+def test_a_kill_right_after_the_submit_is_never_lost(server, tmp_path):
+    """The kill reaches a job that has not yet made its own session (it was lost when only its
+    process group was signalled, and the job then ran to its end)."""
+    fs, events = server
+    (tmp_path / "hang.py").write_text("# airflow dag\nimport time\ntime.sleep(60)\n")
+    jobs = [f"hung{n}" for n in range(8)]
+    for job in jobs:  # each kill follows its run in the same read: sent before the child can run at all
+        fs.submit(job, "parse", {"path": str(tmp_path / "hang.py"), "out": str(tmp_path / f"{job}.json")})
+        fs.kill(job)
+    assert exit_codes(events, jobs) == {job: -9 for job in jobs}
+
+
+def test_a_kill_right_after_the_submit_reaches_a_task_forked_from_a_template(server, tmp_path):
+    import socket
+
+    fs, events = server
+    (tmp_path / "marked.py").write_text(MARKED.format(version=1))
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)
+    try:
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/execution/"
+        fs.submit("warm", "task", _task_job(tmp_path, 99, api_url=url))  # the template exists from now on
+        next_event(events, "started", "warm")
+        jobs = [f"hung{n}" for n in range(6)]
+        for n, job in enumerate(jobs):
+            fs.submit(job, "task", _task_job(tmp_path, n, api_url=url))
+            fs.kill(job)
+        assert exit_codes(events, jobs) == {job: -9 for job in jobs}
+        fs.kill("warm")
     finally:
         silent.close()

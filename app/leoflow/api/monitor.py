@@ -51,6 +51,10 @@ def health(services, request):
                 {"job_id": j.id, "hostname": j.hostname, "latest_heartbeat": j.latest_heartbeat.isoformat(),
                  "leader": leaders.get(lease) == j.id}
                 for j in instances if j.job_type == job_type]
+        problem = getattr(services, "problems", {}).get(key)
+        if problem:  # alive, but unable to do its work (no fork server to run tasks); the schema allows more keys
+            body[key]["status"] = "unhealthy"
+            body[key]["detail"] = problem
     return body
 
 

@@ -75,6 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["_fork-server"]:  # internal: lite replacing a fork server that died (executors/forkserver.py)
+        from leoflow.executors.forkserver import serve_inherited
+
+        return serve_inherited(int(argv[1]))
     parser = build_parser()
     args = parser.parse_args(argv)
     cmd = args.command

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import signal
 import threading
 
+from . import proctree
 from .forkserver import ForkServer
 
 log = logging.getLogger(__name__)
@@ -30,6 +32,7 @@ class LocalExecutor:
         self.parallelism = parallelism
         self._lock = threading.Lock()
         self._running: dict[str, dict] = {}  # job id (one per try) -> workload
+        self._ending: dict[str, str] = {}  # job id -> why Leoflow is ending it (zombie, shutdown)
         self._exits: list[dict] = []
         self.on_event = lambda: None  # set by the scheduler: wake up
         self.log_shipper = None  # a server's LogShipper: every try's log reaches the database too
@@ -41,8 +44,15 @@ class LocalExecutor:
             return list(self._running.values())
 
     def free_slots(self) -> int:
+        if not self.forkserver.up.is_set():
+            return 0  # being replaced: nothing is handed out until it runs again
         with self._lock:
             return max(self.parallelism - len(self._running), 0)
+
+    @property
+    def problem(self) -> str | None:
+        """Why this executor cannot run tasks now (health), or None."""
+        return self.forkserver.down_reason
 
     @staticmethod
     def job_id(ti_id: str, try_number: int, attempt: str | None = None) -> str:
@@ -58,16 +68,36 @@ class LocalExecutor:
             self.log_shipper.follow(log_key(workload), log_file(workload))
         self.forkserver.submit(job, "task", workload)
 
-    def kill(self, ti_id: str, try_number: int) -> None:
-        """End a try's process (and its process group), e.g. a zombie that stopped heart-beating."""
+    def running(self) -> list[dict]:
+        """The workloads whose process has not ended yet."""
+        with self._lock:
+            return list(self._running.values())
+
+    def kill(self, ti_id: str, try_number: int, reason: str | None = None, sig: int = signal.SIGKILL) -> bool:
+        """End a try's process (and what it started), e.g. a zombie that stopped heart-beating.
+
+        True when a process of that try runs here: its exit, reported once it and all it started are
+        gone, carries `reason`. SIGTERM instead lets the task end itself (its operator's on_kill).
+        """
         prefix = self.job_id(ti_id, try_number)
         with self._lock:
-            jobs = [j for j in self._running if j == prefix or j.startswith(prefix + "@")] or [prefix]
-        for job in jobs:
-            self.forkserver.kill(job)
+            jobs = [j for j in self._running if j == prefix or j.startswith(prefix + "@")]
+            if reason:
+                self._ending.update((job, reason) for job in jobs)
+        for job in jobs or [prefix]:
+            self.forkserver.kill(job, sig)
+        return bool(jobs)
+
+    @staticmethod
+    def end_leftovers(sessions: dict[int, float | None], timeout: float = 10.0) -> list[int]:
+        """End what tries of a previous Leoflow process left running on this machine: each task led its
+        own session (session id = its pid -> the earliest time its processes can have started).
+        The pids still alive after `timeout`."""
+        return proctree.end_sessions(sessions, timeout=timeout)
 
     def drain_exits(self) -> list[dict]:
-        """Workloads whose process has ended, with `exit_code`: the scheduler checks their state was reported."""
+        """Workloads whose process has ended, with `exit_code` and, when Leoflow ended it, `reason`:
+        the scheduler checks their state was reported."""
         with self._lock:
             exits, self._exits = self._exits, []
         return exits
@@ -79,7 +109,8 @@ class LocalExecutor:
             workload = self._running.pop(event["id"], None)
             if workload is None:
                 return
-            self._exits.append({**workload, "exit_code": event["code"]})
+            reason = self._ending.pop(event["id"], None) or event.get("reason")
+            self._exits.append({**workload, "exit_code": event["code"], "reason": reason})
         if self.log_shipper is not None:
             self.log_shipper.finished(log_key(workload))
         self.on_event()

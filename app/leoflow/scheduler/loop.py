@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import socket
 import threading
 import time
 
@@ -20,7 +21,7 @@ from ..services import Services
 from ..store import audit, dags as dag_store, jobs, runs, tis
 from ..store.tables import dag, dag_run
 from ..store.types import utcnow
-from . import rules, timetables
+from . import rules, timetables, try_log
 from ..store import reschedules  # leoflow-async
 from . import assets as asset_runs, waits  # leoflow-async
 from .callbacks import DagCallbacks  # leoflow-async
@@ -71,6 +72,8 @@ class Scheduler:
         self._last_heartbeat = 0.0
         self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
         self._queue_backlog = True  # scheduled task instances may be waiting for a slot
+        self.queueing = True  # False while lite shuts down: running tries finish, no new ones start
+        self._told_zombies: set[tuple[str, int]] = set()  # tries ended for missing heartbeats, exit pending
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
         self.triggerer = Triggerer(services)  # leoflow-async: deferred tasks' triggers
         self.callbacks = DagCallbacks(getattr(executor, "forkserver", None), services.settings)  # leoflow-async
@@ -84,17 +87,44 @@ class Scheduler:
     def recover_orphans(self) -> None:
         """Task instances handed out by a process that no longer exists: queued → again, running → zombie.
 
-        Lite holds the home's lock, so every active task instance of another job is an orphan.
+        Lite holds the home's lock, so every active task instance of another job is an orphan. What their
+        processes left running on this machine is ended first: a retry never runs beside its previous try.
         """
+        with self.services.engine.connect() as conn:
+            orphans = tis.active_tis_of_other_jobs(conn, self.job_id)
+        if not orphans:
+            return
+        alive = self._end_processes_of([ti for ti in orphans if ti.state != "queued"])
         with self.services.engine.begin() as conn:
-            for ti in tis.active_tis_of_other_jobs(conn, self.job_id):
+            for ti in orphans:
+                if ti.id in alive:
+                    continue  # still running somewhere: the zombie check tries again
                 if ti.state == "queued":
                     tis.reset_to_scheduled(conn, ti.id)
                 elif ti.state == "restarting":
                     tis.restart_cleared(conn, ti.id)
                 else:
-                    self._fail_or_retry(conn, ti, "its process ended with the previous Leoflow process")
+                    self._fail_or_retry(conn, ti, "its process ended with the previous Leoflow process "
+                                                  "(Leoflow was restarted)")
                 self._dirty.add((ti.dag_id, ti.run_id))
+
+    def _end_processes_of(self, tries) -> set[str]:
+        """End what `tries` left running on this machine (their runners led their own sessions); the ids
+        of those whose processes are still alive after that."""
+        end = getattr(self.executor, "end_leftovers", None)
+        host = socket.gethostname()
+        mine = [ti for ti in tries if ti.pid and ti.hostname == host]
+        if end is None or not mine:
+            return set()
+        # A process that started before its try did is not the try's: its session id was reused.
+        slack = dt.timedelta(seconds=10)
+        sessions = {ti.pid: (ti.start_date - slack).timestamp() if ti.start_date else None for ti in mine}
+        survivors = end(sessions)
+        if not survivors:
+            return set()
+        log.error("Processes %s of earlier tries did not end when killed; those tries are not retried yet",
+                  survivors)
+        return {ti.id for ti in mine}
 
     def run_forever(self) -> None:
         if self.job_id is None:
@@ -206,7 +236,7 @@ class Scheduler:
             self._evaluate_timed(key, now)
         # Only look for task instances to queue when some may have become queueable: a run was
         # evaluated, a slot was freed while some waited, or the last look left some behind.
-        if dirty or self._queue_backlog:
+        if (dirty or self._queue_backlog) and self.queueing:
             self.queue_tasks()
 
     def _evaluate_timed(self, key: tuple[str, str], now: dt.datetime) -> None:
@@ -472,12 +502,15 @@ class Scheduler:
                          try_number=ti.try_number, extra=reason)
 
     def _fail_or_retry(self, conn, ti, reason: str) -> str:
+        """End the try in up_for_retry (tries left) or failed, and say why in its log."""
         state = "up_for_retry" if ti.try_number <= ti.max_tries else "failed"
         if tis.finish_try(conn, ti.id, state):
             log.warning("Task %s.%s (run %s, try %s) is %s: %s", ti.dag_id, ti.task_id, ti.run_id,
                         ti.try_number, state, reason)
             audit.record(conn, state, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
                          try_number=ti.try_number, extra=reason)
+            try_log.write(self.services.settings.logs_folder, ti,
+                          f"{reason[:1].upper()}{reason[1:]}; marking the try {state}")
         return state
 
     def _handle_executor_exits(self) -> None:
@@ -495,25 +528,27 @@ class Scheduler:
                 ti = tis.get_ti(conn, ex["ti_id"])
                 if ti is None:
                     continue
+                self._told_zombies.discard((ti.id, ex["try_number"]))
                 # A try that reported its end already woke the scheduler for its run: evaluate again
                 # only when the exit itself changes the state. A poke or resume of the same try has a
                 # newer queued time (`attempt`), so an earlier attempt's exit cannot fail it.
                 stale = ex.get("attempt") and ti.queued_dttm and ti.queued_dttm.isoformat() != ex["attempt"]
                 if ti.state in ("queued", "running") and ti.try_number == ex["try_number"] and not stale:
                     self._dirty.add((ti.dag_id, ti.run_id))
-                    self._fail_or_retry(conn, ti, f"the task process exited with code {ex['exit_code']} "
-                                                  "without reporting a final state")
+                    if ti.state == "queued" and not self.queueing:
+                        tis.reset_to_scheduled(conn, ti.id)  # stopped at shutdown before it began: not a try
+                        continue
+                    self._fail_or_retry(conn, ti, ex.get("reason") or (
+                        f"the task process exited with code {ex['exit_code']} without reporting a final state"))
                 elif ti.state == "restarting" and ti.try_number == ex["try_number"]:
                     tis.restart_cleared(conn, ti.id)  # cleared while running: its process is gone now
                     self._dirty.add((ti.dag_id, ti.run_id))
 
     def _find_zombies(self, now: dt.datetime) -> None:
-        threshold = now - dt.timedelta(seconds=self.services.settings.zombie_threshold)
+        limit = self.services.settings.zombie_threshold
+        threshold = now - dt.timedelta(seconds=limit)
         with self.leadership.begin() as conn:
             zombies = tis.stale_running(conn, threshold)
-            for ti in zombies:
-                self._fail_or_retry(conn, ti, "no heartbeat from its runner (zombie)")
-                self._dirty.add((ti.dag_id, ti.run_id))
             for ti_id in tis.queued_by_gone_schedulers(conn, threshold):  # its replica died before starting it
                 tis.reset_to_scheduled(conn, ti_id)
                 row = tis.get_ti(conn, ti_id)
@@ -522,5 +557,32 @@ class Scheduler:
                 tis.restart_cleared(conn, ti_id)
                 row = tis.get_ti(conn, ti_id)
                 self._dirty.add((row.dag_id, row.run_id))
-        for ti in zombies:  # a hung process still holds a slot and may wake up later: end it
-            self.executor.kill(ti.id, ti.try_number)
+        unheld = []
+        for ti in zombies:
+            if (ti.id, ti.try_number) not in self._told_zombies:
+                try_log.write(self.services.settings.logs_folder, ti, f"Task did not emit heartbeat within time "
+                                                                      f"limit ({limit:g} seconds) and will be terminated")
+            # A hung process still holds a slot and may wake up later: end it, with all it started. Its
+            # exit (reported once all that is gone) records the try, so the retry cannot overlap it.
+            if self.executor.kill(ti.id, ti.try_number, reason="no heartbeat from its runner (zombie)"):
+                self._told_zombies.add((ti.id, ti.try_number))
+            else:
+                unheld.append(ti)  # not run by this process (a previous one's, another host's): record it now
+        if not unheld:
+            return
+        alive = self._end_processes_of(unheld)
+        with self.leadership.begin() as conn:
+            for ti in unheld:
+                if ti.id not in alive:
+                    self._fail_or_retry(conn, ti, "no heartbeat from its runner (zombie)")
+                    self._dirty.add((ti.dag_id, ti.run_id))
+
+    def record_unfinished(self, reason: str) -> None:
+        """At shutdown, once nothing runs: what this scheduler handed out and is still active in the
+        database is recorded, so nothing is left queued or running until the next start."""
+        with self.services.engine.begin() as conn:
+            for ti in tis.active_tis_of_job(conn, self.job_id):
+                if ti.state == "queued":
+                    tis.reset_to_scheduled(conn, ti.id)
+                else:
+                    self._fail_or_retry(conn, ti, reason)

@@ -167,21 +167,34 @@ def finish_try(conn: Connection, ti_id: str, state: str, now: dt.datetime | None
     return changed.rowcount == 1
 
 
+# What ending a try needs: its log's path, its retries, and where its process ran.
+_TRY_COLUMNS = (TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.map_index, TI.c.try_number, TI.c.max_tries,
+                TI.c.hostname, TI.c.pid, TI.c.start_date)
+
+
 def stale_running(conn: Connection, older_than: dt.datetime):
     """Running task instances whose runner stopped heart-beating: zombies."""
     return conn.execute(
-        select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.try_number, TI.c.max_tries)
-        .where(TI.c.state == "running",
-               func.coalesce(TI.c.last_heartbeat_at, TI.c.start_date, TI.c.queued_dttm) < older_than)
+        select(*_TRY_COLUMNS).where(
+            TI.c.state == "running",
+            func.coalesce(TI.c.last_heartbeat_at, TI.c.start_date, TI.c.queued_dttm) < older_than)
     ).all()
 
 
 def active_tis_of_other_jobs(conn: Connection, job_id: int):
     """Queued/running/restarting task instances a previous process handed out (lite start-up recovery)."""
     return conn.execute(
-        select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.state, TI.c.try_number, TI.c.max_tries)
-        .where(TI.c.state.in_(("queued", "running", "restarting")),
-               (TI.c.queued_by_job_id != job_id) | TI.c.queued_by_job_id.is_(None))
+        select(*_TRY_COLUMNS, TI.c.state).where(
+            TI.c.state.in_(("queued", "running", "restarting")),
+            (TI.c.queued_by_job_id != job_id) | TI.c.queued_by_job_id.is_(None))
+    ).all()
+
+
+def active_tis_of_job(conn: Connection, job_id: int):
+    """Queued/running task instances this scheduler handed out (what is left at shutdown)."""
+    return conn.execute(
+        select(*_TRY_COLUMNS, TI.c.state).where(TI.c.state.in_(("queued", "running")),
+                                               TI.c.queued_by_job_id == job_id)
     ).all()
 
 

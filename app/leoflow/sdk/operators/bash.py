@@ -43,8 +43,9 @@ def run_command(command: list[str], env: dict[str, str] | None, cwd: str | None,
             stderr=subprocess.STDOUT,
             cwd=cwd or tmp,
             env=env if env is not None else os.environ,
-            # Own process group, so on_kill can stop the children too.
-            start_new_session=True,
+            # Own process group, so on_kill can stop the children too; in the task's session, so the
+            # command is found and ended with its try even when every Leoflow process was killed.
+            process_group=0,
         )
         if on_start is not None:
             on_start(proc)
