@@ -86,25 +86,30 @@ class TriggererService:
 
 
 class ControlPlane:
-    def __init__(self, services, forkserver, components: set[str]):
+    """The scheduler (with its executor and triggerer) and the DAG processor of one lite or server process.
+
+    Order of use: `start_scheduler()` and `start_processor()` (before the API serves: health reads their
+    job rows), `run()` once the API listens (tasks talk to the Execution API), `drain()` on a graceful
+    stop while the API still serves, `close()` after it stopped.
+    """
+
+    def __init__(self, services, forkserver, components: set[str] = frozenset(COMPONENTS)):
         self.services = services
         self.forkserver = forkserver
-        self.components = components
+        self.components = set(components)
+        self.server = services.mode == "server"
         self.executor = None
         self.scheduler = None
         self.processor = None
         self.processor_job = None
         self.log_shipper = None
         self.triggerer = None
-        self._threads: list[threading.Thread] = []
+        self.threads: dict[str, threading.Thread] = {}
 
     # --- start --------------------------------------------------------------------------------
 
     def start_scheduler(self) -> None:
-        """The scheduler job and its executor; its loop starts with `run()`. (Before the API serves:
-        health reads the scheduler's job row.)"""
-        server = self.services.mode == "server"
-        if server and "triggerer" in self.components:
+        if self.server and "triggerer" in self.components:
             self.triggerer = TriggererService(self.services)
         if "scheduler" not in self.components:
             return
@@ -114,17 +119,20 @@ class ControlPlane:
 
         settings = self.services.settings
         self.executor = LocalExecutor(self.forkserver, settings.parallelism)
-        if server:  # any replica serves a try's log, wherever it ran
+        self.forkserver.add_listener(self._show_in_health)
+        if self.server:  # any replica serves a try's log, wherever it ran
             from .executors.log_shipping import LogShipper, database_sink
 
             self.log_shipper = LogShipper(database_sink(self.services.engine))
             self.executor.log_shipper = self.log_shipper
         # A server's triggers run under their own lease (TriggererService); lite's scheduler runs them.
         scheduler = Scheduler(self.services, self.executor, token_secret=settings.secret("jwt-execution"),
-                              run_triggers=not server)
+                              run_triggers=not self.server)
         job_id = scheduler.start_job()
         scheduler.leadership = leadership_for(self.services.engine, job_id)
         self.scheduler = scheduler
+        if not self.server:  # lite holds its home's lock: what another job left active is an orphan
+            scheduler.recover_orphans()
 
     def start_processor(self) -> None:
         if "dag-processor" not in self.components:
@@ -136,7 +144,7 @@ class ControlPlane:
                                       paused_by_default=self.services.settings.extra.get(
                                           "dags_are_paused_at_creation", False))
         self.processor_job = jobs.start_job(self.services.engine, "DagProcessorJob")
-        if self.services.mode == "server":  # replicas share the folder: one parses at a time
+        if self.server:  # replicas share the folder: one parses at a time
             from .scheduler.leadership import leadership_for
 
             self.processor.leadership = leadership_for(self.services.engine, self.processor_job,
@@ -147,9 +155,9 @@ class ControlPlane:
         from .store import jobs
 
         if self.scheduler is not None:
-            self._threads.append(thread("scheduler", self.scheduler.run_forever))
+            self.threads["scheduler"] = thread("scheduler", self.scheduler.run_forever)
         if self.triggerer is not None:
-            self._threads.append(thread("triggerer", self.triggerer.run_forever))
+            self.threads["triggerer"] = thread("triggerer", self.triggerer.run_forever)
         if self.processor is not None:
             processor, job_id, engine = self.processor, self.processor_job, self.services.engine
 
@@ -160,69 +168,83 @@ class ControlPlane:
                     except Exception:  # noqa: BLE001 - the database is away; health shows it
                         log.warning("DAG processor heartbeat failed", exc_info=True)
 
-            self._threads += [thread("dag-processor", processor.run_forever),
-                              thread("heartbeat", heartbeat_processor)]
-        for t in self._threads:
+            self.threads["dag-processor"] = thread("dag-processor", processor.run_forever)
+            self.threads["heartbeat"] = thread("heartbeat", heartbeat_processor)
+        for t in self.threads.values():
             t.start()
+
+    def _show_in_health(self, event: dict) -> None:
+        """While the fork server is being replaced, this process cannot run tasks: health says so."""
+        if event.get("event") == "forkserver_down":
+            self.services.problems["scheduler"] = f"cannot run tasks: {event['reason']}; a new one is starting"
+        elif event.get("event") == "forkserver_up":
+            self.services.problems.pop("scheduler", None)
 
     # --- stop ---------------------------------------------------------------------------------
 
-    def stop_taking_work(self) -> None:
-        """The first step of a graceful stop: no new runs or tries here; another scheduler takes over now."""
-        if self.scheduler is not None:
-            self.scheduler.stop.set()
-            for t in self._threads:
-                if t.name == "scheduler":
-                    t.join(10)
-            self.scheduler.leadership.release()
-            self.scheduler.triggerer.stop()
-        if self.triggerer is not None:
-            self.triggerer.stop.set()
-            for t in self._threads:
-                if t.name == "triggerer":
-                    t.join(10)
+    def drain(self, grace: float, hurry: threading.Event) -> None:
+        """A graceful stop, while the API still serves: no new work here, running tries get `grace`
+        seconds (`hurry`, a second signal, cuts it short), then they are ended.
+
+        A server hands scheduling over first (its lease ended at once, not left to expire); lite's
+        scheduler keeps deciding meanwhile, so the runs of tries that finish move on.
+        """
+        from .scheduler import shutdown
+
+        self.services.stopping.set()
         if self.processor is not None:
             self.processor.stop.set()
             self.processor.wake.set()
             if self.processor.leadership is not None:
                 self.processor.leadership.release()
-
-    def drain(self, grace: float) -> list[dict]:
-        """Let running tries finish for up to `grace` seconds; the workloads still running after it."""
-        if self.executor is None:
-            return []
-        deadline = time.monotonic() + grace
-        while self.executor.running() and time.monotonic() < deadline:
-            time.sleep(0.1)
-        return self.executor.running()
-
-    def end_unfinished(self, workloads: list[dict], reason: str) -> None:
-        """Stop tries that outlived the grace period, and record them failed or up for retry."""
-        if not workloads:
+        if self.triggerer is not None:
+            self.triggerer.stop.set()
+            self._join("triggerer")
+        if self.scheduler is None:
             return
-        from .store import tis
-
-        for w in workloads:
-            self.executor.kill(w["ti_id"], w["try_number"])
-        with self.services.engine.begin() as conn:
-            for w in workloads:
-                row = tis.get_ti(conn, w["ti_id"])
-                if row is None or row.try_number != w["try_number"]:
-                    continue
-                state = "up_for_retry" if row.try_number <= row.max_tries else "failed"
-                if tis.finish_try(conn, row.id, state, only_if=("queued", "running"), try_number=row.try_number):
-                    log.warning("Task %s.%s (run %s, try %s) is %s: %s", row.dag_id, row.task_id, row.run_id,
-                                row.try_number, state, reason)
+        if self.server:
+            self.scheduler.queueing = False
+            self.scheduler.stop.set()
+            self._join("scheduler")
+            self.scheduler.leadership.release()
+            self.scheduler.triggerer.stop()
+        shutdown.drain(self.scheduler, grace, hurry)
 
     def close(self) -> None:
+        """After the API stopped: end what still runs, record what is left of this process's tries, end
+        its job rows."""
+        from .scheduler import shutdown
         from .store import jobs
 
         engine = self.services.engine
+        for part in (self.processor, self.triggerer):
+            if part is not None:
+                part.stop.set()
+        if self.processor is not None:
+            self.processor.wake.set()
+        if self.scheduler is not None:
+            self.scheduler.queueing = False
+            self.scheduler.stop.set()
+        if self.forkserver is not None:
+            self.forkserver.stop()  # ends whatever still runs (nothing, after a drain)
+        if self.scheduler is not None and self.scheduler.job_id is not None:
+            try:
+                shutdown.finish(self.scheduler, self.threads.get("scheduler"))
+            except Exception:  # noqa: BLE001 - the database may be away; the zombie check catches up
+                log.exception("Could not record the tasks left unfinished")
         if self.log_shipper is not None:
             self.log_shipper.stop()
-        if self.scheduler is not None and self.scheduler.job_id is not None:
-            jobs.end_job(engine, self.scheduler.job_id)
-        if self.processor_job is not None:
-            jobs.end_job(engine, self.processor_job)
-        if self.triggerer is not None:
-            jobs.end_job(engine, self.triggerer.job_id)
+        try:
+            if self.scheduler is not None and self.scheduler.job_id is not None:
+                jobs.end_job(engine, self.scheduler.job_id)
+            if self.processor_job is not None:
+                jobs.end_job(engine, self.processor_job)
+            if self.triggerer is not None:
+                jobs.end_job(engine, self.triggerer.job_id)
+        except Exception:  # noqa: BLE001
+            log.warning("Could not end the job rows", exc_info=True)
+
+    def _join(self, name: str) -> None:
+        t = self.threads.get(name)
+        if t is not None:
+            t.join(10)

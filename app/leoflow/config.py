@@ -33,8 +33,9 @@ class Settings:
     # The address space a parse child may use, in MiB (0: no limit); a DAG file needing more is an import error.
     dag_parse_memory_limit: int = 2048
     scheduler_poll_interval: float = 1.0
-    # On SIGTERM/SIGINT, running tries get this long to finish before they are stopped and recorded.
-    shutdown_grace_period: float = 30.0
+    # On SIGTERM/SIGINT, running tries get this long to finish before they are stopped and recorded
+    # (None: 30 s for lite, 20 s for a server, which must be gone within Kubernetes' 30 s; see stop_grace).
+    shutdown_grace_period: float | None = None
     base_url: str = ""  # where tasks reach the Execution API; derived from host/port when empty
     fernet_key: str | None = None  # encrypts secrets at rest; lite keeps a generated one in the home
     # Signs every token (users', tasks', log positions). Required by a server and the same on every
@@ -47,8 +48,6 @@ class Settings:
     maximum_page_limit: int = 100  # the most items one API page holds, whatever `limit` asks
     # A server on a schema that is behind waits this long for `leoflow migrate` before giving up.
     schema_wait_timeout: float = 300.0
-    # A graceful stop lets running tries finish for this long, then ends them (failed or up for retry).
-    shutdown_grace_period: float = 25.0
     metrics: bool | None = None  # GET /metrics: on in server mode, off in lite, unless set
     metrics_token: str = ""  # a static bearer token Prometheus may scrape /metrics with
     # What the HTTP server lets one request or client take (ADR 16); None: the server's default.
@@ -62,6 +61,13 @@ class Settings:
     http_max_connections: int | None = None  # open connections in all (default: half the open-file limit)
     http_max_connections_per_client: int | None = None  # from one non-loopback address; 0: no cap
     extra: dict = field(default_factory=dict)
+
+    def stop_grace(self, mode: str) -> float:
+        """Seconds running tries get after SIGTERM: the setting, else 30 (lite) or 20 (server: after them
+        come 5 s for the tasks' own clean-up and 5 s for their exits, within Kubernetes' 30 s)."""
+        if self.shutdown_grace_period is not None:
+            return self.shutdown_grace_period
+        return 20.0 if mode == "server" else 30.0
 
     @property
     def logs_folder(self) -> Path:
@@ -172,7 +178,6 @@ _ENV = {
     "log_external_url": ("LEOFLOW_LOG_EXTERNAL_URL", [], str),
     "maximum_page_limit": ("LEOFLOW_MAXIMUM_PAGE_LIMIT", ["AIRFLOW__API__MAXIMUM_PAGE_LIMIT"], int),
     "schema_wait_timeout": ("LEOFLOW_SCHEMA_WAIT_TIMEOUT", [], float),
-    "shutdown_grace_period": ("LEOFLOW_SHUTDOWN_GRACE_PERIOD", [], float),
     "metrics": ("LEOFLOW_METRICS", [], bool),
     "metrics_token": ("LEOFLOW_METRICS_TOKEN", [], str),
     "http_max_url": ("LEOFLOW_HTTP_MAX_URL", [], int),

@@ -61,21 +61,6 @@ def _alive(pid_text: str) -> bool:
     return True
 
 
-def os_thread_name(name: str, target):
-    """Run `target` in a thread the OS knows by `name` (top -H, py-spy, /proc/PID/task/*/comm, the bench)."""
-
-    def run():
-        try:
-            import ctypes
-
-            ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME: this thread only
-        except Exception:
-            pass
-        target()
-
-    return threading.Thread(target=run, name=name, daemon=True)
-
-
 def defer_importlib_metadata():
     """Make `importlib.metadata` load on first use, and return it.
 
@@ -153,39 +138,18 @@ def run_lite(args) -> int:
 
     def boot():
         """Everything else, while the server already answers health: it reads the scheduler's own row."""
-        from leoflow.executors.local import LocalExecutor
-        from leoflow.scheduler.loop import Scheduler
-        from leoflow.store import jobs
+        from leoflow.boot import ControlPlane
 
-        executor = LocalExecutor(forkserver, settings.parallelism)
-        forkserver.add_listener(show_in_health)
-        scheduler = Scheduler(services, executor, token_secret=settings.secret("jwt-execution"))
-        scheduler.start_job()
-        parts["scheduler"] = scheduler
-        scheduler.recover_orphans()
-
-        from leoflow.dagproc.processor import DagProcessor, forkserver_parser
-
-        processor = DagProcessor(services, forkserver_parser(forkserver),
-                                 paused_by_default=settings.extra.get("dags_are_paused_at_creation", False))
-        processor_job = jobs.start_job(services.engine, "DagProcessorJob")
-        parts["processor"], parts["processor_job"] = processor, processor_job
-
+        plane = ControlPlane(services, forkserver)
+        parts["plane"] = plane
+        plane.start_scheduler()
+        plane.start_processor()
         # Loaded here, in one thread, before the threads below start: the lazy module is not for sharing.
         lazy_metadata.version  # noqa: B018 - the attribute read loads it
-
-        def heartbeat_processor():
-            while not processor.stop.wait(5):
-                jobs.heartbeat(services.engine, processor_job)
-
         # Tasks talk to the Execution API: hand them out once the server listens.
         listening.wait()
-        threads = {name: os_thread_name(name, target) for name, target in (
-            ("scheduler", scheduler.run_forever), ("dag-processor", processor.run_forever),
-            ("heartbeat", heartbeat_processor))}
-        for thread in threads.values():
-            thread.start()
-        parts["threads"] = threads
+        plane.run()
+        parts["running"] = True
 
         from leoflow.api.auth import ensure_admin_password
         from leoflow.asgi import build_app
@@ -215,12 +179,6 @@ def run_lite(args) -> int:
     def on_listening():
         listening.set()
 
-    def show_in_health(event: dict) -> None:
-        if event.get("event") == "forkserver_down":
-            services.problems["scheduler"] = f"cannot run tasks: {event['reason']}; a new one is starting"
-        elif event.get("event") == "forkserver_up":
-            services.problems.pop("scheduler", None)
-
     hurry = threading.Event()  # a second SIGTERM/SIGINT: stop the running tasks now
     signals: list[float] = []
 
@@ -233,20 +191,14 @@ def run_lite(args) -> int:
                 log.warning("Stopping now: ending the running tasks")
                 hurry.set()
             return
-        scheduler = parts.get("scheduler")
-        if scheduler is None or "error" in parts or "threads" not in parts:
+        plane = parts.get("plane")
+        if plane is None or "error" in parts or "running" not in parts:
             stop_server()  # nothing runs tasks yet
             return
 
         def drain_then_stop():
-            from leoflow.scheduler import shutdown
-
             try:
-                processor = parts.get("processor")
-                if processor is not None:
-                    processor.stop.set()
-                    processor.wake.set()
-                shutdown.drain(scheduler, settings.shutdown_grace_period, hurry)
+                plane.drain(settings.stop_grace("lite"), hurry)
             except Exception:
                 log.exception("Draining the running tasks failed; stopping anyway")
             finally:
@@ -263,26 +215,11 @@ def run_lite(args) -> int:
         serve_forever(front, settings.host, settings.port, on_ready=on_listening, on_signal=on_signal,
                       limits=request_limits(settings))
     finally:
-        from leoflow.scheduler import shutdown
-        from leoflow.store import jobs
-
-        scheduler, processor = parts.get("scheduler"), parts.get("processor")
-        if scheduler is not None:
-            scheduler.queueing = False
-            scheduler.stop.set()
-        if processor is not None:
-            processor.stop.set()
-            processor.wake.set()
-        forkserver.stop()  # ends whatever still runs (nothing, after a drain)
-        if scheduler is not None and scheduler.job_id is not None:
-            try:
-                shutdown.finish(scheduler, parts.get("threads", {}).get("scheduler"))
-            except Exception:
-                log.exception("Could not record the tasks left unfinished")
-        if scheduler is not None and scheduler.job_id is not None:
-            jobs.end_job(services.engine, scheduler.job_id)
-        if "processor_job" in parts:
-            jobs.end_job(services.engine, parts["processor_job"])
+        plane = parts.get("plane")
+        if plane is not None:
+            plane.close()
+        else:
+            forkserver.stop()
         print("Leoflow lite stopped.", file=sys.stderr)
     error = parts.get("error")
     if isinstance(error, SystemExit):

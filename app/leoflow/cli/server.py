@@ -9,7 +9,6 @@ a schema ahead of it refuses to start.
 from __future__ import annotations
 
 import logging
-import signal
 import sys
 import threading
 import time
@@ -131,55 +130,44 @@ def run_server(args) -> int:
     plane.start_scheduler()
     plane.start_processor()
     app = build_app(services, api="api" in components)
-    return _serve(services, plane, forkserver, app, tls)
+    return _serve(services, plane, app, tls)
 
 
-def _serve(services, plane, forkserver, app, tls) -> int:
+def _serve(services, plane, app, tls) -> int:
     """Serve until SIGTERM/SIGINT, then stop gracefully (a second signal stops at once)."""
-    import asyncio
-
-    from ..http11 import Server
-    from ..httpserver import _loop_factory, request_limits
+    from ..httpserver import request_limits, serve_forever
 
     settings = services.settings
-    server = Server(app, settings.host, settings.port, limits=request_limits(settings), ssl_context=tls)
-    signals = {"count": 0}
-    stopped = threading.Event()
+    hurry = threading.Event()
+    signals: list[float] = []
 
-    def graceful_stop():
-        """SIGTERM: readiness false, scheduling handed over, running tries finish (up to the grace)."""
-        grace = settings.shutdown_grace_period
-        log.info("Stopping: no new work here; running tries get up to %.0f s", grace)
-        services.stopping.set()
-        plane.stop_taking_work()
-        left = plane.drain(grace)
-        plane.end_unfinished(left, f"the server stopped before it ended (grace period {grace:.0f} s)")
-        stopped.set()
-        server.loop.call_soon_threadsafe(server.stop)
+    def on_signal(stop_server) -> None:
+        """SIGTERM: readiness false, scheduling handed over at once, running tries finish (up to the
+        grace period) while the API serves them, then the server stops. A second signal: now."""
+        signals.append(time.monotonic())
+        if len(signals) > 1:
+            if not hurry.is_set():
+                log.warning("Stopping now: ending the running tasks")
+                hurry.set()
+            return
 
-    def on_signal():
-        signals["count"] += 1
-        if signals["count"] == 1:
-            threading.Thread(target=graceful_stop, name="stopping", daemon=True).start()
-        else:  # a second signal: stop now, still recording the running tries
-            log.warning("Stopping at once")
-            threading.Thread(target=lambda: (plane.end_unfinished(
-                plane.executor.running() if plane.executor else [], "the server was stopped at once"),
-                server.loop.call_soon_threadsafe(server.stop)), daemon=True).start()
+        def drain_then_stop():
+            grace = settings.stop_grace("server")
+            log.info("Stopping: another replica takes over scheduling; running tries get up to %g s", grace)
+            try:
+                plane.drain(grace, hurry)
+            except Exception:  # noqa: BLE001
+                log.exception("Draining the running tasks failed; stopping anyway")
+            finally:
+                stop_server()
 
-    async def main():
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, on_signal)
-        await server.serve(on_listening=plane.run)
+        threading.Thread(target=drain_then_stop, name="shutdown", daemon=True).start()
 
     try:
-        with asyncio.Runner(loop_factory=_loop_factory()) as runner:
-            runner.run(main())
+        serve_forever(app, settings.host, settings.port, on_ready=plane.run, on_signal=on_signal,
+                      limits=request_limits(settings), ssl_context=tls)
     finally:
         plane.close()
-        if forkserver is not None:
-            forkserver.stop()
         log.info("Leoflow server stopped")
     return 0
 
