@@ -642,12 +642,8 @@ def _fork_job(server_sock: socket.socket, kind: str, payload: dict, wake_fds: tu
               other_socks: list[socket.socket] = ()) -> int:
     pid = os.fork()
     if pid:
-        # The child makes its own process group too, but a kill may come before it runs: set it here as well,
-        # so a kill right after "started" reaches the job instead of finding no such group.
-        try:
-            os.setpgid(pid, pid)
-        except OSError:  # the child has already done it (EACCES after exec) or has already exited
-            pass
+        # (No setpgid here: the child makes its own session, which a group leader cannot. A kill that comes
+        # before the child runs reaches it by its pid: see proctree.kill_job.)
         return pid
     code = 1
     try:
