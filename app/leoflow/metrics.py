@@ -39,8 +39,9 @@ class _Collectors:
                                      buckets=FAST_BUCKETS + (30, 60, 300), registry=registry)
         self.tasks_finished = Counter("leoflow_task_instances_finished_total",
                                       "Tries that ended, as reported to this process", ["state"], registry=registry)
-        self.dag_processing = Histogram("leoflow_dag_processing_duration_seconds", "One DAG-folder pass",
-                                        buckets=DURATION_BUCKETS, registry=registry)
+        self.dag_processing = Histogram("leoflow_dag_file_processing_duration_seconds",
+                                        "Parsing one DAG file (in its own child process)",
+                                        buckets=FAST_BUCKETS + (30, 60), registry=registry)
         self.http_requests = Counter("leoflow_http_requests_total", "HTTP requests answered",
                                      ["route", "method", "status"], registry=registry)
         self.http_duration = Histogram("leoflow_http_request_duration_seconds", "Time to answer a request",
@@ -108,7 +109,7 @@ def try_finished(state: str, started_at, ended_at) -> None:
             _metrics.task_duration.labels(state=state).observe(max((ended_at - started_at).total_seconds(), 0.0))
 
 
-def dag_processing_pass(seconds: float) -> None:
+def dag_file_parsed(seconds: float) -> None:
     if _metrics is not None:
         _metrics.dag_processing.observe(seconds)
 

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from .. import metrics
 from ..bus.bus import DAG_PROCESSOR_QUEUE
 from ..scheduler import timetables
 from ..services import Services
@@ -190,10 +191,12 @@ class DagProcessor:
         threading.Thread(target=self._run, args=(job,), daemon=True, name="dag-parse").start()
 
     def _run(self, job: _Parse, notify: bool = True) -> None:
+        started = time.perf_counter()
         try:
             job.result = self.parse(job.path, self.services.settings.parse_timeout)
         except BaseException as exc:  # the parser itself failed (not the file): tried again later
             job.failure = exc
+        metrics.dag_file_parsed(time.perf_counter() - started)
         if notify:
             self.finished.put(job)
             self.wake.set()

@@ -15,6 +15,7 @@ import time
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
+from .. import metrics
 from ..bus import SCHEDULER_QUEUE
 from ..runner.logfile import UnsafeLogPath, log_relative_path, resolve_log_path
 from ..services import Services
@@ -195,6 +196,16 @@ class Scheduler:
     # --- one pass -------------------------------------------------------------
 
     def tick(self) -> None:
+        started = time.perf_counter()
+        try:
+            self._tick()
+        finally:
+            metrics.scheduler_pass(time.perf_counter() - started, leader=self.leadership.is_leader)
+            if metrics.enabled():
+                running = len(self.executor.running()) if hasattr(self.executor, "running") else 0
+                metrics.executor_slots(self.executor.name, self.executor.free_slots(), running)
+
+    def _tick(self) -> None:
         now = utcnow()
         mono = time.monotonic()
         if mono - self._last_heartbeat > JOB_HEARTBEAT_INTERVAL and self.job_id:
