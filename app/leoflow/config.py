@@ -25,6 +25,8 @@ class Settings:
     # A running task that has not heart-beaten for this long is a zombie.
     zombie_threshold: float = 30.0
     task_heartbeat_interval: float = 5.0
+    # A try queued this long without starting is failed or retried (Airflow's [scheduler] task_queued_timeout).
+    task_queued_timeout: float = 600.0
     parse_timeout: float = 30.0
     dag_dir_poll_interval: float = 0.5
     # An unchanged DAG file is parsed again after this long: a deleted DAG comes back, a file that failed on a
@@ -161,6 +163,7 @@ _ENV = {
         float,
     ),
     "task_heartbeat_interval": ("LEOFLOW_TASK_HEARTBEAT_INTERVAL", [], float),
+    "task_queued_timeout": ("LEOFLOW_TASK_QUEUED_TIMEOUT", ["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"], float),
     "parse_timeout": ("LEOFLOW_PARSE_TIMEOUT", ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"], float),
     "dag_dir_poll_interval": ("LEOFLOW_DAG_DIR_POLL_INTERVAL", [], float),
     "min_file_process_interval": (

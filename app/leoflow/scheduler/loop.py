@@ -14,6 +14,7 @@ import threading
 import time
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
 from ..bus import SCHEDULER_QUEUE
@@ -56,6 +57,7 @@ class Scheduler:
         # Who may commit decisions: every decision transaction goes through `self.leadership.begin()`.
         self.leadership = leadership or SoleLeader(services.engine)
         self._last_renewal = float("-inf")
+        self._exits_to_record: list[dict] = []  # exits of tries whose recording the database refused
         self.run_triggers = run_triggers
         self.create_scheduled_runs = create_scheduled_runs
         self.executor = executor
@@ -525,9 +527,17 @@ class Scheduler:
         return state
 
     def _handle_executor_exits(self) -> None:
-        exits = self.executor.drain_exits()
+        exits = self._exits_to_record + self.executor.drain_exits()
+        self._exits_to_record = []
         if not exits:
             return
+        try:
+            self._record_exits(exits)
+        except SQLAlchemyError:  # the database is away: these are recorded on a later pass, never lost
+            self._exits_to_record = exits
+            raise
+
+    def _record_exits(self, exits: list[dict]) -> None:
         # Nearly every try reported its end before its process exited: look first, write only for the rest.
         with self.services.engine.connect() as conn:
             exits = [ex for ex in exits if (row := tis.get_ti(conn, ex["ti_id"])) is not None
@@ -564,6 +574,12 @@ class Scheduler:
                 tis.reset_to_scheduled(conn, ti_id)
                 row = tis.get_ti(conn, ti_id)
                 self._dirty.add((row.dag_id, row.run_id))
+            queued_limit = self.services.settings.task_queued_timeout
+            for ti in tis.queued_too_long(conn, now - dt.timedelta(seconds=queued_limit)):
+                # Handed to an executor that never started it (a lost hand-over): Airflow's task_queued_timeout
+                self._fail_or_retry(conn, ti, f"it stayed queued for more than {queued_limit:g}s without "
+                                              "starting (task_queued_timeout)")
+                self._dirty.add((ti.dag_id, ti.run_id))
             for ti_id in tis.stale_restarting(conn, threshold):  # cleared, and its runner is gone
                 tis.restart_cleared(conn, ti_id)
                 row = tis.get_ti(conn, ti_id)

@@ -209,6 +209,14 @@ def queued_by_gone_schedulers(conn: Connection, older_than: dt.datetime) -> list
         func.coalesce(TI.c.queued_dttm, TI.c.updated_at) < older_than)).scalars())
 
 
+def queued_too_long(conn: Connection, older_than: dt.datetime):
+    """Task instances queued before `older_than` and never started (Airflow's task_queued_timeout)."""
+    return conn.execute(
+        select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.map_index, TI.c.try_number, TI.c.max_tries,
+               TI.c.hostname, TI.c.pid, TI.c.start_date)
+        .where(TI.c.state == "queued", TI.c.queued_dttm < older_than)).all()
+
+
 def reset_to_scheduled(conn: Connection, ti_id: str) -> None:
     conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state == "queued")
                  .values(state="scheduled", queued_dttm=None, queued_by_job_id=None, updated_at=utcnow()))
