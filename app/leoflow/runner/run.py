@@ -128,7 +128,10 @@ class HttpComms:
             raise
 
     def set_variable(self, key, value, description=None):
-        self.client.request("PUT", f"variables/{_q(key)}", body={"value": value, "description": description})
+        self.client.request("PUT", f"variables/{_q(key)}", body={"val": value, "description": description})
+
+    def delete_variable(self, key):
+        self.client.request("DELETE", f"variables/{_q(key)}")
 
     def get_connection(self, conn_id):
         try:
