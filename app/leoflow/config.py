@@ -25,6 +25,8 @@ class Settings:
     # A running task that has not heart-beaten for this long is a zombie.
     zombie_threshold: float = 30.0
     task_heartbeat_interval: float = 5.0
+    # A task's execution token lives this long and is reissued while the try runs (Airflow: 600 s).
+    execution_token_lifetime: float = 600.0
     parse_timeout: float = 30.0
     dag_dir_poll_interval: float = 0.5
     scheduler_poll_interval: float = 1.0
@@ -90,6 +92,11 @@ _ENV = {
         float,
     ),
     "task_heartbeat_interval": ("LEOFLOW_TASK_HEARTBEAT_INTERVAL", [], float),
+    "execution_token_lifetime": (
+        "LEOFLOW_EXECUTION_TOKEN_LIFETIME",
+        ["AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME"],
+        float,
+    ),
     "parse_timeout": ("LEOFLOW_PARSE_TIMEOUT", ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"], float),
     "dag_dir_poll_interval": ("LEOFLOW_DAG_DIR_POLL_INTERVAL", [], float),
     "scheduler_poll_interval": ("LEOFLOW_SCHEDULER_POLL_INTERVAL", [], float),

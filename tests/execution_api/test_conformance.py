@@ -144,7 +144,7 @@ def test_the_previous_task_sdk_gets_its_own_shapes(world):
     now = client.get("/execution/dag-runs/previous", params={"dag_id": "m", "logical_date": DAY.isoformat()})
     assert now.json()["run_id"] == made[1] and "partition_key" in now.json()
     assert client.get(f"/execution/dag-runs/m/{made[1]}").json()["run_id"] == made[1]
-    assert client.post(f"/execution/dag-runs/m/new-run", headers=v31,
+    assert client.post("/execution/dag-runs/m/new-run", headers=v31,
                        json={"partition_key": "p"}).status_code == 422
 
 

@@ -77,3 +77,24 @@ def test_a_task_sums_a_mapped_upstream(tmp_path, forkserver):
         """)
     assert result.run_state == "success", result.tasks
     assert states(result)[("total", -1)] == "success"
+
+
+def test_a_try_outlives_its_first_token(tmp_path, forkserver, monkeypatch):
+    """The execution token lives 2 s here (and 5 s of leeway): the heartbeats' reissued tokens carry the
+    try to its final report 9 s later."""
+    monkeypatch.setenv("LEOFLOW_EXECUTION_TOKEN_LIFETIME", "2")
+    monkeypatch.setenv("LEOFLOW_TASK_HEARTBEAT_INTERVAL", "1")
+    result, _ = run(tmp_path, forkserver, "long_task", """
+        import time
+        from airflow.sdk import DAG, Variable, task
+
+        with DAG(dag_id="long_task", schedule=None):
+            @task
+            def slow():
+                time.sleep(9)
+                Variable.set("after", "sleeping")
+                return "done"
+
+            slow()
+        """)
+    assert result.run_state == "success", result.tasks

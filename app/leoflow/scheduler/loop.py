@@ -400,7 +400,8 @@ class Scheduler:
                     "ti_id": ti.id, "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
                     "map_index": ti.map_index, "try_number": ti.try_number, "fileloc": serialized["fileloc"],
                     "attempt": now.isoformat(),  # = queued_dttm; tells pokes/resumes of one try apart
-                    "token": tokens.issue(self.token_secret, ti.id), "api_url": settings.execution_api_url,
+                    "token": tokens.issue(self.token_secret, ti.id, scope=tokens.WORKLOAD, try_number=ti.try_number),
+                    "api_url": settings.execution_api_url,
                     "heartbeat_interval": settings.task_heartbeat_interval,
                     "log_path": str(Path(settings.logs_folder) / log_relative_path(
                         ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)),
