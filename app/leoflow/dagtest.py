@@ -193,7 +193,7 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
                                       run_after=when, logical_date=when, data_interval=(when, when),
                                       run_id=f"manual__{utcnow().isoformat()}", conf=conf,
                                       triggered_by="test")
-        executor = LocalExecutor(forkserver, settings.parallelism)
+        executor = LocalExecutor(forkserver, settings.parallelism, settings)
         scheduler = Scheduler(services, executor, token_secret=settings.secret("jwt-execution"),
                               create_scheduled_runs=False)
         scheduler.start_job()

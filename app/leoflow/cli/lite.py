@@ -122,7 +122,7 @@ def run_lite(args) -> int:
         from leoflow.scheduler.loop import Scheduler
         from leoflow.store import jobs
 
-        executor = LocalExecutor(forkserver, settings.parallelism)
+        executor = LocalExecutor(forkserver, settings.parallelism, settings)
         scheduler = Scheduler(services, executor, token_secret=settings.secret("jwt-execution"))
         scheduler.start_job()
         parts["scheduler"] = scheduler

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import threading
 
 from .forkserver import ForkServer
@@ -13,9 +14,10 @@ log = logging.getLogger(__name__)
 class LocalExecutor:
     name = "LocalExecutor"
 
-    def __init__(self, forkserver: ForkServer, parallelism: int):
+    def __init__(self, forkserver: ForkServer, parallelism: int, settings):
         self.forkserver = forkserver
         self.parallelism = parallelism
+        self.settings = settings
         self._lock = threading.Lock()
         self._running: dict[str, dict] = {}  # job id (one per try) -> workload
         self._exits: list[dict] = []
@@ -31,12 +33,22 @@ class LocalExecutor:
         # One job per try: a retry of the same task instance must never be mistaken for the try before it.
         return f"{ti_id}#{try_number}" + (f"@{attempt}" if attempt else "")
 
-    def submit(self, workload: dict) -> None:
-        # A rescheduled sensor or a resumed deferral runs the same try again: `attempt` tells them apart.
-        job = self.job_id(workload["ti_id"], workload["try_number"], workload.get("attempt"))
+    def submit(self, workload: dict, attempt: str | None = None) -> None:
+        """Run an `ExecuteTask` workload (executors/workload.py). A rescheduled sensor or a resumed deferral
+        runs the same try again: `attempt` (its queued time) tells them apart."""
+        ti = workload["ti"]
+        job = self.job_id(ti["id"], ti["try_number"], attempt)
         with self._lock:
-            self._running[job] = workload
-        self.forkserver.submit(job, "task", workload)
+            self._running[job] = {"ti_id": ti["id"], "try_number": ti["try_number"], "attempt": attempt}
+        self.forkserver.submit(job, "task", self._runner_job(workload))
+
+    def _runner_job(self, workload: dict) -> dict:
+        """What Leoflow's runner (runner/run.py) gets: the workload, and where things are on this machine."""
+        settings = self.settings
+        # `fileloc` also sends the job to the fork-server template that imported that file
+        return {"workload": workload, "fileloc": os.path.join(settings.dags_folder, workload["dag_rel_path"]),
+                "logs_folder": str(settings.logs_folder), "api_url": settings.execution_api_url,
+                "heartbeat_interval": settings.task_heartbeat_interval}
 
     def kill(self, ti_id: str, try_number: int) -> None:
         """End a try's process (and its process group), e.g. a zombie that stopped heart-beating."""
@@ -47,7 +59,8 @@ class LocalExecutor:
             self.forkserver.kill(job)
 
     def drain_exits(self) -> list[dict]:
-        """Workloads whose process has ended, with `exit_code`: the scheduler checks their state was reported."""
+        """Tries whose process has ended (`ti_id`, `try_number`, `attempt`, `exit_code`): the scheduler
+        checks their state was reported."""
         with self._lock:
             exits, self._exits = self._exits, []
         return exits

@@ -96,7 +96,7 @@ def scheduled_candidates(conn: Connection, limit: int, *, pools: list[str] | Non
     """
     query = (
         select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.map_index, TI.c.try_number,
-               TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.dag_version_id)
+               TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.dag_version_id, TI.c.queue)
         .join(dag_run, (dag_run.c.dag_id == TI.c.dag_id) & (dag_run.c.run_id == TI.c.run_id))
         .where(TI.c.state == "scheduled", dag_run.c.state == "running")
     )
