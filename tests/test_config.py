@@ -72,3 +72,15 @@ def test_dags_paused_at_creation_from_the_file_or_either_variable(tmp_path, monk
     monkeypatch.setenv("LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION", "sometimes")
     with pytest.raises(SystemExit, match="LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION"):
         config.load(home=home)
+
+
+def test_the_task_runner_is_leoflow_or_airflow(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEOFLOW_CONFIG", str(tmp_path / "absent.toml"))
+    assert config.load(home=tmp_path).task_runner == "leoflow"
+    monkeypatch.setenv("LEOFLOW_TASK_RUNNER", "airflow")
+    monkeypatch.setenv("LEOFLOW_AIRFLOW_PYTHON", "/opt/airflow/bin/python")
+    settings = config.load(home=tmp_path)
+    assert (settings.task_runner, settings.airflow_python) == ("airflow", "/opt/airflow/bin/python")
+    monkeypatch.setenv("LEOFLOW_TASK_RUNNER", "celery")
+    with pytest.raises(SystemExit, match="LEOFLOW_TASK_RUNNER must be one of leoflow, airflow"):
+        config.load(home=tmp_path)

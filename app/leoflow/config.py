@@ -27,6 +27,10 @@ class Settings:
     task_heartbeat_interval: float = 5.0
     # A task's execution token lives this long and is reissued while the try runs (Airflow: 600 s).
     execution_token_lifetime: float = 600.0
+    # Who runs a try: "leoflow" (Leoflow's runner, forked warm) or "airflow" (Airflow 3.2's own supervisor,
+    # from the interpreter `airflow_python` names).
+    task_runner: str = "leoflow"
+    airflow_python: str = ""
     parse_timeout: float = 30.0
     dag_dir_poll_interval: float = 0.5
     scheduler_poll_interval: float = 1.0
@@ -104,6 +108,8 @@ _ENV = {
     "fernet_key": ("LEOFLOW_FERNET_KEY", ["AIRFLOW__CORE__FERNET_KEY"], str),
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
     "log_external_url": ("LEOFLOW_LOG_EXTERNAL_URL", [], str),
+    "task_runner": ("LEOFLOW_TASK_RUNNER", [], str),
+    "airflow_python": ("LEOFLOW_AIRFLOW_PYTHON", [], str),
     "maximum_page_limit": ("LEOFLOW_MAXIMUM_PAGE_LIMIT", ["AIRFLOW__API__MAXIMUM_PAGE_LIMIT"], int),
 }
 
@@ -155,4 +161,10 @@ def load(**overrides) -> Settings:
     values.setdefault("dags_folder", home / "dags")
     values["dags_folder"] = Path(values["dags_folder"]).expanduser().absolute()
     values.setdefault("database_url", f"sqlite:///{home / 'leoflow.db'}")
+    runner = values.get("task_runner", "leoflow")
+    if runner not in TASK_RUNNERS:
+        raise SystemExit(f"leoflow: LEOFLOW_TASK_RUNNER must be one of {', '.join(TASK_RUNNERS)}, got {runner!r}")
     return Settings(extra=extra, **values)
+
+
+TASK_RUNNERS = ("leoflow", "airflow")

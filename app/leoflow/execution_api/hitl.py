@@ -13,9 +13,6 @@ from ..store.tables import hitl_detail
 from ..store.types import utcnow
 from .http import HTTPError, not_found, respond, require_fields
 
-_REQUEST_FIELDS = {"ti_id", "options", "subject", "body", "defaults", "multiple", "params", "assigned_users"}
-
-
 def _invalid(loc: str, kind: str, message: str, value) -> HTTPError:
     return HTTPError(422, [{"type": kind, "loc": ["body", loc], "msg": message, "input": value}])
 
@@ -55,7 +52,7 @@ def _response_body(row) -> dict:
 
 
 def upsert_hitl_detail(call, task_instance_id):
-    body = require_fields(call.body, {"ti_id": str, "options": list, "subject": str}, allowed=_REQUEST_FIELDS)
+    body = require_fields(call.body, {"ti_id": str, "options": list, "subject": str})
     _check_ti_id(body, task_instance_id)
     options = _string_list(body, "options", required=True)
     defaults = _string_list(body, "defaults", required=False)
@@ -84,8 +81,7 @@ def upsert_hitl_detail(call, task_instance_id):
 
 
 def update_hitl_detail(call, task_instance_id):
-    body = require_fields(call.body, {"ti_id": str, "chosen_options": list},
-                          allowed={"ti_id", "chosen_options", "params_input"})
+    body = require_fields(call.body, {"ti_id": str, "chosen_options": list})
     _check_ti_id(body, task_instance_id)
     chosen = _string_list(body, "chosen_options", required=True)
     params_input = body.get("params_input") or {}

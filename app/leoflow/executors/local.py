@@ -23,6 +23,16 @@ class LocalExecutor:
         self._exits: list[dict] = []
         self.on_event = lambda: None  # set by the scheduler: wake up
         forkserver.add_listener(self._on_forkserver_event)
+        # LEOFLOW_TASK_RUNNER=airflow: Airflow's own supervisor runs the tries (its interpreter is checked
+        # now: a missing or wrong one stops the start with a message).
+        self.airflow = None
+        if settings.task_runner == "airflow":
+            from ..runner.airflow_runner import AirflowTaskRunner
+
+            self.airflow = AirflowTaskRunner(settings)
+            self.airflow.add_listener(self._on_forkserver_event)
+            self.airflow.start()
+            log.info("Tasks run with Airflow %s's task runner (%s)", self.airflow.version, settings.airflow_python)
 
     def free_slots(self) -> int:
         with self._lock:
@@ -40,7 +50,10 @@ class LocalExecutor:
         job = self.job_id(ti["id"], ti["try_number"], attempt)
         with self._lock:
             self._running[job] = {"ti_id": ti["id"], "try_number": ti["try_number"], "attempt": attempt}
-        self.forkserver.submit(job, "task", self._runner_job(workload))
+        if self.airflow is not None:
+            self.airflow.submit(job, workload)
+        else:
+            self.forkserver.submit(job, "task", self._runner_job(workload))
 
     def _runner_job(self, workload: dict) -> dict:
         """What Leoflow's runner (runner/run.py) gets: the workload, and where things are on this machine."""
@@ -56,7 +69,7 @@ class LocalExecutor:
         with self._lock:
             jobs = [j for j in self._running if j == prefix or j.startswith(prefix + "@")] or [prefix]
         for job in jobs:
-            self.forkserver.kill(job)
+            (self.airflow or self.forkserver).kill(job)
 
     def drain_exits(self) -> list[dict]:
         """Tries whose process has ended (`ti_id`, `try_number`, `attempt`, `exit_code`): the scheduler
