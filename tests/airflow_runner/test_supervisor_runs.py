@@ -260,3 +260,43 @@ def test_the_interpreter_check_names_what_is_wrong(tmp_path, airflow_python):
     with pytest.raises(AirflowRunnerError, match="is not an executable Python interpreter"):
         check_interpreter(str(tmp_path / "nope"))
     assert check_interpreter(airflow_python) == "3.2.1"
+
+
+ORPHAN = """
+    import os
+    from airflow.sdk import DAG
+    from airflow.providers.standard.operators.bash import BashOperator
+
+    with DAG(dag_id="orphan", schedule=None):
+        BashOperator(task_id="sleep", bash_command=f"echo $$ > {os.path.dirname(__file__)}/bash.pid; sleep 120")
+"""
+
+
+def test_kill_9_of_lite_ends_airflows_supervisors_and_their_tasks(tmp_path, airflow_python):
+    import os
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "orphan.py").write_text(textwrap.dedent(ORPHAN))
+    (tmp_path / "home").mkdir()
+    lite = Lite(tmp_path / "home", dags, env={"LEOFLOW_TASK_RUNNER": "airflow",
+                                             "LEOFLOW_AIRFLOW_PYTHON": airflow_python}).start(timeout=60)
+    marker = dags / "bash.pid"
+    try:
+        lite.wait_for_dag("orphan")
+        lite.api("PATCH", "/api/v2/dags/orphan", json={"is_paused": False})
+        lite.trigger("orphan")
+        lite.wait_for(lambda: marker.exists() and marker.read_text().strip(), timeout=60)
+        bash_pid = int(marker.read_text())
+        lite.kill9()
+    finally:
+        lite.stop()
+
+    def gone():
+        try:
+            os.kill(bash_pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
+
+    lite.wait_for(gone, timeout=15)

@@ -31,7 +31,6 @@ class LocalExecutor:
 
             self.airflow = AirflowTaskRunner(settings)
             self.airflow.add_listener(self._on_forkserver_event)
-            self.airflow.start()
             log.info("Tasks run with Airflow %s's task runner (%s)", self.airflow.version, settings.airflow_python)
 
     def free_slots(self) -> int:

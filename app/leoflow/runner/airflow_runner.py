@@ -100,11 +100,6 @@ class AirflowTaskRunner:
     def add_listener(self, fn: Callable[[dict], None]) -> None:
         self._listeners.append(fn)
 
-    def start(self) -> None:
-        """Start the zygote now, so that it has imported Airflow by the first try."""
-        with self._lock:
-            self._running()
-
     def submit(self, job_id: str, workload: dict) -> None:
         log_path = str(Path(self.settings.logs_folder) / workload["log_path"])
         with self._lock:

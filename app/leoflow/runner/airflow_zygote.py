@@ -21,21 +21,29 @@ import os
 import select
 import signal
 import sys
+import time
 
 PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+KILL_GRACE = 3.0  # seconds a try's task has to stop (on_kill) before what is left is killed
 # What execute_workload prints of its own (the supervisor's log) goes into the try's log; the copies it
 # prints of the task's lines (subprocess_logs_to_stdout) are in the log file already.
 SUPERVISOR_LOGGERS = ("__main__", "supervisor", "airflow.sdk.api.", "airflow.sdk.execution_time.supervisor",
                       "airflow.sdk.execution_time.execute_workload")
 
 
-def die_with_parent(sig=signal.SIGKILL) -> None:
+def _prctl(option: int, value: int) -> None:
     try:
         import ctypes
 
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig)
+        ctypes.CDLL(None, use_errno=True).prctl(option, value, 0, 0, 0)
     except Exception:
         pass
+
+
+def die_with_parent(sig=signal.SIGKILL) -> None:
+    """Linux: receive `sig` when the parent (thread) ends."""
+    _prctl(PR_SET_PDEATHSIG, sig)
 
 
 def _now() -> str:
@@ -80,12 +88,56 @@ class _Relay:
         return record
 
 
-def _child(workload: dict, out_fd: int, err_fd: int) -> int:
-    """In the forked child: Airflow's execute_workload for one try."""
-    os.setpgid(0, 0)  # its own process group: a kill reaches the task Airflow's supervisor forks
-    die_with_parent()
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def _try(workload: dict, out_fd: int, err_fd: int) -> int:
+    """In the forked child: the try's process group, and its keeper.
+
+    The group holds Airflow's supervisor and the task process it forks. This first process only waits
+    for the supervisor; if the zygote dies (Leoflow was killed), it is told so and ends the whole
+    group: the task must not run on unsupervised."""
+    os.setpgid(0, 0)
+    _prctl(PR_SET_CHILD_SUBREAPER, 1)  # the task stays this keeper's to wait for when the supervisor is gone
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    zygote = os.getppid()
+    signal.signal(signal.SIGTERM, lambda *_: _end_group())
+    die_with_parent(signal.SIGTERM)
+    if os.getppid() != zygote:  # the zygote died before the line above
+        _end_group()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            code = _supervise(workload, out_fd, err_fd)
+        finally:
+            os._exit(code)
+    os.close(out_fd)
+    os.close(err_fd)
+    while True:
+        try:
+            _, status = os.waitpid(pid, 0)
+            return os.waitstatus_to_exitcode(status)
+        except InterruptedError:
+            continue
+
+
+def _end_group() -> None:
+    """The try's group is ended: SIGTERM first, so that Airflow's task runner calls the task's on_kill
+    (a BashOperator's command runs in a session of its own), then SIGKILL for what is left."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # this keeper outlives its own SIGTERM
+    os.killpg(0, signal.SIGTERM)
+    deadline = time.monotonic() + KILL_GRACE
+    while time.monotonic() < deadline:
+        try:
+            if os.waitpid(-1, os.WNOHANG) == (0, 0):
+                time.sleep(0.05)
+        except ChildProcessError:
+            break  # all of it ended
+    os.killpg(0, signal.SIGKILL)
+
+
+def _supervise(workload: dict, out_fd: int, err_fd: int) -> int:
+    """Airflow's execute_workload for one try."""
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)
     os.close(devnull)
@@ -129,7 +181,9 @@ WARM = ("airflow.sdk.execution_time.execute_workload", "airflow.sdk.execution_ti
 def serve() -> None:
     import importlib
 
-    die_with_parent()
+    # Not PR_SET_PDEATHSIG: it follows the thread that started this process, and Leoflow's threads
+    # come and go. Leoflow's end closes stdin instead (a kill -9 too), and the parent is watched.
+    parent = os.getppid()
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is Leoflow's business
     # stdout carries the events alone: what importing Airflow logs there goes nowhere.
     out = os.fdopen(os.dup(1), "w")
@@ -162,6 +216,8 @@ def serve() -> None:
                 readable, _, _ = select.select([stdin, wake_r, *relays], [], [], 1.0)
             except InterruptedError:
                 readable = []
+            if os.getppid() != parent:
+                return  # Leoflow is gone
             if wake_r in readable:
                 os.read(wake_r, 512)
             for fd in readable:
@@ -183,9 +239,10 @@ def serve() -> None:
                             code = 1
                             try:
                                 signal.set_wakeup_fd(-1)
-                                for fd in (wake_r, wake_w, out_r, err_r, *relays):
+                                # the events pipe too: Leoflow must see the zygote's end when it ends
+                                for fd in (wake_r, wake_w, out_r, err_r, out.fileno(), *relays):
                                     os.close(fd)
-                                code = _child(msg["workload"], out_w, err_w)
+                                code = _try(msg["workload"], out_w, err_w)
                             finally:
                                 os._exit(code)
                         os.close(out_w)
@@ -196,8 +253,8 @@ def serve() -> None:
                         by_job[msg["id"]] = pid
                         send({"event": "started", "id": msg["id"], "pid": pid})
                     elif msg["op"] == "kill" and msg["id"] in by_job:
-                        try:
-                            os.killpg(by_job[msg["id"]], signal.SIGKILL)
+                        try:  # its keeper ends the group: on_kill first, then SIGKILL
+                            os.kill(by_job[msg["id"]], signal.SIGTERM)
                         except ProcessLookupError:
                             pass
             while children:
@@ -212,9 +269,9 @@ def serve() -> None:
                     by_job.pop(job, None)
                     send({"event": "exited", "id": job, "code": os.waitstatus_to_exitcode(status)})
     finally:
-        for pid in children:  # Leoflow is gone or stopping: so are its tries
+        for pid in children:  # Leoflow is gone or stopping: so are its tries (their keepers end them)
             try:
-                os.killpg(pid, signal.SIGKILL)
+                os.kill(pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
 
