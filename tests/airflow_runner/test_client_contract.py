@@ -278,6 +278,8 @@ def test_token_expiry_and_refresh(driver, etl, monkeypatch):
     expired = tokens.issue(etl.secret, t.id, lifetime=-10, try_number=try_number)
     refused = Try(driver, etl, t.id, expired).call("variables.get", "x")
     assert refused["status"] == 403 and "expired" in refused["message"].lower()
+    anonymous = driver.send(url=etl.url, token="", op="variables.get", args=["x"], fresh=True)
+    assert anonymous["status"] == 401  # the client sends no Authorization header without a token
     # A token with 2 s left is reissued on its next answer; the client takes it up and goes on when the
     # first one has expired.
     short = tokens.issue(etl.secret, t.id, lifetime=2, try_number=try_number)
