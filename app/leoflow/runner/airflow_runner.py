@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Callable
@@ -64,6 +65,12 @@ def airflow_environment(settings) -> dict[str, str]:
 
     home = settings.home / "airflow-runner"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONHOME"}
+    if getattr(sys, "frozen", False):  # the single executable's own libraries are not Airflow's
+        original = env.pop("LD_LIBRARY_PATH_ORIG", None)
+        if original is not None:
+            env["LD_LIBRARY_PATH"] = original
+        else:
+            env.pop("LD_LIBRARY_PATH", None)
     env.update({
         "AIRFLOW_HOME": str(home),  # Airflow writes its airflow.cfg there, not in ~/airflow
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": settings.execution_api_url.rstrip("/") + "/",
