@@ -44,6 +44,7 @@ class Spec:
     # The route reads the task instance and answers 409 itself when the try is over (run, state,
     # heartbeat): the finished-try check would hide that answer behind a 403.
     checks_state: bool = False
+    keeps_alive: bool = False  # a 2xx answer means the try runs (run, heartbeat)
     since: str | None = None  # the API version that added the route
 
 
@@ -86,6 +87,8 @@ def make_route(services: Services, spec: Spec) -> Route:
                                                **request.path_params)
         except HTTPError as err:
             response = respond({"detail": err.detail}, err.status)
+        if spec.keeps_alive and claims is not None and response.status_code < 300:
+            _seen_live(services.engine, claims)  # it just started or beat: its next requests need no look-up
         response.headers[versions.HEADER] = requested or versions.LATEST
         # A try past its end gets no fresh token: its own routes answer it 409, the others 403.
         if claims is not None and (response.status_code < 400 or not spec.checks_state):
@@ -124,11 +127,17 @@ def authorize(services: Services, secret: str, request: Request, spec: Spec) -> 
 
 _TRY_STATE = select(task_instance.c.state, task_instance.c.try_number, task_instance.c.end_date).where(
     task_instance.c.id == bindparam("id"))
-# A try found live is not looked up again for this long: a task that reads many XComs or Variables
-# pays one indexed read per second, not one per request.
-LIVE_RECHECK = 1.0
+# A try found live (or that just started or heart-beat) is not looked up again for this long: a task
+# that reads many XComs or Variables pays one indexed read per heartbeat at most, not one per request.
+LIVE_RECHECK = 5.0
 _LIVE: dict[tuple, float] = {}
 _LIVE_MAX = 4096
+
+
+def _seen_live(engine, claims: dict) -> None:
+    if len(_LIVE) >= _LIVE_MAX:
+        _LIVE.clear()
+    _LIVE[(id(engine), claims["sub"], claims.get("try_number"))] = time.monotonic()
 
 
 def try_is_live(engine, claims: dict) -> bool:

@@ -27,9 +27,10 @@ XCOM = "/xcoms/{dag_id}/{run_id}/{task_id}/{key:path}"
 ROUTES = (
     Spec("GET", "/health", health, auth=False),
     # a task instance's own try
-    Spec("PATCH", f"{TI}/run", ti.run, body=True, own_ti=True, scopes=TO_START, checks_state=True),
+    Spec("PATCH", f"{TI}/run", ti.run, body=True, own_ti=True, scopes=TO_START, checks_state=True,
+         keeps_alive=True),
     Spec("PATCH", f"{TI}/state", ti.update_state, body=True, own_ti=True, checks_state=True),
-    Spec("PUT", f"{TI}/heartbeat", ti.heartbeat, body=True, own_ti=True, checks_state=True),
+    Spec("PUT", f"{TI}/heartbeat", ti.heartbeat, body=True, own_ti=True, checks_state=True, keeps_alive=True),
     Spec("PUT", f"{TI}/rtif", ti.put_rtif, body=True, own_ti=True),
     Spec("PATCH", f"{TI}/skip-downstream", ti.skip_downstream, body=True, own_ti=True),
     Spec("PATCH", f"{TI}/rendered-map-index", ti.rendered_map_index, body=True, own_ti=True),
