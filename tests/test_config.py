@@ -81,6 +81,8 @@ def test_min_file_process_interval_reads_airflow_then_leoflow_variables(tmp_path
     assert config.load(home=tmp_path).min_file_process_interval == 45.0
     monkeypatch.setenv("LEOFLOW_MIN_FILE_PROCESS_INTERVAL", "5")
     assert config.load(home=tmp_path).min_file_process_interval == 5.0
+
+
 @pytest.mark.parametrize("value", ["-1", "nan", "soon"])
 def test_a_shutdown_grace_period_that_is_not_a_number_of_seconds_stops_the_start(tmp_path, monkeypatch, value):
     monkeypatch.setenv("LEOFLOW_CONFIG", str(tmp_path / "absent.toml"))
@@ -89,3 +91,15 @@ def test_a_shutdown_grace_period_that_is_not_a_number_of_seconds_stops_the_start
         config.load(home=tmp_path)
     monkeypatch.setenv("LEOFLOW_SHUTDOWN_GRACE_PERIOD", "2.5")
     assert config.load(home=tmp_path).shutdown_grace_period == 2.5
+
+
+def test_the_task_runner_is_leoflow_or_airflow(tmp_path, monkeypatch):
+    monkeypatch.setenv("LEOFLOW_CONFIG", str(tmp_path / "absent.toml"))
+    assert config.load(home=tmp_path).task_runner == "leoflow"
+    monkeypatch.setenv("LEOFLOW_TASK_RUNNER", "airflow")
+    monkeypatch.setenv("LEOFLOW_AIRFLOW_PYTHON", "/opt/airflow/bin/python")
+    settings = config.load(home=tmp_path)
+    assert (settings.task_runner, settings.airflow_python) == ("airflow", "/opt/airflow/bin/python")
+    monkeypatch.setenv("LEOFLOW_TASK_RUNNER", "celery")
+    with pytest.raises(SystemExit, match="LEOFLOW_TASK_RUNNER must be one of leoflow, airflow"):
+        config.load(home=tmp_path)

@@ -118,7 +118,7 @@ class ControlPlane:
         from .scheduler.loop import Scheduler
 
         settings = self.services.settings
-        self.executor = LocalExecutor(self.forkserver, settings.parallelism)
+        self.executor = LocalExecutor(self.forkserver, settings.parallelism, settings)
         self.forkserver.add_listener(self._show_in_health)
         if self.server:  # any replica serves a try's log, wherever it ran
             from .executors.log_shipping import LogShipper, database_sink

@@ -27,6 +27,12 @@ class Settings:
     task_heartbeat_interval: float = 5.0
     # A try queued this long without starting is failed or retried (Airflow's [scheduler] task_queued_timeout).
     task_queued_timeout: float = 600.0
+    # A task's execution token lives this long and is reissued while the try runs (Airflow: 600 s).
+    execution_token_lifetime: float = 600.0
+    # Who runs a try: "leoflow" (Leoflow's runner, forked warm) or "airflow" (Airflow 3.2's own supervisor,
+    # from the interpreter `airflow_python` names).
+    task_runner: str = "leoflow"
+    airflow_python: str = ""
     parse_timeout: float = 30.0
     dag_dir_poll_interval: float = 0.5
     # An unchanged DAG file is parsed again after this long: a deleted DAG comes back, a file that failed on a
@@ -164,6 +170,11 @@ _ENV = {
     ),
     "task_heartbeat_interval": ("LEOFLOW_TASK_HEARTBEAT_INTERVAL", [], float),
     "task_queued_timeout": ("LEOFLOW_TASK_QUEUED_TIMEOUT", ["AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT"], float),
+    "execution_token_lifetime": (
+        "LEOFLOW_EXECUTION_TOKEN_LIFETIME",
+        ["AIRFLOW__EXECUTION_API__JWT_EXPIRATION_TIME"],
+        float,
+    ),
     "parse_timeout": ("LEOFLOW_PARSE_TIMEOUT", ["AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT"], float),
     "dag_dir_poll_interval": ("LEOFLOW_DAG_DIR_POLL_INTERVAL", [], float),
     "min_file_process_interval": (
@@ -179,6 +190,8 @@ _ENV = {
     "secret_key": ("LEOFLOW_SECRET_KEY", ["AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"], str),
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
     "log_external_url": ("LEOFLOW_LOG_EXTERNAL_URL", [], str),
+    "task_runner": ("LEOFLOW_TASK_RUNNER", [], str),
+    "airflow_python": ("LEOFLOW_AIRFLOW_PYTHON", [], str),
     "maximum_page_limit": ("LEOFLOW_MAXIMUM_PAGE_LIMIT", ["AIRFLOW__API__MAXIMUM_PAGE_LIMIT"], int),
     "schema_wait_timeout": ("LEOFLOW_SCHEMA_WAIT_TIMEOUT", [], float),
     "metrics": ("LEOFLOW_METRICS", [], bool),
@@ -254,4 +267,10 @@ def load(**overrides) -> Settings:
     values.setdefault("dags_folder", home / "dags")
     values["dags_folder"] = Path(values["dags_folder"]).expanduser().absolute()
     values.setdefault("database_url", f"sqlite:///{home / 'leoflow.db'}")
+    runner = values.get("task_runner", "leoflow")
+    if runner not in TASK_RUNNERS:
+        raise SystemExit(f"leoflow: LEOFLOW_TASK_RUNNER must be one of {', '.join(TASK_RUNNERS)}, got {runner!r}")
     return Settings(extra=extra, **values)
+
+
+TASK_RUNNERS = ("leoflow", "airflow")

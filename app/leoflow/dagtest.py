@@ -13,6 +13,7 @@ import os
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -77,6 +78,24 @@ def _template_database(home: Path) -> None:
     shutil.copyfile(cache, target)
 
 
+def dag_finder_for(processor, dags_folder) -> Callable[[str], bool]:
+    """What the Execution API calls when a task triggers a DAG this run has not parsed: parse the files
+    that mention the DAG id until one defines it (True when found)."""
+    from .store import dags as store
+
+    def find(dag_id: str) -> bool:
+        for path in find_dag_file(Path(dags_folder), dag_id):
+            if dag_id.encode() not in Path(path).read_bytes():
+                break  # the rest of the folder does not mention it
+            processor.process_file(path)
+            with processor.services.engine.connect() as conn:
+                if store.get_dag(conn, dag_id) is not None:
+                    return True
+        return False
+
+    return find
+
+
 def _mentions(path: str, dag_id: str) -> bool:
     try:
         return dag_id.encode() in Path(path).read_bytes()
@@ -138,7 +157,7 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
         processor = DagProcessor(services, forkserver_parser(forkserver), paused_by_default=False)
         from .execution_api import cross_dag
 
-        cross_dag.dag_finder = cross_dag.finder_for(processor, dags_folder)  # TriggerDagRun targets, on demand
+        cross_dag.dag_finder = dag_finder_for(processor, dags_folder)  # TriggerDagRun targets, on demand
         found = None
         first_error = None
         quiet = logging.getLogger("leoflow.dagproc.processor")
@@ -174,7 +193,7 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
                                       run_after=when, logical_date=when, data_interval=(when, when),
                                       run_id=f"manual__{utcnow().isoformat()}", conf=conf,
                                       triggered_by="test")
-        executor = LocalExecutor(forkserver, settings.parallelism)
+        executor = LocalExecutor(forkserver, settings.parallelism, settings)
         scheduler = Scheduler(services, executor, token_secret=settings.secret("jwt-execution"),
                               create_scheduled_runs=False)
         scheduler.start_job()

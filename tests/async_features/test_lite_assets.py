@@ -35,11 +35,17 @@ def lite(tmp_path):
             Soon(task_id="wait", delta=dt.timedelta(0)) >> publish()
 
         with DAG("consumer", schedule=[data], start_date=dt.datetime(2026, 1, 1)):
-            @task
-            def read(*, triggering_asset_events):
+            @task(inlets=[data])
+            def read(*, triggering_asset_events, inlet_events):
                 events = triggering_asset_events[data]
+                lines = [str(events[-1].extra["rows"])]
+                for asset, seen in triggering_asset_events.items():  # keys are Assets, as in Airflow
+                    event = seen[-1]
+                    lines.append(f"{{type(asset).__name__}} {{asset.uri}} {{isinstance(event.timestamp, dt.datetime)}} "
+                                 f"{{event.source_dag_run.dag_id}}")
+                lines.append(f"inlet {{isinstance(inlet_events[data][-1].timestamp, dt.datetime)}}")
                 with open({str(out)!r}, "w") as f:
-                    f.write(str(events[-1].extra["rows"]))
+                    f.write("\\n".join(lines))
             read()
     """))
     server = Lite(tmp_path / "home", dags)
@@ -64,4 +70,4 @@ def test_an_asset_event_runs_the_dag_scheduled_on_it(lite):
 
     done = server.wait_for(consumer_run, timeout=30)
     assert (done["state"], done["run_type"]) == ("success", "asset_triggered")
-    assert out.read_text() == "42"
+    assert out.read_text().splitlines() == ["42", "Asset s3://bucket/report.csv True producer", "inlet True"]

@@ -119,8 +119,9 @@ def _variants() -> dict[str, tuple[str, list[str], dict]]:
 VARIANTS = _variants()
 
 
-def _run(dag_id: str, folder: str, *extra: str, keep_in: str | None = None) -> dict:
-    env = {**os.environ, "LEOFLOW_DAGS_FOLDER": folder, "LEOFLOW_PLUGINS_FOLDER": os.path.join(folder, "plugins")}
+def _run(dag_id: str, folder: str, *extra: str, keep_in: str | None = None, env: dict | None = None) -> dict:
+    env = {**os.environ, "LEOFLOW_DAGS_FOLDER": folder, "LEOFLOW_PLUGINS_FOLDER": os.path.join(folder, "plugins"),
+           **(env or {})}
     if keep_in:  # the run's database stays there, for the XCom comparison
         env["LEOFLOW_DAGS_TEST_HOME"] = keep_in
     started = dt.datetime.now(dt.timezone.utc)

@@ -128,6 +128,6 @@ def test_xcom_variable_connection_round_trips(setup):
     assert client.get(path).status_code == 404
 
     assert client.get("/execution/variables/color").status_code == 404
-    assert client.put("/execution/variables/color", json={"value": "blue"}).status_code == 201
+    assert client.put("/execution/variables/color", json={"val": "blue"}).status_code == 201
     assert client.get("/execution/variables/color").json() == {"key": "color", "value": "blue"}
     assert client.get("/execution/connections/nope").json()["detail"]["reason"] == "not_found"

@@ -103,9 +103,12 @@ with DAG(dag_id="marked", schedule=None):
 
 
 def _task_job(tmp_path, n, api_url="http://127.0.0.1:9/execution/"):
-    return {"ti_id": f"ti{n}", "dag_id": "marked", "run_id": "r", "task_id": "t", "map_index": -1,
-            "try_number": 1, "fileloc": str(tmp_path / "marked.py"), "token": "x", "api_url": api_url,
-            "heartbeat_interval": 5, "log_path": f"{n}.log", "logs_folder": str(tmp_path / "logs")}
+    workload = {"token": "x", "dag_rel_path": "marked.py", "bundle_info": {"name": "dags-folder", "version": None},
+                "log_path": f"{n}.log", "type": "ExecuteTask",
+                "ti": {"id": f"ti{n}", "dag_id": "marked", "run_id": "r", "task_id": "t", "map_index": -1,
+                       "try_number": 1}}
+    return {"workload": workload, "fileloc": str(tmp_path / "marked.py"), "api_url": api_url,
+            "heartbeat_interval": 5, "logs_folder": str(tmp_path / "logs")}
 
 
 @pytest.fixture

@@ -233,10 +233,15 @@ def test_the_internal_command_serves_on_an_inherited_socket(tmp_path):
 def test_while_its_fork_server_is_replaced_the_local_executor_hands_out_nothing(tmp_path):
     import socket
 
+    from leoflow import config
     from leoflow.executors.local import LocalExecutor
 
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    settings = config.load(home=tmp_path, dags_folder=tmp_path, base_url=f"http://127.0.0.1:{silent.getsockname()[1]}")
     fs = ForkServer.start()
-    executor = LocalExecutor(fs, parallelism=4)
+    executor = LocalExecutor(fs, 4, settings)
     seen: list = []
 
     def on_event(event):
@@ -247,12 +252,8 @@ def test_while_its_fork_server_is_replaced_the_local_executor_hands_out_nothing(
 
     fs.add_listener(on_event)
     (tmp_path / "marked.py").write_text(MARKED.format(version=1))
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(8)
     try:
-        workload = _task_job(tmp_path, 0, api_url=f"http://127.0.0.1:{silent.getsockname()[1]}/execution/")
-        executor.submit(workload)
+        executor.submit(_task_job(tmp_path, 0)["workload"])  # Airflow's ExecuteTask, as the scheduler hands it
         wait_for(lambda: [p for p in _descendants(fs.pid) if p != fs.pid and alive(p)] and
                  len(_descendants(fs.pid)) >= 3, timeout=20)  # the server, the template and the task
         os.kill(fs.pid, signal.SIGKILL)

@@ -22,8 +22,8 @@ class RecordingExecutor:
     def free_slots(self):
         return self.slots - len(self.submitted)
 
-    def submit(self, workload):
-        self.submitted.append(workload)
+    def submit(self, workload, attempt=None):
+        self.submitted.append(workload["ti"])
 
     def drain_exits(self):
         return []

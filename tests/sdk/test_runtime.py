@@ -66,15 +66,23 @@ def test_context_keys(comms):
         get_current_context()
 
 
-def test_no_logical_date_uses_run_after(comms):
+def test_a_run_without_a_logical_date_has_no_ds(comms):
+    """As Airflow 3: ds, ts and the other keys that follow from a logical date are not in the context,
+    so a template that uses one fails its task with "'ds' is undefined"."""
+    import jinja2
+
+    from airflow.providers.standard.operators.bash import BashOperator
+
     with DAG("nold") as dag:
         @task
-        def show(ds=None, logical_date=None):
-            return [ds, logical_date]
+        def show(ds=None, logical_date=None, data_interval_start="absent"):
+            return [ds, logical_date, data_interval_start]
 
         show()
-    (t,) = dag.tasks
-    assert run_task(dag, t, comms, logical_date=None) == ["2026-01-05", None]
+        BashOperator(task_id="echo", bash_command="echo {{ ds }}")
+    assert run_task(dag, dag.get_task("show"), comms, logical_date=None) == [None, None, "absent"]
+    with pytest.raises(jinja2.UndefinedError, match="'ds' is undefined"):
+        run_task(dag, dag.get_task("echo"), comms, logical_date=None)
 
 
 def test_xcom_pull_forms(comms):
@@ -192,6 +200,6 @@ def test_previous_success_is_asked_only_for_runs_with_a_logical_date(comms):
     assert dated["prev_start_date_success"] == dt.datetime(2026, 1, 4, 0, 5, tzinfo=dt.timezone.utc)
     assert dated["prev_data_interval_start_success"].day == 4 and dated["prev_end_date_success"] is None
     undated = runtime.build_context(dag, t, make_ti(dag, t), make_run(dag, logical_date=None))
-    assert asked == ["ti-t"]  # no earlier run can be compared with: not asked, every prev_* is None
-    assert all(undated[f"prev_{k}_success"] is None
-               for k in ("data_interval_start", "data_interval_end", "start_date", "end_date"))
+    assert asked == ["ti-t"]  # no earlier run can be compared with: not asked
+    assert undated["prev_start_date_success"] is None and undated["prev_end_date_success"] is None
+    assert "prev_data_interval_start_success" not in undated  # as in Airflow: no logical date, no interval

@@ -137,12 +137,12 @@ def test_execution_api_gives_tasks_the_decrypted_values(tmp_path):
     services = open_services(settings(tmp_path, f"sqlite:///{tmp_path / 'db.sqlite'}"))
     store_secrets(services)
     client = TestClient(Starlette(routes=[Mount("/execution", routes=execution_routes(services))]))
-    token = tokens.issue(services.settings.secret("jwt-execution"), "00000000-0000-0000-0000-000000000000")
+    token = tokens.issue(services.settings.secret("jwt-execution"), queued_task_instance(services))
     client.headers["Authorization"] = f"Bearer {token}"
     assert client.get("/execution/variables/db_password").json() == {"key": "db_password", "value": "hunter22"}
     body = client.get("/execution/connections/pg").json()
     assert body["password"] == "pw" and json.loads(body["extra"]) == {"token": "t"}
-    assert client.put("/execution/variables/api_key", json={"value": "k-99"}).status_code == 201
+    assert client.put("/execution/variables/api_key", json={"val": "k-99"}).status_code == 201
     with services.engine.connect() as conn:
         assert variables.get(conn, "api_key").val != "k-99"
     services.engine.dispose()
@@ -151,3 +151,19 @@ def test_execution_api_gives_tasks_the_decrypted_values(tmp_path):
 def test_crypt_round_trip():
     crypt = Crypt([Fernet.generate_key().decode()])
     assert crypt.decrypt(crypt.encrypt("x")) == "x" and crypt.encrypt(None) is None
+
+
+def queued_task_instance(services) -> str:
+    """A task instance whose try has not finished: only its token reads secrets."""
+    from leoflow.store import dags, runs, tis
+    from leoflow.store.types import utcnow
+
+    data = {"dag_id": "d", "fileloc": "/dags/d.py", "tasks": [{"task_id": "t", "upstream": [], "downstream": []}]}
+    with services.engine.begin() as conn:
+        version = dags.sync_dag(conn, data, source_code="", relative_fileloc="d.py")
+        run = runs.create_dag_run(conn, data, dag_version_id=version.version_id, run_type="manual",
+                                  run_after=utcnow())
+        ti = tis.tis_of_run(conn, "d", run["run_id"])[0]
+        tis.set_scheduled(conn, [ti.id], utcnow())
+        tis.set_queued(conn, ti.id, None, "LocalExecutor", utcnow())
+    return ti.id

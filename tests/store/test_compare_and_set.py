@@ -74,3 +74,12 @@ def test_the_scheduler_does_not_overwrite_a_state_a_user_set_meanwhile(pg_engine
           lambda c: tis.set_finished_without_running(c, [ti_id], "upstream_failed", utcnow()))
     with pg_engine.connect() as conn:
         assert tis.get_ti(conn, ti_id).state == "success"
+
+
+def test_two_processes_starting_one_try_only_one_gets_it(pg_engine):
+    ti_id = _ti(pg_engine, "queued")
+    results = _race(pg_engine, lambda c: tis.start_try(c, ti_id, "queued", 1, pid=1, hostname="a"),
+                    lambda c: tis.start_try(c, ti_id, "queued", 1, pid=2, hostname="b"))
+    assert results == {"first": True, "second": False}
+    with pg_engine.connect() as conn:
+        assert tis.get_ti(conn, ti_id).pid == 1

@@ -108,6 +108,10 @@ def run_lite(args) -> int:
     from leoflow.executors.forkserver import ForkServer
 
     settings = config.load(home=args.home, dags_folder=args.dags_folder, host=args.host, port=args.port)
+    if settings.task_runner == "airflow":  # a missing or wrong interpreter stops the start here, with why
+        from leoflow.runner.airflow_runner import check_interpreter
+
+        check_interpreter(settings.airflow_python)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     lock = hold_home_lock(settings.home)  # held for the life of the process
 

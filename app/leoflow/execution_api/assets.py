@@ -8,11 +8,9 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
-
 from ..store import assets as asset_store, dags as dag_store, tis
-from .endpoint import make_endpoint, query_bool, query_int, query_time
-from .http import HTTPError, not_found, respond
+from . import versions
+from .http import HTTPError, not_found, query_bool, query_int, query_required, query_time, respond
 
 
 def profiles_of(objs: list[dict]) -> list[dict]:
@@ -122,72 +120,52 @@ def consumed_event_bodies(conn, dag_run_pk: int) -> list[dict]:
     } for r in rows]
 
 
-def asset_routes(services) -> list[Route]:
-    endpoint = make_endpoint(services.settings.secret("jwt-execution"))
-    engine = services.engine
+def get_by_name(call):
+    name = query_required(call.request, "name")
+    with call.engine.connect() as conn:
+        row = asset_store.active_asset(conn, name=name)
+    if row is None:
+        raise not_found(f"Asset with name {name} not found")
+    return respond(asset_body(row))
 
-    def required(request, name: str) -> str:
-        value = request.query_params.get(name)
-        if value is None:
-            raise HTTPError(422, [{"type": "missing", "loc": ["query", name], "msg": "Field required",
-                                   "input": None}])
-        return value
 
-    @endpoint()
-    def by_name(request, _body):
-        name = required(request, "name")
-        with engine.connect() as conn:
-            row = asset_store.active_asset(conn, name=name)
-        if row is None:
-            raise not_found(f"Asset with name {name} not found")
-        return respond(asset_body(row))
+def get_by_uri(call):
+    uri = query_required(call.request, "uri")
+    with call.engine.connect() as conn:
+        row = asset_store.active_asset(conn, uri=uri)
+    if row is None:
+        raise not_found(f"Asset with URI {uri} not found")
+    return respond(asset_body(row))
 
-    @endpoint()
-    def by_uri(request, _body):
-        uri = required(request, "uri")
-        with engine.connect() as conn:
-            row = asset_store.active_asset(conn, uri=uri)
-        if row is None:
-            raise not_found(f"Asset with URI {uri} not found")
-        return respond(asset_body(row))
 
-    def window(request) -> dict:
-        return dict(after=query_time(request, "after"), before=query_time(request, "before"),
-                    ascending=query_bool(request, "ascending", True), limit=query_int(request, "limit"))
+def _window(request) -> dict:
+    return dict(after=query_time(request, "after"), before=query_time(request, "before"),
+                ascending=query_bool(request, "ascending", True), limit=query_int(request, "limit"))
 
-    @endpoint()
-    def events_by_asset(request, _body):
-        name, uri = request.query_params.get("name"), request.query_params.get("uri")
-        if not name and not uri:
-            raise HTTPError(400, {"reason": "Missing parameter", "message": "name and uri cannot both be None"})
-        with engine.connect() as conn:
-            rows = asset_store.events_by_asset(conn, name=name or None, uri=uri or None, **window(request))
-            return respond(events_body(conn, rows))
 
-    @endpoint()
-    def events_by_alias(request, _body):
-        name = required(request, "name")
-        with engine.connect() as conn:
-            rows = asset_store.events_by_alias(conn, name, **window(request))
-            return respond(events_body(conn, rows))
+def get_events_by_asset(call):
+    name, uri = call.query.get("name"), call.query.get("uri")
+    if not name and not uri:
+        raise HTTPError(400, {"reason": "Missing parameter", "message": "name and uri cannot both be None"})
+    with call.engine.connect() as conn:
+        rows = asset_store.events_by_asset(conn, name=name or None, uri=uri or None, **_window(call.request))
+        return respond(versions.asset_events_for(call.version, events_body(conn, rows)))
 
-    @endpoint()
-    def validate_inlets_outlets(request, _body, task_instance_id):
-        with engine.connect() as conn:
-            ti = tis.get_ti(conn, task_instance_id)
-            if ti is None:
-                raise not_found("Task Instance not found")
-            task = _task_doc(conn, ti) or {}
-            used = {(o.get("name"), o.get("uri")) for o in (task.get("inlets") or []) + (task.get("outlets") or [])
-                    if o.get("type") == "asset"}
-            inactive = sorted(k for k in used if not asset_store.is_active(conn, k[0], k[1]))
-        return respond({"inactive_assets": [{"name": n, "uri": u, "type": "Asset"} for n, u in inactive]})
 
-    return [
-        Route("/assets/by-name", by_name, methods=["GET"]),
-        Route("/assets/by-uri", by_uri, methods=["GET"]),
-        Route("/asset-events/by-asset", events_by_asset, methods=["GET"]),
-        Route("/asset-events/by-asset-alias", events_by_alias, methods=["GET"]),
-        Route("/task-instances/{task_instance_id}/validate-inlets-and-outlets", validate_inlets_outlets,
-              methods=["GET"]),
-    ]
+def get_events_by_alias(call):
+    name = query_required(call.request, "name")
+    with call.engine.connect() as conn:
+        rows = asset_store.events_by_alias(conn, name, **_window(call.request))
+        return respond(versions.asset_events_for(call.version, events_body(conn, rows)))
+
+
+def validate_inlets_and_outlets(call, task_instance_id):
+    with call.engine.connect() as conn:
+        ti = tis.get_ti(conn, task_instance_id)
+        if ti is None:
+            raise not_found("Task Instance not found")
+        task = _task_doc(conn, ti) or {}
+        used = {(o.get("name"), o.get("uri")) for o in (task.get("inlets") or []) + (task.get("outlets") or [])
+                if o.get("type") == "asset"}
+        inactive = sorted(k for k in used if not asset_store.is_active(conn, k[0], k[1]))
+    return respond({"inactive_assets": [{"name": n, "uri": u, "type": "Asset"} for n, u in inactive]})

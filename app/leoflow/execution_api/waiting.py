@@ -1,8 +1,8 @@
 """Execution API: a task that waits — deferred to a trigger, or a sensor rescheduled for later.
 
 `PATCH /task-instances/{id}/state` with `state: deferred` (Airflow's TIDeferredStatePayload) or
-`state: up_for_reschedule` (TIRescheduleStatePayload) lands here from `routes.ti_update_state`;
-`GET /task-reschedules/{id}/start_date` tells a sensor when it first poked.
+`state: up_for_reschedule` (TIRescheduleStatePayload) lands here from `task_instances.update_state`;
+`GET /task-reschedules/{id}/start_date` (`task_reschedules.py`) tells a sensor when it first poked.
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ import datetime as dt
 import json
 import re
 
-from starlette.routing import Route
-
 from ..store import reschedules, triggers
 from ..store.types import utcnow
-from .endpoint import make_endpoint
-from .http import HTTPError, parse_time, require_fields, respond
+from .http import HTTPError, parse_time, require_fields
 
 WAITING_STATES = ("deferred", "up_for_reschedule")
 
@@ -85,16 +82,3 @@ def run_context(conn, ti) -> dict:
         "next_method": ti.next_method,
         "next_kwargs": ti.next_kwargs if ti.next_method else None,
     }
-
-
-def waiting_routes(services) -> list[Route]:
-    endpoint = make_endpoint(services.settings.secret("jwt-execution"))
-    engine = services.engine
-
-    @endpoint()
-    def reschedule_start_date(request, _body, task_instance_id):
-        with engine.connect() as conn:
-            first = reschedules.first_start_date(conn, task_instance_id)
-        return respond(first)
-
-    return [Route("/task-reschedules/{task_instance_id}/start_date", reschedule_start_date, methods=["GET"])]

@@ -26,6 +26,47 @@ class Record(dict):
         return Record(value) if isinstance(value, dict) and not isinstance(value, Record) else value
 
 
+_EVENT_TIMES = ("timestamp",)
+_RUN_TIMES = ("logical_date", "start_date", "end_date", "data_interval_start", "data_interval_end", "run_after")
+
+
+def _aware(value):
+    """An ISO string from the API as the datetime Airflow's models give a task."""
+    if not isinstance(value, str):
+        return value
+    import datetime as dt
+
+    import pendulum
+
+    when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return pendulum.instance(when if when.tzinfo else when.replace(tzinfo=dt.timezone.utc))
+
+
+class AssetEvent(Record):
+    """An asset event as a task reads it: `timestamp` (and the dates of `created_dagruns`) are datetimes,
+    as in Airflow's AssetEventResult / AssetEventDagRunReferenceResult."""
+
+    def __init__(self, body: dict):
+        super().__init__(body)
+        for key in _EVENT_TIMES:
+            if key in self:
+                self[key] = _aware(self[key])
+        if isinstance(self.get("created_dagruns"), list):
+            self["created_dagruns"] = [Record({k: _aware(v) if k in _RUN_TIMES else v for k, v in r.items()})
+                                       for r in self["created_dagruns"]]
+
+    @property
+    def source_dag_run(self) -> Record | None:
+        """The run whose task made the event (read from the server), or None."""
+        if not self.get("source_dag_id") or not self.get("source_run_id"):
+            return None
+        from leoflow.sdk.comms import get_comms
+
+        getter = getattr(get_comms(), "get_json", None)
+        body = getter(f"dag-runs/{self['source_dag_id']}/{self['source_run_id']}") if getter else None
+        return Record({k: _aware(v) if k in _RUN_TIMES else v for k, v in body.items()}) if body else None
+
+
 def _key(obj: Any) -> tuple[str, str | None]:
     """("asset"|"alias", name) for an Asset, AssetAlias, a ref or a plain name."""
     kind = type(obj).__name__
@@ -108,7 +149,7 @@ class InletEventsAccessors(Mapping):
         if self._fetch is None:
             return []
         body = self._fetch(path, params) or {}
-        return [Record(e) for e in body.get("asset_events", [])]
+        return [AssetEvent(e) for e in body.get("asset_events", [])]
 
     def __getitem__(self, key: Any) -> list[Record]:
         if type(key).__name__ == "AssetAlias":
@@ -132,24 +173,52 @@ class InletEventsAccessors(Mapping):
 
 
 class TriggeringAssetEvents(Mapping):
-    """The asset events that created this run, grouped by asset (key: Asset, name or uri)."""
+    """The asset events that created this run. Iterated, its keys are Assets and AssetAliases (an event
+    that came through an alias is under both), as Airflow's accessor; an Asset, AssetAlias, asset
+    reference, or an asset's name or uri reads the events."""
 
     def __init__(self, consumed: list | None):
-        self._by_asset: dict[tuple[str, str], list[Record]] = {}
-        for event in consumed or []:
-            asset = event.get("asset") or {}
-            self._by_asset.setdefault((asset.get("name"), asset.get("uri")), []).append(Record(event))
+        self._events: dict[tuple, list[AssetEvent]] = {}
+        for body in consumed or []:
+            event = AssetEvent(body)
+            asset = body.get("asset") or {}
+            self._events.setdefault(("asset", asset.get("name"), asset.get("uri")), []).append(event)
+            for alias in body.get("source_aliases") or []:
+                self._events.setdefault(("alias", alias.get("name")), []).append(event)
 
-    def __getitem__(self, key: Any) -> list[Record]:
-        name = getattr(key, "name", key if isinstance(key, str) else None)
-        uri = getattr(key, "uri", key if isinstance(key, str) else None)
-        for (n, u), events in self._by_asset.items():
-            if (name is not None and n == name) or (uri is not None and u == uri):
+    def _find(self, key: Any) -> list[AssetEvent] | None:
+        kind = type(key).__name__
+        if kind == "AssetAlias":
+            return self._events.get(("alias", key.name))
+        name = getattr(key, "name", None) if kind != "AssetUriRef" else None
+        uri = getattr(key, "uri", None) if kind != "AssetNameRef" else None
+        if isinstance(key, str):
+            name = uri = key
+        exact = self._events.get(("asset", name, uri))
+        if exact is not None:
+            return exact
+        for k, events in self._events.items():
+            if k[0] == "asset" and ((name is not None and k[1] == name) or (uri is not None and k[2] == uri)):
                 return events
-        raise KeyError(key)
+        return None
+
+    def __getitem__(self, key: Any) -> list[AssetEvent]:
+        events = self._find(key)
+        if events is None:
+            raise KeyError(key)
+        return events
+
+    def __contains__(self, key: Any) -> bool:
+        return self._find(key) is not None
 
     def __iter__(self):
-        return iter(self._by_asset)
+        from leoflow.sdk.assets import Asset, AssetAlias
+
+        for k in self._events:
+            yield Asset(name=k[1], uri=k[2]) if k[0] == "asset" else AssetAlias(name=k[1])
 
     def __len__(self) -> int:
-        return len(self._by_asset)
+        return len(self._events)
+
+    def __repr__(self) -> str:
+        return f"TriggeringAssetEvents({dict(self.items())!r})"

@@ -77,6 +77,9 @@ class ExecutionClient:
                     if retried_closed:
                         raise
                     retried_closed = True
+        refreshed = resp.getheader("Refreshed-API-Token")
+        if refreshed:  # the server reissued the try's token: the old one expires soon
+            self.token = refreshed
         if raw:
             return resp, data
         parsed = json.loads(data) if data else None

@@ -1,6 +1,10 @@
 """Run one task instance: the whole life of a try, spoken through the Execution API.
 
-1. PATCH .../run (queued → running) and receive the run's context.
+The job is Airflow's `ExecuteTask` workload (see executors/workload.py) plus where things are on this
+machine: the Execution API's URL, the DAG file, the log folder, the heartbeat interval.
+
+1. PATCH .../run (queued → running) with the workload's token, and receive the run's context and the
+   try's execution token.
 2. Load the DAG file, find the task, render and execute it.
 3. Push the return value as XCom, store the rendered fields.
 4. PATCH .../state with success / skipped / up_for_retry / failed.
@@ -129,7 +133,10 @@ class HttpComms:
             raise
 
     def set_variable(self, key, value, description=None):
-        self.client.request("PUT", f"variables/{_q(key)}", body={"value": value, "description": description})
+        self.client.request("PUT", f"variables/{_q(key)}", body={"val": value, "description": description})
+
+    def delete_variable(self, key):
+        self.client.request("DELETE", f"variables/{_q(key)}")
 
     def get_connection(self, conn_id):
         try:
@@ -164,19 +171,21 @@ class Heartbeat(threading.Thread):
                 failures += 1  # the server may be restarting; it decides when the try is a zombie
 
 
-def run_workload(workload: dict) -> int:
-    """Run the task instance described by `workload`; the exit code is 0 if the try ended as reported.
+def run_workload(job: dict) -> int:
+    """Run the try of `job`; the exit code is 0 if the try ended as reported.
 
-    `log_path` is relative to `logs_folder` (as in Airflow's ExecuteTask workload) and must stay inside it.
+    `job` (made by the local executor): `workload` (the ExecuteTask document), `fileloc` (its DAG file
+    here), `logs_folder`, `api_url` (the Execution API), `heartbeat_interval`. The workload's `log_path`
+    is relative to `logs_folder`, as in Airflow's ExecuteTask, and must stay inside it.
     """
     try:
-        path = resolve_log_path(workload["logs_folder"], workload["log_path"])
+        path = resolve_log_path(job["logs_folder"], job["workload"]["log_path"])
     except UnsafeLogPath as exc:  # no log can be written: say so where the fork server's output goes
-        print(f"leoflow: try {workload.get('ti_id')} not run: {exc}", file=sys.stderr)
+        print(f"leoflow: try {job['workload'].get('ti', {}).get('id')} not run: {exc}", file=sys.stderr)
         return 1
-    with TaskLog(path, Path(workload["logs_folder"])):
+    with TaskLog(path, Path(job["logs_folder"])):
         try:
-            return _run(workload)
+            return _run(job)
         except Exception:
             log.exception("The task runner failed")
             return 1
@@ -189,9 +198,9 @@ def unixname() -> str:
     return getpass.getuser()
 
 
-def _run(w: dict) -> int:
-    client = ExecutionClient(w["api_url"], w["token"])
-    ti_id = w["ti_id"]
+def _run(job: dict) -> int:
+    client = ExecutionClient(job["api_url"], job["workload"]["token"])
+    ti_id = job["workload"]["ti"]["id"]
     try:
         ctx = client.request("PATCH", f"task-instances/{ti_id}/run", body={
             "state": "running", "hostname": socket.gethostname(), "unixname": unixname(),
@@ -199,14 +208,14 @@ def _run(w: dict) -> int:
     except ApiError as err:
         log.error("The server refused to start this try: %s", err.body)
         return 1
-    heartbeat = Heartbeat(client, ti_id, float(w.get("heartbeat_interval", 5.0)))
+    heartbeat = Heartbeat(client, ti_id, float(job.get("heartbeat_interval", 5.0)))
     # Without threading.Thread's start handshake: a thread start cost milliseconds of a short task.
     import _thread
 
     _thread.start_new_thread(heartbeat.run, ())
     report = {"state": "failed"}
     try:
-        report = _execute(w, ctx, client)
+        report = _execute(job, ctx, client)
     finally:
         heartbeat.stopped.set()
         try:
@@ -217,7 +226,7 @@ def _run(w: dict) -> int:
     return 0
 
 
-def _execute(w: dict, ctx: dict, client: ExecutionClient) -> dict:
+def _execute(job: dict, ctx: dict, client: ExecutionClient) -> dict:
     """Load, run and classify one try; returns the body of the final state report."""
     from leoflow.sdk import runtime
 
@@ -226,17 +235,18 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> dict:
     dag_run = dict(ctx["dag_run"])
     for key in ("logical_date", "data_interval_start", "data_interval_end", "run_after", "start_date", "end_date"):
         dag_run[key] = _parse_dt(dag_run.get(key))
+    w, fileloc = job["workload"]["ti"], job["fileloc"]  # the workload's task instance, its DAG file
     map_index = w.get("map_index", -1)
-    ti = {"id": w["ti_id"], "dag_id": w["dag_id"], "task_id": w["task_id"], "run_id": w["run_id"],
+    ti = {"id": w["id"], "dag_id": w["dag_id"], "task_id": w["task_id"], "run_id": w["run_id"],
           "try_number": w["try_number"], "map_index": map_index, "max_tries": ctx["max_tries"]}
     comms = HttpComms(client)
     runtime.set_comms(comms)
     retry_or_fail = "up_for_retry" if ctx.get("should_retry") else "failed"
     try:
-        dags = dags_from_file(w["fileloc"])
+        dags = dags_from_file(fileloc)
         dag = next((d for d in dags if d.dag_id == w["dag_id"]), None)
         if dag is None:
-            raise LookupError(f"DAG {w['dag_id']!r} is not defined in {w['fileloc']}")
+            raise LookupError(f"DAG {w['dag_id']!r} is not defined in {fileloc}")
         task = dag.task_dict.get(w["task_id"])
         if task is None:
             raise LookupError(f"Task {w['task_id']!r} is not in DAG {w['dag_id']!r}")
@@ -254,7 +264,7 @@ def _execute(w: dict, ctx: dict, client: ExecutionClient) -> dict:
                                next_kwargs=ctx.get("next_kwargs"))
     rendered = _rendered_fields(task, runtime)
     if outcome.skip_downstream:
-        client.request("PATCH", f"task-instances/{w['ti_id']}/skip-downstream",
+        client.request("PATCH", f"task-instances/{w['id']}/skip-downstream",
                        body={"tasks": outcome.skip_downstream})
     runtime.run_callbacks(task, context, outcome.state)
     report = outcome.report()

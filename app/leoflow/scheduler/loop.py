@@ -431,7 +431,7 @@ class Scheduler:
             self._queue_backlog = True  # look again when a slot frees
             return 0
         self._queue_backlog = False
-        from ..execution_api import tokens
+        from ..executors.workload import execute_task
         from ..store.pools import slots_by_pool
 
         workloads = []
@@ -489,20 +489,14 @@ class Scheduler:
                 task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
                 key = (ti.dag_id, ti.run_id, ti.task_id)
                 task_run_active[key] = task_run_active.get(key, 0) + 1
-                workloads.append({
-                    "ti_id": ti.id, "dag_id": ti.dag_id, "run_id": ti.run_id, "task_id": ti.task_id,
-                    "map_index": ti.map_index, "try_number": ti.try_number, "fileloc": serialized["fileloc"],
-                    "attempt": now.isoformat(),  # = queued_dttm; tells pokes/resumes of one try apart
-                    "token": tokens.issue(self.token_secret, ti.id), "api_url": settings.execution_api_url,
-                    "heartbeat_interval": settings.task_heartbeat_interval,
-                    # As in Airflow's ExecuteTask: relative to the logs folder, which the runner checks again.
-                    "log_path": log_path, "logs_folder": str(settings.logs_folder),
-                })
+                workloads.append(execute_task(ti, serialized["fileloc"], dags_folder=settings.dags_folder,
+                                              token_secret=self.token_secret))
             # More may wait beyond the window or the free slots; those skipped for a full pool or run
             # become queueable when a task finishes, and that event makes this pass run again.
             self._queue_backlog = len(candidates) >= free * 4 or len(workloads) >= free
+        attempt = now.isoformat()  # = queued_dttm; tells pokes/resumes of one try apart
         for workload in workloads:
-            self.executor.submit(workload)
+            self.executor.submit(workload, attempt=attempt)
         return len(workloads)
 
     # --- failures ---------------------------------------------------------------

@@ -291,8 +291,6 @@ def build_context(dag, task, ti: dict, dag_run: dict, server_context: dict | Non
     run = DagRunInfo(**run_fields)
     runtime_ti = RuntimeTaskInstance(task, ti, run)
     logical_date = run_fields.get("logical_date")
-    # Runs triggered without a logical date still get ds/ts from run_after.
-    date = logical_date or run_fields.get("run_after")
     context: dict[str, Any] = {
         "dag": dag,
         "task": task,
@@ -332,17 +330,21 @@ def build_context(dag, task, ti: dict, dag_run: dict, server_context: dict | Non
             value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
         context[f"prev_{key}_success"] = _pendulum(value) if value is not None else None
     runtime_ti.__dict__["_context"] = context  # listeners and callbacks ask the ti for it
-    if date is not None:
-        ts = date.isoformat()
-        ds_nodash = date.strftime("%Y%m%d")
+    if logical_date is not None:
+        ts = logical_date.isoformat()
+        ds_nodash = logical_date.strftime("%Y%m%d")
         context.update(
-            ds=date.strftime("%Y-%m-%d"),
+            ds=logical_date.strftime("%Y-%m-%d"),
             ds_nodash=ds_nodash,
             ts=ts,
-            ts_nodash=date.strftime("%Y%m%dT%H%M%S"),
+            ts_nodash=logical_date.strftime("%Y%m%dT%H%M%S"),
             ts_nodash_with_tz=ts.replace("-", "").replace(":", ""),
             task_instance_key_str=f"{runtime_ti.dag_id}__{runtime_ti.task_id}__{ds_nodash}",
         )
+    else:  # as Airflow 3: a run without a logical date has none of the keys that follow from it
+        for key in ("logical_date", "data_interval_start", "data_interval_end", "prev_data_interval_start_success",
+                    "prev_data_interval_end_success"):
+            del context[key]
     return context
 
 

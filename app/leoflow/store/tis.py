@@ -101,7 +101,7 @@ def scheduled_candidates(conn: Connection, limit: int, *, pools: list[str] | Non
     """
     query = (
         select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.map_index, TI.c.try_number,
-               TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.dag_version_id)
+               TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.dag_version_id, TI.c.queue)
         .join(dag_run, (dag_run.c.dag_id == TI.c.dag_id) & (dag_run.c.run_id == TI.c.run_id))
         .where(TI.c.state == "scheduled", dag_run.c.state == "running")
     )
@@ -148,6 +148,13 @@ def active_count_by_task(conn: Connection) -> tuple[dict, dict]:
 def set_queued(conn: Connection, ti_id: str, job_id: int | None, executor: str, now: dt.datetime) -> bool:
     return conn.execute(_QUEUE_TI, {"ti_id": ti_id, "state": "queued", "queued_dttm": now, "queued_by_job_id": job_id,
                                     "executor": executor, "updated_at": now}).rowcount == 1
+
+
+def start_try(conn: Connection, ti_id: str, expected_state: str, try_number: int, **values) -> bool:
+    """Mark the try running if the row is still in `expected_state` and `try_number` (compare-and-set)."""
+    return conn.execute(update(TI).where(TI.c.id == ti_id, TI.c.state == expected_state,
+                                         TI.c.try_number == try_number)
+                        .values(state="running", **values)).rowcount == 1
 
 
 def finish_try(conn: Connection, ti_id: str, state: str, now: dt.datetime | None = None, *,
