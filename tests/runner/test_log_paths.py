@@ -117,10 +117,12 @@ def test_the_runner_refuses_to_write_a_log_outside_the_folder(tmp_path):
     logs.mkdir(parents=True)
     cwd.mkdir()
     for relative in (log_relative_path("d", BAD_RUN_ID, "t", -1, 1), str(tmp_path / "outside" / "x.log")):
-        workload = {"ti_id": "ti", "dag_id": "d", "run_id": BAD_RUN_ID, "task_id": "t", "map_index": -1,
-                    "try_number": 1, "fileloc": str(tmp_path / "d.py"), "token": "x",
-                    "api_url": "http://127.0.0.1:9/execution/", "heartbeat_interval": 5,
-                    "log_path": relative, "logs_folder": str(logs)}
+        workload = {"workload": {"token": "x", "dag_rel_path": "d.py", "log_path": relative, "type": "ExecuteTask",
+                                 "bundle_info": {"name": "dags-folder", "version": None},
+                                 "ti": {"id": "ti", "dag_id": "d", "run_id": BAD_RUN_ID, "task_id": "t",
+                                        "map_index": -1, "try_number": 1}},
+                    "fileloc": str(tmp_path / "d.py"), "api_url": "http://127.0.0.1:9/execution/",
+                    "heartbeat_interval": 5, "logs_folder": str(logs)}
         proc = subprocess.run([sys.executable, "-c", RUN_WORKLOAD, json.dumps(workload)], cwd=cwd,
                               capture_output=True, text=True, timeout=60)
         assert proc.returncode == 1
