@@ -229,6 +229,8 @@ class Leoflow:
         with self.engine.begin() as conn:
             ti = tis.get_ti_by_key(conn, dag_id, run_id, task_id, map_index)
             if ti.state not in ("scheduled", "queued"):
+                if ti.state not in (None, "up_for_retry"):  # as a clear does: a new try may start
+                    tis.update_ti(conn, ti.id, state=None)
                 tis.set_scheduled(conn, [ti.id], utcnow())
             tis.set_queued(conn, ti.id, None, "LocalExecutor", utcnow())
             ti = tis.get_ti(conn, ti.id)
