@@ -113,18 +113,20 @@ class ControlPlane:
             self.triggerer = TriggererService(self.services)
         if "scheduler" not in self.components:
             return
-        from .executors.local import LocalExecutor
+        from .executors.registry import build_router
         from .scheduler.leadership import leadership_for
         from .scheduler.loop import Scheduler
 
         settings = self.services.settings
-        self.executor = LocalExecutor(self.forkserver, settings.parallelism, settings)
+        self.executor = build_router(self.services, self.forkserver)
         self.forkserver.add_listener(self._show_in_health)
         if self.server:  # any replica serves a try's log, wherever it ran
             from .executors.log_shipping import LogShipper, database_sink
 
             self.log_shipper = LogShipper(database_sink(self.services.engine))
-            self.executor.log_shipper = self.log_shipper
+            for executor in self.executor:
+                if hasattr(executor, "log_shipper"):
+                    executor.log_shipper = self.log_shipper
         # A server's triggers run under their own lease (TriggererService); lite's scheduler runs them.
         scheduler = Scheduler(self.services, self.executor, token_secret=settings.secret("jwt-execution"),
                               run_triggers=not self.server)

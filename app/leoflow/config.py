@@ -33,6 +33,9 @@ class Settings:
     # from the interpreter `airflow_python` names).
     task_runner: str = "leoflow"
     airflow_python: str = ""
+    # Which executors run tries (executors/router.py): a comma list of local, agent, kubernetes; the first
+    # is the default and a task's `executor=` picks another (Airflow's [core] executor).
+    executor: str = "local"
     parse_timeout: float = 30.0
     dag_dir_poll_interval: float = 0.5
     # An unchanged DAG file is parsed again after this long: a deleted DAG comes back, a file that failed on a
@@ -191,6 +194,7 @@ _ENV = {
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),
     "log_external_url": ("LEOFLOW_LOG_EXTERNAL_URL", [], str),
     "task_runner": ("LEOFLOW_TASK_RUNNER", [], str),
+    "executor": ("LEOFLOW_EXECUTOR", ["AIRFLOW__CORE__EXECUTOR"], str),
     "airflow_python": ("LEOFLOW_AIRFLOW_PYTHON", [], str),
     "maximum_page_limit": ("LEOFLOW_MAXIMUM_PAGE_LIMIT", ["AIRFLOW__API__MAXIMUM_PAGE_LIMIT"], int),
     "schema_wait_timeout": ("LEOFLOW_SCHEMA_WAIT_TIMEOUT", [], float),
@@ -270,6 +274,10 @@ def load(**overrides) -> Settings:
     runner = values.get("task_runner", "leoflow")
     if runner not in TASK_RUNNERS:
         raise SystemExit(f"leoflow: LEOFLOW_TASK_RUNNER must be one of {', '.join(TASK_RUNNERS)}, got {runner!r}")
+    if "executor" in values:
+        from .executors.router import parse_executor_setting
+
+        values["executor"] = ",".join(parse_executor_setting(values["executor"]))
     return Settings(extra=extra, **values)
 
 

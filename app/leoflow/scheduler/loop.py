@@ -18,6 +18,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from .. import metrics
 from ..bus import SCHEDULER_QUEUE
+from ..executors.router import ExecutorRouter
 from ..runner.logfile import UnsafeLogPath, log_relative_path, resolve_log_path
 from ..services import Services
 from ..store import audit, dags as dag_store, jobs, runs, tis
@@ -60,6 +61,8 @@ class Scheduler:
         self._exits_to_record: list[dict] = []  # exits of tries whose recording the database refused
         self.run_triggers = run_triggers
         self.create_scheduled_runs = create_scheduled_runs
+        if not isinstance(executor, ExecutorRouter):  # one executor given (dags test, tests): the only one
+            executor = ExecutorRouter({"local": executor})
         self.executor = executor
         self.token_secret = token_secret
         self.job_id: int | None = None
@@ -79,7 +82,8 @@ class Scheduler:
         self._told_zombies: set[tuple[str, int]] = set()  # tries ended for missing heartbeats, exit pending
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
         self.triggerer = Triggerer(services)  # leoflow-async: deferred tasks' triggers
-        self.callbacks = DagCallbacks(getattr(executor, "forkserver", None), services.settings)  # leoflow-async
+        forkserver = next((e.forkserver for e in executor if getattr(e, "forkserver", None)), None)
+        self.callbacks = DagCallbacks(forkserver, services.settings)  # leoflow-async
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -204,8 +208,9 @@ class Scheduler:
         finally:
             metrics.scheduler_pass(time.perf_counter() - started, leader=self.leadership.is_leader)
             if metrics.enabled():
-                running = len(self.executor.running()) if hasattr(self.executor, "running") else 0
-                metrics.executor_slots(self.executor.name, self.executor.free_slots(), running)
+                for executor in self.executor:
+                    running = len(executor.running()) if hasattr(executor, "running") else 0
+                    metrics.executor_slots(executor.name, executor.free_slots(), running)
 
     def _tick(self) -> None:
         now = utcnow()
@@ -426,7 +431,8 @@ class Scheduler:
         return index.get(task_id, {})
 
     def queue_tasks(self) -> int:
-        free = self.executor.free_slots()
+        slots = {id(executor): executor.free_slots() for executor in self.executor}
+        free = sum(slots.values())
         if free <= 0:
             self._queue_backlog = True  # look again when a slot frees
             return 0
@@ -471,6 +477,12 @@ class Scheduler:
                 if task_active is None:
                     task_active, task_run_active = tis.active_count_by_task(conn)
                 doc = self._task_doc(serialized, ti.task_id)
+                target = self.executor.pick(doc.get("executor"))
+                if target is None:  # a task for an executor this deployment does not run
+                    self._refuse_executor(conn, ti, doc.get("executor"), now)
+                    continue
+                if slots[id(target)] <= 0:
+                    continue
                 per_dag, per_run = doc.get("max_active_tis_per_dag"), doc.get("max_active_tis_per_dagrun")
                 if per_dag is not None and task_active.get((ti.dag_id, ti.task_id), 0) >= per_dag:
                     continue
@@ -482,24 +494,37 @@ class Scheduler:
                 except UnsafeLogPath as exc:  # ids no API accepts (a row written into the database by hand)
                     self._refuse_unsafe(conn, ti, str(exc), now)
                     continue
-                if not tis.set_queued(conn, ti.id, self.job_id, self.executor.name, now):
+                if not tis.set_queued(conn, ti.id, self.job_id, target.name, now):
                     continue
+                slots[id(target)] -= 1
                 pool_used[ti.pool] = pool_used.get(ti.pool, 0) + ti.pool_slots
                 run_active[(ti.dag_id, ti.run_id)] = run_active.get((ti.dag_id, ti.run_id), 0) + 1
                 task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
                 key = (ti.dag_id, ti.run_id, ti.task_id)
                 task_run_active[key] = task_run_active.get(key, 0) + 1
-                workloads.append(execute_task(ti, serialized["fileloc"], dags_folder=settings.dags_folder,
-                                              token_secret=self.token_secret))
+                workloads.append((target, execute_task(ti, serialized["fileloc"], dags_folder=settings.dags_folder,
+                                                       token_secret=self.token_secret)))
             # More may wait beyond the window or the free slots; those skipped for a full pool or run
             # become queueable when a task finishes, and that event makes this pass run again.
             self._queue_backlog = len(candidates) >= free * 4 or len(workloads) >= free
         attempt = now.isoformat()  # = queued_dttm; tells pokes/resumes of one try apart
-        for workload in workloads:
-            self.executor.submit(workload, attempt=attempt)
+        for target, workload in workloads:
+            target.submit(workload, attempt=attempt)
         return len(workloads)
 
     # --- failures ---------------------------------------------------------------
+
+    def _refuse_executor(self, conn, ti, wanted: str, now) -> None:
+        """A task whose `executor=` names an executor this deployment does not run fails (a retry would
+        too), and its log says which executors there are."""
+        reason = (f"the task asks for executor {wanted!r}, which this deployment does not run "
+                  f"(LEOFLOW_EXECUTOR={self.services.settings.executor})")
+        if tis.finish_try(conn, ti.id, "failed", now, only_if=("scheduled",)):
+            log.error("Task %s.%s (run %r) cannot run: %s", ti.dag_id, ti.task_id, ti.run_id, reason)
+            audit.record(conn, "failed", dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
+                         try_number=ti.try_number, extra=reason)
+            try_log.write(self.services.settings.logs_folder, ti, f"Cannot run: {reason}")
+            self._dirty.add((ti.dag_id, ti.run_id))
 
     def _refuse_unsafe(self, conn, ti, reason: str, now) -> None:
         """A try whose log path would leave the logs folder never runs: it fails (a retry would too)."""

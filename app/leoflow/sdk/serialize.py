@@ -161,6 +161,7 @@ def task_doc(task) -> dict:
         "pool": task.pool,
         "pool_slots": task.pool_slots,
         "queue": task.queue,
+        "executor": getattr(task, "executor", None),  # None: the deployment's default executor
         "priority_weight": task.priority_weight,
         "weight_rule": weight_rule,
         "owner": task.owner,

@@ -1,0 +1,29 @@
+"""Which executors a scheduler runs: `LEOFLOW_EXECUTOR` (aliases, the first the default) -> an
+`ExecutorRouter` holding one of each. An executor module is imported only when it is configured."""
+
+from __future__ import annotations
+
+from .router import ExecutorRouter, parse_executor_setting
+
+
+def _local(services, forkserver):
+    from .local import LocalExecutor
+
+    return LocalExecutor(forkserver, services.settings.parallelism, services.settings)
+
+
+# alias -> factory(services, forkserver)
+FACTORIES = {
+    "local": _local,
+}
+
+
+def build_router(services, forkserver) -> ExecutorRouter:
+    executors = {}
+    for alias in parse_executor_setting(services.settings.executor):
+        factory = FACTORIES.get(alias)
+        if factory is None:
+            raise SystemExit(f"leoflow: the {alias} executor is not part of this version of Leoflow "
+                             f"(LEOFLOW_EXECUTOR={services.settings.executor})")
+        executors[alias] = factory(services, forkserver)
+    return ExecutorRouter(executors)
