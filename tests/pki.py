@@ -38,8 +38,9 @@ class CA:
         self.pem = folder / f"{name}.pem"
         self.pem.write_bytes(self.cert.public_bytes(serialization.Encoding.PEM))
 
-    def issue(self, common: str, *, server: bool, addresses: tuple[str, ...] = ()) -> tuple:
-        """(certificate file, key file) for `common`; a server's names 127.0.0.1, localhost and `addresses`."""
+    def issue(self, common: str, *, server: bool, addresses: tuple[str, ...] = (), loopback: bool = True) -> tuple:
+        """(certificate file, key file) for `common`; a server's names 127.0.0.1, localhost (unless not
+        `loopback`: then only `common`) and `addresses`."""
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
         builder = (x509.CertificateBuilder().subject_name(_name(common)).issuer_name(self.cert.subject)
@@ -49,9 +50,10 @@ class CA:
                    .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH if server
                                                          else ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False))
         if server:
+            names = [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))] if loopback \
+                else [x509.DNSName(common)]
             builder = builder.add_extension(x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), *(x509.IPAddress(ipaddress.ip_address(a))
-                                               for a in ("127.0.0.1", *addresses))]), critical=False)
+                [*names, *(x509.IPAddress(ipaddress.ip_address(a)) for a in addresses)]), critical=False)
         cert = builder.sign(self.key, hashes.SHA256())
         cert_file, key_file = self.folder / f"{common}.crt", self.folder / f"{common}.key"
         cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))

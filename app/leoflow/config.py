@@ -48,6 +48,10 @@ class Settings:
     # (None: 30 s for lite, 20 s for a server, which must be gone within Kubernetes' 30 s; see stop_grace).
     shutdown_grace_period: float | None = None
     base_url: str = ""  # where tasks reach the Execution API; derived from host/port when empty
+    # The PEM file an HTTPS base_url's certificate must chain to (default: the system's CAs). A TLS server
+    # without a base_url sets it to its own certificate (pinned), so its own tasks reach it on loopback.
+    execution_api_ca_file: str = ""
+    execution_api_ca_pinned: bool = False
     fernet_key: str | None = None  # encrypts secrets at rest; lite keeps a generated one in the home
     # Signs every token (users', tasks', log positions). Required by a server and the same on every
     # replica, so a token one replica made is good on all; lite keeps random ones in its home instead.
@@ -189,6 +193,7 @@ _ENV = {
     "scheduler_poll_interval": ("LEOFLOW_SCHEDULER_POLL_INTERVAL", [], float),
     "shutdown_grace_period": ("LEOFLOW_SHUTDOWN_GRACE_PERIOD", [], float),
     "base_url": ("LEOFLOW_BASE_URL", ["AIRFLOW__API__BASE_URL"], str),
+    "execution_api_ca_file": ("LEOFLOW_EXECUTION_API_CA_FILE", [], str),
     "fernet_key": ("LEOFLOW_FERNET_KEY", ["AIRFLOW__CORE__FERNET_KEY"], str),
     "secret_key": ("LEOFLOW_SECRET_KEY", ["AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY"], str),
     "expose_config": ("LEOFLOW_EXPOSE_CONFIG", ["AIRFLOW__API__EXPOSE_CONFIG"], str),

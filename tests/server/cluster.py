@@ -41,6 +41,7 @@ class Replica:
         self.command = [os.path.abspath(binary)] if binary else [sys.executable, "-m", "leoflow"]
         self.proc: subprocess.Popen | None = None
         self.base = f"http://{host}:{self.port}"
+        self.verify = True  # what httpx checks an HTTPS replica's certificate with (an ssl context)
         self._token = None
 
     @property
@@ -64,7 +65,7 @@ class Replica:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
             try:
-                if httpx.get(f"{self.base}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base}/readyz", timeout=1, verify=self.verify).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -98,14 +99,16 @@ class Replica:
 
     def token(self) -> str:
         if self._token is None:
-            r = httpx.post(f"{self.base}/auth/token", json={"username": "admin", "password": PASSWORD}, timeout=10)
+            r = httpx.post(f"{self.base}/auth/token", json={"username": "admin", "password": PASSWORD}, timeout=10,
+                           verify=self.verify)
             assert r.status_code == 201, r.text
             self._token = r.json()["access_token"]
         return self._token
 
     def api(self, method: str, path: str, *, token: str | None = None, **kw) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.token()}", **kw.pop("headers", {})}
-        return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=kw.pop("timeout", 15), **kw)
+        return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=kw.pop("timeout", 15),
+                             verify=self.verify, **kw)
 
 
 def wait_for(predicate, timeout: float, message: str = "condition", interval: float = 0.2):

@@ -105,6 +105,11 @@ def run_server(args) -> int:
         return 2
     tls = _tls_context(args)
     scheme = "https" if tls else "http"
+    if tls and not settings.base_url:
+        # The replica's own tasks reach it on loopback over TLS, trusting exactly its certificate.
+        settings.base_url = f"https://{config.client_host(settings.host)}:{settings.port}"
+        if not settings.execution_api_ca_file:
+            settings.execution_api_ca_file, settings.execution_api_ca_pinned = args.tls_cert, True
     log.info("Leoflow server %s on %s://%s:%s, components: %s", _version(), scheme, settings.host, settings.port,
              ",".join(c for c in ("api", "scheduler", "dag-processor", "triggerer") if c in components))
     if tls is None:

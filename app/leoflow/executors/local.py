@@ -92,6 +92,7 @@ class LocalExecutor:
         # `fileloc` also sends the job to the fork-server template that imported that file
         return {"workload": workload, "fileloc": os.path.join(settings.dags_folder, workload["dag_rel_path"]),
                 "logs_folder": str(settings.logs_folder), "api_url": settings.execution_api_url,
+                "api_ca_file": settings.execution_api_ca_file, "api_ca_pinned": settings.execution_api_ca_pinned,
                 "heartbeat_interval": settings.task_heartbeat_interval}
 
     def kill(self, ti_id: str, try_number: int, reason: str | None = None, sig: int = signal.SIGKILL) -> bool:

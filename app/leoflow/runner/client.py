@@ -29,23 +29,42 @@ def _default(value):
 
 
 class ExecutionClient:
-    def __init__(self, base_url: str, token: str, timeout: float = 30.0, connect_patience: float = 30.0):
+    """`ca_file`: the PEM file an HTTPS server's certificate must chain to (default: the system's CAs).
+    `pinned`: `ca_file` is the server's own certificate (a server's own tasks reach it on loopback, where
+    its name does not match): that exact certificate is trusted, whatever the host name."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 30.0, connect_patience: float = 60.0,
+                 ca_file: str | None = None, pinned: bool = False):
         parts = urllib.parse.urlsplit(base_url.rstrip("/"))
         self.host, self.port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
         self.https = parts.scheme == "https"
         self.prefix = parts.path
         self.token = token
         self.timeout = timeout
-        # How long to keep retrying a server that refuses connections (starting or restarting).
+        # How long to keep asking a server that refuses connections or answers 503 (starting, restarting,
+        # or its database briefly away): a report is not given up before that.
         self.connect_patience = connect_patience
+        self.ca_file, self.pinned = ca_file, pinned
         self._conn = None
         self._lock = threading.Lock()  # the heartbeat thread shares the client
 
     def _connection(self):
         if self._conn is None:
-            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            self._conn = cls(self.host, self.port, timeout=self.timeout)
+            if self.https:
+                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                                         context=self._tls_context())
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         return self._conn
+
+    def _tls_context(self):
+        import ssl  # only over HTTPS: most tasks talk to lite on loopback
+
+        context = ssl.create_default_context(cafile=self.ca_file)
+        if self.pinned:
+            context.check_hostname = False  # the certificate itself is the trust anchor
+            context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        return context
 
     def request(self, method: str, path: str, body=None, params: dict | None = None, *, raw: bool = False):
         url = f"{self.prefix}/{path.lstrip('/')}"
@@ -64,6 +83,11 @@ class ExecutionClient:
                     conn.request(method, url, body=payload, headers=headers)
                     resp = conn.getresponse()
                     data = resp.read()
+                    if resp.status == 503 and time.monotonic() < deadline:
+                        # Nothing was done (the server's database was away): ask again after a pause.
+                        time.sleep(delay)
+                        delay = min(delay * 2, 2.0)
+                        continue
                     break
                 except ConnectionRefusedError:  # the server is starting or restarting: wait for it
                     self._conn = None

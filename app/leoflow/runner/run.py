@@ -199,7 +199,8 @@ def unixname() -> str:
 
 
 def _run(job: dict) -> int:
-    client = ExecutionClient(job["api_url"], job["workload"]["token"])
+    client = ExecutionClient(job["api_url"], job["workload"]["token"], ca_file=job.get("api_ca_file") or None,
+                             pinned=bool(job.get("api_ca_pinned")))
     ti_id = job["workload"]["ti"]["id"]
     try:
         ctx = client.request("PATCH", f"task-instances/{ti_id}/run", body={
