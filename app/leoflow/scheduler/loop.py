@@ -25,11 +25,11 @@ from ..store import audit, dags as dag_store, jobs, runs, tis
 from ..store.tables import dag, dag_run
 from ..store.types import utcnow
 from . import rules, timetables, try_log
-from ..store import reschedules  # leoflow-async
-from . import assets as asset_runs, waits  # leoflow-async
-from .callbacks import DagCallbacks  # leoflow-async
+from ..store import reschedules
+from . import assets as asset_runs, waits
+from .callbacks import DagCallbacks
 from .leadership import NotLeader, SoleLeader
-from .triggerer import Triggerer  # leoflow-async
+from .triggerer import Triggerer
 
 log = logging.getLogger(__name__)
 
@@ -81,9 +81,9 @@ class Scheduler:
         self.queueing = True  # False while lite shuts down: running tries finish, no new ones start
         self._told_zombies: set[tuple[str, int]] = set()  # tries ended for missing heartbeats, exit pending
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
-        self.triggerer = Triggerer(services)  # leoflow-async: deferred tasks' triggers
+        self.triggerer = Triggerer(services)  # deferred tasks' triggers
         forkserver = next((e.forkserver for e in executor if getattr(e, "forkserver", None)), None)
-        self.callbacks = DagCallbacks(forkserver, services.settings)  # leoflow-async
+        self.callbacks = DagCallbacks(forkserver, services.settings)
 
     # --- lifecycle ------------------------------------------------------------
 
@@ -222,13 +222,13 @@ class Scheduler:
         if not self._lead():
             return
         if self.run_triggers:
-            self._dirty.update(self.triggerer.sync())  # leoflow-async
+            self._dirty.update(self.triggerer.sync())
         if mono - self._last_zombie_check > ZOMBIE_CHECK_INTERVAL:
             self._find_zombies(now)
             self._last_zombie_check = mono
         if self.create_scheduled_runs:
             self._create_scheduled_runs(now)
-            self._dirty.update(asset_runs.create_asset_triggered_runs(self.leadership, now))  # leoflow-async
+            self._dirty.update(asset_runs.create_asset_triggered_runs(self.leadership, now))
         if mono - self._last_full_sweep > FULL_SWEEP_INTERVAL:
             self._dirty.update(self._unfinished_runs())
             self._last_sweep = self._last_full_sweep = mono
@@ -301,7 +301,7 @@ class Scheduler:
 
     def _create_scheduled_runs(self, now: dt.datetime) -> None:
         due_query = select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after,
-                           dag.c.next_dagrun_data_interval_start,  # leoflow-async: real intervals
+                           dag.c.next_dagrun_data_interval_start,  # real intervals
                            dag.c.next_dagrun_data_interval_end).where(
             dag.c.is_paused.is_(False), dag.c.is_stale.is_(False), dag.c.next_dagrun_create_after <= now)
         # Most passes find nothing due: a read, not a write transaction that waits its turn with the API's.
@@ -315,10 +315,10 @@ class Scheduler:
                 if latest is None:
                     continue
                 version_id, data = latest
-                if timetables.only_one_active(data) and runs.unfinished_runs(conn, row.dag_id):  # leoflow-async
+                if timetables.only_one_active(data) and runs.unfinished_runs(conn, row.dag_id):
                     continue
                 nxt = timetables.NextRun(row.next_dagrun, row.next_dagrun_create_after,
-                                         (row.next_dagrun_data_interval_start or row.next_dagrun,  # leoflow-async
+                                         (row.next_dagrun_data_interval_start or row.next_dagrun,
                                           row.next_dagrun_data_interval_end or row.next_dagrun))
                 try:
                     created = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="scheduled",
@@ -347,7 +347,7 @@ class Scheduler:
                 if dag_row.max_active_runs and active >= dag_row.max_active_runs:
                     return run.state
                 runs.set_run_state(conn, dag_id, run_id, "running", start_date=now)
-            hold = waits.before_decide(conn, serialized, run, now)  # leoflow-async: reschedules, dagrun_timeout
+            hold = waits.before_decide(conn, serialized, run, now)  # reschedules, dagrun_timeout
             if hold.timed_out:
                 return self._finish_run(conn, serialized, run, "failed", now, reason="timed_out")
             waits.merge_wakeup(self._wakeups, (dag_id, run_id), hold.next_check)
@@ -355,16 +355,16 @@ class Scheduler:
             retrying = [r.id for r in rows if r.state == "up_for_retry" and r.id in decision.schedule]
             for ti_id in retrying:
                 tis.record_history(conn, ti_id)
-                reschedules.clear(conn, ti_id)  # leoflow-async: a new try's sensor timeout starts afresh
+                reschedules.clear(conn, ti_id)  # a new try's sensor timeout starts afresh
             tis.set_scheduled(conn, decision.schedule, now)
             self._reweigh_retries(conn, serialized, [r for r in rows if r.id in retrying])
             tis.set_finished_without_running(conn, decision.skip, "skipped", now)
             tis.set_finished_without_running(conn, decision.upstream_failed, "upstream_failed", now)
             tis.set_finished_without_running(conn, decision.remove, "removed", now)
             if decision.next_check:
-                waits.merge_wakeup(self._wakeups, (dag_id, run_id), decision.next_check)  # leoflow-async: keep sooner
+                waits.merge_wakeup(self._wakeups, (dag_id, run_id), decision.next_check)  # keep sooner
             if decision.run_state:
-                self.callbacks.run_finished(serialized, run, decision.run_state,  # leoflow-async
+                self.callbacks.run_finished(serialized, run, decision.run_state,
                                             "success" if decision.run_state == "success" else "task_failure")
                 runs.set_run_state(conn, dag_id, run_id, decision.run_state, end_date=now,
                                    last_scheduling_decision=now)
@@ -408,7 +408,7 @@ class Scheduler:
             log.warning("DAG run %s of %s is deadlocked: unfinished tasks can never run", run_id, dag_id)
         return rows, decision
 
-    def _finish_run(self, conn, serialized, run, state: str, now, *, reason: str) -> str:  # leoflow-async
+    def _finish_run(self, conn, serialized, run, state: str, now, *, reason: str) -> str:
         runs.set_run_state(conn, run.dag_id, run.run_id, state, end_date=now, last_scheduling_decision=now)
         audit.record(conn, f"dagrun_{state}", dag_id=run.dag_id, run_id=run.run_id, extra=reason)
         log.info("DAG run %s of %s finished: %s (%s)", run.run_id, run.dag_id, state, reason)
