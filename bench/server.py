@@ -110,14 +110,14 @@ class CountingExecutor:
     def free_slots(self) -> int:
         return 100_000
 
-    def submit(self, workload: dict) -> None:
+    def submit(self, workload: dict, attempt: str | None = None) -> None:
         self.submitted += 1
 
     def drain_exits(self) -> list:
         return []
 
-    def kill(self, ti_id, try_number) -> None:
-        pass
+    def kill(self, ti_id, try_number, reason=None, sig=None) -> bool:
+        return False
 
 
 def queueing_throughput(database_url: str, redis_url: str | None, work: Path, width: int = 10_000) -> float:
