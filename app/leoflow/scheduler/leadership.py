@@ -75,8 +75,10 @@ class LeaseLeader:
 
     def _lock(self, conn) -> bool:
         """The advisory lock for this transaction: a leader waits a moment for it, a standby only tries."""
+        if conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.lock_key}).scalar():
+            return True  # the usual case: one round trip
         if not self.is_leader:
-            return bool(conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": self.lock_key}).scalar())
+            return False
         conn.execute(text(f"SET LOCAL lock_timeout = '{LOCK_WAIT}'"))
         try:
             with conn.begin_nested():

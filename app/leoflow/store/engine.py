@@ -63,8 +63,14 @@ def make_engine(url: str, *, pool_size: int = 5, idle_in_transaction_ms: int = I
         event.listen(engine.pool, "checkin", writers.end)
         return engine
     if url.startswith("postgresql"):
-        return create_engine(_postgres_url(url, idle_in_transaction_ms), pool_size=pool_size, max_overflow=20,
-                             pool_pre_ping=True, connect_args=dict(POSTGRES_CONNECT_ARGS))
+        # No pre-ping (a round trip per checkout, a tenth of a task's statements): a connection the database
+        # dropped fails its first statement, and SQLAlchemy then replaces every pooled connection; callers
+        # already treat a database error as "try again" (503, the next tick).
+        engine = create_engine(_postgres_url(url, idle_in_transaction_ms), pool_size=pool_size, max_overflow=20,
+                               pool_pre_ping=False, connect_args=dict(POSTGRES_CONNECT_ARGS))
+        engine._connection_cls = _ReadingConnection
+        event.listen(engine, "begin", _postgres_begin)
+        return engine
     raise SystemExit(f"leoflow: unsupported database URL {url!r}: use sqlite:///PATH or postgresql://...")
 
 
@@ -93,8 +99,9 @@ def _private_sqlite_files(url: str) -> None:
             pass
 
 
-class _SqliteConnection(Connection):
-    """Marks the transactions SQLAlchemy starts by itself on the first statement of engine.connect()."""
+class _ReadingConnection(Connection):
+    """Marks the transactions SQLAlchemy starts by itself on the first statement of engine.connect():
+    Leoflow only reads there (every write goes through engine.begin())."""
 
     _reading = False
 
@@ -104,6 +111,18 @@ class _SqliteConnection(Connection):
             super()._autobegin()
         finally:
             self._reading = False
+
+
+_SqliteConnection = _ReadingConnection
+
+
+def _postgres_begin(conn) -> None:
+    """Reads run without BEGIN and ROLLBACK (two round trips each): under READ COMMITTED every statement
+    takes its own snapshot anyway, so a read-only block sees the same either way. engine.begin() gets a
+    real transaction."""
+    dbapi = conn.connection.dbapi_connection
+    if dbapi.autocommit != conn._reading:
+        dbapi.autocommit = conn._reading
 
 
 class _WriterTurns:
