@@ -53,6 +53,9 @@ CONTAINERS_CONF ?= $(CURDIR)/build/image/containers.conf
 SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
 export CONTAINERS_CONF
 
+dist/leoflow-onedir/leoflow:
+	@echo "make image packs the onedir build: run make binary first" >&2; exit 1
+
 image: dist/leoflow-onedir/leoflow
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(PYTHON) build/image/rootfs.py dist/leoflow-onedir build/work/image
 	$(PODMAN) build --layers=false --format docker --timestamp $(SOURCE_DATE_EPOCH) -f build/image/Containerfile -t $(IMAGE) build/work/image

@@ -127,7 +127,10 @@ def test_migrate_then_server_on_postgres_is_ready(image):
         # The migrate Job of the chart, then a server replica (which waits for the schema, never migrates).
         migrated = podman("run", "--rm", "--no-healthcheck", "--network", "host", *env, image, "migrate")
         assert "migrated to" in migrated.stdout, migrated.stdout
-        with Container(image, "server", options=("--network", "host", *env)) as server:
+        # As the chart runs it: read-only root, the home a volume, /tmp a tmpfs, no capabilities.
+        as_in_chart = ("--read-only", "--read-only-tmpfs=false", "--tmpfs", "/tmp:rw,mode=1777", "--cap-drop", "ALL",
+                       "--security-opt", "no-new-privileges")
+        with Container(image, "server", options=("--network", "host", *as_in_chart, *env)) as server:
             ready = _wait_for(f"http://127.0.0.1:{port}/readyz", server).json()
             assert ready["checks"] == {"database": "ok", "schema": "ok", "process": "ok"}
             assert httpx.get(f"http://127.0.0.1:{port}/livez").status_code == 200
