@@ -58,7 +58,10 @@ dist/leoflow-onedir/leoflow:
 
 image: dist/leoflow-onedir/leoflow
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(PYTHON) build/image/rootfs.py dist/leoflow-onedir build/work/image
-	$(PODMAN) build --layers=false --format docker --timestamp $(SOURCE_DATE_EPOCH) -f build/image/Containerfile -t $(IMAGE) build/work/image
+	@# vfs keeps a full copy per image: the one this tag named before goes, unless a container still uses it.
+	old=$$($(PODMAN) image inspect --format '{{.Id}}' $(IMAGE) 2>/dev/null || true); \
+	$(PODMAN) build --layers=false --format docker --timestamp $(SOURCE_DATE_EPOCH) -f build/image/Containerfile -t $(IMAGE) build/work/image && \
+	if [ -n "$$old" ] && [ "$$old" != "$$($(PODMAN) image inspect --format '{{.Id}}' $(IMAGE))" ]; then $(PODMAN) rmi "$$old" >/dev/null 2>&1 || true; fi
 	@$(PODMAN) image inspect $(IMAGE) --format 'image $(IMAGE): {{.Size}} bytes'
 
 # Timings against Airflow 3.2.1's figures; also the single executable when dist/leoflow exists.
