@@ -9,7 +9,7 @@ LEOFLOW_HOME ?= $(CURDIR)/.leoflow-home
 LEOFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export LEOFLOW_TEST_POSTGRES_URL LEOFLOW_TEST_BINARY
 
-.PHONY: install lite test binary binary-smoke bench clean ui-assets bytecode
+.PHONY: install lite test binary binary-smoke bench clean ui-assets bytecode image
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,26 @@ binary: $(STAMP) ui-assets
 
 binary-smoke: dist/leoflow
 	$(BIN)/python build/smoke.py dist/leoflow
+
+# The container image from the onedir build (after `make binary`), with podman: FROM scratch plus the
+# libraries the build needs (build/image/rootfs.py; ADR 25). Files and the image carry the last commit's
+# time, so the same build gives the same image. IMAGE names it; tests take LEOFLOW_TEST_IMAGE=$(IMAGE).
+IMAGE ?= localhost/leoflow:latest
+PODMAN ?= podman --storage-driver vfs
+CONTAINERS_CONF ?= $(CURDIR)/build/image/containers.conf
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+export CONTAINERS_CONF
+
+dist/leoflow-onedir/leoflow:
+	@echo "make image packs the onedir build: run make binary first" >&2; exit 1
+
+image: dist/leoflow-onedir/leoflow
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(PYTHON) build/image/rootfs.py dist/leoflow-onedir build/work/image
+	@# vfs keeps a full copy per image: the one this tag named before goes, unless a container still uses it.
+	old=$$($(PODMAN) image inspect --format '{{.Id}}' $(IMAGE) 2>/dev/null || true); \
+	$(PODMAN) build --layers=false --format docker --timestamp $(SOURCE_DATE_EPOCH) -f build/image/Containerfile -t $(IMAGE) build/work/image && \
+	if [ -n "$$old" ] && [ "$$old" != "$$($(PODMAN) image inspect --format '{{.Id}}' $(IMAGE))" ]; then $(PODMAN) rmi "$$old" >/dev/null 2>&1 || true; fi
+	@$(PODMAN) image inspect $(IMAGE) --format 'image $(IMAGE): {{.Size}} bytes'
 
 # Timings against Airflow 3.2.1's figures; also the single executable when dist/leoflow exists.
 # BENCH_ARGS=--quick for a short run; results land in bench/results/.
