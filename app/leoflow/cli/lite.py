@@ -135,6 +135,9 @@ def run_lite(args) -> int:
     # Schema and Fernet key are checked before listening: a bad database or key stops the start here.
     services = open_services(settings, mode="lite")
     end_dead_jobs(services.engine)
+    from leoflow.bus.home_socket import listen as listen_for_wakeups
+
+    wake_socket = listen_for_wakeups(services.bus, settings.home)  # `leoflow ...` commands beside lite wake it
     front = StartingApp(services)
     url = f"http://{settings.host}:{settings.port}"
     listening = threading.Event()
@@ -219,6 +222,8 @@ def run_lite(args) -> int:
         serve_forever(front, settings.host, settings.port, on_ready=on_listening, on_signal=on_signal,
                       limits=request_limits(settings))
     finally:
+        if wake_socket is not None:
+            wake_socket.close()
         plane = parts.get("plane")
         if plane is not None:
             plane.close()

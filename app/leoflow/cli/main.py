@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_server_parser(sub)
     add_users_parser(sub)
+    from .commands import add_parsers as add_everyday_parsers
+
+    add_everyday_parsers(sub, dags_sub, tasks_sub)
     return parser
 
 
@@ -82,6 +85,18 @@ def main(argv: list[str] | None = None) -> int:
         return serve_inherited(int(argv[1]))
     parser = build_parser()
     args = parser.parse_args(argv)
+    from .context import UsageError
+
+    try:
+        return _dispatch(parser, args)
+    except UsageError as exc:  # a mistake the person can fix: one line, exit 2
+        print(f"leoflow: {exc}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(parser, args) -> int:
+    if getattr(args, "func", None) is not None:  # the commands of commands.py name their function
+        return args.func(args)
     cmd = args.command
     if cmd is None:
         parser.print_help()
