@@ -88,8 +88,13 @@ def open_store(args):
 
 def services_with_dags(args):
     """`open_store`, with the database brought up to date with the DAG folder (parsed in this process)."""
+    import logging
+
     from leoflow.dagproc.processor import DagProcessor, inprocess_parser
 
+    # Import errors are stored and summed up in one line by the commands (`dags list-import-errors` shows
+    # them); the processor's own log line with each traceback is for the long-running processes.
+    logging.getLogger("leoflow.dagproc.processor").setLevel(logging.ERROR)
     services = open_store(args)
     processor = DagProcessor(services, inprocess_parser, paused_by_default=False)
     processor.refresh()

@@ -8,6 +8,8 @@ import os
 import sys
 from pathlib import Path
 
+from .output import print_rows
+
 
 def _settings(args):
     from leoflow import config
@@ -39,42 +41,43 @@ def _parse_conf(value: str | None) -> dict:
 
 def _services_with_dags(args):
     """The home's database, brought up to date with the DAG folder (parsed here, in this process)."""
-    from leoflow.dagproc.processor import DagProcessor, inprocess_parser
-    from leoflow.services import open_services
+    from .context import services_with_dags
 
-    settings = _settings(args)
-    services = open_services(settings)
-    processor = DagProcessor(services, inprocess_parser, paused_by_default=False)
-    processor.refresh()
-    return services
+    return services_with_dags(args)
+
+
+LIST_COLUMNS = ["dag_id", "fileloc", "owners", "is_paused"]
 
 
 def list(args) -> int:  # noqa: A001 - the command is called list
     from sqlalchemy import select
 
-    from leoflow.store.tables import dag
+    from leoflow.api import serializers
+    from leoflow.store.tables import dag, dag_tag, import_error
 
     services = _services_with_dags(args)
     with services.engine.connect() as conn:
-        rows = conn.execute(select(dag.c.dag_id, dag.c.fileloc, dag.c.owners, dag.c.is_paused)
-                            .where(dag.c.is_stale.is_(False)).order_by(dag.c.dag_id)).all()
-    items = [{"dag_id": r.dag_id, "fileloc": r.fileloc, "owners": r.owners, "is_paused": r.is_paused} for r in rows]
-    if args.output == "json":
-        print(json.dumps(items, indent=2))
-    elif args.output == "plain":
+        rows = conn.execute(select(dag).where(dag.c.is_stale.is_(False)).order_by(dag.c.dag_id)).all()
+        tags: dict = {}
+        for t in conn.execute(select(dag_tag.c.dag_id, dag_tag.c.name)):
+            tags.setdefault(t.dag_id, []).append(t.name)
+        errors = len(conn.execute(select(import_error.c.id)).all())
+    items = [serializers.dag(r, tags.get(r.dag_id, []), "") for r in rows]
+    columns = args.columns or LIST_COLUMNS
+    known = set(items[0]) if items else set(columns)
+    if unknown := [c for c in columns if c not in known]:
+        print(f"leoflow: ignoring the unknown columns {unknown}; the columns are: {', '.join(sorted(known))}",
+              file=sys.stderr)
+        columns = [c for c in columns if c not in unknown]
+    if errors:  # the listing is not the whole folder: say so, on stderr so -o json stays parseable
+        print(f"leoflow: {errors} file(s) in {services.settings.dags_folder} failed to import; "
+              f"see `leoflow dags list-import-errors`", file=sys.stderr)
+    if args.output == "plain" and not args.columns:
         for i in items:
             print(i["dag_id"])
-    else:
-        _table(items, ["dag_id", "fileloc", "owners", "is_paused"])
+        return 0
+    print_rows(items, columns, args.output)
     return 0
-
-
-def _table(items: list[dict], cols: list[str]) -> None:
-    widths = {c: max([len(c)] + [len(str(i[c])) for i in items]) for c in cols}
-    print(" | ".join(c.ljust(widths[c]) for c in cols))
-    print("-+-".join("-" * widths[c] for c in cols))
-    for i in items:
-        print(" | ".join(str(i[c]).ljust(widths[c]) for c in cols))
 
 
 def trigger(args) -> int:
@@ -89,8 +92,9 @@ def trigger(args) -> int:
     with services.engine.begin() as conn:
         found = dag_store.latest_serialized(conn, args.dag_id)
         if found is None:
-            print(f"leoflow: DAG {args.dag_id!r} not found in {services.settings.dags_folder}", file=sys.stderr)
-            return 1
+            from .context import fail
+
+            raise fail(f"DAG {args.dag_id!r} not found in the DAG folder {services.settings.dags_folder}")
         version_id, data = found
         from leoflow.scheduler.params import conf_errors
 
@@ -113,14 +117,52 @@ def trigger(args) -> int:
 
 
 def _set_paused(args, paused: bool) -> int:
-    from leoflow.store import dags as dag_store
+    import re
+
+    from sqlalchemy import select, update
+
+    from leoflow.store.tables import dag
+
+    from .context import fail
 
     services = _services_with_dags(args)
+    with services.engine.connect() as conn:
+        rows = conn.execute(select(dag.c.dag_id, dag.c.is_paused).where(dag.c.is_stale.is_(False))
+                            .order_by(dag.c.dag_id)).all()
+    if args.treat_dag_id_as_regex:
+        try:
+            pattern = re.compile(args.dag_id)
+        except re.error as exc:
+            raise fail(f"--treat-dag-id-as-regex: {args.dag_id!r} is not a regular expression ({exc})") from None
+        matched = [r for r in rows if pattern.search(r.dag_id)]
+    else:
+        matched = [r for r in rows if r.dag_id == args.dag_id]
+        if not matched:
+            raise fail(f"DAG {args.dag_id!r} not found in the DAG folder {services.settings.dags_folder}")
+    changing = [r for r in matched if bool(r.is_paused) != paused]
+    if not changing:
+        print(f"No {'un' if paused else ''}paused DAGs were found")
+        return 0
+    if args.treat_dag_id_as_regex and not args.yes:
+        if not sys.stdin.isatty():
+            raise fail(f"--treat-dag-id-as-regex matches {len(changing)} DAG(s): confirm with --yes "
+                       f"(no terminal to ask on)")
+        answer = input(f"You are about to {'' if paused else 'un'}pause {len(changing)} DAGs:\n"
+                       f"{','.join(r.dag_id for r in changing)}\n\nAre you sure? [y/n]")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Operation cancelled by user")
+            return 0
+    ids = [r.dag_id for r in changing]
     with services.engine.begin() as conn:
-        if not dag_store.set_paused(conn, args.dag_id, paused):
-            print(f"leoflow: DAG {args.dag_id!r} not found", file=sys.stderr)
-            return 1
-    print(f"DAG {args.dag_id} is {'paused' if paused else 'unpaused'}")
+        conn.execute(update(dag).where(dag.c.dag_id.in_(ids)).values(is_paused=paused))
+    if not paused:
+        for dag_id in ids:
+            services.bus.notify_scheduler(kind="dag_unpaused", dag_id=dag_id)
+    if args.treat_dag_id_as_regex or args.output != "table":
+        print_rows([{"dag_id": r.dag_id, "is_paused": bool(r.is_paused)} for r in changing], ["dag_id", "is_paused"],
+                   args.output)
+    else:
+        print(f"DAG {args.dag_id} is {'paused' if paused else 'unpaused'}")
     return 0
 
 

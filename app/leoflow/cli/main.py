@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     dags_sub = dags.add_subparsers(dest="dags_command", metavar="ACTION")
     q = dags_sub.add_parser("list", help="list the DAGs in the DAG folder")
     _common(q)
-    q.add_argument("-o", "--output", choices=("table", "json", "plain"), default="table")
+    q.add_argument("-o", "--output", choices=("table", "json", "yaml", "plain"), default="table")
+    q.add_argument("--columns", type=lambda v: [c.strip() for c in v.split(",") if c.strip()],
+                   help="comma-separated columns (default: dag_id,fileloc,owners,is_paused)")
     q = dags_sub.add_parser("trigger", help="create a manual run")
     _common(q)
     q.add_argument("dag_id")
@@ -51,6 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         q = dags_sub.add_parser(name, help=f"{name} a DAG")
         _common(q)
         q.add_argument("dag_id")
+        q.add_argument("--treat-dag-id-as-regex", action="store_true", help=f"{name} every DAG the regex matches")
+        q.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+        q.add_argument("-o", "--output", choices=("table", "json", "yaml", "plain"), default="table")
     q = dags_sub.add_parser("test", help="run one DAG run in this process and print each task's state")
     _common(q)
     q.add_argument("dag_id")
@@ -92,6 +97,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:  # a mistake the person can fix: one line, exit 2
         print(f"leoflow: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # `leoflow ... | head`: the reader left; no traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def _dispatch(parser, args) -> int:

@@ -11,10 +11,15 @@ import json
 FORMATS = ("table", "json", "yaml", "plain")
 
 
-def _normalized(value):
-    if value is None or isinstance(value, (dict, list)):
-        return value
-    return str(value)
+def _normalized(value, fmt: str):
+    """As Airflow's console: scalars become text, lists and objects are kept (a table joins a list by commas)."""
+    if isinstance(value, (list, tuple)):
+        if fmt == "table":
+            return ",".join(str(_normalized(v, fmt)) for v in value)
+        return [_normalized(v, fmt) for v in value]
+    if isinstance(value, dict) and fmt != "table":
+        return {str(k): _normalized(v, fmt) for k, v in value.items()}
+    return None if value is None else str(value)
 
 
 def _yaml_lines(value, indent: int) -> list[str]:
@@ -43,7 +48,7 @@ def _yaml_lines(value, indent: int) -> list[str]:
 
 
 def print_rows(rows: list[dict], columns: list[str], fmt: str = "table") -> None:
-    data = [{c: _normalized(r.get(c)) for c in columns} for r in rows]
+    data = [{c: _normalized(r.get(c), fmt) for c in columns} for r in rows]
     if fmt == "json":
         print(json.dumps(data, default=str))
         return
@@ -54,7 +59,8 @@ def print_rows(rows: list[dict], columns: list[str], fmt: str = "table") -> None
         print("No data found")
         return
     cells = [["None" if v is None else (json.dumps(v) if isinstance(v, (dict, list)) else v)
-              for v in (d[c] for c in columns)] for d in data]
+              for v in (_normalized(r.get(c), "plain" if isinstance(r.get(c), dict) else fmt) for c in columns)]
+             for r in rows]
     widths = [max([len(c)] + [len(row[i]) for row in cells]) for i, c in enumerate(columns)]
     if fmt == "plain":
         print("  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip())
