@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 
-def add_parsers(sub, dags_sub, tasks_sub) -> None:
-    from . import connections, dag_commands, pools, variables
+def add_parsers(sub, dags_sub, tasks_sub, db_sub) -> None:
+    from . import backfill, connections, dag_commands, misc, pools, task_commands, variables
 
+    dag_commands.add_parsers(dags_sub)
+    task_commands.add_parsers(tasks_sub)
+    backfill.add_parser(sub)
     variables.add_parser(sub)
     connections.add_parser(sub)
     pools.add_parser(sub)
-    dag_commands.add_parsers(dags_sub)
+    misc.add_parsers(sub, db_sub)

@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_users_parser(sub)
     from .commands import add_parsers as add_everyday_parsers
 
-    add_everyday_parsers(sub, dags_sub, tasks_sub)
+    add_everyday_parsers(sub, dags_sub, tasks_sub, db_sub)
     return parser
 
 
