@@ -57,13 +57,56 @@ def check_database_reachable(url: str) -> None:
         with engine.connect() as conn:
             conn.execute(text("SELECT 1"))
     except Exception as exc:  # noqa: BLE001 - every driver error means the same thing to the person
-        reason = _first_line(getattr(exc, "orig", None) or exc)
-        what = ("that the file's folder exists and is writable" if url.startswith("sqlite")
-                else "that the database server is running and accepts this user, and that "
-                     "LEOFLOW_DATABASE_URL is right")
-        raise fail(f"cannot reach the database {shown_url(url)} ({reason}); check {what}") from None
+        raise unreachable(url, exc) from None
     finally:
         engine.dispose()
+
+
+# What the drivers say when they cannot connect, and what the person should check (first match wins).
+_REASONS = (
+    ("connection refused", "connection refused",
+     "that the database server is running and listens on that host and port"),
+    ("timeout expired", "no answer in time", "that the host is reachable from here (address, firewall)"),
+    ("timed out", "no answer in time", "that the host is reachable from here (address, firewall)"),
+    ("could not translate host name", "unknown host", "the host name in the URL"),
+    ("name or service not known", "unknown host", "the host name in the URL"),
+    ("password authentication failed", "the password was refused", "the user and password in the URL"),
+    ("no password supplied", "a password is required", "the user and password in the URL"),
+    ("does not exist", "no such database or role", "the database and user names in the URL (create the "
+                                                    "database first)"),
+    ("unable to open database file", "cannot open the file", "that the file's folder exists and is writable"),
+)
+
+
+def unreachable(url: str, exc) -> UsageError:
+    text = " ".join(str(getattr(exc, "orig", None) or exc).split()).lower()
+    for needle, reason, what in _REASONS:
+        if needle in text:
+            break
+    else:
+        reason, what = _first_line(getattr(exc, "orig", None) or exc), "the URL and that the database is running"
+    return fail(f"cannot reach the database {shown_url(url)}: {reason}; check {what}, or set "
+                f"LEOFLOW_DATABASE_URL")
+
+
+def is_connect_error(exc) -> bool:
+    """A driver error from connecting (not from a statement): the database is unreachable."""
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return False
+    text = str(exc.orig or exc).lower()
+    return text.startswith(("connection failed", "connection to server")) or "unable to open database file" in text
+
+
+def check_port(host: str, port: int) -> None:
+    from leoflow.httpserver import port_is_free
+
+    if not 1 <= port <= 65535:
+        raise fail(f"port {port} is out of range: give a port from 1 to 65535 with --port or LEOFLOW_PORT")
+    if not port_is_free(host, port):
+        raise fail(f"port {port} on {host} is in use by another process: stop it, or give another port with "
+                   f"--port or LEOFLOW_PORT")
 
 
 def _first_line(exc) -> str:

@@ -113,12 +113,11 @@ def run_lite(args) -> int:
 
         check_interpreter(settings.airflow_python)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .context import check_home_writable, check_port
+
+    check_home_writable(settings.home)
     lock = hold_home_lock(settings.home)  # held for the life of the process
-
-    from leoflow.httpserver import port_is_free
-
-    if not port_is_free(settings.host, settings.port):
-        raise SystemExit(f"leoflow: port {settings.port} on {settings.host} is in use; choose another with --port")
+    check_port(settings.host, settings.port)
 
     # Fork the task server first: before any thread or database connection exists. It holds the home's
     # lock too, until it has ended every task (hold_home_lock).

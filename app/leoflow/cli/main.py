@@ -90,6 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         return serve_inherited(int(argv[1]))
     parser = build_parser()
     args = parser.parse_args(argv)
+    from . import context
     from .context import UsageError
 
     try:
@@ -102,6 +103,14 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+    except Exception as exc:  # a database that cannot be reached, from any command: one line too
+        if not context.is_connect_error(exc):
+            raise
+        from leoflow import config
+
+        url = config.load(home=getattr(args, "home", None)).database_url
+        print(f"leoflow: {context.unreachable(url, exc)}", file=sys.stderr)
+        return 2
 
 
 def _dispatch(parser, args) -> int:
