@@ -39,6 +39,12 @@ class Cli:
         return self.env.get("LEOFLOW_DATABASE_URL") or f"sqlite:///{self.home / 'leoflow.db'}"
 
     @property
+    def shown_url(self) -> str:
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.database_url).render_as_string(hide_password=True)
+
+    @property
     def engine(self):
         if self._engine is None:
             from leoflow.store.engine import make_engine
@@ -58,6 +64,15 @@ class Cli:
             self._engine.dispose()
 
 
+def _lite_home(home: Path) -> Path:
+    """A home that has been used before: its Fernet key exists (the first command would announce making it)."""
+    home.mkdir(mode=0o700)
+    key = home / "fernet.key"
+    key.write_text(base64.urlsafe_b64encode(os.urandom(32)).decode() + "\n")
+    key.chmod(0o600)
+    return home
+
+
 def _env(home: Path, **extra) -> dict:
     return {"PATH": "/usr/bin:/bin", "LEOFLOW_HOME": str(home), "LEOFLOW_CONFIG": str(home / "none.toml"),
             "PYTHONDONTWRITEBYTECODE": "1", **extra}
@@ -68,7 +83,7 @@ def cli(request, tmp_path):
     """A home on SQLite (lite) or on its own Postgres database with a configured key (a server)."""
     home = tmp_path / "home"
     if request.param == "sqlite":
-        c = Cli(home, _env(home))
+        c = Cli(_lite_home(home), _env(home))
         yield c
         c.close()
         return
@@ -81,7 +96,7 @@ def cli(request, tmp_path):
 
 @pytest.fixture
 def lite_cli(tmp_path):
-    home = tmp_path / "home"
+    home = _lite_home(tmp_path / "home")
     c = Cli(home, _env(home))
     yield c
     c.close()

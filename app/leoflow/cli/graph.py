@@ -57,8 +57,8 @@ def ascii_graph(data: dict) -> str:
     for number, layer in enumerate(layers(data), 1):
         for task_id in layer:
             ups = sorted(tasks[task_id].get("upstream", []))
-            lines.append(f"{number:>3}  {('[' + task_id + ']').ljust(width)}"
-                         + (f"  <- {', '.join(ups)}" if ups else ""))
+            lines.append((f"{number:>3}  {('[' + task_id + ']').ljust(width)}"
+                          + (f"  <- {', '.join(ups)}" if ups else "")).rstrip())
     return "\n".join(lines) + "\n"
 
 
