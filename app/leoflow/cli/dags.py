@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -174,37 +175,70 @@ def unpause(args) -> int:
     return _set_paused(args, False)
 
 
+def _home_fernet_key(settings) -> str | None:
+    """The key the home's secrets are encrypted with, read only (a run never makes the home a key)."""
+    if settings.fernet_key:
+        return settings.fernet_key
+    try:
+        return (settings.home / "fernet.key").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def test(args) -> int:
+    import base64
+    import tempfile
+
     from leoflow.dagtest import discard_home, test_dag
+
+    from .log_stream import LogTail
 
     settings = _settings(args)
     folder = Path(settings.dags_folder)
     if not folder.is_dir():
-        print(f"leoflow: DAG folder {folder} does not exist (use --dags-folder or LEOFLOW_DAGS_FOLDER)",
-              file=sys.stderr)
-        return 2
+        from .context import fail
+
+        raise fail(f"DAG folder {folder} does not exist (use --dags-folder or LEOFLOW_DAGS_FOLDER)")
     # LEOFLOW_DAGS_TEST_HOME keeps the run's database and task logs in that folder (for scripts and debugging).
     keep = os.environ.get("LEOFLOW_DAGS_TEST_HOME")
-    result = test_dag(args.dag_id, folder, _parse_date(args.logical_date), _parse_conf(args.conf),
-                      keep_home=Path(keep) if keep else None)
+    home = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="leoflow-dags-test-"))
+    # The home's Variables, Connections and pools, read with the home's key; --isolated: none, and a key
+    # that lives as long as the run (so no key file, and no notice about one).
+    key = None if args.isolated else _home_fernet_key(settings)
+    seed = None if args.isolated or key is None else settings.database_url
+    key = key or base64.urlsafe_b64encode(os.urandom(32)).decode()
+    out = sys.stderr if args.output == "json" else sys.stdout  # -o json: stdout holds only the JSON
+    tail = None if args.quiet else LogTail(home / "logs", lambda line: print(line, file=out, flush=True)).start()
+    try:
+        result = test_dag(args.dag_id, folder, _parse_date(args.logical_date), _parse_conf(args.conf),
+                          keep_home=home, fernet_key=key, seed_database_url=seed)
+    finally:
+        if tail is not None:
+            tail.stop()
+    if not keep:
+        result.home = home
+    try:
+        return _report_test(args, result, tail)
+    finally:
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)  # nothing left behind unless asked (the logs were printed)
+
+
+def _report_test(args, result, tail) -> int:
     if result.run_state == "not_found":
-        message = f"DAG {args.dag_id!r} not found in {folder}"
+        message = f"DAG {args.dag_id!r} not found in the DAG folder {_settings(args).dags_folder}"
         if result.import_error:
             message += f"; its file failed to import:\n{result.import_error}"
         if args.output == "json":
             print(json.dumps({"run_state": None, "error": message, "tasks": []}))
         print(f"leoflow: {message}", file=sys.stderr)
-        discard_home(result)
         return 1
     if result.run_state == "invalid_conf":
         message = f"Invalid conf for DAG {args.dag_id!r}: {result.import_error}"
         if args.output == "json":
             print(json.dumps({"run_state": None, "error": message, "tasks": []}))
         print(f"leoflow: {message}", file=sys.stderr)
-        discard_home(result)
         return 1
-    if result.run_state == "success":
-        discard_home(result)  # a failed run keeps its home: the task logs explain it
     if args.output == "json":
         print(json.dumps({"run_state": result.run_state, "tasks": result.tasks}))
     else:
@@ -212,7 +246,12 @@ def test(args) -> int:
             index = f"[{t['map_index']}]" if t["map_index"] >= 0 else ""
             print(f"{t['task_id']}{index}: {t['state']} (try {t['try_number']})")
         print(f"DAG run {result.run_id}: {result.run_state}")
-        failed = [t["task_id"] for t in result.tasks if t["state"] in ("failed", "upstream_failed")]
-        if result.run_state != "success" and failed:
-            print(f"Failed tasks: {', '.join(failed)}; task logs in {result.home / 'logs'}", file=sys.stderr)
+    failed = [t for t in result.tasks if t["state"] in ("failed", "upstream_failed")]
+    if result.run_state != "success" and failed:
+        print(f"Failed tasks: {', '.join(t['task_id'] for t in failed)}", file=sys.stderr)
+        for t in failed:
+            label = t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else "")
+            lines = tail.errors.get(label) if tail is not None else None
+            if lines:
+                print(f"\n{label} failed:\n" + "\n".join(lines), file=sys.stderr)
     return 0 if result.run_state == "success" else 1
