@@ -40,6 +40,8 @@ def test_trigger_and_clear_beside_a_running_lite_take_effect_at_once(tmp_path):
         _wait_for_state(lite, "/api/v2/dags/example_etl/dagRuns/beside_lite", "success", timeout=20)
         ti = lite.api("GET", "/api/v2/dags/example_etl/dagRuns/beside_lite/taskInstances/load").json()
         assert ti["try_number"] == 2 and ti["state"] == "success"
+        assert cli.ok("jobs", "check", "--job-type", "SchedulerJob", "--local") == "Found one alive job.\n"
     finally:
         lite.stop()
     assert not (home / "wake.sock").exists()
+

@@ -118,9 +118,14 @@ def jobs_check(args) -> int:
     host = hostname() if args.local else args.hostname
     if host:
         query = query.where(job.c.hostname == host)
+    from leoflow.store import migrate
+
     try:
-        with engine.connect() as conn:
-            alive = len(conn.execute(query.order_by(job.c.latest_heartbeat.desc()).limit(args.limit)).all())
+        if migrate.schema_state(engine)[0] == "empty":  # nothing has ever run on this database
+            alive = 0
+        else:
+            with engine.connect() as conn:
+                alive = len(conn.execute(query.order_by(job.c.latest_heartbeat.desc()).limit(args.limit)).all())
     finally:
         engine.dispose()
     if alive == 0:

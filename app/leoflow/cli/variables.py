@@ -15,6 +15,14 @@ from .output import print_rows
 MASK = "***"
 
 
+MAX_KEY = 250  # the column's size, as the REST API checks it
+
+
+def _check_key(key) -> None:
+    if not isinstance(key, str) or not key or len(key) > MAX_KEY:
+        raise fail(f"variable key {str(key)[:60]!r} must be 1 to {MAX_KEY} characters")
+
+
 def get(args) -> int:
     from leoflow.store import variables as store
 
@@ -39,6 +47,7 @@ def get(args) -> int:
 def set_(args) -> int:
     from leoflow.store import variables as store
 
+    _check_key(args.key)
     value = json.dumps(args.value, indent=2) if args.json else args.value  # -j: the text as a JSON string
     services = open_store(args)
     with services.engine.begin() as conn:
@@ -86,6 +95,8 @@ def import_(args) -> int:
     data = read_json_file(args.file, "variables")
     if not isinstance(data, dict):
         raise fail(f"variables file {args.file} must hold a JSON object of key -> value")
+    for key in data:
+        _check_key(key)
     services = open_store(args)
     updated, skipped = 0, []
     with services.engine.begin() as conn:
