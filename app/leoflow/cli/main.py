@@ -73,15 +73,15 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("dag_id")
     q.add_argument("task_id")
     q.add_argument("logical_date", nargs="?")
+    from .commands import add_parsers as add_everyday_parsers
+
+    add_everyday_parsers(sub, dags_sub, tasks_sub, db_sub)  # the everyday commands, Airflow's (commands.py)
 
     from .server import add_parser as add_server_parser
     from .users import add_parser as add_users_parser
 
     add_server_parser(sub)
     add_users_parser(sub)
-    from .commands import add_parsers as add_everyday_parsers
-
-    add_everyday_parsers(sub, dags_sub, tasks_sub, db_sub)
     return parser
 
 
