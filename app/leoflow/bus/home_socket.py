@@ -34,7 +34,7 @@ class _Address:
         self.path = Path(home) / SOCKET_NAME
         self._dir_fd = None
         if len(os.fsencode(str(self.path))) > _SUN_PATH_MAX:
-            self._dir_fd = os.open(home, os.O_PATH | os.O_DIRECTORY)
+            self._dir_fd = os.open(home, getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY)
             self.name = f"/proc/self/fd/{self._dir_fd}/{SOCKET_NAME}"
         else:
             self.name = str(self.path)

@@ -7,6 +7,7 @@ store functions the REST API uses. Export writes Airflow's JSON, YAML or .env fi
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -358,7 +359,7 @@ def add_parser(sub) -> None:
     common_args(q)
     q.add_argument("conn_id")
     output_arg(q)
-    q.add_argument("--color", choices=("auto", "on", "off"), default="auto", help=argparse_suppressed())
+    q.add_argument("--color", choices=("auto", "on", "off"), default="auto", help=argparse.SUPPRESS)
     q.set_defaults(func=get)
 
     q = c.add_parser("list", help="list the connections' ids and types")
@@ -372,7 +373,7 @@ def add_parser(sub) -> None:
     q = c.add_parser("delete", help="delete a connection")
     common_args(q)
     q.add_argument("conn_id")
-    q.add_argument("--color", choices=("auto", "on", "off"), default="auto", help=argparse_suppressed())
+    q.add_argument("--color", choices=("auto", "on", "off"), default="auto", help=argparse.SUPPRESS)
     q.set_defaults(func=delete)
 
     q = c.add_parser("export", help="write every connection to a .json, .yaml or .env file (- for stdout)")
@@ -388,8 +389,3 @@ def add_parser(sub) -> None:
     q.add_argument("--overwrite", action="store_true", help="replace connections that exist")
     q.set_defaults(func=import_)
 
-
-def argparse_suppressed():
-    import argparse
-
-    return argparse.SUPPRESS

@@ -7,6 +7,7 @@ running lite or server's scheduler (`bus.home_socket`, Redis or Postgres) so it 
 
 from __future__ import annotations
 
+import argparse
 import sys
 
 
@@ -190,10 +191,5 @@ def common_args(q, *, dags: bool = False) -> None:
     if dags:
         q.add_argument("--dags-folder", "-S", "--subdir", dest="dags_folder",
                        help="folder of DAG files (default: LEOFLOW_DAGS_FOLDER or HOME/dags)")
-    q.add_argument("-v", "--verbose", action="store_true", help=argparse_suppress())
+    q.add_argument("-v", "--verbose", action="store_true", help=argparse.SUPPRESS)
 
-
-def argparse_suppress():
-    import argparse
-
-    return argparse.SUPPRESS

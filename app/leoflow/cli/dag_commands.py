@@ -211,8 +211,6 @@ def report(args) -> int:
 
     from leoflow.dagproc.processor import DagProcessor, inprocess_parser
 
-    from .context import open_store as open_services_only
-
     timings: dict[str, tuple[float, dict]] = {}
 
     def timed(path: str, timeout: float) -> dict:
@@ -222,7 +220,7 @@ def report(args) -> int:
         return result
 
     timed.attach = inprocess_parser.attach
-    services = open_services_only(args)
+    services = open_store(args)
     import logging
 
     logging.getLogger("leoflow.dagproc.processor").setLevel(logging.ERROR)  # errors: `list-import-errors`

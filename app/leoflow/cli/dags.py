@@ -189,7 +189,7 @@ def test(args) -> int:
     import base64
     import tempfile
 
-    from leoflow.dagtest import discard_home, test_dag
+    from leoflow.dagtest import test_dag
 
     from .log_stream import LogTail
 
@@ -215,8 +215,6 @@ def test(args) -> int:
     finally:
         if tail is not None:
             tail.stop()
-    if not keep:
-        result.home = home
     try:
         return _report_test(args, result, tail)
     finally:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 
@@ -173,8 +174,6 @@ def db_check_migrations(args) -> int:
 
 def command_table(parser) -> list[tuple[str, str]]:
     """(command, what it does) for every command the parser knows, in its order: the cheat sheet and README."""
-    import argparse
-
     out: list[tuple[str, str]] = []
 
     def walk(p, prefix: str) -> None:
@@ -229,13 +228,13 @@ def add_parsers(sub, db_sub=None) -> None:
     q.add_argument("--section")
     q.add_argument("--include-descriptions", action="store_true", help="name each setting's variables")
     q.add_argument("--include-env-vars", action="store_true", help="name each setting's variables")
-    q.add_argument("--defaults", action="store_true", help=argparse_suppressed())
+    q.add_argument("--defaults", action="store_true", help=argparse.SUPPRESS)
     q.set_defaults(func=config_list)
 
     q = sub.add_parser("info", help="version, paths, database, bus and platform")
     common_args(q)
     output_arg(q)
-    q.add_argument("--anonymize", action="store_true", help=argparse_suppressed())
+    q.add_argument("--anonymize", action="store_true", help=argparse.SUPPRESS)
     q.set_defaults(func=info)
 
     p = sub.add_parser("jobs", help="check that a scheduler, DAG processor or triggerer is alive")
@@ -261,8 +260,3 @@ def add_parsers(sub, db_sub=None) -> None:
     q.add_argument("-o", "--output", choices=("table", "markdown"), default="table")
     q.set_defaults(func=cheat_sheet)
 
-
-def argparse_suppressed():
-    import argparse
-
-    return argparse.SUPPRESS
