@@ -1,5 +1,6 @@
-"""The files `leoflow variables|connections|pools export` writes are the files real Airflow 3.2.1 reads, and the
-reverse: each goes Leoflow -> `airflow ... import` -> `airflow ... export` -> Leoflow unchanged."""
+"""The files `leoflow variables|connections export` writes are the files real Airflow 3.2.1 reads, and the reverse:
+each goes Leoflow -> `airflow ... import` -> `airflow ... export` -> Leoflow unchanged. (Each Airflow command costs
+seconds: pools, the simplest file, are checked against Airflow's text in test_connections_pools.py.)"""
 
 import base64
 import json
@@ -30,8 +31,7 @@ def test_files_round_trip_through_real_airflow(lite_cli, airflow_python, tmp_pat
     cli.ok("connections", "add", "pg", "--conn-uri", "postgres://u:p%40ss@db.example:5432/sales?sslmode=require")
     cli.ok("connections", "add", "web", "--conn-type", "generic", "--conn-host", "example.com", "--conn-password",
            "pw", "--conn-port", "443", "--conn-extra", '{"nested": {"k": 1}}')
-    cli.ok("pools", "set", "etl", "3", "nightly", "--include-deferred")
-    ours = {kind: tmp_path / f"leoflow-{kind}.json" for kind in ("variables", "connections", "pools")}
+    ours = {kind: tmp_path / f"leoflow-{kind}.json" for kind in ("variables", "connections")}
     for kind, path in ours.items():
         cli.ok(kind, "export", str(path))
 
@@ -40,11 +40,9 @@ def test_files_round_trip_through_real_airflow(lite_cli, airflow_python, tmp_pat
     for kind in ours:
         airflow(kind, "import", str(ours[kind]))
         airflow(kind, "export", str(theirs[kind]))
-        assert json.loads(theirs[kind].read_text()) == json.loads(ours[kind].read_text()), kind
-    assert theirs["variables"].read_text() == ours["variables"].read_text()  # byte for byte
+        assert theirs[kind].read_text() == ours[kind].read_text(), kind  # byte for byte
 
-    for kind in ("variables", "pools"):  # and Airflow's files back into Leoflow
-        cli.ok(kind, "import", str(theirs[kind]))
+    cli.ok("variables", "import", str(theirs["variables"]))  # and Airflow's files back into Leoflow
     cli.ok("connections", "import", str(theirs["connections"]), "--overwrite")
     again = cli.run("variables", "export", "-").stdout
     assert again == ours["variables"].read_text()

@@ -71,7 +71,10 @@ def test_pools_set_get_list_export_import_delete(lite_cli, tmp_path):
     assert [p["pool"] for p in cli.json("pools", "list")] == ["default_pool", "etl", "api"]
     exported = tmp_path / "pools.json"
     assert cli.ok("pools", "export", str(exported)) == f"Exported 3 pools to {exported}\n"
-    assert json.loads(exported.read_text())["api"] == {"slots": 2, "description": "", "include_deferred": True}
+    assert exported.read_text() == json.dumps({  # Airflow's file, byte for byte
+        "api": {"slots": 2, "description": "", "include_deferred": True},
+        "default_pool": {"slots": 128, "description": "Default pool", "include_deferred": False},
+        "etl": {"slots": 5, "description": "nightly loads", "include_deferred": False}}, sort_keys=True, indent=4)
     assert cli.ok("pools", "delete", "api") == "Pool api deleted\n"
     missing = cli.run("pools", "get", "api")
     assert (missing.returncode, missing.stderr) == (1, "Pool api does not exist\n")
