@@ -103,6 +103,42 @@ def _mentions(path: str, dag_id: str) -> bool:
         return False
 
 
+SEEDED_TABLES = ("variable", "connection", "slot_pool")
+
+
+def copy_home_settings(source_url: str, engine) -> int:
+    """Copy the Variables, Connections and pools of the database at `source_url` into `engine`'s (rows as
+    stored: secrets stay encrypted with the same key); how many rows. A database not made yet gives none."""
+    from sqlalchemy import delete, inspect, select
+
+    from .store import tables
+    from .store.engine import make_engine
+
+    if source_url.startswith("sqlite:///") and not Path(source_url[len("sqlite:///"):]).exists():
+        return 0
+    source = make_engine(source_url, pool_size=1)
+    copied = 0
+    try:
+        with source.connect() as src, engine.begin() as dst:
+            present = set(inspect(src).get_table_names())
+            for name in SEEDED_TABLES:
+                if name not in present:
+                    continue
+                table = tables.metadata.tables[name]
+                try:
+                    rows = [dict(r._mapping) for r in src.execute(select(table))]
+                except Exception:  # noqa: BLE001 - a home at another schema revision: its rows are left out
+                    logging.getLogger(__name__).warning("Could not read the home's %s rows", name, exc_info=True)
+                    continue
+                dst.execute(delete(table))
+                if rows:
+                    dst.execute(table.insert(), rows)
+                copied += len(rows)
+    finally:
+        source.dispose()
+    return copied
+
+
 def discard_home(result: "TestRun") -> None:
     """Remove a throw-away home (its database and task logs) once nobody needs to read them."""
     if result.home is not None and result.home.name.startswith("leoflow-dags-test-"):
@@ -123,9 +159,14 @@ def _execution_app(services):
 
 def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = None, conf: dict | None = None,
              *, timeout: float = 3600.0, forkserver=None, keep_home: Path | None = None,
-             database_url: str | None = None, redis_url: str | None = None) -> TestRun:
+             database_url: str | None = None, redis_url: str | None = None, fernet_key: str | None = None,
+             seed_database_url: str | None = None) -> TestRun:
     """Run `dag_id` once. By default on a throw-away SQLite and the in-process bus; tests pass
-    `database_url`/`redis_url` to drive the same run through Postgres and Redis."""
+    `database_url`/`redis_url` to drive the same run through Postgres and Redis.
+
+    `fernet_key` encrypts the run's secrets (else the throw-away home gets a key file); with
+    `seed_database_url` (the home's database, encrypted with that key) its Variables, Connections and
+    pools are copied in first, so the tasks read what the home holds."""
     from . import config
     from .dagproc.processor import DagProcessor, forkserver_parser
     from .executors.forkserver import ForkServer
@@ -149,12 +190,17 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
             logging.getLogger(__name__).debug("No cached database template", exc_info=True)
     settings.redis_url = redis_url
     settings.zombie_threshold = max(settings.zombie_threshold, 60.0)
+    if fernet_key:
+        settings.fernet_key = fernet_key
     services = open_services(settings, mode="lite")
+    if seed_database_url:
+        copy_home_settings(seed_database_url, services.engine)
     server = BackgroundServer(_execution_app(services)).start()
     settings.port = server.port
     settings.host = server.host
+    parser = forkserver_parser(forkserver)
     try:
-        processor = DagProcessor(services, forkserver_parser(forkserver), paused_by_default=False)
+        processor = DagProcessor(services, parser, paused_by_default=False)
         from .execution_api import cross_dag
 
         cross_dag.dag_finder = dag_finder_for(processor, dags_folder)  # TriggerDagRun targets, on demand
@@ -224,3 +270,4 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
         if own_forkserver:
             forkserver.stop()
         services.engine.dispose()
+        shutil.rmtree(parser.workdir, ignore_errors=True)  # the parses' scratch folder: nothing left behind

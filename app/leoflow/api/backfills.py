@@ -150,38 +150,43 @@ def create_backfill(services, request):
                                                               for k, v in body.items()}, dag_id=body["dag_id"])
     user = common.user_name(request)
     with services.engine.begin() as conn:
-        running = conn.execute(select(backfill.c.id).where(backfill.c.dag_id == body["dag_id"],
-                                                           backfill.c.completed_at.is_(None))).first()
-        if running is not None:
-            raise HTTPError(409, f"There is already a running backfill for dag {body['dag_id']}")
-        data, version_id, planned = _plan(conn, body)
-        if not planned:
-            raise ValidationFailed([invalid(["body"], f"No runs to create for Dag {body['dag_id']}", None,
-                                            "value_error")])
-        now = utcnow()
-        backfill_id = conn.execute(backfill.insert().values(
-            dag_id=body["dag_id"], from_date=body["from_date"], to_date=body["to_date"],
-            dag_run_conf=body["dag_run_conf"], is_paused=False, reprocess_behavior=body["reprocess_behavior"],
-            max_active_runs=body["max_active_runs"], created_at=now, updated_at=now, triggering_user_name=user,
-        )).inserted_primary_key[0]
-        for ordinal, (info, existing, reason) in enumerate(planned, start=1):
-            run_pk = None
-            if reason is None and existing is not None:
-                run_pk = existing.id
-                _rerun(conn, existing, backfill_id)
-            elif reason is None:
-                created = store_runs.create_dag_run(
-                    conn, data, dag_version_id=version_id, run_type="backfill", run_after=info.run_after,
-                    logical_date=info.logical_date, data_interval=info.data_interval, conf=body["dag_run_conf"],
-                    triggered_by="backfill", triggering_user_name=user)
-                run_pk = created["id"]
-                conn.execute(update(dag_run).where(dag_run.c.id == run_pk).values(backfill_id=backfill_id))
-            conn.execute(backfill_dag_run.insert().values(
-                backfill_id=backfill_id, dag_run_id=run_pk, exception_reason=reason,
-                logical_date=info.logical_date, sort_ordinal=ordinal))
-        row = conn.execute(select(backfill).where(backfill.c.id == backfill_id)).first()
+        row = insert_backfill(conn, body, user)
     services.bus.notify_scheduler(kind="run_created", dag_id=body["dag_id"])
     return serialize(row)
+
+
+def insert_backfill(conn, body: dict, user: str | None):
+    """The backfill row, its runs created (or redone) in `conn`'s transaction (also `leoflow backfill create`)."""
+    running = conn.execute(select(backfill.c.id).where(backfill.c.dag_id == body["dag_id"],
+                                                       backfill.c.completed_at.is_(None))).first()
+    if running is not None:
+        raise HTTPError(409, f"There is already a running backfill for dag {body['dag_id']}")
+    data, version_id, planned = _plan(conn, body)
+    if not planned:
+        raise ValidationFailed([invalid(["body"], f"No runs to create for Dag {body['dag_id']}", None,
+                                        "value_error")])
+    now = utcnow()
+    backfill_id = conn.execute(backfill.insert().values(
+        dag_id=body["dag_id"], from_date=body["from_date"], to_date=body["to_date"],
+        dag_run_conf=body["dag_run_conf"], is_paused=False, reprocess_behavior=body["reprocess_behavior"],
+        max_active_runs=body["max_active_runs"], created_at=now, updated_at=now, triggering_user_name=user,
+    )).inserted_primary_key[0]
+    for ordinal, (info, existing, reason) in enumerate(planned, start=1):
+        run_pk = None
+        if reason is None and existing is not None:
+            run_pk = existing.id
+            _rerun(conn, existing, backfill_id)
+        elif reason is None:
+            created = store_runs.create_dag_run(
+                conn, data, dag_version_id=version_id, run_type="backfill", run_after=info.run_after,
+                logical_date=info.logical_date, data_interval=info.data_interval, conf=body["dag_run_conf"],
+                triggered_by="backfill", triggering_user_name=user)
+            run_pk = created["id"]
+            conn.execute(update(dag_run).where(dag_run.c.id == run_pk).values(backfill_id=backfill_id))
+        conn.execute(backfill_dag_run.insert().values(
+            backfill_id=backfill_id, dag_run_id=run_pk, exception_reason=reason,
+            logical_date=info.logical_date, sort_ordinal=ordinal))
+    return conn.execute(select(backfill).where(backfill.c.id == backfill_id)).first()
 
 
 def _rerun(conn, run, backfill_id: int) -> None:

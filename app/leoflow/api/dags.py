@@ -230,22 +230,31 @@ def delete_dag(services, request):
     """Forget a DAG and everything recorded about it; the processor adds it back if its file still defines it."""
     dag_id = request.path_params["dag_id"]
     with services.engine.begin() as conn:
-        row = store_dags.get_dag(conn, dag_id)
-        if row is None:
+        if store_dags.get_dag(conn, dag_id) is None:
             raise not_found(f"Dag with id: {dag_id} was not found")
-        running = conn.execute(select(func.count()).select_from(task_instance).where(
-            task_instance.c.dag_id == dag_id, task_instance.c.state.in_(("queued", "running")))).scalar()
-        if running:
-            raise HTTPError(409, f"Task instances of dag with id: '{dag_id}' are still running")
-        for table in (xcom, rendered_task_instance_fields, task_instance_history, task_instance, dag_run,
-                      dag_tag, dag_favorite, dag_warning, serialized_dag, dag_code, dag_version):
-            conn.execute(delete(table).where(table.c.dag_id == dag_id))
-        conn.execute(delete(import_error).where(import_error.c.filename == row.fileloc))
-        conn.execute(delete(dag).where(dag.c.dag_id == dag_id))
+        if problem := forget_dag(conn, dag_id):
+            raise HTTPError(409, problem)
         actions.record(conn, request, "delete_dag", dag_id=dag_id)
     # Airflow 3.2.1's route answers 204 No Content (its generated OpenAPI document says 200 `{}`;
     # the official client takes either: an undeclared 2xx status deserializes to None).
     return Response(status_code=204)
+
+
+def forget_dag(conn, dag_id: str) -> str | None:
+    """Delete every record of the DAG (also for `leoflow dags delete`); why not, if a task still runs."""
+    row = store_dags.get_dag(conn, dag_id)
+    if row is None:
+        return None
+    running = conn.execute(select(func.count()).select_from(task_instance).where(
+        task_instance.c.dag_id == dag_id, task_instance.c.state.in_(("queued", "running")))).scalar()
+    if running:
+        return f"Task instances of dag with id: '{dag_id}' are still running"
+    for table in (xcom, rendered_task_instance_fields, task_instance_history, task_instance, dag_run,
+                  dag_tag, dag_favorite, dag_warning, serialized_dag, dag_code, dag_version):
+        conn.execute(delete(table).where(table.c.dag_id == dag_id))
+    conn.execute(delete(import_error).where(import_error.c.filename == row.fileloc))
+    conn.execute(delete(dag).where(dag.c.dag_id == dag_id))
+    return None
 
 
 def _is_favorite(conn, dag_id: str, user: str) -> bool:

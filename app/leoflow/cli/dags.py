@@ -5,8 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sys
 from pathlib import Path
+
+from .output import print_rows
 
 
 def _settings(args):
@@ -39,42 +42,43 @@ def _parse_conf(value: str | None) -> dict:
 
 def _services_with_dags(args):
     """The home's database, brought up to date with the DAG folder (parsed here, in this process)."""
-    from leoflow.dagproc.processor import DagProcessor, inprocess_parser
-    from leoflow.services import open_services
+    from .context import services_with_dags
 
-    settings = _settings(args)
-    services = open_services(settings)
-    processor = DagProcessor(services, inprocess_parser, paused_by_default=False)
-    processor.refresh()
-    return services
+    return services_with_dags(args)
+
+
+LIST_COLUMNS = ["dag_id", "fileloc", "owners", "is_paused"]
 
 
 def list(args) -> int:  # noqa: A001 - the command is called list
     from sqlalchemy import select
 
-    from leoflow.store.tables import dag
+    from leoflow.api import serializers
+    from leoflow.store.tables import dag, dag_tag, import_error
 
     services = _services_with_dags(args)
     with services.engine.connect() as conn:
-        rows = conn.execute(select(dag.c.dag_id, dag.c.fileloc, dag.c.owners, dag.c.is_paused)
-                            .where(dag.c.is_stale.is_(False)).order_by(dag.c.dag_id)).all()
-    items = [{"dag_id": r.dag_id, "fileloc": r.fileloc, "owners": r.owners, "is_paused": r.is_paused} for r in rows]
-    if args.output == "json":
-        print(json.dumps(items, indent=2))
-    elif args.output == "plain":
+        rows = conn.execute(select(dag).where(dag.c.is_stale.is_(False)).order_by(dag.c.dag_id)).all()
+        tags: dict = {}
+        for t in conn.execute(select(dag_tag.c.dag_id, dag_tag.c.name)):
+            tags.setdefault(t.dag_id, []).append(t.name)
+        errors = len(conn.execute(select(import_error.c.id)).all())
+    items = [serializers.dag(r, tags.get(r.dag_id, []), "") for r in rows]
+    columns = args.columns or LIST_COLUMNS
+    known = set(items[0]) if items else set(columns)
+    if unknown := [c for c in columns if c not in known]:
+        print(f"leoflow: ignoring the unknown columns {unknown}; the columns are: {', '.join(sorted(known))}",
+              file=sys.stderr)
+        columns = [c for c in columns if c not in unknown]
+    if errors:  # the listing is not the whole folder: say so, on stderr so -o json stays parseable
+        print(f"leoflow: {errors} file(s) in {services.settings.dags_folder} failed to import; "
+              f"see `leoflow dags list-import-errors`", file=sys.stderr)
+    if args.output == "plain" and not args.columns:
         for i in items:
             print(i["dag_id"])
-    else:
-        _table(items, ["dag_id", "fileloc", "owners", "is_paused"])
+        return 0
+    print_rows(items, columns, args.output)
     return 0
-
-
-def _table(items: list[dict], cols: list[str]) -> None:
-    widths = {c: max([len(c)] + [len(str(i[c])) for i in items]) for c in cols}
-    print(" | ".join(c.ljust(widths[c]) for c in cols))
-    print("-+-".join("-" * widths[c] for c in cols))
-    for i in items:
-        print(" | ".join(str(i[c]).ljust(widths[c]) for c in cols))
 
 
 def trigger(args) -> int:
@@ -89,8 +93,9 @@ def trigger(args) -> int:
     with services.engine.begin() as conn:
         found = dag_store.latest_serialized(conn, args.dag_id)
         if found is None:
-            print(f"leoflow: DAG {args.dag_id!r} not found in {services.settings.dags_folder}", file=sys.stderr)
-            return 1
+            from .context import fail
+
+            raise fail(f"DAG {args.dag_id!r} not found in the DAG folder {services.settings.dags_folder}")
         version_id, data = found
         from leoflow.scheduler.params import conf_errors
 
@@ -113,14 +118,52 @@ def trigger(args) -> int:
 
 
 def _set_paused(args, paused: bool) -> int:
-    from leoflow.store import dags as dag_store
+    import re
+
+    from sqlalchemy import select, update
+
+    from leoflow.store.tables import dag
+
+    from .context import fail
 
     services = _services_with_dags(args)
+    with services.engine.connect() as conn:
+        rows = conn.execute(select(dag.c.dag_id, dag.c.is_paused).where(dag.c.is_stale.is_(False))
+                            .order_by(dag.c.dag_id)).all()
+    if args.treat_dag_id_as_regex:
+        try:
+            pattern = re.compile(args.dag_id)
+        except re.error as exc:
+            raise fail(f"--treat-dag-id-as-regex: {args.dag_id!r} is not a regular expression ({exc})") from None
+        matched = [r for r in rows if pattern.search(r.dag_id)]
+    else:
+        matched = [r for r in rows if r.dag_id == args.dag_id]
+        if not matched:
+            raise fail(f"DAG {args.dag_id!r} not found in the DAG folder {services.settings.dags_folder}")
+    changing = [r for r in matched if bool(r.is_paused) != paused]
+    if not changing:
+        print(f"No {'un' if paused else ''}paused DAGs were found")
+        return 0
+    if args.treat_dag_id_as_regex and not args.yes:
+        if not sys.stdin.isatty():
+            raise fail(f"--treat-dag-id-as-regex matches {len(changing)} DAG(s): confirm with --yes "
+                       f"(no terminal to ask on)")
+        answer = input(f"You are about to {'' if paused else 'un'}pause {len(changing)} DAGs:\n"
+                       f"{','.join(r.dag_id for r in changing)}\n\nAre you sure? [y/n]")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Operation cancelled by user")
+            return 0
+    ids = [r.dag_id for r in changing]
     with services.engine.begin() as conn:
-        if not dag_store.set_paused(conn, args.dag_id, paused):
-            print(f"leoflow: DAG {args.dag_id!r} not found", file=sys.stderr)
-            return 1
-    print(f"DAG {args.dag_id} is {'paused' if paused else 'unpaused'}")
+        conn.execute(update(dag).where(dag.c.dag_id.in_(ids)).values(is_paused=paused))
+    if not paused:
+        for dag_id in ids:
+            services.bus.notify_scheduler(kind="dag_unpaused", dag_id=dag_id)
+    if args.treat_dag_id_as_regex or args.output != "table":
+        print_rows([{"dag_id": r.dag_id, "is_paused": bool(r.is_paused)} for r in changing], ["dag_id", "is_paused"],
+                   args.output)
+    else:
+        print(f"DAG {args.dag_id} is {'paused' if paused else 'unpaused'}")
     return 0
 
 
@@ -132,37 +175,68 @@ def unpause(args) -> int:
     return _set_paused(args, False)
 
 
+def _home_fernet_key(settings) -> str | None:
+    """The key the home's secrets are encrypted with, read only (a run never makes the home a key)."""
+    if settings.fernet_key:
+        return settings.fernet_key
+    try:
+        return (settings.home / "fernet.key").read_text().strip() or None
+    except OSError:
+        return None
+
+
 def test(args) -> int:
-    from leoflow.dagtest import discard_home, test_dag
+    import base64
+    import tempfile
+
+    from leoflow.dagtest import test_dag
+
+    from .log_stream import LogTail
 
     settings = _settings(args)
     folder = Path(settings.dags_folder)
     if not folder.is_dir():
-        print(f"leoflow: DAG folder {folder} does not exist (use --dags-folder or LEOFLOW_DAGS_FOLDER)",
-              file=sys.stderr)
-        return 2
+        from .context import fail
+
+        raise fail(f"DAG folder {folder} does not exist (use --dags-folder or LEOFLOW_DAGS_FOLDER)")
     # LEOFLOW_DAGS_TEST_HOME keeps the run's database and task logs in that folder (for scripts and debugging).
     keep = os.environ.get("LEOFLOW_DAGS_TEST_HOME")
-    result = test_dag(args.dag_id, folder, _parse_date(args.logical_date), _parse_conf(args.conf),
-                      keep_home=Path(keep) if keep else None)
+    home = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="leoflow-dags-test-"))
+    # The home's Variables, Connections and pools, read with the home's key; --isolated: none, and a key
+    # that lives as long as the run (so no key file, and no notice about one).
+    key = None if args.isolated else _home_fernet_key(settings)
+    seed = None if args.isolated or key is None else settings.database_url
+    key = key or base64.urlsafe_b64encode(os.urandom(32)).decode()
+    out = sys.stderr if args.output == "json" else sys.stdout  # -o json: stdout holds only the JSON
+    tail = None if args.quiet else LogTail(home / "logs", lambda line: print(line, file=out, flush=True)).start()
+    try:
+        result = test_dag(args.dag_id, folder, _parse_date(args.logical_date), _parse_conf(args.conf),
+                          keep_home=home, fernet_key=key, seed_database_url=seed)
+    finally:
+        if tail is not None:
+            tail.stop()
+    try:
+        return _report_test(args, result, tail)
+    finally:
+        if not keep:
+            shutil.rmtree(home, ignore_errors=True)  # nothing left behind unless asked (the logs were printed)
+
+
+def _report_test(args, result, tail) -> int:
     if result.run_state == "not_found":
-        message = f"DAG {args.dag_id!r} not found in {folder}"
+        message = f"DAG {args.dag_id!r} not found in the DAG folder {_settings(args).dags_folder}"
         if result.import_error:
             message += f"; its file failed to import:\n{result.import_error}"
         if args.output == "json":
             print(json.dumps({"run_state": None, "error": message, "tasks": []}))
         print(f"leoflow: {message}", file=sys.stderr)
-        discard_home(result)
         return 1
     if result.run_state == "invalid_conf":
         message = f"Invalid conf for DAG {args.dag_id!r}: {result.import_error}"
         if args.output == "json":
             print(json.dumps({"run_state": None, "error": message, "tasks": []}))
         print(f"leoflow: {message}", file=sys.stderr)
-        discard_home(result)
         return 1
-    if result.run_state == "success":
-        discard_home(result)  # a failed run keeps its home: the task logs explain it
     if args.output == "json":
         print(json.dumps({"run_state": result.run_state, "tasks": result.tasks}))
     else:
@@ -170,7 +244,12 @@ def test(args) -> int:
             index = f"[{t['map_index']}]" if t["map_index"] >= 0 else ""
             print(f"{t['task_id']}{index}: {t['state']} (try {t['try_number']})")
         print(f"DAG run {result.run_id}: {result.run_state}")
-        failed = [t["task_id"] for t in result.tasks if t["state"] in ("failed", "upstream_failed")]
-        if result.run_state != "success" and failed:
-            print(f"Failed tasks: {', '.join(failed)}; task logs in {result.home / 'logs'}", file=sys.stderr)
+    failed = [t for t in result.tasks if t["state"] in ("failed", "upstream_failed")]
+    if result.run_state != "success" and failed:
+        print(f"Failed tasks: {', '.join(t['task_id'] for t in failed)}", file=sys.stderr)
+        for t in failed:
+            label = t["task_id"] + (f"[{t['map_index']}]" if t["map_index"] >= 0 else "")
+            lines = tail.errors.get(label) if tail is not None else None
+            if lines:
+                print(f"\n{label} failed:\n" + "\n".join(lines), file=sys.stderr)
     return 0 if result.run_state == "success" else 1

@@ -9,8 +9,11 @@ def _engine(args):
     from leoflow import config
     from leoflow.store.engine import make_engine
 
+    from .context import check_database_reachable, check_home_writable
+
     settings = config.load(home=args.home)
-    config.make_home(settings.home)
+    check_home_writable(settings.home)
+    check_database_reachable(settings.database_url)
     return make_engine(settings.database_url), settings
 
 
@@ -51,6 +54,11 @@ def reset(args) -> int:
 
     engine, _ = _engine(args)
     if not args.yes:
+        if not sys.stdin.isatty():
+            from .context import fail, shown_url
+
+            raise fail(f"`db reset` drops every table of {shown_url(str(engine.url))} and asks first, but there "
+                       f"is no terminal to ask on: add --yes to reset without asking")
         answer = input(f"Drop every table in {engine.url.render_as_string(hide_password=True)}? [y/N] ")
         if answer.strip().lower() not in ("y", "yes"):
             print("Cancelled.")

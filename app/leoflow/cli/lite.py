@@ -113,12 +113,11 @@ def run_lite(args) -> int:
 
         check_interpreter(settings.airflow_python)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from .context import check_home_writable, check_port
+
+    check_home_writable(settings.home)
     lock = hold_home_lock(settings.home)  # held for the life of the process
-
-    from leoflow.httpserver import port_is_free
-
-    if not port_is_free(settings.host, settings.port):
-        raise SystemExit(f"leoflow: port {settings.port} on {settings.host} is in use; choose another with --port")
+    check_port(settings.host, settings.port)
 
     # Fork the task server first: before any thread or database connection exists. It holds the home's
     # lock too, until it has ended every task (hold_home_lock).
@@ -135,6 +134,9 @@ def run_lite(args) -> int:
     # Schema and Fernet key are checked before listening: a bad database or key stops the start here.
     services = open_services(settings, mode="lite")
     end_dead_jobs(services.engine)
+    from leoflow.bus.home_socket import listen as listen_for_wakeups
+
+    wake_socket = listen_for_wakeups(services.bus, settings.home)  # `leoflow ...` commands beside lite wake it
     front = StartingApp(services)
     url = f"http://{settings.host}:{settings.port}"
     listening = threading.Event()
@@ -219,6 +221,8 @@ def run_lite(args) -> int:
         serve_forever(front, settings.host, settings.port, on_ready=on_listening, on_signal=on_signal,
                       limits=request_limits(settings))
     finally:
+        if wake_socket is not None:
+            wake_socket.close()
         plane = parts.get("plane")
         if plane is not None:
             plane.close()

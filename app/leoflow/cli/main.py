@@ -40,7 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     dags_sub = dags.add_subparsers(dest="dags_command", metavar="ACTION")
     q = dags_sub.add_parser("list", help="list the DAGs in the DAG folder")
     _common(q)
-    q.add_argument("-o", "--output", choices=("table", "json", "plain"), default="table")
+    q.add_argument("-o", "--output", choices=("table", "json", "yaml", "plain"), default="table")
+    q.add_argument("--columns", type=lambda v: [c.strip() for c in v.split(",") if c.strip()],
+                   help="comma-separated columns (default: dag_id,fileloc,owners,is_paused)")
     q = dags_sub.add_parser("trigger", help="create a manual run")
     _common(q)
     q.add_argument("dag_id")
@@ -51,12 +53,18 @@ def build_parser() -> argparse.ArgumentParser:
         q = dags_sub.add_parser(name, help=f"{name} a DAG")
         _common(q)
         q.add_argument("dag_id")
+        q.add_argument("--treat-dag-id-as-regex", action="store_true", help=f"{name} every DAG the regex matches")
+        q.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+        q.add_argument("-o", "--output", choices=("table", "json", "yaml", "plain"), default="table")
     q = dags_sub.add_parser("test", help="run one DAG run in this process and print each task's state")
     _common(q)
     q.add_argument("dag_id")
     q.add_argument("logical_date", nargs="?", help="ISO date (default: now)")
     q.add_argument("-c", "--conf", help="JSON object passed to the run as conf")
     q.add_argument("-o", "--output", choices=("table", "json"), default="table")
+    q.add_argument("--isolated", action="store_true",
+                   help="use none of the home's Variables, Connections and pools (default: a copy of them)")
+    q.add_argument("--quiet", "-q", action="store_true", help="do not print the tasks' log lines as they run")
 
     tasks = sub.add_parser("tasks", help="test a single task")
     tasks_sub = tasks.add_subparsers(dest="tasks_command", metavar="ACTION")
@@ -65,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("dag_id")
     q.add_argument("task_id")
     q.add_argument("logical_date", nargs="?")
+    from .commands import add_parsers as add_everyday_parsers
+
+    add_everyday_parsers(sub, dags_sub, tasks_sub, db_sub)  # the everyday commands, Airflow's (commands.py)
 
     from .server import add_parser as add_server_parser
     from .users import add_parser as add_users_parser
@@ -85,6 +96,32 @@ def main(argv: list[str] | None = None) -> int:
         return serve_inherited(int(argv[1]))
     parser = build_parser()
     args = parser.parse_args(argv)
+    from . import context
+    from .context import UsageError
+
+    try:
+        return _dispatch(parser, args)
+    except UsageError as exc:  # a mistake the person can fix: one line, exit 2
+        print(f"leoflow: {exc}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `leoflow ... | head`: the reader left; no traceback
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+    except Exception as exc:  # a database that cannot be reached, from any command: one line too
+        if not context.is_connect_error(exc):
+            raise
+        from leoflow import config
+
+        url = config.load(home=getattr(args, "home", None)).database_url
+        print(f"leoflow: {context.unreachable(url, exc)}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(parser, args) -> int:
+    if getattr(args, "func", None) is not None:  # the commands of commands.py name their function
+        return args.func(args)
     cmd = args.command
     if cmd is None:
         parser.print_help()

@@ -103,6 +103,10 @@ def run_server(args) -> int:
         for problem in problems:
             print(f"leoflow server: {problem}", file=sys.stderr)
         return 2
+    if "api" in components:  # a port in use or out of range: one line, before anything starts
+        from .context import check_port
+
+        check_port(settings.host, settings.port)
     tls = _tls_context(args)
     scheme = "https" if tls else "http"
     if tls and not settings.base_url:

@@ -489,6 +489,7 @@ def forkserver_parser(forkserver):
 
     parse.concurrent = True  # each file in its own child: safe to run several at once
     parse.attach = attach
+    parse.workdir = workdir  # for a one-shot user (`dags test`) to remove when done
     return parse
 
 
