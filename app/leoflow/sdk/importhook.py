@@ -180,6 +180,10 @@ MODULES: dict[str, str | None] = {
     "airflow.sdk.definitions._internal": None,
     "airflow.sdk.definitions._internal.logging_mixin": "leoflow.sdk.compat.logging_mixin",
     "airflow.providers_manager": "leoflow.sdk.compat.providers_manager",
+    "airflow.utils.operator_helpers": "leoflow.sdk.compat.operator_helpers",
+    "airflow.sdk.lineage": "leoflow.sdk.compat.lineage",
+    "airflow.lineage": None,
+    "airflow.lineage.hook": "leoflow.sdk.compat.lineage",
 }
 
 # `airflow.X` package prefixes served from a folder on disk (see serve_folder).

@@ -1,0 +1,169 @@
+"""Provider operators and hooks in real DAG runs under `leoflow lite`, against real servers.
+
+The providers are the real wheels (installed by leoflow.providers.install into the test cache); their
+Connections come through the REST API or `AIRFLOW_CONN_*`, as a user would give them.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from tests.e2e.lite_process import Lite
+from tests.services import postgres_database_url
+
+from .servers import MARIADB, HttpServer, SmtpServer, mariadb_database
+
+SQL_DAG = '''
+from airflow.providers.common.sql.operators.sql import SQLExecuteQueryOperator
+from airflow.providers.mysql.hooks.mysql import MySqlHook
+from airflow.providers.postgres.hooks.postgres import PostgresHook
+from airflow.sdk import DAG, task
+
+with DAG("provider_sql", schedule=None):
+    pg_write = SQLExecuteQueryOperator(
+        task_id="pg_write", conn_id="pg_test",
+        sql=["CREATE TABLE numbers (n integer)", "INSERT INTO numbers VALUES (1), (2), (39)"])
+    pg_sum = SQLExecuteQueryOperator(task_id="pg_sum", conn_id="pg_test", sql="SELECT sum(n) FROM numbers")
+
+    @task
+    def pg_hook():
+        hook = PostgresHook(postgres_conn_id="pg_test")
+        return {"rows": hook.get_records("SELECT n FROM numbers ORDER BY n"),
+                "first": hook.get_first("SELECT count(*) FROM numbers")}
+
+    lite_sql = SQLExecuteQueryOperator(
+        task_id="sqlite_sql", conn_id="sqlite_test",
+        sql=["CREATE TABLE t (word text)", "INSERT INTO t VALUES ('provider'), ('code')",
+             "SELECT group_concat(word, ' ') FROM t"])
+
+    @task
+    def mysql_hook():
+        hook = MySqlHook(mysql_conn_id="maria_test")
+        hook.run(["CREATE TABLE m (n INT)", "INSERT INTO m VALUES (20), (22)"], autocommit=True)
+        return hook.get_first("SELECT SUM(n) FROM m")
+
+    maria_sql = SQLExecuteQueryOperator(task_id="maria_sql", conn_id="maria_test", sql="SELECT COUNT(*) FROM m")
+
+    pg_write >> pg_sum >> pg_hook()
+    mysql_hook() >> maria_sql
+'''
+
+HTTP_DAG = '''
+from airflow.providers.http.operators.http import HttpOperator
+from airflow.providers.http.sensors.http import HttpSensor
+from airflow.providers.smtp.hooks.smtp import SmtpHook
+from airflow.providers.smtp.operators.smtp import EmailOperator
+from airflow.sdk import DAG, task
+
+with DAG("provider_http_smtp", schedule=None):
+    ready = HttpSensor(task_id="wait_ready", http_conn_id="http_test", endpoint="ready", poke_interval=0.2,
+                       timeout=30, mode="reschedule")
+    hello = HttpOperator(task_id="hello", http_conn_id="http_test", endpoint="hello", method="GET",
+                         response_filter=lambda response: response.json()["greeting"])
+    mail = EmailOperator(task_id="mail", conn_id="smtp_test", to="ops@example.org",
+                         subject="run {{ run_id }}", html_content="<b>{{ ti.xcom_pull(task_ids='hello') }}</b>")
+
+    @task
+    def hook_mail():
+        with SmtpHook(smtp_conn_id="smtp_test") as hook:
+            hook.send_email_smtp(to=["hook@example.org"], subject="from the hook", html_content="hi")
+        return "sent"
+
+    ready >> hello >> mail >> hook_mail()
+'''
+
+
+def _xcom(lite: Lite, dag_id: str, run_id: str, task_id: str):
+    r = lite.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/return_value")
+    assert r.status_code == 200, r.text
+    from leoflow.scheduler.serde import decode
+
+    return decode(r.json()["value"])  # rows are tuples, sums decimals: stored in Airflow's serde shapes
+
+
+def _states(lite: Lite, dag_id: str, run_id: str) -> dict:
+    body = lite.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances").json()
+    return {ti["task_id"]: ti["state"] for ti in body["task_instances"]}
+
+
+def _failure(lite: Lite, dag_id: str, run_id: str) -> str:
+    """The states and the logs of the tasks that did not succeed (what a failed assertion shows)."""
+    states = _states(lite, dag_id, run_id)
+    parts = [json.dumps(states)]
+    for task_id, state in states.items():
+        if state != "success":
+            r = lite.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/1",
+                         headers={"Accept": "application/x-ndjson"})
+            parts.append(f"--- {task_id} ({state}):\n{r.text[-3000:]}")
+    return "\n".join(parts)
+
+
+def _start(tmp_path, site, dag_file: str, text: str, env: dict) -> Lite:
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / dag_file).write_text(textwrap.dedent(text))
+    (tmp_path / "home").mkdir()
+    return Lite(tmp_path / "home", dags, env={"PYTHONPATH": str(site), **env}).start()
+
+
+def _add_connection(lite: Lite, **body) -> None:
+    r = lite.api("POST", "/api/v2/connections", json=body)
+    assert r.status_code == 201, r.text
+
+
+@pytest.mark.timeout(600)
+def test_sql_providers_on_postgres_sqlite_and_mariadb(tmp_path, everyday_site):
+    from sqlalchemy.engine import make_url
+
+    with postgres_database_url() as pg_url, mariadb_database() as maria_db:
+        pg = make_url(pg_url)
+        env = {"AIRFLOW_CONN_SQLITE_TEST": json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "data.db")}),
+               "AIRFLOW_CONN_MARIA_TEST": f"mysql://{MARIADB['user']}@{MARIADB['host']}:{MARIADB['port']}/{maria_db}"}
+        lite = _start(tmp_path, everyday_site, "provider_sql.py", SQL_DAG, env)
+        try:
+            # the Postgres connection through the REST API, as a user adds it
+            _add_connection(lite, connection_id="pg_test", conn_type="postgres", host=pg.host, port=pg.port,
+                            login=pg.username, password=pg.password, schema=pg.database)
+            run = lite.trigger("provider_sql", dag_run_id=f"sql-{uuid.uuid4().hex[:6]}")
+            final = lite.wait_for_run("provider_sql", run["dag_run_id"], timeout=120)
+            assert final["state"] == "success", _failure(lite, "provider_sql", run["dag_run_id"])
+            run_id = run["dag_run_id"]
+            assert _xcom(lite, "provider_sql", run_id, "pg_sum") == [(42,)]
+            assert _xcom(lite, "provider_sql", run_id, "pg_hook") == {"rows": [(1,), (2,), (39,)], "first": (3,)}
+            # a list of statements: one result each (no rows for CREATE and INSERT), as in Airflow
+            assert _xcom(lite, "provider_sql", run_id, "sqlite_sql") == [None, None, [("provider code",)]]
+            assert _xcom(lite, "provider_sql", run_id, "mysql_hook") == (Decimal(42),)
+            assert _xcom(lite, "provider_sql", run_id, "maria_sql") == ((2,),)  # MySQLdb: a tuple of rows
+        finally:
+            lite.stop()
+
+
+@pytest.mark.timeout(600)
+def test_http_and_smtp_providers_against_local_servers(tmp_path, everyday_site):
+    with HttpServer(ready_after=2) as http, SmtpServer() as smtp:
+        lite = _start(tmp_path, everyday_site, "provider_http_smtp.py", HTTP_DAG, {
+            "AIRFLOW_CONN_SMTP_TEST": json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
+                                                  "extra": {"disable_tls": True, "disable_ssl": True,
+                                                            "from_email": "leoflow@example.org"}})})
+        try:
+            _add_connection(lite, connection_id="http_test", conn_type="http", host="127.0.0.1", port=http.port,
+                            schema="http")
+            run = lite.trigger("provider_http_smtp", dag_run_id=f"http-{uuid.uuid4().hex[:6]}")
+            final = lite.wait_for_run("provider_http_smtp", run["dag_run_id"], timeout=120)
+            assert final["state"] == "success", _failure(lite, "provider_http_smtp", run["dag_run_id"])
+            run_id = run["dag_run_id"]
+            assert _xcom(lite, "provider_http_smtp", run_id, "hello") == "hello from the test server"
+            ready_polls = [p for _, p, _ in http.requests if p.startswith("/ready")]
+            assert len(ready_polls) == 3  # 404, 404, then 200: the sensor poked until the page was there
+            assert [(m[0], m[1], m[2]["Subject"]) for m in smtp.messages] == [
+                ("leoflow@example.org", ["ops@example.org"], f"run {run_id}"),
+                ("leoflow@example.org", ["hook@example.org"], "from the hook")]
+            html = next(part for part in smtp.messages[0][2].walk() if part.get_content_type() == "text/html")
+            assert html.get_payload(decode=True).decode() == "<b>hello from the test server</b>"
+        finally:
+            lite.stop()
