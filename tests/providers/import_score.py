@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import importlib
 import json
-import pkgutil
 import sys
 import traceback
 
@@ -16,16 +15,24 @@ KINDS = ("hooks", "operators", "sensors", "triggers")
 
 
 def modules_of(package: str) -> list[str]:
-    """The provider's hook/operator/sensor/trigger modules, as found on disk (not by importing them)."""
+    """The provider's hook/operator/sensor/trigger modules (`...hooks.x`, also nested as in
+    `airflow.providers.amazon.aws.hooks.s3`), found on disk without importing them."""
+    import os
+
     from leoflow.sdk.importhook import _provider_dirs
 
-    found = []
-    for kind in KINDS:
-        for folder in _provider_dirs(f"{package}.{kind}"):
-            for info in pkgutil.walk_packages([folder], prefix=f"{package}.{kind}.", onerror=lambda name: None):
-                if not info.ispkg and not info.name.rpartition(".")[2].startswith("_"):
-                    found.append(info.name)
-    return sorted(set(found))
+    found = set()
+    for folder in _provider_dirs(package):
+        for root, dirs, files in os.walk(folder):
+            dirs[:] = [d for d in dirs if not d.startswith(("_", ".")) and d not in ("tests", "example_dags")]
+            parts = os.path.relpath(root, folder).split(os.sep)
+            if not any(part in KINDS for part in parts):
+                continue
+            prefix = ".".join([package, *[p for p in parts if p != "."]])
+            for name in files:
+                if name.endswith(".py") and not name.startswith("_"):
+                    found.add(f"{prefix}.{name[:-3]}")
+    return sorted(found)
 
 
 def main(shorts: list[str]) -> None:

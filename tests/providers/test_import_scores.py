@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import CLOUD, EVERYDAY, import_scores
+from .conftest import CLOUD, EVERYDAY, HEAVY, import_scores
 
 
 @pytest.fixture(scope="module")
@@ -18,6 +18,22 @@ def cloud_scores(cloud_site):
     return import_scores(cloud_site, CLOUD)
 
 
+@pytest.fixture(scope="module")
+def heavy_scores(heavy_site):
+    return import_scores(heavy_site, HEAVY)
+
+
+# What a module of these may lack and still count as Leoflow doing its part: another provider that is
+# not installed (amazon's EKS modules need cncf-kubernetes), or Airflow's server internals (databricks'
+# workflow plugin clears task instances in the metadata database). Named in the failure either way.
+KNOWN_GAPS = {
+    "amazon": {"airflow.providers.amazon.aws.operators.eks", "airflow.providers.amazon.aws.triggers.eks"},
+    "databricks": {"airflow.providers.databricks.operators.databricks",
+                   "airflow.providers.databricks.operators.databricks_workflow",
+                   "airflow.providers.databricks.sensors.databricks"},
+}
+
+
 @pytest.mark.timeout(600)  # the first run installs the providers (about 30 s here)
 @pytest.mark.parametrize("provider", EVERYDAY)
 def test_everyday_provider_imports_completely(everyday_scores, provider):
@@ -26,12 +42,21 @@ def test_everyday_provider_imports_completely(everyday_scores, provider):
     assert score["failed"] == {}, f"{provider}: {score['imported']}/{score['modules']} import"
 
 
-@pytest.mark.timeout(900)  # the first run installs them and their SDKs
+@pytest.mark.timeout(900)  # the first run installs them and their SDKs (about 2 minutes here)
 @pytest.mark.parametrize("provider", CLOUD)
 def test_cloud_provider_import_score(cloud_scores, provider):
-    score = cloud_scores[provider]
-    assert score["modules"] > 0
-    # measured, not all required: what fails must name what it lacks (never a bare AttributeError in Leoflow)
-    for module, error in score["failed"].items():
-        assert "Leoflow does not support" in error or "No module named" in error or "Could not import" in error, \
-            f"{module}: {error}"
+    _check(cloud_scores[provider], provider)
+
+
+@pytest.mark.timeout(900)
+@pytest.mark.parametrize("provider", HEAVY)
+def test_heavy_provider_import_score(heavy_scores, provider):
+    _check(heavy_scores[provider], provider)
+
+
+def _check(score: dict, provider: str) -> None:
+    assert score["modules"] > 0, f"{provider} has no hook/operator/sensor/trigger modules on disk"
+    unexpected = {m: e for m, e in score["failed"].items() if m not in KNOWN_GAPS.get(provider, set())}
+    assert unexpected == {}, f"{provider}: {score['imported']}/{score['modules']} import"
+    for module, error in score["failed"].items():  # a gap names what it lacks, at import
+        assert "installed" in error or "Leoflow does not support `airflow." in error, f"{module}: {error}"

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.api.conftest import reference
 from tests.e2e.lite_process import Lite
 from tests.services import postgres_database_url
 
@@ -138,6 +139,12 @@ def test_sql_providers_on_postgres_sqlite_and_mariadb(tmp_path, everyday_site):
             # a list of statements: one result each (no rows for CREATE and INSERT), as in Airflow
             assert _xcom(lite, "provider_sql", run_id, "sqlite_sql") == [None, None, [("provider code",)]]
             assert _xcom(lite, "provider_sql", run_id, "mysql_hook") == (Decimal(42),)
+            # the installed providers are listed as Airflow 3.2.1 lists them
+            listed = {p["package_name"]: p for p in lite.api("GET", "/api/v2/providers").json()["providers"]}
+            for expected in reference("providers.json")["providers"]:  # the same versions Airflow had
+                assert listed[expected["package_name"]] == expected
+            assert {"apache-airflow-providers-postgres", "apache-airflow-providers-mysql",
+                    "apache-airflow-providers-sqlite", "apache-airflow-providers-http"} <= set(listed)
             assert _xcom(lite, "provider_sql", run_id, "maria_sql") == ((2,),)  # MySQLdb: a tuple of rows
         finally:
             lite.stop()

@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_server_parser(sub)
     add_users_parser(sub)
+    from .providers import add_parser as add_providers_parser
+
+    add_providers_parser(sub)
     return parser
 
 
@@ -128,6 +131,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import users
 
         return users.run(args, parser)
+    if cmd == "providers":
+        from . import providers
+
+        return providers.run(args, parser)
     parser.error(f"unknown command {cmd!r}")
     return 2
 

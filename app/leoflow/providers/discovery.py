@@ -77,15 +77,23 @@ def dialects() -> dict[str, tuple[str, str]]:
 
 
 def rest_api_entry(distribution: str, info: dict) -> dict:
-    """The provider as `/api/v2/providers` shows it (Airflow 3.2.1's ProviderResponse)."""
+    """The provider as `/api/v2/providers` shows it (Airflow 3.2.1's body, its leading space included)."""
     version = info["version"]
     return {"package_name": distribution, "description": _plain(info.get("description", "")),
-            "version": version,
-            "documentation_url": f"https://airflow.apache.org/docs/{distribution}/{version}"}
+            "version": version, "documentation_url": f" https://airflow.apache.org/docs/{distribution}/{version}"}
 
 
 def _plain(text: str) -> str:
-    """Airflow strips the reStructuredText links of a provider's description (`` `Name <url>`__ ``)."""
+    """A provider's reStructuredText description as Airflow 3.2.1 shows it:
+    `` `Common SQL Provider <https://en.wikipedia.org/wiki/SQL>`__ `` -> `Common SQL Provider https://...`."""
     import re
 
-    return re.sub(r"`(.*?)\s+<.*?>`__", r"\1", text or "").strip()
+    return re.sub(r"`([^`<]*?)\s*<([^>]*)>`__", r"\1 \2", text or "").replace("`", "").strip()
+
+
+def installed_for_api() -> list[dict]:
+    """Every installed provider for `/api/v2/providers`, sorted by package name."""
+    from leoflow.sdk import importhook
+
+    importhook.install()  # get_provider_info modules live under airflow.providers
+    return [rest_api_entry(name, info) for name, info in sorted(provider_infos().items())]

@@ -9,7 +9,7 @@ PREFIX = "apache-airflow-providers-"
 # Airflow itself: a provider's requirement on these is met by Leoflow, never installed.
 AIRFLOW_ITSELF = frozenset({"apache-airflow", "apache-airflow-core", "apache-airflow-task-sdk"})
 # Provider package names with more than one dot-part below `airflow.providers` (`common.sql`).
-_NESTED = ("common", "apache", "microsoft", "cncf", "atlassian", "dbt", "jenkins", "alibaba")
+NESTED = ("common", "apache", "microsoft", "cncf", "atlassian", "dbt", "jenkins", "alibaba")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
@@ -46,7 +46,7 @@ def distribution_of(module: str) -> str:
     parts = module.split(".")[2:]
     if not parts:
         return ""
-    if parts[0] in _NESTED and len(parts) > 1:
+    if parts[0] in NESTED and len(parts) > 1:
         return f"{parts[0]}-{parts[1]}"
     return parts[0]
 
@@ -55,6 +55,6 @@ def package_of(distribution: str) -> str:
     """`apache-airflow-providers-common-sql` -> `airflow.providers.common.sql` (Airflow's naming rule)."""
     short = short_name(distribution)
     head, _, rest = short.partition("-")
-    if head in _NESTED and rest:
+    if head in NESTED and rest:
         return f"airflow.providers.{head}.{rest.replace('-', '_')}"
     return f"airflow.providers.{short.replace('-', '_')}"

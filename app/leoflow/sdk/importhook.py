@@ -30,7 +30,7 @@ MODULES: dict[str, str | None] = {
     "airflow.sdk.bases.hook": "leoflow.sdk.connection",
     "airflow.sdk.bases.sensor": "leoflow.sdk.sensors.base",
     "airflow.sdk.bases.notifier": "leoflow.sdk.notifier",
-    "airflow.sdk.bases.decorator": "leoflow.sdk.decorators",
+    "airflow.sdk.bases.decorator": "leoflow.sdk.compat.decorator_base",
     "airflow.sdk.bases.operatorlink": "leoflow.sdk.compat.sdk",
     "airflow.sdk.bases.timetable": "leoflow.sdk.compat.timetables",
     "airflow.sdk.definitions": None,
@@ -184,6 +184,12 @@ MODULES: dict[str, str | None] = {
     "airflow.sdk.lineage": "leoflow.sdk.compat.lineage",
     "airflow.lineage": None,
     "airflow.lineage.hook": "leoflow.sdk.compat.lineage",
+    "airflow.sdk.execution_time.xcom": "leoflow.sdk.compat.xcom",
+    "airflow.models.xcom": "leoflow.sdk.compat.xcom",
+    "airflow.utils.yaml": "leoflow.sdk.compat.yaml",
+    "airflow.utils.email": "leoflow.sdk.compat.email",
+    "airflow.utils.strings": "leoflow.sdk.compat.strings",
+    "airflow.models.taskinstancekey": "leoflow.sdk.compat.context",
 }
 
 # `airflow.X` package prefixes served from a folder on disk (see serve_folder).
@@ -336,9 +342,14 @@ def _missing(fullname: str) -> ImportError:
     if removed is not None:
         return ModuleNotFoundError(message(fullname, *removed), name=fullname)
     if fullname.startswith(_PROVIDERS + "."):
+        from leoflow.providers.names import NESTED as _NESTED_FAMILIES
         from leoflow.providers.names import distribution_of, package_of
 
         short = distribution_of(fullname)
+        if short in _NESTED_FAMILIES:
+            text = (f"`{fullname}` is a family of providers, none of them installed: install the one needed "
+                    f"(`leoflow providers install {short}-NAME`)")
+            return ModuleNotFoundError(text, name=fullname)
         if short and not _provider_dirs(package_of(short)):
             text = (f"`{fullname}` needs the provider `{short}`, which is not installed: "
                     f"`leoflow providers install {short}`")
