@@ -33,7 +33,7 @@ def run(args, parser) -> int:
 
 
 def install(args) -> int:
-    from leoflow.providers.install import InstallError, default_target
+    from leoflow.providers.install import InstallError, default_target, parse_request
     from leoflow.providers.install import install as do_install
 
     if getattr(sys, "frozen", False):
@@ -46,6 +46,12 @@ def install(args) -> int:
     constraint = Path(args.constraint) if args.constraint else None
     if constraint is not None and not constraint.is_file():
         print(f"leoflow: --constraint {constraint}: no such file", file=sys.stderr)
+        return 2
+    try:
+        for name in args.names:
+            parse_request(name)  # a bad name or Airflow itself is refused before anything runs
+    except InstallError as exc:
+        print(f"leoflow: {exc}", file=sys.stderr)
         return 2
     where = f"into {target}" if target else f"into {sys.prefix}"
     print(f"Installing {', '.join(args.names)} {where} ...", flush=True)

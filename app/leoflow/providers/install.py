@@ -152,11 +152,11 @@ def plan(requests: list[str], folder: Path, constraints: Path, target: Path | No
     asked = [parse_request(text) for text in requests]
     report = folder / "report.json"
     where = [] if target is None else ["--target", str(target)]
-    done = _pip(["install", "--dry-run", "--quiet", "--ignore-installed" if target else "--upgrade-strategy=only-if-needed",
+    done = _pip(["install", "--dry-run", "--ignore-installed" if target else "--upgrade-strategy=only-if-needed",
                  "--report", str(report), "--find-links", str(stand_ins(folder / "stand-ins")),
                  "-c", str(constraints), *where, *map(str, asked)], log)
     if done.returncode != 0:
-        raise InstallError(f"cannot install {', '.join(map(str, asked))} beside Leoflow:\n{_pip_error(done.stderr)}")
+        raise InstallError(f"cannot install {', '.join(map(str, asked))} beside Leoflow:\n{_pip_error(done)}")
     result = Plan()
     search = [str(target), *sys.path] if target is not None else None
     for item in json.loads(report.read_text()).get("install", []):
@@ -170,12 +170,20 @@ def plan(requests: list[str], folder: Path, constraints: Path, target: Path | No
     return result
 
 
-def _pip_error(stderr: str) -> str:
-    """pip's own reason, without its banner lines (a conflict names both sides)."""
-    lines = [ln for ln in stderr.splitlines() if ln.strip() and "is ignored: it is neither" not in ln]
-    interesting = [ln for ln in lines if "conflict" in ln.lower() or "ERROR" in ln or "requires" in ln
-                   or "because these package versions" in ln or "The user requested" in ln]
-    return "\n".join(interesting or lines[-10:])[-3000:]
+def _pip_error(done: subprocess.CompletedProcess) -> str:
+    """pip's own reason: for a conflict, its "The conflict is caused by" lines (both sides named)."""
+    lines = [ln.rstrip() for ln in f"{done.stdout}\n{done.stderr}".splitlines() if ln.strip() and "is ignored: it is neither" not in ln]
+    if "The conflict is caused by:" in lines:
+        start = lines.index("The conflict is caused by:")
+        cause = [lines[start]]
+        for line in lines[start + 1:]:
+            if not line.startswith(" "):
+                break
+            cause.append(line.replace("(constraint)", "(Leoflow's own, or the constraints file)"))
+        errors = [ln for ln in lines if ln.startswith("ERROR: Cannot install")]
+        return "\n".join(errors[:1] + cause)[-3000:]
+    errors = [ln for ln in lines if ln.startswith("ERROR")]
+    return "\n".join(errors or lines[-10:])[-3000:]
 
 
 def install(requests: list[str], target: Path | None = None, extra_constraints: Path | None = None,
@@ -189,7 +197,7 @@ def install(requests: list[str], target: Path | None = None, extra_constraints: 
         if pins:  # resolved above: exactly these, nothing pip would add on its own
             done = _pip(["install", "--no-deps", *where, *pins], log)
             if done.returncode != 0:
-                raise InstallError(f"installing {', '.join(pins)} failed:\n{_pip_error(done.stderr)}")
+                raise InstallError(f"installing {', '.join(pins)} failed:\n{_pip_error(done)}")
     return chosen
 
 
