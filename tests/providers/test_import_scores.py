@@ -40,6 +40,8 @@ def test_everyday_provider_imports_completely(everyday_scores, provider):
     score = everyday_scores[provider]
     assert score["modules"] > 0, f"{provider} has no hook/operator/sensor/trigger modules on disk"
     assert score["failed"] == {}, f"{provider}: {score['imported']}/{score['modules']} import"
+    # imports inside functions too (HttpSensor.poke imports airflow.utils.operator_helpers when it pokes)
+    assert score["deep_missing"] == [], f"{provider} asks for these when its code runs"
 
 
 @pytest.mark.timeout(900)  # the first run installs them and their SDKs (about 2 minutes here)
@@ -58,5 +60,6 @@ def _check(score: dict, provider: str) -> None:
     assert score["modules"] > 0, f"{provider} has no hook/operator/sensor/trigger modules on disk"
     unexpected = {m: e for m, e in score["failed"].items() if m not in KNOWN_GAPS.get(provider, set())}
     assert unexpected == {}, f"{provider}: {score['imported']}/{score['modules']} import"
+    assert score["deep_missing"] == [], f"{provider} asks for these when its code runs"
     for module, error in score["failed"].items():  # a gap names what it lacks, at import
         assert "installed" in error or "Leoflow does not support `airflow." in error, f"{module}: {error}"
