@@ -38,7 +38,8 @@ def mariadb_database():
 
 
 class HttpServer:
-    """`GET /hello` answers JSON; `GET /ready` is 404 until `ready_after` requests have asked, then 200."""
+    """`GET /hello` answers JSON; `GET /ready` and `GET /later` are each 404 until `ready_after` requests
+    have asked for that page, then 200."""
 
     def __init__(self, ready_after: int = 2):
         self.requests: list[tuple[str, str, bytes]] = []
@@ -50,8 +51,9 @@ class HttpServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(min(length, 1 << 20)) if length else b""
                 outer.requests.append((self.command, self.path, body))
-                if self.path.startswith("/ready"):
-                    asked = sum(1 for _, p, _ in outer.requests if p.startswith("/ready"))
+                page = self.path.split("?")[0]
+                if page in ("/ready", "/later"):
+                    asked = sum(1 for _, p, _ in outer.requests if p.split("?")[0] == page)
                     status, text = (200, b"ready") if asked > outer.ready_after else (404, b"not yet")
                 elif self.path.startswith("/hello"):
                     status, text = 200, b'{"greeting": "hello from the test server"}'

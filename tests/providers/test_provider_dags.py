@@ -64,6 +64,8 @@ from airflow.sdk import DAG, task
 with DAG("provider_http_smtp", schedule=None):
     ready = HttpSensor(task_id="wait_ready", http_conn_id="http_test", endpoint="ready", poke_interval=0.2,
                        timeout=30, mode="reschedule")
+    deferred = HttpSensor(task_id="wait_deferred", http_conn_id="http_test", endpoint="later", poke_interval=0.2,
+                          timeout=30, deferrable=True)  # waits in Leoflow's triggerer, the provider's trigger
     hello = HttpOperator(task_id="hello", http_conn_id="http_test", endpoint="hello", method="GET",
                          response_filter=lambda response: response.json()["greeting"])
     mail = EmailOperator(task_id="mail", conn_id="smtp_test", to="ops@example.org",
@@ -75,7 +77,7 @@ with DAG("provider_http_smtp", schedule=None):
             hook.send_email_smtp(to=["hook@example.org"], subject="from the hook", html_content="hi")
         return "sent"
 
-    ready >> hello >> mail >> hook_mail()
+    ready >> deferred >> hello >> mail >> hook_mail()
 '''
 
 
@@ -165,8 +167,16 @@ def test_http_and_smtp_providers_against_local_servers(tmp_path, everyday_site):
             assert final["state"] == "success", _failure(lite, "provider_http_smtp", run["dag_run_id"])
             run_id = run["dag_run_id"]
             assert _xcom(lite, "provider_http_smtp", run_id, "hello") == "hello from the test server"
-            ready_polls = [p for _, p, _ in http.requests if p.startswith("/ready")]
-            assert len(ready_polls) == 3  # 404, 404, then 200: the sensor poked until the page was there
+            # 404, 404, then 200: the sensor poked until the page was there
+            assert [p for _, p, _ in http.requests if p.startswith("/ready")] == ["/ready"] * 3
+            # the deferrable one: its own poke (404), then the provider's trigger in Leoflow's triggerer (404, 200)
+            assert [p for _, p, _ in http.requests if p.startswith("/later")] == ["/later"] * 3
+            tis = lite.api("GET", f"/api/v2/dags/provider_http_smtp/dagRuns/{run_id}/taskInstances").json()
+            deferred = next(ti for ti in tis["task_instances"] if ti["task_id"] == "wait_deferred")
+            assert deferred["state"] == "success" and deferred["try_number"] == 1
+            log = lite.api("GET", f"/api/v2/dags/provider_http_smtp/dagRuns/{run_id}/taskInstances/wait_deferred/"
+                                  "logs/1", headers={"Accept": "application/x-ndjson"}).text
+            assert "Pausing task as DEFERRED. trigger=airflow.providers.http.triggers.http.HttpSensorTrigger" in log
             assert [(m[0], m[1], m[2]["Subject"]) for m in smtp.messages] == [
                 ("leoflow@example.org", ["ops@example.org"], f"run {run_id}"),
                 ("leoflow@example.org", ["hook@example.org"], "from the hook")]
