@@ -15,7 +15,7 @@ import pytest
 
 from tests.api.conftest import reference
 from tests.e2e.lite_process import Lite
-from tests.services import postgres_database_url
+from tests.services import postgres_database_url, redis_url
 
 from .servers import MARIADB, HttpServer, SmtpServer, mariadb_database
 
@@ -57,6 +57,7 @@ with DAG("provider_sql", schedule=None):
 HTTP_DAG = '''
 from airflow.providers.http.operators.http import HttpOperator
 from airflow.providers.http.sensors.http import HttpSensor
+from airflow.providers.redis.hooks.redis import RedisHook
 from airflow.providers.smtp.hooks.smtp import SmtpHook
 from airflow.providers.smtp.operators.smtp import EmailOperator
 from airflow.sdk import DAG, task
@@ -77,7 +78,14 @@ with DAG("provider_http_smtp", schedule=None):
             hook.send_email_smtp(to=["hook@example.org"], subject="from the hook", html_content="hi")
         return "sent"
 
+    @task
+    def redis_hook(greeting):
+        client = RedisHook(redis_conn_id="redis_test").get_conn()
+        client.set("leoflow:greeting", greeting)
+        return client.get("leoflow:greeting").decode()
+
     ready >> deferred >> hello >> mail >> hook_mail()
+    redis_hook(hello.output)
 '''
 
 
@@ -153,9 +161,16 @@ def test_sql_providers_on_postgres_sqlite_and_mariadb(tmp_path, everyday_site):
 
 
 @pytest.mark.timeout(600)
-def test_http_and_smtp_providers_against_local_servers(tmp_path, everyday_site):
-    with HttpServer(ready_after=2) as http, SmtpServer() as smtp:
+def test_http_smtp_and_redis_providers_against_local_servers(tmp_path, everyday_site):
+    from urllib.parse import urlsplit
+
+    import redis
+
+    with HttpServer(ready_after=2) as http, SmtpServer() as smtp, redis_url() as r_url:
+        r = urlsplit(r_url)
         lite = _start(tmp_path, everyday_site, "provider_http_smtp.py", HTTP_DAG, {
+            "AIRFLOW_CONN_REDIS_TEST": json.dumps({"conn_type": "redis", "host": r.hostname, "port": r.port,
+                                                   "extra": {"db": int(r.path.strip("/"))}}),
             "AIRFLOW_CONN_SMTP_TEST": json.dumps({"conn_type": "smtp", "host": "127.0.0.1", "port": smtp.port,
                                                   "extra": {"disable_tls": True, "disable_ssl": True,
                                                             "from_email": "leoflow@example.org"}})})
@@ -176,6 +191,8 @@ def test_http_and_smtp_providers_against_local_servers(tmp_path, everyday_site):
             assert deferred["state"] == "success" and deferred["try_number"] == 1
             log = lite.api("GET", f"/api/v2/dags/provider_http_smtp/dagRuns/{run_id}/taskInstances/wait_deferred/"
                                   "logs/1", headers={"Accept": "application/x-ndjson"}).text
+            assert _xcom(lite, "provider_http_smtp", run_id, "redis_hook") == "hello from the test server"
+            assert redis.Redis.from_url(r_url).get("leoflow:greeting") == b"hello from the test server"
             assert "Pausing task as DEFERRED. trigger=airflow.providers.http.triggers.http.HttpSensorTrigger" in log
             assert [(m[0], m[1], m[2]["Subject"]) for m in smtp.messages] == [
                 ("leoflow@example.org", ["ops@example.org"], f"run {run_id}"),
