@@ -18,7 +18,6 @@ def add_parser(sub) -> None:
     providers_sub = providers.add_subparsers(dest="providers_command", metavar="ACTION")
     q = providers_sub.add_parser("install", help="install providers and their libraries (never Airflow itself)")
     q.add_argument("names", nargs="+", metavar="NAME", help="postgres, common-sql, http==5.3.0, ...")
-    q.add_argument("--home", help="folder holding all state (default: LEOFLOW_HOME or the user data dir)")
     q.add_argument("--target", help="install into this folder instead of Leoflow's environment")
     q.add_argument("-c", "--constraint", help="a constraints file for the libraries (e.g. Airflow's)")
     q = providers_sub.add_parser("list", help="the installed providers")
@@ -33,16 +32,15 @@ def run(args, parser) -> int:
 
 
 def install(args) -> int:
-    from leoflow.providers.install import InstallError, default_target, parse_request
+    from leoflow.providers.install import InstallError, parse_request
     from leoflow.providers.install import install as do_install
 
     if getattr(sys, "frozen", False):
         # the single executable has no pip of its own to run (`sys.executable` is Leoflow itself)
-        print("leoflow: `providers install` runs from a source install for now; from the executable, install "
-              "with a Python of the same version: pip install --target $LEOFLOW_HOME/site-packages ...",
-              file=sys.stderr)
+        print("leoflow: `providers install` needs Leoflow installed from source for now: the single executable "
+              "has no pip of its own and does not read $LEOFLOW_HOME/site-packages yet", file=sys.stderr)
         return 2
-    target = Path(args.target) if args.target else default_target(Path(args.home) if args.home else None)
+    target = Path(args.target) if args.target else None  # None: the environment Leoflow runs in
     constraint = Path(args.constraint) if args.constraint else None
     if constraint is not None and not constraint.is_file():
         print(f"leoflow: --constraint {constraint}: no such file", file=sys.stderr)

@@ -11,7 +11,6 @@ named instead of breaking Leoflow.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import tempfile
@@ -199,11 +198,3 @@ def install(requests: list[str], target: Path | None = None, extra_constraints: 
             if done.returncode != 0:
                 raise InstallError(f"installing {', '.join(pins)} failed:\n{_pip_error(done)}")
     return chosen
-
-
-def default_target(home: Path | None) -> Path | None:
-    """Where `leoflow providers install` puts packages: the running venv from source, or, in the single
-    executable (which has no writable environment of its own), `$LEOFLOW_HOME/site-packages`."""
-    if getattr(sys, "frozen", False):
-        return (home or Path(os.environ.get("LEOFLOW_HOME", "."))) / "site-packages"
-    return None
