@@ -63,3 +63,27 @@ def _check(score: dict, provider: str) -> None:
     assert score["deep_missing"] == [], f"{provider} asks for these when its code runs"
     for module, error in score["failed"].items():  # a gap names what it lacks, at import
         assert "installed" in error or "Leoflow does not support `airflow." in error, f"{module}: {error}"
+
+
+def test_common_compat_names_resolve_through_leoflow(everyday_site):
+    """Most providers import through the real common-compat provider's lazy names, which try the
+    `airflow.sdk.*` paths first: each resolves under Leoflow but the listener manager (Leoflow calls
+    no listeners yet; the name fails at import, saying so)."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    probe = ("import json; from leoflow.sdk import importhook; importhook.install()\n"
+             "import airflow.providers.common.compat.sdk as m\n"
+             "bad = []\n"
+             "for n in m.__all__:\n"
+             "    try: getattr(m, n)\n"
+             "    except ImportError: bad.append(n)\n"
+             "print(json.dumps({'names': len(m.__all__), 'bad': bad, 'file': m.__file__}))\n")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(everyday_site)})
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["file"].startswith(str(everyday_site))  # the provider's own module, not Leoflow's
+    assert result["names"] > 50 and result["bad"] == ["get_listener_manager"]

@@ -190,6 +190,13 @@ MODULES: dict[str, str | None] = {
     "airflow.utils.email": "leoflow.sdk.compat.email",
     "airflow.utils.strings": "leoflow.sdk.compat.strings",
     "airflow.models.taskinstancekey": "leoflow.sdk.compat.context",
+    "airflow.sdk.definitions.template": "leoflow.sdk.templating",
+    "airflow.utils.template": "leoflow.sdk.templating",
+    "airflow.sdk.execution_time.timeout": "leoflow.sdk.compat.timeout",
+    "airflow.utils.timeout": "leoflow.sdk.compat.timeout",
+    "airflow.sdk.observability": None,
+    "airflow.sdk.observability.stats": "leoflow.sdk.compat.stats",
+    "airflow.stats": "leoflow.sdk.compat.stats",
 }
 
 # `airflow.X` package prefixes served from a folder on disk (see serve_folder).
