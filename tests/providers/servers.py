@@ -1,5 +1,6 @@
 """The real servers the providers' end-to-end DAGs talk to: a database of their own on the machine's
-Postgres and MariaDB, an HTTP server and an SMTP server (aiosmtpd) in the test process."""
+Postgres and MariaDB, an HTTP server and an SMTP server (aiosmtpd) in the test process, and Debian's
+sshd on a loopback port."""
 
 from __future__ import annotations
 
@@ -115,3 +116,63 @@ class SmtpServer:
 
     def __exit__(self, *exc):
         self.controller.stop()
+
+
+class SshServer:
+    """Debian's sshd on a free loopback port, with host and client keys of its own (key login only)."""
+
+    SSHD = "/usr/sbin/sshd"
+
+    def __init__(self, folder):
+        import getpass
+        import shutil
+        import socket
+
+        if not os.path.exists(self.SSHD) or shutil.which("ssh-keygen") is None:
+            _unavailable("sshd", "Debian's openssh-server is not installed (apt-get install openssh-server)")
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        os.chmod(folder, 0o700)
+        for name in ("host_key", "client_key"):
+            subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(folder / name)], check=True,
+                           timeout=30)
+        (folder / "authorized_keys").write_text((folder / "client_key.pub").read_text())
+        os.chmod(folder / "authorized_keys", 0o600)
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.user = getpass.getuser()
+        self.key_file = str(folder / "client_key")
+        (folder / "sshd_config").write_text("\n".join([
+            f"Port {self.port}", "ListenAddress 127.0.0.1", f"HostKey {folder / 'host_key'}",
+            f"AuthorizedKeysFile {folder / 'authorized_keys'}", f"PidFile {folder / 'sshd.pid'}",
+            "PasswordAuthentication no", "KbdInteractiveAuthentication no", "PermitRootLogin prohibit-password",
+            "StrictModes no", "UsePAM no", "Subsystem sftp internal-sftp", ""]))
+        self.proc = None
+
+    def __enter__(self):
+        import socket
+        import time
+
+        os.makedirs("/run/sshd", exist_ok=True)  # sshd's privilege-separation folder
+        self.proc = subprocess.Popen([self.SSHD, "-D", "-e", "-f", str(self.folder / "sshd_config")],
+                                     stdout=subprocess.DEVNULL, stderr=open(self.folder / "sshd.log", "wb"))
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"sshd exited: {(self.folder / 'sshd.log').read_text()[-2000:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("sshd did not listen in 10 s")
+
+    def __exit__(self, *exc):
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)

@@ -201,3 +201,55 @@ def test_http_smtp_and_redis_providers_against_local_servers(tmp_path, everyday_
             assert html.get_payload(decode=True).decode() == "<b>hello from the test server</b>"
         finally:
             lite.stop()
+
+
+SSH_DAG = '''
+from airflow.providers.sftp.operators.sftp import SFTPOperator
+from airflow.providers.sftp.sensors.sftp import SFTPSensor
+from airflow.providers.ssh.hooks.ssh import SSHHook
+from airflow.providers.ssh.operators.ssh import SSHOperator
+from airflow.sdk import DAG, task
+
+with DAG("provider_ssh", schedule=None, params={"folder": ""}):
+    write = SSHOperator(task_id="ssh_write", ssh_conn_id="ssh_test",
+                        command="echo 'made over ssh' > {{ params.folder }}/remote.txt && echo written")
+    wait = SFTPSensor(task_id="sftp_wait", sftp_conn_id="ssh_test", path="{{ params.folder }}/remote.txt",
+                      poke_interval=0.2, timeout=30)
+    fetch = SFTPOperator(task_id="sftp_get", ssh_conn_id="ssh_test", operation="get",
+                         remote_filepath="{{ params.folder }}/remote.txt",
+                         local_filepath="{{ params.folder }}/fetched.txt")
+
+    @task
+    def hook_exec():
+        with SSHHook(ssh_conn_id="ssh_test").get_conn() as client:
+            _, stdout, _ = client.exec_command("echo $((40 + 2))")
+            return stdout.read().decode().strip()
+
+    write >> wait >> fetch >> hook_exec()
+'''
+
+
+@pytest.mark.timeout(600)
+def test_ssh_and_sftp_providers_against_a_local_sshd(tmp_path, everyday_site):
+    import base64
+
+    from .servers import SshServer
+
+    with SshServer(tmp_path / "sshd") as sshd:
+        files = tmp_path / "files"
+        files.mkdir()
+        lite = _start(tmp_path, everyday_site, "provider_ssh.py", SSH_DAG, {
+            "AIRFLOW_CONN_SSH_TEST": json.dumps({"conn_type": "ssh", "host": "127.0.0.1", "port": sshd.port,
+                                                 "login": sshd.user, "extra": {"key_file": sshd.key_file,
+                                                                               "no_host_key_check": True}})})
+        try:
+            run = lite.trigger("provider_ssh", dag_run_id=f"ssh-{uuid.uuid4().hex[:6]}", conf={"folder": str(files)})
+            final = lite.wait_for_run("provider_ssh", run["dag_run_id"], timeout=120)
+            assert final["state"] == "success", _failure(lite, "provider_ssh", run["dag_run_id"])
+            run_id = run["dag_run_id"]
+            # SSHOperator pushes the command's output base64-encoded, as in Airflow
+            assert base64.b64decode(_xcom(lite, "provider_ssh", run_id, "ssh_write")).decode().strip() == "written"
+            assert (files / "fetched.txt").read_text() == "made over ssh\n"
+            assert _xcom(lite, "provider_ssh", run_id, "hook_exec") == "42"
+        finally:
+            lite.stop()
