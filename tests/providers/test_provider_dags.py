@@ -155,6 +155,16 @@ def test_sql_providers_on_postgres_sqlite_and_mariadb(tmp_path, everyday_site):
                 assert listed[expected["package_name"]] == expected
             assert {"apache-airflow-providers-postgres", "apache-airflow-providers-mysql",
                     "apache-airflow-providers-sqlite", "apache-airflow-providers-http"} <= set(listed)
+            # and their connection types in the UI's connection form, with their fields (smtp as Airflow's)
+            r = lite.api("GET", "/ui/connections/hook_meta")
+            assert r.status_code == 200, r.text
+            forms = {h["connection_type"]: h for h in r.json()}
+            expected = {h["connection_type"]: h for h in reference("ui_connections_hook_meta.json")}
+            assert forms["smtp"] == expected["smtp"] and forms["fs"] == expected["fs"]
+            assert list(forms)[:4] == ["generic", "email", "fs", "package_index"]
+            assert forms["postgres"]["standard_fields"]["url_schema"] == {"hidden": False, "title": "Database",
+                                                                         "placeholder": None}
+            assert {"http", "mysql", "sqlite", "ssh", "sftp", "redis"} <= set(forms)
             assert _xcom(lite, "provider_sql", run_id, "maria_sql") == ((2,),)  # MySQLdb: a tuple of rows
         finally:
             lite.stop()

@@ -97,3 +97,51 @@ def installed_for_api() -> list[dict]:
 
     importhook.install()  # get_provider_info modules live under airflow.providers
     return [rest_api_entry(name, info) for name, info in sorted(provider_infos().items())]
+
+
+_STANDARD_FIELDS = ("description", "url_schema", "host", "port", "login", "password")
+
+
+def connection_form_entries() -> list[dict]:
+    """The connection form's entry for each connection type the installed providers declare, in
+    Airflow 3.2.1's `/ui/connections/hook_meta` shape, from their provider info alone (its
+    `ui-field-behaviour` and `conn-fields`; no hook is imported)."""
+    entries = []
+    for _name, info in sorted(provider_infos().items()):
+        for item in info.get("connection-types", []):
+            if not item.get("connection-type"):
+                continue
+            behaviour = item.get("ui-field-behaviour")
+            entries.append({
+                "connection_type": item["connection-type"], "hook_class_name": item.get("hook-class-name"),
+                "default_conn_name": None, "hook_name": item.get("hook-name") or item["connection-type"],
+                "standard_fields": _standard_fields(behaviour) if behaviour else None,
+                "extra_fields": _extra_fields(item["conn-fields"]) if item.get("conn-fields") else None,
+            })
+    return entries
+
+
+def _standard_fields(behaviour: dict) -> dict:
+    """hidden-fields / relabeling / placeholders -> each standard field's {hidden, title, placeholder}
+    (null for one the provider leaves as it is; the provider's `schema` is the form's `url_schema`)."""
+    hidden = set(behaviour.get("hidden-fields") or [])
+    titles = behaviour.get("relabeling") or {}
+    placeholders = behaviour.get("placeholders") or {}
+    fields = {}
+    for name in _STANDARD_FIELDS:
+        key = "schema" if name == "url_schema" else name
+        if name != "description" and (key in hidden or key in titles or key in placeholders):
+            fields[name] = {"hidden": key in hidden, "title": titles.get(key), "placeholder": placeholders.get(key)}
+        else:
+            fields[name] = None
+    return fields
+
+
+def _extra_fields(conn_fields: dict) -> dict:
+    result = {}
+    for name, spec in conn_fields.items():
+        schema = dict(spec.get("schema") or {})
+        schema["title"] = spec.get("label", name)
+        result[name] = {"value": schema.get("default"), "schema": schema, "description": spec.get("description"),
+                        "source": None}
+    return result
