@@ -7,6 +7,7 @@ Connections come through the REST API or `AIRFLOW_CONN_*`, as a user would give 
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 import uuid
 from decimal import Decimal
@@ -119,7 +120,9 @@ def _start(tmp_path, site, dag_file: str, text: str, env: dict) -> Lite:
     dags.mkdir()
     (dags / dag_file).write_text(textwrap.dedent(text))
     (tmp_path / "home").mkdir()
-    return Lite(tmp_path / "home", dags, env={"PYTHONPATH": str(site), **env}).start()
+    # from source: the single executable does not read PYTHONPATH yet (issue 15's executable part)
+    return Lite(tmp_path / "home", dags, command=[sys.executable, "-m", "leoflow"],
+                env={"PYTHONPATH": str(site), **env}).start()
 
 
 def _add_connection(lite: Lite, **body) -> None:

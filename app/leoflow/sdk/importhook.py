@@ -266,7 +266,7 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         # Every airflow module is a package, so `from airflow.x import y` on an
         # unknown y asks this finder for `airflow.x.y` and gets the message above.
         spec = importlib.machinery.ModuleSpec(fullname, self, is_package=True)
-        if fullname.startswith(_PROVIDERS) and MODULES[fullname] is None:
+        if (fullname == _PROVIDERS or fullname.startswith(_PROVIDERS + ".")) and MODULES[fullname] is None:
             # a namespace Leoflow serves (`airflow.providers.common`) still lists the installed
             # providers' folders, so pkgutil and provider discovery see them
             spec.submodule_search_locations = _provider_dirs(fullname)
@@ -357,7 +357,7 @@ def _missing(fullname: str) -> ImportError:
             text = (f"`{fullname}` is a family of providers, none of them installed: install the one needed "
                     f"(`leoflow providers install {short}-NAME`)")
             return ModuleNotFoundError(text, name=fullname)
-        if short and not _provider_dirs(package_of(short)):
+        if short and package_of(short) not in MODULES and not _provider_dirs(package_of(short)):
             text = (f"`{fullname}` needs the provider `{short}`, which is not installed: "
                     f"`leoflow providers install {short}`")
             return ModuleNotFoundError(text, name=fullname)
