@@ -30,7 +30,7 @@ MODULES: dict[str, str | None] = {
     "airflow.sdk.bases.hook": "leoflow.sdk.connection",
     "airflow.sdk.bases.sensor": "leoflow.sdk.sensors.base",
     "airflow.sdk.bases.notifier": "leoflow.sdk.notifier",
-    "airflow.sdk.bases.decorator": "leoflow.sdk.compat.decorator_base",
+    "airflow.sdk.bases.decorator": "leoflow.sdk.decorators",
     "airflow.sdk.bases.operatorlink": "leoflow.sdk.compat.sdk",
     "airflow.sdk.bases.timetable": "leoflow.sdk.compat.timetables",
     "airflow.sdk.definitions": None,

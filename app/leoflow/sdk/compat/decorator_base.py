@@ -6,10 +6,13 @@ import inspect
 from typing import Any, Callable
 
 from leoflow.sdk.compat.operator_helpers import KeywordParameters, determine_kwargs  # noqa: F401
-from leoflow.sdk.decorators import *  # noqa: F401,F403
-from leoflow.sdk.decorators import TaskDecorator, _decorator, get_unique_task_id  # noqa: F401
+from leoflow.sdk.decorators import _decorator
 from leoflow.sdk.mapping import MappedOperator as DecoratedMappedOperator  # noqa: F401
 from leoflow.sdk.operators.python import PythonOperator
+
+# served as `airflow.sdk.bases.decorator.<name>` through leoflow.sdk.decorators' __getattr__
+PROVIDER_NAMES = frozenset({"DecoratedOperator", "DecoratedMappedOperator", "KeywordParameters", "determine_kwargs",
+                            "is_async_callable", "task_decorator_factory"})
 
 
 class DecoratedOperator(PythonOperator):
