@@ -74,6 +74,9 @@ def provider_site(names: tuple[str, ...], label: str) -> Path:
     (building / ".complete").write_text(json.dumps(names))
     shutil.rmtree(target, ignore_errors=True)
     os.replace(building, target)
+    for stale in CACHE.glob(f"providers-{label}-*"):  # made for other versions: never used again
+        if stale != target and ".building-" not in stale.name:
+            shutil.rmtree(stale, ignore_errors=True)
     NOTES.append(f"{label} installed into {target} in {time.monotonic() - started:.0f} s")
     return target
 
