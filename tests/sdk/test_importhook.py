@@ -48,7 +48,8 @@ def test_modules_are_real_modules():
 
 def test_unsupported_module_names_itself():
     # A missing module is a ModuleNotFoundError, as Python raises, so DAG files' fallbacks catch it
-    with pytest.raises(ModuleNotFoundError, match=r"Leoflow does not support `airflow\.providers\.amazon` yet") as err:
+    with pytest.raises(ModuleNotFoundError, match=r"`airflow\.providers\.amazon` needs the provider `amazon`, which "
+                       r"is not installed: `leoflow providers install amazon`") as err:
         importlib.import_module("airflow.providers.amazon.aws.operators.s3")
     assert err.value.name == "airflow.providers.amazon"
 

@@ -85,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .healthcheck import add_parser as add_healthcheck_parser
 
     add_healthcheck_parser(sub)
+    from .providers import add_parser as add_providers_parser
+
+    add_providers_parser(sub)
     return parser
 
 
@@ -172,6 +175,10 @@ def _dispatch(parser, args) -> int:
         from . import healthcheck
 
         return healthcheck.run(args)
+    if cmd == "providers":
+        from . import providers
+
+        return providers.run(args, parser)
     parser.error(f"unknown command {cmd!r}")
     return 2
 

@@ -51,7 +51,7 @@ def _encode(value):
         return serde.encode(value)
     except TypeError:
         raise TypeError(f"cannot serialize an object of type {type(value).__qualname__} as an XCom: Leoflow "
-                        "stores JSON types, datetimes, dates, timedeltas, tuples and sets") from None
+                        "stores JSON types, datetimes, dates, timedeltas, tuples, sets and decimals") from None
 
 
 def _decode(value):

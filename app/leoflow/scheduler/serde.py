@@ -8,6 +8,7 @@ Leoflow's own read the same bytes. Only the standard library; datetimes come bac
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 from typing import Any
 
 CLASSNAME, VERSION, DATA = "__classname__", "__version__", "__data__"
@@ -46,6 +47,10 @@ def encode(value: Any) -> Any:
         return {CLASSNAME: "datetime.timedelta", VERSION: 2, DATA: value.total_seconds()}
     if isinstance(value, (set, frozenset)):
         return {CLASSNAME: "builtins.set", VERSION: 1, DATA: [encode(v) for v in value]}
+    if isinstance(value, decimal.Decimal):  # what SQL hooks return for NUMERIC; a whole one as an int
+        exponent = value.as_tuple().exponent
+        whole = isinstance(exponent, int) and exponent >= 0
+        return {CLASSNAME: "decimal.Decimal", VERSION: 1, DATA: int(value) if whole else float(value)}
     raise TypeError(f"cannot encode a {type(value).__name__} for a deferral (use JSON types or datetimes)")
 
 
@@ -92,6 +97,8 @@ def decode(value: Any) -> Any:
             return tuple(data)
         if cls in ("builtins.set", "builtins.frozenset"):
             return set(data)
+        if cls == "decimal.Decimal":
+            return decimal.Decimal(str(data))
         return data
     if "__type" in value and "__var" in value:
         kind, var = value["__type"], value["__var"]

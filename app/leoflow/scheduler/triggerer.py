@@ -125,6 +125,9 @@ class Triggerer:
     def _ensure_loop(self) -> None:
         if self._loop is not None:
             return
+        from .trigger_comms import install as install_comms
+
+        install_comms(self.services)  # triggers' hooks read Connections and Variables, as in Airflow
         loop = asyncio.new_event_loop()
         ready = threading.Event()
 

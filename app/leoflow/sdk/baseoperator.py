@@ -529,6 +529,15 @@ class BaseOperator(DependencyMixin):
 
         return template_env(self._dag, self)
 
+    def _do_render_template_fields(self, parent, template_fields, context, jinja_env, seen_oids) -> None:
+        """Render the named fields of `parent` in place (operators re-render a field they filled late)."""
+        from leoflow.sdk.templating import render_value
+
+        for name in template_fields:
+            value = getattr(parent, name, None)
+            if value is not None:
+                setattr(parent, name, render_value(value, context, jinja_env, self.template_ext))
+
 
 # BaseOperator's own __init__ takes default_args too (subclasses without an
 # __init__ of their own inherit this wrapped one).

@@ -7,7 +7,8 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from leoflow.sdk.comms import get_comms
-from leoflow.sdk.exceptions import AirflowNotFoundException
+from leoflow.sdk.compat.logging_mixin import LoggingMixin
+from leoflow.sdk.exceptions import AirflowException, AirflowNotFoundException
 
 
 class Connection:
@@ -35,6 +36,54 @@ class Connection:
             return json.loads(self.extra)
         except ValueError:
             return {}
+
+    def get_extra_dejson(self, nested: bool = False) -> dict:
+        """The extra as a dict; `nested`: string values that hold JSON are decoded too."""
+        extra = self.extra_dejson
+        if nested:
+            for key, value in extra.items():
+                if isinstance(value, str):
+                    try:
+                        extra[key] = json.loads(value)
+                    except ValueError:
+                        pass
+        return extra
+
+    def get_password(self) -> str | None:
+        return self.password
+
+    def get_extra(self) -> str | None:
+        return self.extra
+
+    def get_hook(self, *, hook_params: dict | None = None):
+        """An instance of the hook the installed providers register for this connection's type."""
+        from leoflow.sdk.compat.providers_manager import ProvidersManager
+
+        info = ProvidersManager().hooks.get(self.conn_type) if self.conn_type else None
+        if info is None:
+            raise AirflowException(f'Unknown hook type "{self.conn_type}"')
+        from leoflow.sdk.compat.module_loading import import_string
+
+        hook = import_string(info.hook_class_name)
+        return hook(**{info.connection_id_attribute_name: self.conn_id}, **(hook_params or {}))
+
+    def to_dict(self, prune_empty: bool = False, validate: bool = True) -> dict:
+        data = {"conn_id": self.conn_id, "conn_type": self.conn_type, "description": self.description,
+                "host": self.host, "login": self.login, "password": self.password, "schema": self.schema,
+                "port": self.port, "extra": self.extra_dejson or self.extra}
+        return {k: v for k, v in data.items() if v not in (None, "", {})} if prune_empty else data
+
+    def as_json(self) -> str:
+        data = self.to_dict(prune_empty=True)
+        data.pop("conn_id", None)
+        return json.dumps(data)
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, Connection):
+            return NotImplemented
+        return self.to_dict() == other.to_dict()
+
+    __hash__ = object.__hash__
 
     def get_uri(self) -> str:
         uri = f"{(self.conn_type or '').replace('_', '-')}://"
@@ -129,21 +178,41 @@ def _mask(conn: Connection) -> None:
     masker.mask_connection({"password": conn.password, "extra": conn.extra})
 
 
-class BaseHook:
-    """Just enough of Airflow's BaseHook for `get_connection` in user hooks."""
+class BaseHook(LoggingMixin):
+    """Airflow's BaseHook: a hook's connection by id, and what the connection form asks of a hook class.
+
+    Subclasses (every provider hook) set `conn_name_attr`, `default_conn_name`, `conn_type`, `hook_name`.
+    """
 
     def __init__(self, logger_name: str | None = None):
+        super().__init__()
+        self._log_config_logger_name = "airflow.task.hooks"
         self._logger_name = logger_name
 
     @classmethod
     def get_connection(cls, conn_id: str) -> Connection:
         return Connection.get(conn_id)
 
-    @property
-    def log(self):
-        import logging
+    @classmethod
+    async def aget_connection(cls, conn_id: str) -> Connection:
+        import asyncio
 
-        return logging.getLogger(self._logger_name or f"airflow.task.hooks.{type(self).__module__}.{type(self).__name__}")
+        return await asyncio.get_running_loop().run_in_executor(None, Connection.get, conn_id)
+
+    @classmethod
+    def get_hook(cls, conn_id: str, hook_params: dict | None = None):
+        return cls.get_connection(conn_id).get_hook(hook_params=hook_params)
+
+    def get_conn(self) -> Any:
+        raise NotImplementedError()
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        return {}
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        return {}
 
 
 class ConnectionAccessor:

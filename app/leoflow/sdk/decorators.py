@@ -359,3 +359,13 @@ task = _TaskNamespace()
 
 
 get_unique_task_id = unique_task_id  # Airflow's name
+
+
+def __getattr__(name: str):
+    """The names providers build their own `@task.x` decorators from (`airflow.sdk.bases.decorator`),
+    kept in leoflow.sdk.compat.decorator_base and loaded only when one is asked for."""
+    from leoflow.sdk.compat import decorator_base
+
+    if name in decorator_base.PROVIDER_NAMES:
+        return getattr(decorator_base, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -183,3 +183,19 @@ class DagRunTriggerException(AirflowException):
 
 class DagRunAlreadyExists(AirflowException):
     """The run to trigger exists already."""
+
+
+class AirflowOptionalProviderFeatureException(AirflowException):
+    """A provider feature needs an optional library that is not installed."""
+
+
+class AirflowBadRequest(AirflowException):
+    """A request a hook made was refused as malformed (HTTP 400)."""
+
+
+class TaskInstanceNotFound(AirflowException):
+    """The task instance asked for does not exist."""
+
+
+class UnmappableXComTypePushed(AirflowException):
+    """A mapped task's upstream pushed a value that cannot be expanded."""

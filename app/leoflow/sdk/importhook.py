@@ -149,7 +149,7 @@ MODULES: dict[str, str | None] = {
     "airflow.utils.trigger_rule": "leoflow.sdk.trigger_rule",
     "airflow.utils.timezone": "leoflow.sdk.timezone",
     "airflow.utils.context": "leoflow.sdk.compat.context",
-    "airflow.utils.helpers": "leoflow.sdk.compat.helpers",
+    "airflow.utils.helpers": "leoflow.sdk.compat.utils_helpers",
     "airflow.utils.task_group": "leoflow.sdk.taskgroup",
     "airflow.utils.edgemodifier": "leoflow.sdk.edges",
     "airflow.utils.state": "leoflow.sdk.state",
@@ -165,6 +165,38 @@ MODULES: dict[str, str | None] = {
     "airflow.decorators.base": "leoflow.sdk.decorators",
     "airflow.io": None,
     "airflow.io.path": "leoflow.sdk.objectstorage",
+    # what provider packages import (hooks, operators, sensors, triggers; see leoflow.providers)
+    "airflow.version": "leoflow.sdk.compat.version",
+    "airflow.sdk.module_loading": "leoflow.sdk.compat.module_loading",
+    "airflow.utils.module_loading": "leoflow.sdk.compat.module_loading",
+    "airflow.utils.log": None,
+    "airflow.utils.log.logging_mixin": "leoflow.sdk.compat.logging_mixin",
+    "airflow.utils.log.secrets_masker": "leoflow.sdk.compat.secrets_masker",
+    "airflow.utils.platform": "leoflow.sdk.compat.platform",
+    "airflow.sdk.log": "leoflow.sdk.compat.secrets_masker",
+    "airflow.sdk.execution_time.secrets_masker": "leoflow.sdk.compat.secrets_masker",
+    "airflow.sdk._shared": None,
+    "airflow.sdk._shared.secrets_masker": "leoflow.sdk.compat.secrets_masker",
+    "airflow.sdk.definitions._internal": None,
+    "airflow.sdk.definitions._internal.logging_mixin": "leoflow.sdk.compat.logging_mixin",
+    "airflow.providers_manager": "leoflow.sdk.compat.providers_manager",
+    "airflow.utils.operator_helpers": "leoflow.sdk.compat.operator_helpers",
+    "airflow.sdk.lineage": "leoflow.sdk.compat.lineage",
+    "airflow.lineage": None,
+    "airflow.lineage.hook": "leoflow.sdk.compat.lineage",
+    "airflow.sdk.execution_time.xcom": "leoflow.sdk.compat.xcom",
+    "airflow.models.xcom": "leoflow.sdk.compat.xcom",
+    "airflow.utils.yaml": "leoflow.sdk.compat.yaml",
+    "airflow.utils.email": "leoflow.sdk.compat.email",
+    "airflow.utils.strings": "leoflow.sdk.compat.strings",
+    "airflow.models.taskinstancekey": "leoflow.sdk.compat.context",
+    "airflow.sdk.definitions.template": "leoflow.sdk.templating",
+    "airflow.utils.template": "leoflow.sdk.templating",
+    "airflow.sdk.execution_time.timeout": "leoflow.sdk.compat.timeout",
+    "airflow.utils.timeout": "leoflow.sdk.compat.timeout",
+    "airflow.sdk.observability": None,
+    "airflow.sdk.observability.stats": "leoflow.sdk.compat.stats",
+    "airflow.stats": "leoflow.sdk.compat.stats",
 }
 
 # `airflow.X` package prefixes served from a folder on disk (see serve_folder).
@@ -221,11 +253,24 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
         for package, folder in FOLDERS.items():
             if fullname == package or fullname.startswith(package + "."):
                 return _folder_spec(fullname, package, folder)
+        if fullname in PROVIDER_FIRST:
+            spec = _provider_spec(fullname)
+            if spec is not None:
+                return spec
         if fullname not in MODULES:
+            if fullname.startswith(_PROVIDERS + "."):
+                spec = _provider_spec(fullname)
+                if spec is not None:
+                    return spec
             raise _missing(fullname)
         # Every airflow module is a package, so `from airflow.x import y` on an
         # unknown y asks this finder for `airflow.x.y` and gets the message above.
-        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        spec = importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+        if (fullname == _PROVIDERS or fullname.startswith(_PROVIDERS + ".")) and MODULES[fullname] is None:
+            # a namespace Leoflow serves (`airflow.providers.common`) still lists the installed
+            # providers' folders, so pkgutil and provider discovery see them
+            spec.submodule_search_locations = _provider_dirs(fullname)
+        return spec
 
     def create_module(self, spec):
         return None  # the default: a fresh module object
@@ -241,6 +286,55 @@ class AirflowCompatFinder(importlib.abc.MetaPathFinder, importlib.abc.Loader):
                 module.__dict__[name] = value
 
 
+_PROVIDERS = "airflow.providers"
+# Provider modules Leoflow serves only while their provider is not installed: once it is, the
+# provider's own module runs (its lazy names resolve to the `airflow.sdk` paths served above).
+PROVIDER_FIRST = frozenset({"airflow.providers.common.compat.sdk"})
+
+
+def _provider_dirs(fullname: str) -> list[str]:
+    """The folders on sys.path that hold `fullname` as a directory (`<site>/airflow/providers/postgres`)."""
+    import os
+
+    parts = fullname.split(".")
+    found = []
+    for entry in sys.path:
+        if isinstance(entry, str):
+            folder = os.path.join(entry or ".", *parts)
+            if os.path.isdir(folder) and folder not in found:
+                found.append(folder)
+    return found
+
+
+def _provider_spec(fullname: str):
+    """An installed provider package's module (`airflow.providers.postgres.hooks.postgres`), from disk.
+
+    Provider wheels install under `airflow/providers/` in site-packages; Leoflow serves `airflow`
+    itself, so their modules are found here, in the parent's folders, and run unchanged.
+    """
+    parent = fullname.rpartition(".")[0]
+    module = sys.modules.get(parent)
+    path = getattr(module, "__path__", None) if module is not None else None
+    if not path or MODULES.get(parent, "") is None:
+        path = _provider_dirs(parent)
+    if not path:
+        return None
+    return importlib.machinery.PathFinder.find_spec(fullname, list(path))
+
+
+def _importer() -> str:
+    """Who asked for a module: the first frame outside the import machinery (a provider or the DAG file)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_globals.get("__name__", "")
+        if not (name.startswith("importlib") or name == __name__ or name.startswith("_frozen_importlib")):
+            if name.startswith("airflow."):
+                return f"imported by {name}"
+            return "imported by this DAG file"
+        frame = frame.f_back
+    return "imported by this DAG file"
+
+
 def _missing(fullname: str) -> ImportError:
     """The error for an `airflow.*` name Leoflow does not serve.
 
@@ -254,7 +348,20 @@ def _missing(fullname: str) -> ImportError:
     removed = removed_module(fullname)
     if removed is not None:
         return ModuleNotFoundError(message(fullname, *removed), name=fullname)
-    text = f"Leoflow does not support `{fullname}` yet (imported by this DAG file)"
+    if fullname.startswith(_PROVIDERS + "."):
+        from leoflow.providers.names import NESTED as _NESTED_FAMILIES
+        from leoflow.providers.names import distribution_of, package_of
+
+        short = distribution_of(fullname)
+        if short in _NESTED_FAMILIES:
+            text = (f"`{fullname}` is a family of providers, none of them installed: install the one needed "
+                    f"(`leoflow providers install {short}-NAME`)")
+            return ModuleNotFoundError(text, name=fullname)
+        if short and package_of(short) not in MODULES and not _provider_dirs(package_of(short)):
+            text = (f"`{fullname}` needs the provider `{short}`, which is not installed: "
+                    f"`leoflow providers install {short}`")
+            return ModuleNotFoundError(text, name=fullname)
+    text = f"Leoflow does not support `{fullname}` yet ({_importer()})"
     parent = fullname.rpartition(".")[0]
     if MODULES.get(parent) is not None:
         return ImportError(text, name=fullname)

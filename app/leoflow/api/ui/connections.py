@@ -34,7 +34,13 @@ HOOKS = [
 
 
 def hook_meta(services, request):
-    return HOOKS
+    """Leoflow's own types, then those of the installed provider packages (leoflow.providers)."""
+    from leoflow.providers.discovery import connection_form_entries
+    from leoflow.sdk import importhook
+
+    importhook.install()  # the providers' get_provider_info modules live under airflow.providers
+    own = {h["connection_type"] for h in HOOKS}
+    return HOOKS + [h for h in connection_form_entries() if h["connection_type"] not in own]
 
 
 ROUTES = [("/ui/connections/hook_meta", ["GET"], hook_meta)]

@@ -8,6 +8,7 @@ from leoflow.sdk.params import Param
 from leoflow.sdk.runtime import RuntimeTaskInstance as TaskInstance
 from leoflow.sdk.compat.models_variable import Variable
 from leoflow.sdk.xcomarg import XComArg
+from leoflow.sdk.compat.context import TaskInstanceKey
 
 
 class DagRun:
@@ -21,4 +22,4 @@ class DagModel:
 Operator = BaseOperator
 
 __all__ = ["BaseOperator", "Connection", "DAG", "DagModel", "DagRun", "MappedOperator", "Operator", "Param",
-           "TaskInstance", "Variable", "XComArg"]
+           "TaskInstance", "TaskInstanceKey", "Variable", "XComArg"]

@@ -91,3 +91,14 @@ class StartTriggerArgs:
         self.trigger_kwargs = trigger_kwargs
         self.next_kwargs = next_kwargs
         self.timeout = timeout
+
+
+class BaseEventTrigger(BaseTrigger):
+    """A trigger an AssetWatcher may use: its events stand for changes outside Airflow."""
+
+    @staticmethod
+    def hash(classpath: str, kwargs: dict[str, Any]) -> int:
+        """One number per (classpath, kwargs): the same watcher on two DAGs is one trigger."""
+        import json
+
+        return hash((classpath, json.dumps(kwargs, sort_keys=True, default=str)))

@@ -1,0 +1,76 @@
+"""`leoflow providers install NAME... | list`: Airflow provider packages beside Leoflow.
+
+`install` takes short names (`postgres`, `common-sql`) or requirement strings
+(`postgres==6.2.0`, `apache-airflow-providers-http>=5`) and never installs Airflow itself
+(leoflow.providers.install says how). `list` prints what `/api/v2/providers` shows.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from .output import FORMATS, print_rows
+
+
+def add_parser(sub) -> None:
+    providers = sub.add_parser("providers", help="install and list Airflow provider packages")
+    providers_sub = providers.add_subparsers(dest="providers_command", metavar="ACTION")
+    q = providers_sub.add_parser("install", help="install providers and their libraries (never Airflow itself)")
+    q.add_argument("names", nargs="+", metavar="NAME", help="postgres, common-sql, http==5.3.0, ...")
+    q.add_argument("--target", help="install into this folder instead of Leoflow's environment")
+    q.add_argument("-c", "--constraint", help="a constraints file for the libraries (e.g. Airflow's)")
+    q = providers_sub.add_parser("list", help="the installed providers")
+    q.add_argument("-o", "--output", choices=FORMATS, default="table")
+
+
+def run(args, parser) -> int:
+    action = args.providers_command
+    if action is None:
+        parser.parse_args(["providers", "--help"])
+    return install(args) if action == "install" else list_providers(args)
+
+
+def install(args) -> int:
+    from leoflow.providers.install import InstallError, parse_request
+    from leoflow.providers.install import install as do_install
+
+    if getattr(sys, "frozen", False):
+        # the single executable has no pip of its own to run (`sys.executable` is Leoflow itself)
+        print("leoflow: `providers install` needs Leoflow installed from source for now: the single executable "
+              "has no pip of its own and does not read $LEOFLOW_HOME/site-packages yet", file=sys.stderr)
+        return 2
+    target = Path(args.target) if args.target else None  # None: the environment Leoflow runs in
+    constraint = Path(args.constraint) if args.constraint else None
+    if constraint is not None and not constraint.is_file():
+        print(f"leoflow: --constraint {constraint}: no such file", file=sys.stderr)
+        return 2
+    try:
+        for name in args.names:
+            parse_request(name)  # a bad name or Airflow itself is refused before anything runs
+    except InstallError as exc:
+        print(f"leoflow: {exc}", file=sys.stderr)
+        return 2
+    where = f"into {target}" if target else f"into {sys.prefix}"
+    print(f"Installing {', '.join(args.names)} {where} ...", flush=True)
+    try:
+        plan = do_install(args.names, target=target, extra_constraints=constraint,
+                          log=lambda line: print(line, flush=True))
+    except (InstallError, ValueError) as exc:
+        print(f"leoflow: {exc}", file=sys.stderr)
+        return 2
+    for name, version in sorted(plan.providers.items()):
+        print(f"installed {name}=={version}")
+    if plan.third_party:
+        print(f"with {len(plan.third_party)} libraries: {', '.join(plan.third_party)}")
+    return 0
+
+
+def list_providers(args) -> int:
+    from leoflow.api.plugins import STANDARD_PROVIDER
+    from leoflow.providers.discovery import installed_for_api
+
+    rows = [p for p in installed_for_api() if p["package_name"] != STANDARD_PROVIDER["package_name"]]
+    rows = sorted([dict(STANDARD_PROVIDER), *rows], key=lambda p: p["package_name"])
+    print_rows(rows, ["package_name", "description", "version"], args.output)
+    return 0
