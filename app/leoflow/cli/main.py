@@ -77,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, platform: str | None = None) -> int:
+    """`platform` stands for sys.platform (tests pass another)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_fork-server"]:  # internal: lite replacing a fork server that died (executors/forkserver.py)
         from leoflow.executors.forkserver import serve_inherited
@@ -88,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     cmd = args.command
     if cmd is None:
         parser.print_help()
+        return 2
+    from .platform_support import refusal
+
+    if (why := refusal(cmd, platform)) is not None:
+        print(why, file=sys.stderr)
         return 2
     if cmd == "version":
         from leoflow import __version__
