@@ -84,6 +84,10 @@ def main(argv: list[str] | None = None, platform: str | None = None) -> int:
         from leoflow.executors.forkserver import serve_inherited
 
         return serve_inherited(int(argv[1]))
+    if argv[:1] == ["_prune-cache"]:  # internal: the single executable just unpacked a new build (ADR 28)
+        from .unpack_cache import main as prune_main
+
+        return prune_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     cmd = args.command
