@@ -37,8 +37,9 @@ ui-assets: $(STAMP)
 test: $(STAMP) ui-assets bytecode
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Reproducible (ADR 28): the last commit's time stands for "now", and string hashing is fixed.
 binary: $(STAMP) ui-assets
-	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/work build/leoflow.spec
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) PYTHONHASHSEED=0 $(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/work build/leoflow.spec
 	$(BIN)/python build/selfextract.py dist/leoflow-onedir dist/leoflow
 
 binary-smoke: dist/leoflow
