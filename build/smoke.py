@@ -12,6 +12,7 @@ usage: python build/smoke.py dist/leoflow
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -169,6 +170,8 @@ def finish(work: Path) -> int:
     if failed:
         print((work / "lite.log").read_text(errors="replace")[-5000:])
     print(f"binary smoke: {passed} passed, {failed} failed")
+    # Its HOME holds the unpacked program (160 MB): leave none of it behind.
+    shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
 
 
