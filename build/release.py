@@ -145,6 +145,7 @@ def classify(frozen: list[tuple[str, Path, str]]) -> tuple[dict, dict, list[str]
     """Frozen files -> Python distributions {name: (version, files)}, other components {key: dict}, unknown."""
     owners = _owners_by_file()
     app, dags = (ROOT / "app").resolve(), (ROOT / "dags").resolve()
+    staged = (ROOT / "build/work/leoflow/staged").resolve()  # build/leoflow.spec's copies of app/ and dags/
     ui, monaco = fetch_airflow_core.TARGET.resolve(), fetch_monaco.TARGET.resolve()
     base = Path(sys.base_prefix).resolve()
     dists: dict[str, list] = {}
@@ -160,7 +161,8 @@ def classify(frozen: list[tuple[str, Path, str]]) -> tuple[dict, dict, list[str]
         if resolved in owners:
             name, ver = owners[resolved]
             dists.setdefault(name, [ver, []])[1].append(dest)
-        elif resolved.is_relative_to(app) or resolved.is_relative_to(dags) or resolved == (ROOT / "build/entry.py"):
+        elif (resolved.is_relative_to(app) or resolved.is_relative_to(dags) or resolved.is_relative_to(staged)
+              or resolved == (ROOT / "build/entry.py")):
             continue  # Leoflow itself: the SBOM's main component
         elif kind == "EXECUTABLE":  # PyInstaller's bootloader, with the entry point inside
             pyi = next(v for v in owners.values() if _canonical(v[0]) == "pyinstaller")
