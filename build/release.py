@@ -258,6 +258,16 @@ def self_test(executable: Path, onedir_program: Path) -> None:
         raise SystemExit(f"self-test of {onedir_program} failed: {out.stdout}{out.stderr}")
 
 
+def self_test_client(executable: Path) -> None:
+    """Windows: the client CLI only. `version` answers, `lite` says why it does not run here."""
+    out = subprocess.run([str(executable), "version"], capture_output=True, text=True, timeout=120)
+    if out.returncode != 0 or out.stdout.strip() != version():
+        raise SystemExit(f"self-test of {executable} failed: {out.stdout}{out.stderr}")
+    out = subprocess.run([str(executable), "lite"], capture_output=True, text=True, timeout=120)
+    if out.returncode != 2 or "task SDK does not run tasks there" not in out.stderr:
+        raise SystemExit(f"self-test of {executable}: lite should refuse on Windows: {out.stdout}{out.stderr}")
+
+
 def sha256(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
@@ -268,8 +278,12 @@ def sha256(path: Path) -> str:
 
 def pack() -> None:
     epoch, name = source_date_epoch(), f"leoflow-{version()}-{target()}"
-    executable = DIST / "leoflow"
-    self_test(executable, ONEDIR / "leoflow")
+    windows = sys.platform == "win32"  # one .exe from PyInstaller's onefile mode, no onedir asset
+    executable = DIST / ("leoflow.exe" if windows else "leoflow")
+    if windows:
+        self_test_client(executable)
+    else:
+        self_test(executable, ONEDIR / "leoflow")
     OUT.mkdir(parents=True, exist_ok=True)
     for old in OUT.iterdir():
         old.unlink()
@@ -277,16 +291,18 @@ def pack() -> None:
     text = json.dumps(bom, indent=2, sort_keys=False) + "\n"
     validate_sbom(text, bom["specVersion"])
     (OUT / f"{name}.cdx.json").write_text(text)
-    (OUT / name).write_bytes(executable.read_bytes())
-    os.chmod(OUT / name, 0o755)
-    with open(OUT / f"{name}-onedir.tar.gz", "wb") as f:
-        deterministic_tar_gz(ONEDIR, f, root=name, mtime=epoch)
+    (OUT / (name + executable.suffix)).write_bytes(executable.read_bytes())
+    os.chmod(OUT / (name + executable.suffix), 0o755)
+    if not windows:
+        with open(OUT / f"{name}-onedir.tar.gz", "wb") as f:
+            deterministic_tar_gz(ONEDIR, f, root=name, mtime=epoch)
     assets = sorted(p.name for p in OUT.iterdir())
     (OUT / "checksums.txt").write_text("".join(f"{sha256(OUT / a)}  {a}\n" for a in assets))
-    check = subprocess.run(["sha256sum", "--check", "--strict", "checksums.txt"], cwd=OUT, capture_output=True,
-                           text=True)
-    if check.returncode != 0:
-        raise SystemExit(f"checksums do not verify: {check.stdout}{check.stderr}")
+    if not windows:
+        check = subprocess.run(["sha256sum", "--check", "--strict", "checksums.txt"], cwd=OUT,
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise SystemExit(f"checksums do not verify: {check.stdout}{check.stderr}")
     pypi = sum(1 for c in bom["components"] if c.get("purl", "").startswith("pkg:pypi/"))
     print(f"{OUT.relative_to(ROOT)}: {', '.join(assets)}, checksums.txt; SBOM: {len(bom['components'])} "
           f"components ({pypi} from PyPI)")
