@@ -28,7 +28,8 @@ in_chroot() {
   cp "${PIP_CERT:-/etc/ssl/certs/ca-certificates.crt}" "$R/etc/ssl/certs/build-host-ca.crt"
   chroot "$R" /usr/bin/env -i HOME=/root PATH=/usr/local/bin:/usr/bin:/bin LANG=C.UTF-8 \
     PIP_CERT=/etc/ssl/certs/build-host-ca.crt PIP_DEFAULT_TIMEOUT=180 \
-    SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" PYTHONHASHSEED=0 /bin/sh -ec "$1"
+    SOURCE_DATE_EPOCH="$SOURCE_DATE_EPOCH" LEOFLOW_BUILD_COMMIT="$(git rev-parse HEAD)" PYTHONHASHSEED=0 \
+    /bin/sh -ec "$1"
 }
 
 if [ ! -x "$BASE/bin/sh" ]; then

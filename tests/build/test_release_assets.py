@@ -136,3 +136,20 @@ def test_the_executable_is_the_same_bytes_as_another_build_of_this_commit(assets
         pytest.skip("set LEOFLOW_TEST_FIRST_BUILD to an earlier build's dist/leoflow")
     out, name = assets
     assert hashlib.sha256(Path(first).read_bytes()).hexdigest() == hashlib.sha256((out / name).read_bytes()).hexdigest()
+
+
+def test_the_executable_says_which_build_it_is(assets, tmp_path):
+    out, name = assets
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LEOFLOW_CACHE_DIR": str(tmp_path / "cache")}
+    shown = subprocess.run([str(out / name), "version", "--json"], env=env, capture_output=True, text=True, timeout=120)
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)
+    bom = json.loads((out / f"{name}.cdx.json").read_text())
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    assert info["version"] == release.version() and info["frozen"] is True
+    assert info["build_date"] == bom["metadata"]["timestamp"]  # the commit's time, not the time of building
+    assert info["airflow_compat_version"] == "3.2.1"
+    assert info["python"] == ".".join(map(str, sys.version_info[:3]))
+    if not subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT,
+                          capture_output=True, text=True).stdout:
+        assert info["commit"] == head  # a clean checkout: the build is of HEAD

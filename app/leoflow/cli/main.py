@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 8080)")
 
-    sub.add_parser("version", help="print the version")
+    p = sub.add_parser("version", help="print the version")
+    p.add_argument("--json", action="store_true",
+                   help="also the commit, the build date, the Airflow version it speaks and the Python inside")
 
     p = sub.add_parser("migrate", help="apply the schema migrations to the metadata database")
     _common(p, dags=False)
@@ -100,6 +102,13 @@ def main(argv: list[str] | None = None, platform: str | None = None) -> int:
         print(why, file=sys.stderr)
         return 2
     if cmd == "version":
+        if args.json:
+            import json
+
+            from leoflow.build_info import build_info
+
+            print(json.dumps(build_info()))
+            return 0
         from leoflow import __version__
 
         print(__version__)
