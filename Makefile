@@ -9,7 +9,7 @@ LEOFLOW_HOME ?= $(CURDIR)/.leoflow-home
 LEOFLOW_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 export LEOFLOW_TEST_POSTGRES_URL LEOFLOW_TEST_BINARY
 
-.PHONY: install lite test binary binary-smoke bench clean ui-assets bytecode image release
+.PHONY: install lite test binary binary-smoke bench clean ui-assets bytecode image
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -87,3 +87,9 @@ release: $(STAMP) ui-assets $(RELEASE_TOOLS)/.installed
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BIN)/python build/release.py environment-sbom
 	$(MAKE) binary
 	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BIN)/python build/release.py pack
+
+# The Linux executable for glibc 2.31+ (Debian 11, Ubuntu 20.04), built in a Debian 11 chroot: needs root
+# and debootstrap; rootfs and CPython are cached in ~/.cache/leoflow-build (ADR 28). Output: dist/oldglibc/.
+binary-oldglibc: ui-assets
+	bash build/oldglibc.sh
+.PHONY: release binary-oldglibc
