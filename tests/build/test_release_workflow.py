@@ -47,3 +47,4 @@ def test_the_workflow_does_what_the_release_promises():
     assert "make release" in text and "cosign sign-blob" in text and "attest-build-provenance" in text
     assert "--draft=true" in text and "if: failure()" in text  # a failed install takes the release back
     assert "id-token: write" in text
+    assert "gh-action-pypi-publish" in text and "install.sh" in text
