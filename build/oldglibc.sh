@@ -48,7 +48,8 @@ if [ ! -x "$R$PY" ]; then
     cd /root && apt-get source --download-only -qq python3.11
     rm -rf Python-3.11.* && tar xzf python3.11_3.11.*.orig.tar.gz && cd Python-3.11.*/
     ./configure -q --prefix=/opt/python3.11 --enable-shared LDFLAGS=-Wl,-rpath,/opt/python3.11/lib
-    make -s -j\$(nproc) >/root/cpython-make.log 2>&1 && make -s install >/root/cpython-install.log 2>&1"
+    make -s -j\$(nproc) >/root/cpython-make.log 2>&1 && make -s install >/root/cpython-install.log 2>&1
+    cd /root && rm -rf Python-3.11.*/"
 fi
 
 # The commit's files plus the fetched UI build and editor (never committed), nothing else.
