@@ -146,7 +146,7 @@ def classify(frozen: list[tuple[str, Path, str]]) -> tuple[dict, dict, list[str]
     """Frozen files -> Python distributions {name: (version, files)}, other components {key: dict}, unknown."""
     owners = _owners_by_file()
     app, dags = (ROOT / "app").resolve(), (ROOT / "dags").resolve()
-    staged = (ROOT / "build/work/leoflow/staged").resolve()  # build/leoflow.spec's copies of app/ and dags/
+    work = (ROOT / "build/work").resolve()  # build/leoflow.spec stages copies of app/ and dags/ in WORK/*/staged
     ui, monaco = fetch_airflow_core.TARGET.resolve(), fetch_monaco.TARGET.resolve()
     base = Path(sys.base_prefix).resolve()
     dists: dict[str, list] = {}
@@ -162,7 +162,7 @@ def classify(frozen: list[tuple[str, Path, str]]) -> tuple[dict, dict, list[str]
         if resolved in owners:
             name, ver = owners[resolved]
             dists.setdefault(name, [ver, []])[1].append(dest)
-        elif (resolved.is_relative_to(app) or resolved.is_relative_to(dags) or resolved.is_relative_to(staged)
+        elif (resolved.is_relative_to(app) or resolved.is_relative_to(dags) or (resolved.is_relative_to(work) and "staged" in resolved.relative_to(work).parts)
               or resolved == (ROOT / "build/entry.py")):
             continue  # Leoflow itself: the SBOM's main component
         elif kind == "EXECUTABLE":  # PyInstaller's bootloader, with the entry point inside
