@@ -162,8 +162,8 @@ def classify(frozen: list[tuple[str, Path, str]]) -> tuple[dict, dict, list[str]
         if resolved in owners:
             name, ver = owners[resolved]
             dists.setdefault(name, [ver, []])[1].append(dest)
-        elif (resolved.is_relative_to(app) or resolved.is_relative_to(dags) or (resolved.is_relative_to(work) and "staged" in resolved.relative_to(work).parts)
-              or resolved == (ROOT / "build/entry.py")):
+        elif (resolved.is_relative_to(app) or resolved.is_relative_to(dags) or resolved == ROOT / "build/entry.py"
+              or (resolved.is_relative_to(work) and "staged" in resolved.relative_to(work).parts)):
             continue  # Leoflow itself: the SBOM's main component
         elif kind == "EXECUTABLE":  # PyInstaller's bootloader, with the entry point inside
             pyi = next(v for v in owners.values() if _canonical(v[0]) == "pyinstaller")
