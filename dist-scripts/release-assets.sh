@@ -1,12 +1,6 @@
 #!/usr/bin/env bash
-# Turn dist/leoflow into release assets: a versioned, platform-named file and its checksum.
-# Build on the oldest Linux to support: the file needs the glibc of the machine that built it.
+# Release assets for this machine: now `make release` (dist/release; ADR 28). For Linux executables
+# that run on glibc 2.31 and newer, build/oldglibc.sh builds in a Debian 11 chroot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-make binary
-version=$(dist/leoflow version)
-name="leoflow-${version}-$(uname -s | tr '[:upper:]' '[:lower:]')-$(uname -m)"
-mkdir -p dist/release
-cp dist/leoflow "dist/release/${name}"
-(cd dist/release && sha256sum "${name}" > "${name}.sha256")
-echo "dist/release/${name}"
+exec make release

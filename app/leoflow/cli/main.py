@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port to listen on (default 8080)")
 
-    sub.add_parser("version", help="print the version")
+    p = sub.add_parser("version", help="print the version")
+    p.add_argument("--json", action="store_true",
+                   help="also the commit, the build date, the Airflow version it speaks and the Python inside")
 
     p = sub.add_parser("migrate", help="apply the schema migrations to the metadata database")
     _common(p, dags=False)
@@ -91,12 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, platform: str | None = None) -> int:
+    """`platform` stands for sys.platform (tests pass another)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["_fork-server"]:  # internal: lite replacing a fork server that died (executors/forkserver.py)
         from leoflow.executors.forkserver import serve_inherited
 
         return serve_inherited(int(argv[1]))
+    if argv[:1] == ["_prune-cache"]:  # internal: the single executable just unpacked a new build (ADR 28)
+        from .unpack_cache import main as prune_main
+
+        return prune_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from . import context
@@ -129,7 +136,19 @@ def _dispatch(parser, args) -> int:
     if cmd is None:
         parser.print_help()
         return 2
+    from .platform_support import refusal
+
+    if (why := refusal(cmd, platform)) is not None:
+        print(why, file=sys.stderr)
+        return 2
     if cmd == "version":
+        if args.json:
+            import json
+
+            from leoflow.build_info import build_info
+
+            print(json.dumps(build_info()))
+            return 0
         from leoflow import __version__
 
         print(__version__)
