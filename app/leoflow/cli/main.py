@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None, platform: str | None = None) -> int:
     from .context import UsageError
 
     try:
-        return _dispatch(parser, args)
+        return _dispatch(parser, args, platform)
     except UsageError as exc:  # a mistake the person can fix: one line, exit 2
         print(f"leoflow: {exc}", file=sys.stderr)
         return 2
@@ -129,7 +129,7 @@ def main(argv: list[str] | None = None, platform: str | None = None) -> int:
         return 2
 
 
-def _dispatch(parser, args) -> int:
+def _dispatch(parser, args, platform: str | None = None) -> int:
     if getattr(args, "func", None) is not None:  # the commands of commands.py name their function
         return args.func(args)
     cmd = args.command
