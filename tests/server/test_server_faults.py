@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import text
 
+from tests.e2e.lite_process import free_port
 from tests.server.cluster import Replica, leader, server_env, wait_for
 from tests.server.conftest import migrate
 from tests.server.test_replicas import assert_each_try_ran_once, trigger_runs, wait_finished
@@ -68,7 +69,7 @@ def test_a_schema_behind_waits_for_migrate_and_one_ahead_is_refused(tmp_path, da
         conn.execute(text("UPDATE alembic_version SET version_num = '9999z'"))
     engine.dispose()
     proc = subprocess.run([sys.executable, "-m", "leoflow", "server", "--home", str(tmp_path / "ahead"),
-                           "--port", "0"], env=env, capture_output=True, text=True, timeout=60)
+                           "--port", str(free_port())], env=env, capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     assert "the database schema is at revision 9999z, newer than this Leoflow's" in proc.stderr
 

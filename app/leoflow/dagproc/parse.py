@@ -86,10 +86,12 @@ def _parse_time_comms(reader):
     from leoflow.sdk import comms
 
     try:
-        comms.get_comms()
-        busy = True
+        previous = comms.get_comms()
     except RuntimeError:
-        busy = False
+        previous = None
+    # A task's comms stay (its DAG file is read with them); the database-side comms a triggerer installs
+    # in this process give way to this parse's own reader for its duration.
+    busy = previous is not None and not getattr(previous, "database_side", False)
     if reader is None or busy:
         yield
         return
@@ -97,7 +99,7 @@ def _parse_time_comms(reader):
     try:
         yield
     finally:
-        comms.set_comms(None)
+        comms.set_comms(previous)
 
 
 def format_import_error(path: str, exc: BaseException) -> str:

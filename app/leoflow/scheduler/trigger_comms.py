@@ -15,6 +15,8 @@ from ..store import connections, variables
 
 
 class TriggererComms:
+    database_side = True  # not a task's: a parse in this process may put its own reader in front
+
     def __init__(self, services):
         self.services = services
 
@@ -39,8 +41,9 @@ class TriggererComms:
 
 
 def install(services) -> None:
-    """Give this process the triggerer's comms, unless something (a task) has its own already."""
+    """Give this process the triggerer's comms, unless something (a task) has its own already; the
+    triggerer of another installation in this process (tests, `dags test`) gives way to this one."""
     from ..sdk import comms
 
-    if not comms.has_comms():
+    if not comms.has_comms() or getattr(comms.get_comms(), "database_side", False):
         comms.set_comms(TriggererComms(services))
