@@ -80,6 +80,10 @@ def main(argv: list[str] | None = None) -> int:
         from leoflow.executors.forkserver import serve_inherited
 
         return serve_inherited(int(argv[1]))
+    if argv[:1] == ["execute-workload"]:  # internal: a Kubernetes task pod's command (executors/kubernetes/)
+        from .execute_workload import main as execute_workload
+
+        return execute_workload(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     cmd = args.command

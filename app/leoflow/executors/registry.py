@@ -12,9 +12,16 @@ def _local(services, forkserver):
     return LocalExecutor(forkserver, services.settings.parallelism, services.settings)
 
 
+def _kubernetes(services, forkserver):
+    from .kubernetes import KubernetesExecutor
+
+    return KubernetesExecutor(services.settings, services.settings.parallelism, engine=services.engine)
+
+
 # alias -> factory(services, forkserver)
 FACTORIES = {
     "local": _local,
+    "kubernetes": _kubernetes,
 }
 
 

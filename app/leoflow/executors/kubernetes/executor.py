@@ -1,0 +1,552 @@
+"""The Kubernetes executor: each try is a pod (ADR 27).
+
+`submit` only notes the try; a small pool of threads creates the pods (the scheduler never waits on
+the API). One thread watches the release's pods (tracking resourceVersion, listing again on 410 Gone)
+and another keeps house every second: pending timeouts, a metadata-only relist that catches what the
+watch missed, tries ended from the UI, the logs of running pods. Only the leading scheduler replica
+acts: a standby holds nothing, and a replica that takes the lead adopts the release's pods through
+their labels.
+
+Exits are reported in the local executor's shape ({ti_id, try_number, attempt, log_key, exit_code,
+reason}); `requeue` asks the scheduler to put a queued try back (a quota refused its pod).
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import queue
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ...runner.logfile import UnsafeLogPath, log_relative_path, resolve_log_path
+from . import api, names, phases, podspec
+from .pods import Pods
+
+log = logging.getLogger(__name__)
+
+WATCH_TIMEOUT = 50  # seconds one watch request lasts (the API ends it too); then it is resumed
+LOG_INTERVAL = 3.0  # seconds between reads of a running pod's log
+RECONCILE_INTERVAL = 5.0  # seconds between looks at the database for tries ended from the UI
+QUOTA_BACKOFF = 10.0  # seconds no new pod is tried after a quota refused one
+ACTIVE = ("queued", "running")  # a try in another state has no business running a pod
+
+
+@dataclass
+class _Held:
+    """A try whose pod this executor answers for."""
+
+    name: str
+    ti_id: str
+    try_number: int
+    attempt: str | None
+    log_key: tuple
+    log_path: Path | None
+    since: float = field(default_factory=time.monotonic)
+    seen: bool = False  # the API has shown this pod (so a list without it means it is gone)
+    resource_version: str = ""
+    outcome: phases.Outcome | None = None
+    ending: str | None = None  # why Leoflow deletes the pod
+    log_bytes: int = 0  # how much of the pod's log is in the local log file
+    over_since: float | None = None  # when the database first said the try no longer runs
+    completing: bool = False
+
+
+class KubernetesExecutor:
+    name = "KubernetesExecutor"
+
+    def __init__(self, settings, parallelism: int, *, core=None, engine=None, start: bool = True):
+        self.settings = settings
+        self.parallelism = parallelism
+        self.engine = engine  # the metadata database: executor_config of tasks, tries ended from the UI
+        self.namespace = api.default_namespace(settings)
+        self.release = settings.kubernetes_release or "leoflow"
+        self.selector = names.selector(self.release)
+        self._stop = threading.Event()
+        self.pods = Pods(core if core is not None else api.connect(settings), self.namespace, self._stop)
+        self.template = (podspec.load_template(settings.kubernetes_pod_template_file)
+                         if settings.kubernetes_pod_template_file else None)
+        self.image = settings.kubernetes_image or self._own_image()
+        self.api_url = settings.kubernetes_execution_api_url or settings.execution_api_url
+        self.dags_folder = settings.kubernetes_dags_folder or str(settings.dags_folder)
+        self.leadership = None  # the scheduler's (boot.py sets it): only a leader acts
+        self.on_event = lambda: None
+        self.log_shipper = None
+        self._lock = threading.RLock()
+        self._held: dict[str, _Held] = {}
+        self._exits: list[dict] = []
+        self._leading = False
+        self._quota_until = 0.0
+        self._detached = False
+        self._last_relist = self._last_reconcile = self._last_logs = 0.0
+        self._configs: dict[tuple, dict | None] = {}  # (dag_version_id, task_id) -> executor_config
+        self._work = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="k8s-pods")
+        self._resync = queue.SimpleQueue()
+        self.problem: str | None = None
+        self._threads = [threading.Thread(target=self._watch_loop, name="k8s-watch", daemon=True),
+                         threading.Thread(target=self._house_loop, name="k8s-house", daemon=True)]
+        if start:
+            for t in self._threads:
+                t.start()
+
+    def _own_image(self) -> str:
+        """In a cluster, the image this server runs from (its pod is named by HOSTNAME)."""
+        import os
+
+        if not os.path.exists(api.IN_CLUSTER_NAMESPACE):
+            return ""
+        try:
+            own = self.pods.get(os.environ.get("HOSTNAME", ""))
+        except api.ApiRefused:
+            return ""
+        containers = ((own or {}).get("spec") or {}).get("containers") or []
+        return containers[0].get("image", "") if containers else ""
+
+    # --- the scheduler's interface ------------------------------------------------------------
+
+    def is_leader(self) -> bool:
+        return not self._detached and (self.leadership is None or bool(self.leadership.is_leader))
+
+    def running(self) -> list[dict]:
+        with self._lock:
+            return [{"ti_id": h.ti_id, "try_number": h.try_number, "attempt": h.attempt, "log_key": h.log_key}
+                    for h in self._held.values()]
+
+    def free_slots(self) -> int:
+        if time.monotonic() < self._quota_until or not self.is_leader():
+            return 0
+        with self._lock:
+            return max(self.parallelism - len(self._held), 0)
+
+    def submit(self, workload: dict, attempt: str | None = None) -> None:
+        ti = workload["ti"]
+        name = names.pod_name(ti)
+        with self._lock:
+            held = self._held.get(name)
+            if held is not None:  # the same try queued again (its first hand-over was lost): same pod
+                held.attempt = attempt
+            else:
+                held = self._hold(name, ti["id"], ti["try_number"], attempt, _log_key(ti))
+        self._work.submit(self._guard, self._create, held, workload)
+
+    def kill(self, ti_id: str, try_number: int, reason: str | None = None, sig: int = signal.SIGKILL) -> bool:
+        """Delete the try's pod (SIGTERM: with the pod's grace period, so the task's on_kill runs). Its exit,
+        with `reason`, is reported once the pod is gone."""
+        with self._lock:
+            held = next((h for h in self._held.values() if h.ti_id == ti_id and h.try_number == try_number), None)
+            if held is None:
+                return False
+            held.ending = held.ending or reason or "Leoflow ended the try"
+        grace = None if sig == signal.SIGTERM else 0
+        self._work.submit(self._guard, self._delete, held.name, grace)
+        return True
+
+    def drain_exits(self) -> list[dict]:
+        with self._lock:
+            exits, self._exits = self._exits, []
+        return exits
+
+    def detach(self) -> None:
+        """This scheduler stops (a graceful stop of a replica): its pods go on running and the next leader
+        adopts them; nothing is deleted or reported from here any more."""
+        self._detached = True
+        with self._lock:
+            self._held.clear()
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._work.shutdown(wait=False, cancel_futures=True)
+
+    # --- holding tries ------------------------------------------------------------------------
+
+    def _hold(self, name, ti_id, try_number, attempt, log_key, *, shipped_bytes: int = 0) -> _Held:
+        path = None
+        try:
+            path = resolve_log_path(self.settings.logs_folder, log_relative_path(*log_key))
+        except UnsafeLogPath:
+            pass
+        held = self._held[name] = _Held(name, ti_id, try_number, attempt, log_key, path, log_bytes=shipped_bytes)
+        if self.log_shipper is not None and path is not None:
+            first_seq = self._next_log_seq(log_key) if shipped_bytes else 0
+            self.log_shipper.follow(log_key, path, first_seq=first_seq)
+        return held
+
+    def _finish(self, held: _Held, exit_code: int, reason: str | None, *, requeue: bool = False) -> None:
+        with self._lock:
+            if self._held.get(held.name) is not held:
+                return  # finished already
+            del self._held[held.name]
+            self._exits.append({"ti_id": held.ti_id, "try_number": held.try_number, "attempt": held.attempt,
+                                "log_key": held.log_key, "exit_code": exit_code, "reason": reason,
+                                "requeue": requeue})
+        if self.log_shipper is not None:
+            self.log_shipper.finished(held.log_key)
+        self.on_event()
+
+    def _guard(self, fn, *args) -> None:
+        try:
+            fn(*args)
+        except Exception:  # noqa: BLE001 - one pod's trouble never stops the others
+            log.exception("Kubernetes executor: %s failed", getattr(fn, "__name__", fn))
+
+    # --- creating a pod ------------------------------------------------------------------------
+
+    def _executor_config(self, workload: dict) -> dict | None:
+        ti = workload["ti"]
+        key = (ti.get("dag_version_id"), ti["task_id"])
+        if key in self._configs or self.engine is None:
+            return self._configs.get(key)
+        from ...store import dags as dag_store
+
+        with self.engine.connect() as conn:
+            doc = dag_store.serialized_by_version(conn, key[0]) if key[0] else None
+            if doc is None:
+                latest = dag_store.latest_serialized(conn, ti["dag_id"])
+                doc = latest[1] if latest else None
+        task = next((t for t in (doc or {}).get("tasks", []) if t.get("task_id") == ti["task_id"]), {})
+        if len(self._configs) > 4096:
+            self._configs.clear()
+        config = self._configs[key] = task.get("executor_config") or None
+        return config
+
+    def _pod_for(self, workload: dict) -> dict:
+        config = self._executor_config(workload) or {}
+        if not isinstance(config, dict):
+            raise podspec.PodSpecError("executor_config must be a mapping")
+        template = self.template
+        if config.get("pod_template_file"):
+            template = podspec.load_template(str(config["pod_template_file"]))
+        return podspec.build_pod(workload, template=template, executor_config=config, namespace=self.namespace,
+                                 image=self.image, release=self.release, api_url=self.api_url,
+                                 dags_folder=self.dags_folder,
+                                 heartbeat_interval=self.settings.task_heartbeat_interval)
+
+    def _create(self, held: _Held, workload: dict) -> None:
+        if self._stop.is_set():
+            return
+        try:
+            pod = self._pod_for(workload)
+        except podspec.PodSpecError as exc:
+            self._finish(held, 1, f"its pod could not be made: {exc}")
+            return
+        try:
+            created = self.pods.create(pod)
+            if created is None:  # a pod of this try exists: a repeated create, never a second pod
+                created = self.pods.get(held.name)
+                if created is None:
+                    raise api.ApiRefused(409, f"pod {held.name} exists but cannot be read")
+                log.info("Pod %s exists already; adopting it", held.name)
+            self.pods.create_workload_secret(created, workload)
+        except api.QuotaExceeded as exc:
+            self._quota_until = time.monotonic() + QUOTA_BACKOFF
+            log.warning("Pod %s refused by a quota (%s); the try goes back to the queue", held.name, exc.message)
+            self._finish(held, 1, f"a quota refused its pod: {exc.message}", requeue=True)
+            return
+        except api.ApiRefused as exc:
+            if exc.message == "stopping":
+                return
+            log.error("Pod %s could not be created: %s", held.name, exc)
+            self._delete_quietly(held.name)
+            self._finish(held, 1, f"its pod could not be created: {exc}")
+            return
+        self._observe(created)
+
+    def _delete_quietly(self, name: str) -> None:
+        try:
+            self.pods.delete(name, 0)
+        except api.ApiRefused:
+            pass
+
+    def _delete(self, name: str, grace: int | None) -> None:
+        try:
+            self.pods.delete(name, grace)
+        except api.ApiRefused as exc:
+            log.warning("Pod %s could not be deleted: %s", name, exc)
+
+    # --- what the API shows --------------------------------------------------------------------
+
+    def _observe(self, pod: dict, deleted: bool = False) -> None:
+        """A pod as the API shows it now (from a watch event, a list or a create)."""
+        meta = pod.get("metadata") or {}
+        name = meta.get("name")
+        with self._lock:
+            held = self._held.get(name)
+            if held is None:
+                if deleted or not self._leading or (meta.get("labels") or {}).get(names.DONE) == "true":
+                    return
+                held = self._adopt(pod)
+                if held is None:
+                    return
+            held.seen = True
+            held.resource_version = meta.get("resourceVersion", held.resource_version)
+            outcome = held.outcome = phases.read(pod)
+        if deleted:
+            self._gone(held, outcome)
+        elif outcome.kind in ("succeeded", "failed") and not held.completing:
+            held.completing = True
+            self._work.submit(self._guard, self._complete, held, outcome)
+        elif outcome.kind == "fatal" and held.ending is None:
+            held.ending = outcome.reason
+            self._work.submit(self._guard, self._end_unstarted, held, outcome.reason)
+
+    def _adopt(self, pod: dict) -> _Held | None:
+        meta = pod.get("metadata") or {}
+        identity = names.try_of(meta)
+        if identity is None:
+            return None
+        notes = meta.get("annotations") or {}
+        try:
+            key = (notes[names.DAG], notes[names.RUN], notes[names.TASK], int(notes.get(names.MAP, -1)), identity[1])
+        except (KeyError, ValueError):
+            return None
+        log.info("Adopting pod %s (try %s of %s)", meta.get("name"), identity[1], identity[0])
+        return self._hold(meta["name"], identity[0], identity[1], None, key, shipped_bytes=self._shipped_bytes(key))
+
+    def _gone(self, held: _Held, outcome: phases.Outcome) -> None:
+        """The pod no longer exists."""
+        if held.completing:
+            return  # its end is being recorded (it was deleted after it finished)
+        self._ship_logs(held)
+        reason = held.ending or outcome.reason or "its pod was deleted before it finished"
+        code = outcome.exit_code if outcome.exit_code is not None else -signal.SIGKILL
+        self._finish(held, code, reason)
+
+    def _complete(self, held: _Held, outcome: phases.Outcome) -> None:
+        """A pod that ended: its log to the try's log, its exit to the scheduler, the pod deleted (or kept)."""
+        self._ship_logs(held)
+        if outcome.kind == "failed":
+            self._write_try_log(held, f"Pod {held.name} failed: {outcome.reason.removeprefix('the pod failed: ')}")
+        self._finish(held, outcome.exit_code or 0, held.ending or (outcome.reason if outcome.kind == "failed" else None))
+        keep = outcome.kind == "failed" and not self.settings.kubernetes_delete_on_failure
+        try:
+            if keep or not self.settings.kubernetes_delete_pods:
+                self.pods.mark_done(held.name)
+            else:
+                self.pods.delete(held.name)
+        except api.ApiRefused as exc:
+            log.warning("Finished pod %s could not be cleaned up: %s", held.name, exc)
+
+    def _end_unstarted(self, held: _Held, reason: str) -> None:
+        """A pod that will not start (fatal waiting reason, pending too long): its try fails or retries."""
+        self._write_try_log(held, f"Pod {held.name} did not start: {reason}")
+        self._delete_quietly(held.name)
+        self._finish(held, 1, reason)
+
+    # --- logs ----------------------------------------------------------------------------------
+
+    def _ship_logs(self, held: _Held) -> None:
+        """What the pod's container logged since the last look, appended to the try's log file (which the
+        log shipper sends to the database, where every replica reads it)."""
+        if held.log_path is None:
+            return
+        try:
+            data = self.pods.log(held.name)
+        except api.ApiRefused as exc:
+            log.info("Could not read the log of pod %s: %s", held.name, exc)
+            return
+        new = data[held.log_bytes:]
+        end = new.rfind(b"\n") + 1 if held.outcome is None or held.outcome.kind not in ("succeeded", "failed") else len(new)
+        if end <= 0:
+            return
+        chunk = new[:end] if new[:end].endswith(b"\n") else new[:end] + b"\n"
+        try:
+            held.log_path.parent.mkdir(parents=True, exist_ok=True)
+            with open(held.log_path, "ab") as f:
+                f.write(chunk)
+        except OSError as exc:
+            log.warning("Could not write the log of pod %s: %s", held.name, exc)
+            return
+        held.log_bytes += end
+
+    def _write_try_log(self, held: _Held, event: str) -> None:
+        from types import SimpleNamespace
+
+        from ...scheduler import try_log
+
+        dag_id, run_id, task_id, map_index, try_number = held.log_key
+        try_log.write(self.settings.logs_folder, SimpleNamespace(dag_id=dag_id, run_id=run_id, task_id=task_id,
+                                                                 map_index=map_index, try_number=try_number), event)
+
+    def _shipped_bytes(self, key: tuple) -> int:
+        """How much of an adopted try's log the previous leader shipped already (that part is not sent again)."""
+        if self.engine is None:
+            return 0
+        from ...store import log_chunks
+
+        try:
+            with self.engine.connect() as conn:
+                return len(log_chunks.read(conn, key).encode())
+        except Exception:  # noqa: BLE001
+            return 0
+
+    def _next_log_seq(self, key: tuple) -> int:
+        from ...store import log_chunks
+
+        try:
+            with self.engine.connect() as conn:
+                return log_chunks.next_seq(conn, key)
+        except Exception:  # noqa: BLE001
+            return 0
+
+    # --- the watch ------------------------------------------------------------------------------
+
+    def _watch_loop(self) -> None:
+        from kubernetes.client.exceptions import ApiException
+
+        version = ""
+        delay = 0.5
+        while not self._stop.is_set():
+            if not self.is_leader():
+                if self._leading:
+                    self._let_go()
+                version = ""
+                self._stop.wait(0.5)
+                continue
+            try:
+                if not version or not self._leading:
+                    version = self._list_and_adopt()
+                for event in self.pods.watch(self.selector, version, WATCH_TIMEOUT):
+                    if self._stop.is_set() or not self.is_leader():
+                        break
+                    kind, obj = event.get("type"), event.get("object") or {}
+                    version = (obj.get("metadata") or {}).get("resourceVersion") or version
+                    if kind in ("ADDED", "MODIFIED"):
+                        self._observe(obj)
+                    elif kind == "DELETED":
+                        self._observe(obj, deleted=True)
+                delay = 0.5
+                self.problem = None
+            except ApiException as exc:
+                if exc.status == 410:  # the watch window moved past our version: list again
+                    log.info("Pod watch expired (410 Gone); listing again")
+                    version = ""
+                    continue
+                self._watch_failed(f"{exc.status} {api.api_message(exc)}", delay)
+                delay = min(delay * 2, 10.0)
+            except api.ApiRefused as exc:
+                if exc.status == 410:
+                    version = ""
+                    continue
+                self._watch_failed(str(exc), delay)
+                delay = min(delay * 2, 10.0)
+            except Exception as exc:  # noqa: BLE001 - a network blip: resume from the same version
+                self._watch_failed(str(exc), delay)
+                delay = min(delay * 2, 10.0)
+
+    def _watch_failed(self, message: str, delay: float) -> None:
+        log.warning("Pod watch failed (%s); resuming in %.1fs", message, delay)
+        if delay >= 5:
+            self.problem = f"cannot watch pods in namespace {self.namespace}: {message}"
+        self._stop.wait(delay)
+
+    def _list_and_adopt(self) -> str:
+        """List the release's pods: a new leader adopts them, everyone's state is refreshed."""
+        items, version = self.pods.list(self.selector)
+        self._leading = True
+        listed = set()
+        for pod in items:
+            listed.add(pod["metadata"]["name"])
+            self._observe(pod)
+        self._vanished(listed)
+        self._last_relist = time.monotonic()
+        return version
+
+    def _vanished(self, listed: set[str]) -> None:
+        """Held pods the API no longer has (a DELETED event the watch missed)."""
+        with self._lock:
+            gone = [h for h in self._held.values() if h.seen and h.name not in listed]
+        for held in gone:
+            self._gone(held, held.outcome or phases.Outcome("unknown"))
+
+    def _let_go(self) -> None:
+        """Another replica leads now: it adopts the pods; this one forgets them."""
+        log.info("No longer leading: the Kubernetes executor lets go of %d pod(s)", len(self._held))
+        with self._lock:
+            self._held.clear()
+            self._leading = False
+
+    # --- housekeeping --------------------------------------------------------------------------
+
+    def _house_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            if not self._leading or not self.is_leader():
+                continue
+            try:
+                self._housekeeping()
+            except Exception:  # noqa: BLE001
+                log.warning("Kubernetes executor housekeeping failed", exc_info=True)
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        timeout = self.settings.kubernetes_pending_timeout
+        with self._lock:
+            held = list(self._held.values())
+        for h in held:
+            if h.ending is None and h.outcome is not None and h.outcome.kind == "pending" and now - h.since > timeout:
+                h.ending = (f"its pod stayed Pending for more than {timeout:g}s (LEOFLOW_KUBERNETES_PENDING_TIMEOUT)"
+                            + (f": {h.outcome.reason}" if h.outcome.reason else ""))
+                self._work.submit(self._guard, self._end_unstarted, h, h.ending)
+        if now - self._last_logs >= LOG_INTERVAL:
+            self._last_logs = now
+            for h in held:
+                if h.outcome is not None and h.outcome.kind == "running":
+                    self._work.submit(self._guard, self._ship_logs, h)
+        if now - self._last_reconcile >= RECONCILE_INTERVAL:
+            self._last_reconcile = now
+            self._reconcile(held, now)
+        if now - self._last_relist >= self.settings.kubernetes_relist_interval:
+            self._last_relist = now
+            self._relist()
+
+    def _reconcile(self, held: list[_Held], now: float) -> None:
+        """Tries marked failed or success, or cleared, from the UI or the API: their pods are deleted (a
+        runner ends itself when the server says so; this ends a pod whose runner never started or hangs)."""
+        if self.engine is None or not held:
+            return
+        from sqlalchemy import select
+
+        from ...store.tis import TI
+
+        with self.engine.connect() as conn:
+            rows = {r.id: r for r in conn.execute(select(TI.c.id, TI.c.state, TI.c.try_number)
+                                                   .where(TI.c.id.in_([h.ti_id for h in held])))}
+        for h in held:
+            row = rows.get(h.ti_id)
+            over = row is None or row.try_number != h.try_number or row.state not in ACTIVE
+            if not over or h.completing:
+                h.over_since = None
+                continue
+            if h.over_since is None:
+                h.over_since = now
+            elif now - h.over_since >= RECONCILE_INTERVAL and h.ending is None:
+                state = row.state if row is not None else "deleted"
+                h.ending = f"the try was ended from outside its pod (it is now {state})"
+                log.info("Deleting pod %s: %s", h.name, h.ending)
+                self._work.submit(self._guard, self._delete, h.name, None)
+
+    def _relist(self) -> None:
+        """The metadata of every pod of the release: a pod the watch missed is read whole."""
+        try:
+            metas = self.pods.list_metadata(self.selector)
+        except api.ApiRefused as exc:
+            log.info("Pod relist failed: %s", exc)
+            return
+        if metas is None:
+            return
+        listed = {m.get("name") for m in metas}
+        for meta in metas:
+            with self._lock:
+                held = self._held.get(meta.get("name"))
+            if held is None or held.resource_version != meta.get("resourceVersion"):
+                pod = self.pods.get(meta["name"])
+                if pod is not None:
+                    self._observe(pod)
+        self._vanished(listed)
+
+
+def _log_key(ti: dict) -> tuple:
+    return (ti["dag_id"], ti["run_id"], ti["task_id"], ti.get("map_index", -1), ti["try_number"])

@@ -1,0 +1,220 @@
+"""`leoflow server` with LEOFLOW_EXECUTOR=kubernetes against the fake API: every try is a real pod
+(a process running `leoflow execute-workload`, or a podman container), checked from the database, the
+REST API and the fake's own record of pods."""
+
+from __future__ import annotations
+
+import collections
+import json
+
+import pytest
+from sqlalchemy import text
+
+from tests.server.cluster import leader, wait_for
+
+pytestmark = [pytest.mark.postgres, pytest.mark.server, pytest.mark.kubernetes]
+
+ETL = '''
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="etl", schedule=None, catchup=False)
+def etl():
+    @task
+    def extract():
+        return {"rows": [1, 2, 3]}
+
+    @task
+    def transform(data):
+        return sum(data["rows"]) * 100 // 3  # 200
+
+    @task
+    def load(total):
+        print(f"loaded {total}")
+        assert total == 200
+        return total
+
+    load(transform(extract()))
+
+
+etl()
+'''
+
+FAN = '''
+import time
+
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="fan", schedule=None, catchup=False)
+def fan():
+    @task
+    def work(i):
+        time.sleep(0.5)
+        return i
+
+    work.expand(i=list(range(24)))
+
+
+fan()
+'''
+
+FAILING = '''
+import datetime as dt
+import os
+
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="failing", schedule=None, catchup=False,
+     default_args={"retries": 1, "retry_delay": dt.timedelta(seconds=1)})
+def failing():
+    @task
+    def raises():
+        raise ValueError("this task always fails")
+
+    @task(retries=0)
+    def crashes():
+        os._exit(3)  # the runner dies: the pod fails with exit code 3
+
+    raises()
+    crashes()
+
+
+failing()
+'''
+
+PENDING = '''
+from airflow.sdk import dag, task
+from kubernetes.client import models as k8s
+
+
+@dag(dag_id="pending", schedule=None, catchup=False)
+def pending():
+    @task(retries=0, executor_config={"pod_override": k8s.V1Pod(spec=k8s.V1PodSpec(
+        node_selector={"fake.leoflow.dev/unschedulable": "true"}, containers=[k8s.V1Container(name="base")]))})
+    def never_scheduled():
+        return 1
+
+    @task(retries=0, executor_config={"pod_override": {"spec": {"containers": [
+        {"name": "base", "image": "registry.invalid/err-image-pull:1"}]}}})
+    def bad_image():
+        return 1
+
+    never_scheduled()
+    bad_image()
+
+
+pending()
+'''
+
+SLOW = '''
+import time
+
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="slow", schedule=None, catchup=False)
+def slow():
+    @task(retries=0)
+    def nap(i):
+        time.sleep(8)
+        return i
+
+    nap.expand(i=[0, 1, 2, 3])
+
+
+slow()
+'''
+
+
+def trigger(replica, dag_id: str) -> str:
+    wait_for(lambda: replica.api("GET", f"/api/v2/dags/{dag_id}").status_code == 200, 60, f"{dag_id} parsed")
+    r = replica.api("PATCH", f"/api/v2/dags/{dag_id}", json={"is_paused": False})
+    assert r.status_code == 200, r.text
+    r = replica.api("POST", f"/api/v2/dags/{dag_id}/dagRuns", json={"logical_date": None})
+    assert r.status_code == 200, r.text
+    return r.json()["dag_run_id"]
+
+
+def wait_run(engine, dag_id: str, run_id: str, timeout: float) -> str:
+    def state():
+        with engine.connect() as conn:
+            value = conn.execute(text("SELECT state FROM dag_run WHERE dag_id = :d AND run_id = :r"),
+                                 {"d": dag_id, "r": run_id}).scalar()
+        return value if value in ("success", "failed") else None
+
+    return wait_for(state, timeout, f"{dag_id} finished", interval=0.3)
+
+
+def states(engine, dag_id: str) -> dict:
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT task_id, map_index, state, try_number FROM task_instance "
+                                 "WHERE dag_id = :d"), {"d": dag_id}).all()
+    return {(r.task_id, r.map_index): (r.state, r.try_number) for r in rows}
+
+
+def log_events(replica, dag_id, run_id, task_id, try_number, map_index=-1) -> list[str]:
+    r = replica.api("GET", f"/api/v2/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+                    params={"map_index": map_index})
+    assert r.status_code == 200, r.text
+    return [json.dumps(line) for line in r.json()["content"]]  # whole records: an error's detail too
+
+
+def assert_nothing_left(engine, fake) -> None:
+    """Nothing stuck, no try started twice, no pod made twice, no pod or secret left over (failed pods are
+    kept, as Airflow keeps them, labelled done)."""
+    with engine.connect() as conn:
+        twice = conn.execute(text(
+            "SELECT dag_id, task_id, map_index, try_number, count(*) FROM log WHERE event = 'running' "
+            "GROUP BY dag_id, run_id, task_id, map_index, try_number HAVING count(*) > 1")).all()
+        active = conn.execute(text("SELECT count(*) FROM task_instance WHERE state IN "
+                                   "('queued', 'running', 'scheduled', 'restarting')")).scalar()
+    assert twice == [] and active == 0, (twice, active)
+    duplicates = [n for n, c in collections.Counter(fake.created_pods).items() if c > 1]
+    assert duplicates == []
+    wait_for(lambda: all(p["metadata"]["labels"].get("leoflow.dev/done") == "true" for p in fake.pods()), 20,
+             "every pod deleted or kept as done")
+    live = {p["metadata"]["uid"] for p in fake.pods()}
+    for secret in fake.secrets():
+        assert {ref["uid"] for ref in secret["metadata"]["ownerReferences"]} <= live
+
+
+@pytest.mark.timeout(300)
+def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s):
+    (replica,), engine = k8s_cluster({"etl.py": ETL, "fan.py": FAN, "failing.py": FAILING, "pending.py": PENDING},
+                                     LEOFLOW_PARALLELISM="6", LEOFLOW_KUBERNETES_PENDING_TIMEOUT="6")
+    runs = {dag_id: trigger(replica, dag_id) for dag_id in ("etl", "failing", "pending", "fan")}
+    finals = {dag_id: wait_run(engine, dag_id, run_id, 240) for dag_id, run_id in runs.items()}
+    assert finals == {"etl": "success", "fan": "success", "failing": "failed", "pending": "failed"}
+
+    # extract -> transform -> load, through XCom, each in its own pod
+    with engine.connect() as conn:
+        value = conn.execute(text("SELECT value FROM xcom WHERE dag_id = 'etl' AND task_id = 'load'")).scalar()
+    assert str(value).strip('"') == "200"
+    assert "loaded 200" in " ".join(log_events(replica, "etl", runs["etl"], "load", 1))
+
+    # the fan-out: 24 pods, never more than 6 at once
+    fan = states(engine, "fan")
+    assert len([k for k in fan if k[1] >= 0]) == 24 and {s for s, _ in fan.values()} == {"success"}
+    assert fake_k8s.max_active <= 6, fake_k8s.max_active
+
+    # a task that raises: two tries, two pods, each with its own log; a runner that dies: its exit code
+    failing = states(engine, "failing")
+    assert failing[("raises", -1)] == ("failed", 2) and failing[("crashes", -1)] == ("failed", 1)
+    raised = log_events(replica, "failing", runs["failing"], "raises", 1)
+    assert any("this task always fails" in e for e in raised), raised
+    crash_log = " ".join(log_events(replica, "failing", runs["failing"], "crashes", 1))
+    assert "exit code 3" in crash_log, crash_log
+
+    # a pod that never schedules fails past the pending timeout; an image that cannot be pulled at once
+    pending = states(engine, "pending")
+    assert pending[("never_scheduled", -1)][0] == "failed" and pending[("bad_image", -1)][0] == "failed"
+    never = " ".join(log_events(replica, "pending", runs["pending"], "never_scheduled", 1))
+    assert "Pending for more than 6s" in never and "Unschedulable" in never, never
+    assert "ErrImagePull" in " ".join(log_events(replica, "pending", runs["pending"], "bad_image", 1))
+
+    # every pod named for its try, labelled and annotated with its ids
+    names = fake_k8s.created_pods
+    assert len(names) == 3 + 24 + 3 + 2
+    assert_nothing_left(engine, fake_k8s)
