@@ -218,3 +218,42 @@ def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s
     names = fake_k8s.created_pods
     assert len(names) == 3 + 24 + 3 + 2
     assert_nothing_left(engine, fake_k8s)
+
+
+@pytest.mark.timeout(300)
+def test_the_next_leader_adopts_the_pods_of_a_leader_killed_9(k8s_cluster, fake_k8s):
+    replicas, engine = k8s_cluster({"slow.py": SLOW}, n=2)
+    run_id = trigger(replicas[0], "slow")
+
+    def running_pods():
+        return len([p for p in fake_k8s.pods() if p["status"]["phase"] == "Running"]) == 4
+
+    wait_for(running_pods, 60, "four pods running")
+    old = leader(engine, replicas)
+    assert old is not None
+    old.kill9()
+    new = wait_for(lambda: leader(engine, replicas) not in (None, old) and leader(engine, replicas), 20, "a new leader")
+    assert wait_run(engine, "slow", run_id, 120) == "success"
+    assert {s for s in states(engine, "slow").values()} == {("success", 1)}  # adopted, not retried
+    assert "Adopting pod" in new.output(10**6)
+    assert len(fake_k8s.created_pods) == 4
+    # the adopted pods' logs reached the database: any replica serves them
+    assert any("Done. Returned value" in line or "Returned value" in line
+               for line in log_events(new, "slow", run_id, "nap", 1, map_index=2))
+    assert_nothing_left(engine, fake_k8s)
+
+
+@pytest.mark.timeout(300)
+def test_a_try_cleared_mid_run_ends_its_pod_and_runs_again(k8s_cluster, fake_k8s):
+    (replica,), engine = k8s_cluster({"slow.py": SLOW})
+    run_id = trigger(replica, "slow")
+    wait_for(lambda: len([p for p in fake_k8s.pods() if p["status"]["phase"] == "Running"]) == 4, 60, "pods running")
+    r = replica.api("POST", "/api/v2/dags/slow/clearTaskInstances",
+                    json={"dry_run": False, "task_ids": [["nap", 1]], "dag_run_id": run_id, "only_failed": False,
+                          "reset_dag_runs": False})
+    assert r.status_code == 200, r.text
+    assert wait_run(engine, "slow", run_id, 120) == "success"
+    got = states(engine, "slow")
+    assert got[("nap", 1)] == ("success", 2) and got[("nap", 0)] == ("success", 1)
+    assert len(fake_k8s.created_pods) == 5  # the cleared try's pod ended; its new try has its own
+    assert_nothing_left(engine, fake_k8s)
