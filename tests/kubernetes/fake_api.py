@@ -92,7 +92,7 @@ class FakeKubernetes:
         self._dir = Path(tempfile.mkdtemp(prefix="fake-k8s-"))
         self._stopping = threading.Event()
         handler = type("Handler", (_Handler,), {"fake": self})
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.server = _Server(("127.0.0.1", 0), handler)
         self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True, name="fake-k8s").start()
@@ -366,6 +366,12 @@ class FakeKubernetes:
             return b""
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionError, TimeoutError)):  # a client hanging up is normal
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
     fake: FakeKubernetes
     protocol_version = "HTTP/1.1"
@@ -416,7 +422,7 @@ class _Handler(BaseHTTPRequestHandler):
         kind = "Pod" if plural == "pods" else "Secret"
         fake = self.fake
         if method == "GET" and name is None:
-            if query.get("watch") in ("true", "1"):
+            if str(query.get("watch", "")).lower() in ("true", "1"):  # Go's ParseBool: True too
                 self._watch(namespace, query)
             else:
                 self._list(kind, namespace, query)
@@ -476,7 +482,7 @@ class _Handler(BaseHTTPRequestHandler):
         match = parse_selector(query.get("labelSelector", ""))
         since = int(query.get("resourceVersion") or 0)
         deadline = time.monotonic() + min(float(query.get("timeoutSeconds") or 1800), 1800)
-        bookmarks = query.get("allowWatchBookmarks") in ("true", "1")
+        bookmarks = str(query.get("allowWatchBookmarks", "")).lower() in ("true", "1")
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")

@@ -94,6 +94,8 @@ def call(fn, *args, attempts: int = 6, ok: tuple[int, ...] = (), stop=None, **kw
     from urllib3.exceptions import HTTPError
 
     kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
+    if not getattr(fn, "__self__", None):  # a plain function of ours: it sets its own timeout
+        kwargs.pop("_request_timeout")
     delay = 0.2
     for attempt in range(1, attempts + 1):
         try:

@@ -64,8 +64,15 @@ class Pods:
 
     def list_metadata(self, selector: str) -> list[dict] | None:
         """Only the pods' metadata (cheap); None when the API cannot answer in that form."""
-        body = _json(api.call(self.core.list_namespaced_pod, self.namespace, label_selector=selector,
-                              _preload_content=False, _headers={"Accept": METADATA_ONLY}, stop=self.stop))
+        client = self.core.api_client  # the generated method cannot ask for another Accept header
+
+        def list_metadata():
+            return client.call_api(f"/api/v1/namespaces/{self.namespace}/pods", "GET",
+                                   query_params=[("labelSelector", selector)], header_params={"Accept": METADATA_ONLY},
+                                   auth_settings=["BearerToken"], _return_http_data_only=True,
+                                   _preload_content=False, _request_timeout=api.REQUEST_TIMEOUT)
+
+        body = _json(api.call(list_metadata, stop=self.stop))
         if body.get("kind") not in ("PartialObjectMetadataList", "PodList"):
             return None
         return [item.get("metadata") or {} for item in body.get("items") or []]
