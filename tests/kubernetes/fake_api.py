@@ -115,10 +115,13 @@ class FakeKubernetes:
                                 "count": count, "message": message, "headers": headers or {}})
 
     def compact(self) -> None:
-        """Forget every event so far: a watch from an older resourceVersion gets 410 Gone."""
+        """Forget every event so far (as etcd compaction, past the current version): every watch open now,
+        and any from an older resourceVersion, gets 410 Gone; a new list gives a version to watch from."""
         with self._lock:
             self.events.clear()
+            self._rv += 1
             self._floor = self._rv
+            self._changed.notify_all()
 
     def pods(self, namespace: str | None = None) -> list[dict]:
         with self._lock:

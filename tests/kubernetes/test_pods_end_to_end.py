@@ -184,7 +184,14 @@ def assert_nothing_left(engine, fake) -> None:
 def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s):
     (replica,), engine = k8s_cluster({"etl.py": ETL, "fan.py": FAN, "failing.py": FAILING, "pending.py": PENDING},
                                      LEOFLOW_PARALLELISM="6", LEOFLOW_KUBERNETES_PENDING_TIMEOUT="6")
+    # the API refuses the first pods: a quota (the try goes back to the queue), then errors worth a retry
+    fake_k8s.fail_next("POST", r"/pods$", 403, message='pods "x" is forbidden: exceeded quota: compute, '
+                                                       'requested: pods=1, used: pods=10, limited: pods=10')
+    fake_k8s.fail_next("POST", r"/pods$", 500, count=2)
+    fake_k8s.fail_next("POST", r"/pods$", 429, count=1, headers={"Retry-After": "1"})
     runs = {dag_id: trigger(replica, dag_id) for dag_id in ("etl", "failing", "pending", "fan")}
+    wait_for(lambda: any(p["metadata"]["labels"].get("map_index") for p in fake_k8s.pods()), 60, "fan pods")
+    fake_k8s.compact()  # the executor's watch is now too old: 410 Gone, a new list, nothing lost
     finals = {dag_id: wait_run(engine, dag_id, run_id, 240) for dag_id, run_id in runs.items()}
     assert finals == {"etl": "success", "fan": "success", "failing": "failed", "pending": "failed"}
 
@@ -192,11 +199,14 @@ def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s
     with engine.connect() as conn:
         value = conn.execute(text("SELECT value FROM xcom WHERE dag_id = 'etl' AND task_id = 'load'")).scalar()
     assert str(value).strip('"') == "200"
-    assert "loaded 200" in " ".join(log_events(replica, "etl", runs["etl"], "load", 1))
+    loaded = " ".join(log_events(replica, "etl", runs["etl"], "load", 1))
+    assert "loaded 200" in loaded, (loaded, [line for line in replica.output(10**7).splitlines() if "load" in line])
 
     # the fan-out: 24 pods, never more than 6 at once
     fan = states(engine, "fan")
-    assert len([k for k in fan if k[1] >= 0]) == 24 and {s for s, _ in fan.values()} == {"success"}
+    assert len([k for k in fan if k[1] >= 0]) == 24 and set(fan.values()) == {("success", 1)}
+    assert set(states(engine, "etl").values()) == {("success", 1)}  # the quota's refusal was no try
+    assert "Pod watch expired (410 Gone)" in replica.output(10**7)
     assert fake_k8s.max_active <= 6, fake_k8s.max_active
 
     # a task that raises: two tries, two pods, each with its own log; a runner that dies: its exit code

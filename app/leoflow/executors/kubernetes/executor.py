@@ -46,7 +46,7 @@ class _Held:
     log_key: tuple
     log_path: Path | None
     since: float = field(default_factory=time.monotonic)
-    seen: bool = False  # the API has shown this pod (so a list without it means it is gone)
+    seen: float | None = None  # when the API first showed this pod (a list made later without it: it is gone)
     resource_version: str = ""
     outcome: phases.Outcome | None = None
     ending: str | None = None  # why Leoflow deletes the pod
@@ -183,7 +183,7 @@ class KubernetesExecutor:
             self._exits.append({"ti_id": held.ti_id, "try_number": held.try_number, "attempt": held.attempt,
                                 "log_key": held.log_key, "exit_code": exit_code, "reason": reason,
                                 "requeue": requeue})
-        if self.log_shipper is not None:
+        if self.log_shipper is not None and not requeue:  # a requeued try comes back to the same log
             self.log_shipper.finished(held.log_key)
         self.on_event()
 
@@ -281,7 +281,8 @@ class KubernetesExecutor:
                 held = self._adopt(pod)
                 if held is None:
                     return
-            held.seen = True
+            if held.seen is None:
+                held.seen = time.monotonic()
             held.resource_version = meta.get("resourceVersion", held.resource_version)
             outcome = held.outcome = phases.read(pod)
         if deleted:
@@ -445,20 +446,22 @@ class KubernetesExecutor:
 
     def _list_and_adopt(self) -> str:
         """List the release's pods: a new leader adopts them, everyone's state is refreshed."""
+        asked = time.monotonic()
         items, version = self.pods.list(self.selector)
         self._leading = True
         listed = set()
         for pod in items:
             listed.add(pod["metadata"]["name"])
             self._observe(pod)
-        self._vanished(listed)
+        self._vanished(listed, asked)
         self._last_relist = time.monotonic()
         return version
 
-    def _vanished(self, listed: set[str]) -> None:
-        """Held pods the API no longer has (a DELETED event the watch missed)."""
+    def _vanished(self, listed: set[str], asked: float) -> None:
+        """Held pods the API no longer has (a DELETED event the watch missed). Only pods seen before the
+        list was asked for count: a pod created meanwhile is simply not in it yet."""
         with self._lock:
-            gone = [h for h in self._held.values() if h.seen and h.name not in listed]
+            gone = [h for h in self._held.values() if h.seen is not None and h.seen < asked and h.name not in listed]
         for held in gone:
             self._gone(held, held.outcome or phases.Outcome("unknown"))
 
@@ -530,6 +533,7 @@ class KubernetesExecutor:
 
     def _relist(self) -> None:
         """The metadata of every pod of the release: a pod the watch missed is read whole."""
+        asked = time.monotonic()
         try:
             metas = self.pods.list_metadata(self.selector)
         except api.ApiRefused as exc:
@@ -545,7 +549,7 @@ class KubernetesExecutor:
                 pod = self.pods.get(meta["name"])
                 if pod is not None:
                     self._observe(pod)
-        self._vanished(listed)
+        self._vanished(listed, asked)
 
 
 def _log_key(ti: dict) -> tuple:

@@ -50,9 +50,12 @@ def secret_name(pod: str) -> str:
 
 
 def labels(ti: dict, release: str) -> dict[str, str]:
-    return {DAG: label_value(ti["dag_id"]), TASK: label_value(ti["task_id"]), RUN: label_value(ti["run_id"]),
-            TRY: str(ti["try_number"]), MAP: str(ti.get("map_index", -1)), TI_ID: label_value(ti["id"]),
-            RELEASE: label_value(release), MANAGED_BY: "leoflow", EXECUTOR: "True"}
+    found = {DAG: label_value(ti["dag_id"]), TASK: label_value(ti["task_id"]), RUN: label_value(ti["run_id"]),
+             TRY: str(ti["try_number"]), TI_ID: label_value(ti["id"]), RELEASE: label_value(release),
+             MANAGED_BY: "leoflow", EXECUTOR: "True"}
+    if ti.get("map_index", -1) >= 0:  # as Airflow: only a mapped try has one ("-1" is no label value)
+        found[MAP] = str(ti["map_index"])
+    return found
 
 
 def annotations(ti: dict) -> dict[str, str]:
