@@ -180,3 +180,19 @@ def test_kill_deletes_the_pod_and_reports_the_reason(make_executor, fake_k8s):
     exit_, = _exits(executor)
     assert exit_["reason"] == "no heartbeat from its runner (zombie)"
     _wait(lambda: fake_k8s.pods() == [])
+
+
+def test_a_try_handed_out_again_after_its_pod_finished_gets_a_new_pod(make_executor, fake_k8s):
+    """A rescheduled sensor or a resumed deferral runs the same try again: the earlier run's pod (kept
+    here) is replaced, and its deletion is not taken for the new run's end."""
+    executor = make_executor(kubernetes_delete_pods=False)
+    workload = _workload()
+    executor.submit(workload, attempt="2026-01-01T00:00:00")
+    assert _exits(executor)[0]["exit_code"] == 0
+    first = fake_k8s.pods()[0]["metadata"]["uid"]
+    executor.submit(workload, attempt="2026-01-01T00:05:00")
+    second, = _exits(executor)
+    assert second["exit_code"] == 0 and second["attempt"] == "2026-01-01T00:05:00" and second["reason"] is None
+    pods = fake_k8s.pods()
+    assert len(pods) == 1 and pods[0]["metadata"]["uid"] != first
+    assert pods[0]["metadata"]["annotations"]["leoflow.dev/attempt"] == "2026-01-01T00:05:00"

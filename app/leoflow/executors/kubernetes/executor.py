@@ -53,6 +53,7 @@ class _Held:
     log_bytes: int = 0  # how much of the pod's log is in the local log file
     over_since: float | None = None  # when the database first said the try no longer runs
     completing: bool = False
+    uid: str | None = None  # the pod's, once created or adopted: events of an earlier pod of that name are not its
 
 
 class KubernetesExecutor:
@@ -233,13 +234,18 @@ class KubernetesExecutor:
         except podspec.PodSpecError as exc:
             self._finish(held, 1, f"its pod could not be made: {exc}")
             return
+        if held.attempt:
+            pod["metadata"]["annotations"][names.ATTEMPT] = held.attempt
         try:
             created = self.pods.create(pod)
             if created is None:  # a pod of this try exists: a repeated create, never a second pod
                 created = self.pods.get(held.name)
+                if created is not None and self._earlier_run(created, held):
+                    created = self._replace(pod, held)
                 if created is None:
                     raise api.ApiRefused(409, f"pod {held.name} exists but cannot be read")
                 log.info("Pod %s exists already; adopting it", held.name)
+            held.uid = created["metadata"]["uid"]
             self.pods.create_workload_secret(created, workload)
         except api.QuotaExceeded as exc:
             self._quota_until = time.monotonic() + QUOTA_BACKOFF
@@ -254,6 +260,23 @@ class KubernetesExecutor:
             self._finish(held, 1, f"its pod could not be created: {exc}")
             return
         self._observe(created)
+
+    @staticmethod
+    def _earlier_run(pod: dict, held: _Held) -> bool:
+        """A finished pod of an earlier hand-over of the same try (a sensor's poke, a deferral's start), kept
+        or not yet deleted: not the pod of this one."""
+        attempt = (pod["metadata"].get("annotations") or {}).get(names.ATTEMPT)
+        return phases.read(pod).kind in ("succeeded", "failed") and attempt != held.attempt
+
+    def _replace(self, pod: dict, held: _Held) -> dict | None:
+        """Delete the earlier run's pod and create this one's once the name is free."""
+        log.info("Pod %s ran an earlier hand-over of its try; replacing it", held.name)
+        self.pods.delete(held.name, 0)
+        deadline = time.monotonic() + 60
+        while self.pods.get(held.name) is not None:
+            if time.monotonic() > deadline or self._stop.wait(0.2):
+                raise api.ApiRefused(409, f"pod {held.name} of an earlier run of the try is not going away")
+        return self.pods.create(pod)
 
     def _delete_quietly(self, name: str) -> None:
         try:
@@ -275,6 +298,8 @@ class KubernetesExecutor:
         name = meta.get("name")
         with self._lock:
             held = self._held.get(name)
+            if held is not None and not self._its_pod(held, pod):
+                return
             if held is None:
                 if deleted or not self._leading or (meta.get("labels") or {}).get(names.DONE) == "true":
                     return
@@ -294,6 +319,12 @@ class KubernetesExecutor:
             held.ending = outcome.reason
             self._work.submit(self._guard, self._end_unstarted, held, outcome.reason)
 
+    def _its_pod(self, held: _Held, pod: dict) -> bool:
+        meta = pod.get("metadata") or {}
+        if held.uid is not None:
+            return meta.get("uid") == held.uid
+        return not self._earlier_run(pod, held) if held.attempt else True
+
     def _adopt(self, pod: dict) -> _Held | None:
         meta = pod.get("metadata") or {}
         identity = names.try_of(meta)
@@ -305,7 +336,10 @@ class KubernetesExecutor:
         except (KeyError, ValueError):
             return None
         log.info("Adopting pod %s (try %s of %s)", meta.get("name"), identity[1], identity[0])
-        return self._hold(meta["name"], identity[0], identity[1], None, key, shipped_bytes=self._shipped_bytes(key))
+        held = self._hold(meta["name"], identity[0], identity[1], notes.get(names.ATTEMPT), key,
+                          shipped_bytes=self._shipped_bytes(key))
+        held.uid = meta.get("uid")
+        return held
 
     def _gone(self, held: _Held, outcome: phases.Outcome) -> None:
         """The pod no longer exists."""

@@ -17,6 +17,7 @@ TI_ID = f"{GROUP}/ti-id"
 RELEASE = "app.kubernetes.io/instance"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 EXECUTOR = "kubernetes_executor"
+ATTEMPT = f"{GROUP}/attempt"  # which hand-over of the try (a rescheduled sensor runs one try again)
 DONE = f"{GROUP}/done"  # a finished pod kept for a look: never adopted again
 CONTAINER = "base"  # the task's container, as Airflow names it (pod_override targets it by name)
 WORKLOAD_FILE = "workload.json"
