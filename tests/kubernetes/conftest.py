@@ -34,13 +34,27 @@ def k8s_cluster(tmp_path, fake_k8s):
             folder.mkdir(exist_ok=True)
             for name, source in dags.items():
                 (folder / name).write_text(source)
+            template = tmp_path / "pod-template.yaml"  # the DAG folder mounted at the same path, as a template does
+            template.write_text(f"""
+apiVersion: v1
+kind: Pod
+metadata:
+  labels: {{team: data}}
+spec:
+  containers:
+    - name: base
+      volumeMounts: [{{name: dags, mountPath: "{folder}", readOnly: true}}]
+  volumes:
+    - {{name: dags, hostPath: {{path: "{folder}"}}}}
+""")
             service = Service()
             services.append(service)
             env = server_env(url, LEOFLOW_EXECUTOR="kubernetes",
                              LEOFLOW_KUBERNETES_KUBECONFIG=str(fake_k8s.kubeconfig(tmp_path / "kubeconfig")),
                              LEOFLOW_KUBERNETES_NAMESPACE="tasks", LEOFLOW_KUBERNETES_IMAGE="leoflow:test",
                              LEOFLOW_KUBERNETES_EXECUTION_API_URL=f"{service.url}/execution",
-                             LEOFLOW_KUBERNETES_RELIST_INTERVAL="5", LEOFLOW_TASK_HEARTBEAT_INTERVAL="1",
+                             LEOFLOW_KUBERNETES_RELIST_INTERVAL="5",
+                             LEOFLOW_KUBERNETES_POD_TEMPLATE_FILE=str(template), LEOFLOW_TASK_HEARTBEAT_INTERVAL="1",
                              **extra_env)
             migrate(env, tmp_path / "migrate-home")
             replicas = [Replica(f"replica-{chr(97 + i)}", tmp_path, folder, env) for i in range(n)]

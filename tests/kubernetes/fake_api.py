@@ -278,7 +278,11 @@ class FakeKubernetes:
         if mounts is None:
             return  # the pod went away while waiting for its secrets
         log_path = folder / "container.log"
-        command = self._command(container, mounts)
+        volumes = {v["name"]: v for v in spec.get("volumes") or []}
+        host_paths = [(m["mountPath"], volumes[m["name"]]["hostPath"]["path"], bool(m.get("readOnly")))
+                            for m in container.get("volumeMounts") or []
+                            if "hostPath" in volumes.get(m["name"], {})]
+        command = self._command(container, mounts, host_paths)
         env = self._env(container)
         with open(log_path, "wb") as out:
             proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=folder,
@@ -328,15 +332,16 @@ class FakeKubernetes:
                     self._changed.wait(0.5)
                 data = dict(self.objects[secret_key].get("data") or {})
             target = folder / mount["name"]
-            target.mkdir(mode=0o700)
+            target.mkdir()
+            target.chmod(0o755)
             for name, value in data.items():
                 path = target / name
                 path.write_bytes(base64.b64decode(value))
-                path.chmod(0o400)
+                path.chmod(volume["secret"].get("defaultMode", 0o644))
             mounts[mount["mountPath"].rstrip("/")] = str(target)
         return mounts
 
-    def _command(self, container: dict, mounts: dict) -> list[str]:
+    def _command(self, container: dict, mounts: dict, host_paths: list) -> list[str]:
         def local(arg: str) -> str:
             for mount, path in mounts.items():
                 if arg == mount or arg.startswith(mount + "/"):
@@ -345,6 +350,8 @@ class FakeKubernetes:
 
         if self.podman_image:
             volumes = [x for mount, path in mounts.items() for x in ("-v", f"{path}:{mount}:ro")]
+            for mount, path, read_only in host_paths:  # e.g. the DAG folder, as a template mounts it
+                volumes += ["-v", f"{path}:{mount}" + (":ro" if read_only else "")]
             env = [x for item in container.get("env") or [] for x in ("-e", f"{item['name']}={item.get('value', '')}")]
             entry = ["--entrypoint", container["command"][0]] if container.get("command") else []
             rest = (container.get("command") or [])[1:] + (container.get("args") or [])

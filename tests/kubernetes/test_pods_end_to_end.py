@@ -224,7 +224,11 @@ def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s
     assert "Pending for more than 6s" in never and "Unschedulable" in never, never
     assert "ErrImagePull" in " ".join(log_events(replica, "pending", runs["pending"], "bad_image", 1))
 
-    # every pod named for its try, labelled and annotated with its ids
+    # the failed pod is kept for a look, built from the template (its label, its DAG folder mount)
+    kept = fake_k8s.pods("tasks")
+    assert [p["metadata"]["annotations"]["task_id"] for p in kept] == ["crashes"]
+    assert kept[0]["metadata"]["labels"]["team"] == "data"
+    assert {v["name"] for v in kept[0]["spec"]["volumes"]} == {"dags", "leoflow-workload"}
     names = fake_k8s.created_pods
     assert len(names) == 3 + 24 + 3 + 2
     assert_nothing_left(engine, fake_k8s)

@@ -113,7 +113,8 @@ def generated_pod(workload: dict, *, namespace: str, image: str, release: str, a
             "restartPolicy": "Never",  # a try runs once; a retry is a new try, a new pod
             "containers": [container],
             "volumes": [{"name": "leoflow-workload",
-                         "secret": {"secretName": names.secret_name(pod), "defaultMode": 0o400}}],
+                         # readable by the image's non-root user whatever its uid (files are root's)
+                         "secret": {"secretName": names.secret_name(pod), "defaultMode": 0o444}}],
         },
     }
 
