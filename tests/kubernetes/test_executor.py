@@ -196,3 +196,17 @@ def test_a_try_handed_out_again_after_its_pod_finished_gets_a_new_pod(make_execu
     pods = fake_k8s.pods()
     assert len(pods) == 1 and pods[0]["metadata"]["uid"] != first
     assert pods[0]["metadata"]["annotations"]["leoflow.dev/attempt"] == "2026-01-01T00:05:00"
+
+
+def test_a_task_may_bring_its_own_pod_template(make_executor, tmp_path):
+    executor = make_executor()
+    own = tmp_path / "gpu-template.yaml"
+    own.write_text("spec:\n  nodeSelector: {gpu: 'true'}\n  containers:\n    - name: base\n      image: gpu:1\n")
+    workload = _workload()
+    executor._configs[(None, "t")] = {"pod_template_file": str(own)}  # as the serialized task's executor_config
+    pod = executor._pod_for(workload)
+    assert pod["spec"]["nodeSelector"] == {"gpu": "true"}
+    assert pod["spec"]["containers"][0]["image"] == "leoflow:test"  # LEOFLOW_KUBERNETES_IMAGE over the template's
+    executor._configs[(None, "t")] = {"pod_template_file": str(tmp_path / "missing.yaml")}
+    with pytest.raises(podspec.PodSpecError, match="cannot read"):
+        executor._pod_for(workload)

@@ -53,7 +53,7 @@ def fan():
         time.sleep(0.5)
         return i
 
-    work.expand(i=list(range(24)))
+    work.expand(i=list(range(30)))
 
 
 fan()
@@ -118,6 +118,7 @@ from airflow.sdk import dag, task
 def slow():
     @task(retries=0)
     def nap(i):
+        print(f"napping {i}", flush=True)
         time.sleep(8)
         return i
 
@@ -161,6 +162,19 @@ def log_events(replica, dag_id, run_id, task_id, try_number, map_index=-1) -> li
     return [json.dumps(line) for line in r.json()["content"]]  # whole records: an error's detail too
 
 
+def wait_log(replica, dag_id, run_id, task_id, try_number, needle: str, map_index=-1) -> str:
+    """The try's log once it holds `needle`: a pod's log is read while it runs and once more after it ended,
+    which may be just after its run was recorded finished."""
+    def text_now():
+        text = " ".join(log_events(replica, dag_id, run_id, task_id, try_number, map_index))
+        return text if needle in text else None
+
+    try:
+        return wait_for(text_now, 20, f"{needle!r} in the log of {task_id}", interval=0.3)
+    except AssertionError:
+        raise AssertionError(" ".join(log_events(replica, dag_id, run_id, task_id, try_number, map_index)))
+
+
 def assert_nothing_left(engine, fake) -> None:
     """Nothing stuck, no try started twice, no pod made twice, no pod or secret left over (failed pods are
     kept, as Airflow keeps them, labelled done)."""
@@ -199,12 +213,11 @@ def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s
     with engine.connect() as conn:
         value = conn.execute(text("SELECT value FROM xcom WHERE dag_id = 'etl' AND task_id = 'load'")).scalar()
     assert str(value).strip('"') == "200"
-    loaded = " ".join(log_events(replica, "etl", runs["etl"], "load", 1))
-    assert "loaded 200" in loaded, (loaded, [line for line in replica.output(10**7).splitlines() if "load" in line])
+    wait_log(replica, "etl", runs["etl"], "load", 1, "loaded 200")
 
-    # the fan-out: 24 pods, never more than 6 at once
+    # the fan-out: 30 pods, never more than 6 at once
     fan = states(engine, "fan")
-    assert len([k for k in fan if k[1] >= 0]) == 24 and set(fan.values()) == {("success", 1)}
+    assert len([k for k in fan if k[1] >= 0]) == 30 and set(fan.values()) == {("success", 1)}
     assert set(states(engine, "etl").values()) == {("success", 1)}  # the quota's refusal was no try
     assert "Pod watch expired (410 Gone)" in replica.output(10**7)
     assert fake_k8s.max_active <= 6, fake_k8s.max_active
@@ -212,17 +225,16 @@ def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s
     # a task that raises: two tries, two pods, each with its own log; a runner that dies: its exit code
     failing = states(engine, "failing")
     assert failing[("raises", -1)] == ("failed", 2) and failing[("crashes", -1)] == ("failed", 1)
-    raised = log_events(replica, "failing", runs["failing"], "raises", 1)
-    assert any("this task always fails" in e for e in raised), raised
-    crash_log = " ".join(log_events(replica, "failing", runs["failing"], "crashes", 1))
-    assert "exit code 3" in crash_log, crash_log
+    wait_log(replica, "failing", runs["failing"], "raises", 1, "this task always fails")
+    wait_log(replica, "failing", runs["failing"], "raises", 2, "this task always fails")
+    wait_log(replica, "failing", runs["failing"], "crashes", 1, "exit code 3")
 
     # a pod that never schedules fails past the pending timeout; an image that cannot be pulled at once
     pending = states(engine, "pending")
     assert pending[("never_scheduled", -1)][0] == "failed" and pending[("bad_image", -1)][0] == "failed"
-    never = " ".join(log_events(replica, "pending", runs["pending"], "never_scheduled", 1))
-    assert "Pending for more than 6s" in never and "Unschedulable" in never, never
-    assert "ErrImagePull" in " ".join(log_events(replica, "pending", runs["pending"], "bad_image", 1))
+    never = wait_log(replica, "pending", runs["pending"], "never_scheduled", 1, "Pending for more than 6s")
+    assert "Unschedulable" in never, never
+    wait_log(replica, "pending", runs["pending"], "bad_image", 1, "ErrImagePull")
 
     # the failed pod is kept for a look, built from the template (its label, its DAG folder mount)
     kept = fake_k8s.pods("tasks")
@@ -230,12 +242,13 @@ def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s
     assert kept[0]["metadata"]["labels"]["team"] == "data"
     assert {v["name"] for v in kept[0]["spec"]["volumes"]} == {"dags", "leoflow-workload"}
     names = fake_k8s.created_pods
-    assert len(names) == 3 + 24 + 3 + 2
+    assert len(names) == 3 + 30 + 3 + 2
     assert_nothing_left(engine, fake_k8s)
 
 
 @pytest.mark.timeout(300)
-def test_the_next_leader_adopts_the_pods_of_a_leader_killed_9(k8s_cluster, fake_k8s):
+@pytest.mark.parametrize("how", ["kill -9", "SIGTERM"])
+def test_the_next_leader_adopts_the_pods_of_a_leader_that_died_or_stopped(k8s_cluster, fake_k8s, how):
     replicas, engine = k8s_cluster({"slow.py": SLOW}, n=2)
     run_id = trigger(replicas[0], "slow")
 
@@ -245,15 +258,21 @@ def test_the_next_leader_adopts_the_pods_of_a_leader_killed_9(k8s_cluster, fake_
     wait_for(running_pods, 60, "four pods running")
     old = leader(engine, replicas)
     assert old is not None
-    old.kill9()
+    other = next(r for r in replicas if r is not old)
+    # a running pod's log is read while it runs, and served by any replica
+    wait_for(lambda: any("napping 1" in line for line in log_events(other, "slow", run_id, "nap", 1, map_index=1)),
+             20, "the live log of a running pod")
+    if how == "kill -9":
+        old.kill9()
+    else:  # a rolling update: the pods go on, nothing is failed on the way out
+        assert old.stop() == 0
     new = wait_for(lambda: leader(engine, replicas) not in (None, old) and leader(engine, replicas), 20, "a new leader")
     assert wait_run(engine, "slow", run_id, 120) == "success"
     assert {s for s in states(engine, "slow").values()} == {("success", 1)}  # adopted, not retried
     assert "Adopting pod" in new.output(10**6)
     assert len(fake_k8s.created_pods) == 4
     # the adopted pods' logs reached the database: any replica serves them
-    assert any("Done. Returned value" in line or "Returned value" in line
-               for line in log_events(new, "slow", run_id, "nap", 1, map_index=2))
+    wait_log(new, "slow", run_id, "nap", 1, "Returned value", map_index=2)
     assert_nothing_left(engine, fake_k8s)
 
 
