@@ -245,6 +245,8 @@ class KubernetesExecutor:
                 if created is None:
                     raise api.ApiRefused(409, f"pod {held.name} exists but cannot be read")
                 log.info("Pod %s exists already; adopting it", held.name)
+                if held.attempt and (created["metadata"].get("annotations") or {}).get(names.ATTEMPT) != held.attempt:
+                    self.pods.annotate(held.name, {names.ATTEMPT: held.attempt})  # what a later adopter reports
             held.uid = created["metadata"]["uid"]
             self.pods.create_workload_secret(created, workload)
         except api.QuotaExceeded as exc:
