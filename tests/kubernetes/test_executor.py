@@ -210,3 +210,17 @@ def test_a_task_may_bring_its_own_pod_template(make_executor, tmp_path):
     executor._configs[(None, "t")] = {"pod_template_file": str(tmp_path / "missing.yaml")}
     with pytest.raises(podspec.PodSpecError, match="cannot read"):
         executor._pod_for(workload)
+
+
+def test_an_api_that_stays_away_shows_in_health_and_is_watched_again_when_back(make_executor, fake_k8s):
+    executor = make_executor()
+    problems = executor._problems = {}
+    _wait(lambda: executor._leading)
+    fake_k8s.fail_next("GET", r"/pods$", 503, count=10**6, message="the API server is restarting")
+    fake_k8s.compact()  # the open watch ends (410); every list and watch now fails
+    _wait(lambda: "503" in problems.get("scheduler", ""), timeout=30)
+    assert problems["scheduler"].startswith("Kubernetes executor: cannot watch pods in namespace tasks")
+    fake_k8s.faults.clear()
+    _wait(lambda: "scheduler" not in problems, timeout=30)
+    executor.submit(_workload())
+    assert _exits(executor)[0]["exit_code"] == 0

@@ -17,7 +17,8 @@ def _kubernetes(services, forkserver):
     from .kubernetes.podspec import PodSpecError
 
     try:
-        return KubernetesExecutor(services.settings, services.settings.parallelism, engine=services.engine)
+        return KubernetesExecutor(services.settings, services.settings.parallelism, engine=services.engine,
+                                  problems=getattr(services, "problems", None))
     except PodSpecError as exc:
         raise SystemExit(f"leoflow: the Kubernetes executor cannot start: {exc}") from None
     except Exception as exc:  # no kubeconfig, no service account: say which settings would help

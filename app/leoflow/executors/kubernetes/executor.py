@@ -59,7 +59,8 @@ class _Held:
 class KubernetesExecutor:
     name = "KubernetesExecutor"
 
-    def __init__(self, settings, parallelism: int, *, core=None, engine=None, start: bool = True):
+    def __init__(self, settings, parallelism: int, *, core=None, engine=None, start: bool = True,
+                 problems: dict | None = None):
         self.settings = settings
         self.parallelism = parallelism
         self.engine = engine  # the metadata database: executor_config of tasks, tries ended from the UI
@@ -87,6 +88,8 @@ class KubernetesExecutor:
         self._work = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="k8s-pods")
         self._resync = queue.SimpleQueue()
         self.problem: str | None = None
+        self._failing_since: float | None = None
+        self._problems = problems  # the server's health problems (GET /api/v2/monitor/health shows them)
         self._threads = [threading.Thread(target=self._watch_loop, name="k8s-watch", daemon=True),
                          threading.Thread(target=self._house_loop, name="k8s-house", daemon=True)]
         if start:
@@ -456,7 +459,8 @@ class KubernetesExecutor:
                     elif kind == "DELETED":
                         self._observe(obj, deleted=True)
                 delay = 0.5
-                self.problem = None
+                self._failing_since = None
+                self._show_problem(None)
             except ApiException as exc:
                 if exc.status == 410:  # the watch window moved past our version: list again
                     log.info("Pod watch expired (410 Gone); listing again")
@@ -476,14 +480,32 @@ class KubernetesExecutor:
 
     def _watch_failed(self, message: str, delay: float) -> None:
         log.warning("Pod watch failed (%s); resuming in %.1fs", message, delay)
-        if delay >= 5:
-            self.problem = f"cannot watch pods in namespace {self.namespace}: {message}"
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = now
+        elif now - self._failing_since >= 5:  # not a blip: say so
+            self._show_problem(f"cannot watch pods in namespace {self.namespace}: {message}")
         self._stop.wait(delay)
+
+    def _show_problem(self, problem: str | None) -> None:
+        """Health shows the scheduler unhealthy while the pods cannot be watched (a fork server's own
+        problem is left alone)."""
+        previous, self.problem = self.problem, problem
+        if self._problems is None or previous == problem:
+            return
+        text = f"Kubernetes executor: {problem}" if problem else None
+        current = self._problems.get("scheduler")
+        if text and (current is None or current.startswith("Kubernetes executor:")):
+            self._problems["scheduler"] = text
+        elif not text and current is not None and current.startswith("Kubernetes executor:"):
+            self._problems.pop("scheduler", None)
 
     def _list_and_adopt(self) -> str:
         """List the release's pods: a new leader adopts them, everyone's state is refreshed."""
         asked = time.monotonic()
         items, version = self.pods.list(self.selector)
+        self._failing_since = None
+        self._show_problem(None)  # the API answers again
         self._leading = True
         listed = set()
         for pod in items:
