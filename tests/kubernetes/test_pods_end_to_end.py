@@ -290,3 +290,34 @@ def test_a_try_cleared_mid_run_ends_its_pod_and_runs_again(k8s_cluster, fake_k8s
     assert got[("nap", 1)] == ("success", 2) and got[("nap", 0)] == ("success", 1)
     assert len(fake_k8s.created_pods) == 5  # the cleared try's pod ended; its new try has its own
     assert_nothing_left(engine, fake_k8s)
+
+
+STUCK = '''
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="stuck", schedule=None, catchup=False)
+def stuck():
+    @task(retries=0, executor_config={"pod_override": {"spec": {
+        "nodeSelector": {"fake.leoflow.dev/unschedulable": "true"}}}})
+    def waits_for_a_node():
+        return 1
+
+    waits_for_a_node()
+
+
+stuck()
+'''
+
+
+@pytest.mark.timeout(200)
+def test_a_try_marked_failed_in_the_ui_deletes_its_pod(k8s_cluster, fake_k8s):
+    (replica,), engine = k8s_cluster({"stuck.py": STUCK})
+    run_id = trigger(replica, "stuck")
+    wait_for(lambda: fake_k8s.pods(), 60, "the pod exists")
+    r = replica.api("PATCH", f"/api/v2/dags/stuck/dagRuns/{run_id}/taskInstances/waits_for_a_node",
+                    json={"new_state": "failed"})
+    assert r.status_code == 200, r.text
+    wait_for(lambda: fake_k8s.pods() == [], 30, "its pod deleted")  # it never started: no runner to end itself
+    assert wait_run(engine, "stuck", run_id, 60) == "failed"
+    assert fake_k8s.secrets() == []
