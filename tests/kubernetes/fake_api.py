@@ -143,7 +143,10 @@ class FakeKubernetes:
                 proc.kill()
         self.server.shutdown()
         self.server.server_close()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        if not os.environ.get("FAKE_K8S_KEEP"):  # keep the pods' folders (their logs) to look at
+            shutil.rmtree(self._dir, ignore_errors=True)
+        else:
+            print(f"fake Kubernetes pods kept in {self._dir}", file=sys.stderr)
 
     # --- storage --------------------------------------------------------------------------------
 

@@ -285,7 +285,8 @@ def test_a_try_cleared_mid_run_ends_its_pod_and_runs_again(k8s_cluster, fake_k8s
                     json={"dry_run": False, "task_ids": [["nap", 1]], "dag_run_id": run_id, "only_failed": False,
                           "reset_dag_runs": False})
     assert r.status_code == 200, r.text
-    assert wait_run(engine, "slow", run_id, 120) == "success"
+    assert wait_run(engine, "slow", run_id, 120) == "success", (states(engine, "slow"), [
+        " ".join(log_events(replica, "slow", run_id, "nap", t, 1)) for t in (1, 2)])
     got = states(engine, "slow")
     assert got[("nap", 1)] == ("success", 2) and got[("nap", 0)] == ("success", 1)
     assert len(fake_k8s.created_pods) == 5  # the cleared try's pod ended; its new try has its own
