@@ -14,6 +14,13 @@ from leoflow.executors.kubernetes import KubernetesExecutor, names, podspec
 pytestmark = pytest.mark.kubernetes
 
 
+@pytest.fixture(autouse=True)
+def local_pods(fake_k8s):
+    """These pods run shell commands as local processes whatever LEOFLOW_TEST_IMAGE says: the image is
+    for the end-to-end tests' task pods."""
+    fake_k8s.podman_image = None
+
+
 def _workload(ti_id="0195b7a0-0000-7000-8000-000000000001", try_number=1, task_id="t", dag_id="d"):
     return {"type": "ExecuteTask", "token": "tok", "dag_rel_path": "d.py", "log_path": f"dag_id={dag_id}/x.log",
             "bundle_info": {"name": "dags-folder", "version": None},

@@ -15,6 +15,13 @@ from leoflow.executors.kubernetes.pods import Pods
 pytestmark = pytest.mark.kubernetes
 
 
+@pytest.fixture(autouse=True)
+def local_pods(fake_k8s):
+    """These pods run shell commands as local processes whatever LEOFLOW_TEST_IMAGE says: the image is
+    for the end-to-end tests' task pods."""
+    fake_k8s.podman_image = None
+
+
 @pytest.fixture
 def core(fake_k8s, tmp_path):
     return client.CoreV1Api(config.new_client_from_config(config_file=str(fake_k8s.kubeconfig(tmp_path / "kc"))))
