@@ -20,10 +20,9 @@ import signal
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from ...runner.logfile import UnsafeLogPath, log_relative_path, resolve_log_path
-from . import api, names, phases, podspec
+from . import api, names, phases, pod_logs, podspec
 from .pods import Pods
 
 log = logging.getLogger(__name__)
@@ -44,13 +43,12 @@ class _Held:
     try_number: int
     attempt: str | None
     log_key: tuple
-    log_path: Path | None
+    log: pod_logs.PodLog
     since: float = field(default_factory=time.monotonic)
     seen: float | None = None  # when the API first showed this pod (a list made later without it: it is gone)
     resource_version: str = ""
     outcome: phases.Outcome | None = None
     ending: str | None = None  # why Leoflow deletes the pod
-    log_bytes: int = 0  # how much of the pod's log is in the local log file
     over_since: float | None = None  # when the database first said the try no longer runs
     completing: bool = False
     uid: str | None = None  # the pod's, once created or adopted: events of an earlier pod of that name are not its
@@ -167,15 +165,15 @@ class KubernetesExecutor:
 
     # --- holding tries ------------------------------------------------------------------------
 
-    def _hold(self, name, ti_id, try_number, attempt, log_key, *, shipped_bytes: int = 0) -> _Held:
+    def _hold(self, name, ti_id, try_number, attempt, log_key, *, adopted: bool = False) -> _Held:
         path = None
         try:
             path = resolve_log_path(self.settings.logs_folder, log_relative_path(*log_key))
         except UnsafeLogPath:
             pass
-        held = self._held[name] = _Held(name, ti_id, try_number, attempt, log_key, path, log_bytes=shipped_bytes)
+        copied, first_seq = pod_logs.shipped(self.engine, log_key) if adopted else (0, 0)
+        held = self._held[name] = _Held(name, ti_id, try_number, attempt, log_key, pod_logs.PodLog(path, copied))
         if self.log_shipper is not None and path is not None:
-            first_seq = self._next_log_seq(log_key) if shipped_bytes else 0
             self.log_shipper.follow(log_key, path, first_seq=first_seq)
         return held
 
@@ -191,9 +189,9 @@ class KubernetesExecutor:
             self.log_shipper.finished(held.log_key)
         self.on_event()
 
-    def _guard(self, fn, *args) -> None:
+    def _guard(self, fn, *args, **kwargs) -> None:
         try:
-            fn(*args)
+            fn(*args, **kwargs)
         except Exception:  # noqa: BLE001 - one pod's trouble never stops the others
             log.exception("Kubernetes executor: %s failed", getattr(fn, "__name__", fn))
 
@@ -341,8 +339,7 @@ class KubernetesExecutor:
         except (KeyError, ValueError):
             return None
         log.info("Adopting pod %s (try %s of %s)", meta.get("name"), identity[1], identity[0])
-        held = self._hold(meta["name"], identity[0], identity[1], notes.get(names.ATTEMPT), key,
-                          shipped_bytes=self._shipped_bytes(key))
+        held = self._hold(meta["name"], identity[0], identity[1], notes.get(names.ATTEMPT), key, adopted=True)
         held.uid = meta.get("uid")
         return held
 
@@ -350,16 +347,16 @@ class KubernetesExecutor:
         """The pod no longer exists."""
         if held.completing:
             return  # its end is being recorded (it was deleted after it finished)
-        self._ship_logs(held)
+        held.log.copy_new(self.pods, held.name, ended=True)
         reason = held.ending or outcome.reason or "its pod was deleted before it finished"
         code = outcome.exit_code if outcome.exit_code is not None else -signal.SIGKILL
         self._finish(held, code, reason)
 
     def _complete(self, held: _Held, outcome: phases.Outcome) -> None:
         """A pod that ended: its log to the try's log, its exit to the scheduler, the pod deleted (or kept)."""
-        self._ship_logs(held)
+        held.log.copy_new(self.pods, held.name, ended=True)
         if outcome.kind == "failed":
-            self._write_try_log(held, f"Pod {held.name} failed: {outcome.reason.removeprefix('the pod failed: ')}")
+            pod_logs.write_event(self.settings.logs_folder, held.log_key, f"Pod {held.name} failed: {outcome.reason.removeprefix('the pod failed: ')}")
         self._finish(held, outcome.exit_code or 0, held.ending or (outcome.reason if outcome.kind == "failed" else None))
         keep = outcome.kind == "failed" and not self.settings.kubernetes_delete_on_failure
         try:
@@ -372,65 +369,9 @@ class KubernetesExecutor:
 
     def _end_unstarted(self, held: _Held, reason: str) -> None:
         """A pod that will not start (fatal waiting reason, pending too long): its try fails or retries."""
-        self._write_try_log(held, f"Pod {held.name} did not start: {reason}")
+        pod_logs.write_event(self.settings.logs_folder, held.log_key, f"Pod {held.name} did not start: {reason}")
         self._delete_quietly(held.name)
         self._finish(held, 1, reason)
-
-    # --- logs ----------------------------------------------------------------------------------
-
-    def _ship_logs(self, held: _Held) -> None:
-        """What the pod's container logged since the last look, appended to the try's log file (which the
-        log shipper sends to the database, where every replica reads it)."""
-        if held.log_path is None:
-            return
-        try:
-            data = self.pods.log(held.name)
-        except api.ApiRefused as exc:
-            log.info("Could not read the log of pod %s: %s", held.name, exc)
-            return
-        new = data[held.log_bytes:]
-        end = new.rfind(b"\n") + 1 if held.outcome is None or held.outcome.kind not in ("succeeded", "failed") else len(new)
-        if end <= 0:
-            return
-        chunk = new[:end] if new[:end].endswith(b"\n") else new[:end] + b"\n"
-        try:
-            held.log_path.parent.mkdir(parents=True, exist_ok=True)
-            with open(held.log_path, "ab") as f:
-                f.write(chunk)
-        except OSError as exc:
-            log.warning("Could not write the log of pod %s: %s", held.name, exc)
-            return
-        held.log_bytes += end
-
-    def _write_try_log(self, held: _Held, event: str) -> None:
-        from types import SimpleNamespace
-
-        from ...scheduler import try_log
-
-        dag_id, run_id, task_id, map_index, try_number = held.log_key
-        try_log.write(self.settings.logs_folder, SimpleNamespace(dag_id=dag_id, run_id=run_id, task_id=task_id,
-                                                                 map_index=map_index, try_number=try_number), event)
-
-    def _shipped_bytes(self, key: tuple) -> int:
-        """How much of an adopted try's log the previous leader shipped already (that part is not sent again)."""
-        if self.engine is None:
-            return 0
-        from ...store import log_chunks
-
-        try:
-            with self.engine.connect() as conn:
-                return len(log_chunks.read(conn, key).encode())
-        except Exception:  # noqa: BLE001
-            return 0
-
-    def _next_log_seq(self, key: tuple) -> int:
-        from ...store import log_chunks
-
-        try:
-            with self.engine.connect() as conn:
-                return log_chunks.next_seq(conn, key)
-        except Exception:  # noqa: BLE001
-            return 0
 
     # --- the watch ------------------------------------------------------------------------------
 
@@ -555,7 +496,7 @@ class KubernetesExecutor:
             self._last_logs = now
             for h in held:
                 if h.outcome is not None and h.outcome.kind == "running":
-                    self._work.submit(self._guard, self._ship_logs, h)
+                    self._work.submit(self._guard, h.log.copy_new, self.pods, h.name, ended=False)
         if now - self._last_reconcile >= RECONCILE_INTERVAL:
             self._last_reconcile = now
             self._reconcile(held, now)
