@@ -1,7 +1,7 @@
 """The Kubernetes executor: each try is a pod (ADR 27).
 
 `submit` only notes the try; a small pool of threads creates the pods (the scheduler never waits on
-the API). One thread watches the release's pods (tracking resourceVersion, listing again on 410 Gone)
+the API). One thread watches the release's pods (watch.py: resourceVersion, a new list on 410 Gone)
 and another keeps house every second: pending timeouts, a metadata-only relist that catches what the
 watch missed, tries ended from the UI, the logs of running pods. Only the leading scheduler replica
 acts: a standby holds nothing, and a replica that takes the lead adopts the release's pods through
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import queue
 import signal
 import threading
 import time
@@ -24,10 +23,10 @@ from dataclasses import dataclass, field
 from ...runner.logfile import UnsafeLogPath, log_relative_path, resolve_log_path
 from . import api, names, phases, pod_logs, podspec
 from .pods import Pods
+from .watch import PodWatch
 
 log = logging.getLogger(__name__)
 
-WATCH_TIMEOUT = 50  # seconds one watch request lasts (the API ends it too); then it is resumed
 LOG_INTERVAL = 3.0  # seconds between reads of a running pod's log
 RECONCILE_INTERVAL = 5.0  # seconds between looks at the database for tries ended from the UI
 QUOTA_BACKOFF = 10.0  # seconds no new pod is tried after a quota refused one
@@ -84,11 +83,11 @@ class KubernetesExecutor:
         self._last_relist = self._last_reconcile = self._last_logs = 0.0
         self._configs: dict[tuple, dict | None] = {}  # (dag_version_id, task_id) -> executor_config
         self._work = concurrent.futures.ThreadPoolExecutor(max_workers=4, thread_name_prefix="k8s-pods")
-        self._resync = queue.SimpleQueue()
         self.problem: str | None = None
-        self._failing_since: float | None = None
         self._problems = problems  # the server's health problems (GET /api/v2/monitor/health shows them)
-        self._threads = [threading.Thread(target=self._watch_loop, name="k8s-watch", daemon=True),
+        self._watch = PodWatch(self.pods, self.selector, self._stop, leading=self.is_leader, on_list=self._listed,
+                               on_event=self._watched, on_let_go=self._let_go, show_problem=self._show_problem)
+        self._threads = [threading.Thread(target=self._watch.run, name="k8s-watch", daemon=True),
                          threading.Thread(target=self._house_loop, name="k8s-house", daemon=True)]
         if start:
             for t in self._threads:
@@ -375,59 +374,6 @@ class KubernetesExecutor:
 
     # --- the watch ------------------------------------------------------------------------------
 
-    def _watch_loop(self) -> None:
-        from kubernetes.client.exceptions import ApiException
-
-        version = ""
-        delay = 0.5
-        while not self._stop.is_set():
-            if not self.is_leader():
-                if self._leading:
-                    self._let_go()
-                version = ""
-                self._stop.wait(0.5)
-                continue
-            try:
-                if not version or not self._leading:
-                    version = self._list_and_adopt()
-                for event in self.pods.watch(self.selector, version, WATCH_TIMEOUT):
-                    if self._stop.is_set() or not self.is_leader():
-                        break
-                    kind, obj = event.get("type"), event.get("object") or {}
-                    version = (obj.get("metadata") or {}).get("resourceVersion") or version
-                    if kind in ("ADDED", "MODIFIED"):
-                        self._observe(obj)
-                    elif kind == "DELETED":
-                        self._observe(obj, deleted=True)
-                delay = 0.5
-                self._failing_since = None
-                self._show_problem(None)
-            except ApiException as exc:
-                if exc.status == 410:  # the watch window moved past our version: list again
-                    log.info("Pod watch expired (410 Gone); listing again")
-                    version = ""
-                    continue
-                self._watch_failed(f"{exc.status} {api.api_message(exc)}", delay)
-                delay = min(delay * 2, 10.0)
-            except api.ApiRefused as exc:
-                if exc.status == 410:
-                    version = ""
-                    continue
-                self._watch_failed(str(exc), delay)
-                delay = min(delay * 2, 10.0)
-            except Exception as exc:  # noqa: BLE001 - a network blip: resume from the same version
-                self._watch_failed(str(exc), delay)
-                delay = min(delay * 2, 10.0)
-
-    def _watch_failed(self, message: str, delay: float) -> None:
-        log.warning("Pod watch failed (%s); resuming in %.1fs", message, delay)
-        now = time.monotonic()
-        if self._failing_since is None:
-            self._failing_since = now
-        elif now - self._failing_since >= 5:  # not a blip: say so
-            self._show_problem(f"cannot watch pods in namespace {self.namespace}: {message}")
-        self._stop.wait(delay)
-
     def _show_problem(self, problem: str | None) -> None:
         """Health shows the scheduler unhealthy while the pods cannot be watched (a fork server's own
         problem is left alone)."""
@@ -441,12 +387,9 @@ class KubernetesExecutor:
         elif not text and current is not None and current.startswith("Kubernetes executor:"):
             self._problems.pop("scheduler", None)
 
-    def _list_and_adopt(self) -> str:
-        """List the release's pods: a new leader adopts them, everyone's state is refreshed."""
-        asked = time.monotonic()
-        items, version = self.pods.list(self.selector)
-        self._failing_since = None
-        self._show_problem(None)  # the API answers again
+    def _listed(self, items: list, asked: float) -> None:
+        """The release's pods, listed (asked for at `asked`): a new leader adopts them, held pods are
+        refreshed, and those missing are gone."""
         self._leading = True
         listed = set()
         for pod in items:
@@ -454,7 +397,9 @@ class KubernetesExecutor:
             self._observe(pod)
         self._vanished(listed, asked)
         self._last_relist = time.monotonic()
-        return version
+
+    def _watched(self, kind: str, pod: dict) -> None:
+        self._observe(pod, deleted=kind == "DELETED")
 
     def _vanished(self, listed: set[str], asked: float) -> None:
         """Held pods the API no longer has (a DELETED event the watch missed). Only pods seen before the
