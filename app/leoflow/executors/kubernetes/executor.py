@@ -117,7 +117,8 @@ class KubernetesExecutor:
                     for h in self._held.values()]
 
     def free_slots(self) -> int:
-        if time.monotonic() < self._quota_until or not self.is_leader():
+        # Not before the first list: a new leader counts the pods it adopts before it makes more.
+        if time.monotonic() < self._quota_until or not self.is_leader() or not self._leading:
             return 0
         with self._lock:
             return max(self.parallelism - len(self._held), 0)
