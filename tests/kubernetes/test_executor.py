@@ -154,8 +154,11 @@ def test_failed_pods_are_kept_and_say_their_exit_code(make_executor, fake_k8s):
     assert exit_["exit_code"] == 7 and "exit code 7 (Error)" in exit_["reason"]
     log = _log(executor, workload)
     assert "about to fail" in log and "exit code 7" in log
-    kept = _wait(lambda: [p for p in fake_k8s.pods() if p["metadata"]["labels"].get(names.DONE) == "true"])
-    assert len(kept) == 1  # kept for a look (LEOFLOW_KUBERNETES_DELETE_ON_FAILURE=false), never adopted again
+    kept = fake_k8s.pods()
+    assert len(kept) == 1 and kept[0]["status"]["phase"] == "Failed"  # kept (LEOFLOW_KUBERNETES_DELETE_ON_FAILURE)
+    time.sleep(1.5)  # a relist later, the same leader has not taken it up again
+    executor._relist()
+    assert executor.running() == [] and executor.drain_exits() == []
 
 
 def test_a_watch_that_loses_its_window_or_an_event_still_reports_every_exit(make_executor, fake_k8s):
@@ -231,3 +234,11 @@ def test_an_api_that_stays_away_shows_in_health_and_is_watched_again_when_back(m
     _wait(lambda: "scheduler" not in problems, timeout=30)
     executor.submit(_workload())
     assert _exits(executor)[0]["exit_code"] == 0
+
+
+def test_the_execution_api_url_may_be_a_servers_base_url():
+    from leoflow.executors.kubernetes.executor import execution_api_url
+
+    assert execution_api_url("http://leoflow.ns.svc:8080") == "http://leoflow.ns.svc:8080/execution"
+    assert execution_api_url("http://leoflow.ns.svc:8080/execution/") == "http://leoflow.ns.svc:8080/execution"
+    assert execution_api_url("") == ""

@@ -177,7 +177,7 @@ def wait_log(replica, dag_id, run_id, task_id, try_number, needle: str, map_inde
 
 def assert_nothing_left(engine, fake) -> None:
     """Nothing stuck, no try started twice, no pod made twice, no pod or secret left over (failed pods are
-    kept, as Airflow keeps them, labelled done)."""
+    kept, as Airflow keeps them)."""
     with engine.connect() as conn:
         twice = conn.execute(text(
             "SELECT dag_id, task_id, map_index, try_number, count(*) FROM log WHERE event = 'running' "
@@ -187,8 +187,15 @@ def assert_nothing_left(engine, fake) -> None:
     assert twice == [] and active == 0, (twice, active)
     duplicates = [n for n, c in collections.Counter(fake.created_pods).items() if c > 1]
     assert duplicates == []
-    wait_for(lambda: all(p["metadata"]["labels"].get("leoflow.dev/done") == "true" for p in fake.pods()), 20,
-             "every pod deleted or kept as done")
+    wait_for(lambda: all(p["status"]["phase"] == "Failed" for p in fake.pods()), 20,
+             "every pod deleted or kept after failing")
+    # only what the chart's least-privilege Role allows: pods create/get/list/watch/delete, pods/log get,
+    # secrets create/delete (no patch, no secret reads)
+    allowed = {("POST", "pods"), ("GET", "pods"), ("DELETE", "pods"), ("GET", "log"), ("POST", "secrets"),
+               ("DELETE", "secrets")}
+    used = {(method, path.rstrip("/").split("/")[-1] if path.endswith(("/pods", "/secrets", "/log"))
+             else path.split("/")[-2]) for method, path in fake.requests}
+    assert used <= allowed, used - allowed
     live = {p["metadata"]["uid"] for p in fake.pods()}
     for secret in fake.secrets():
         assert {ref["uid"] for ref in secret["metadata"]["ownerReferences"]} <= live

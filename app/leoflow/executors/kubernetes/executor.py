@@ -69,7 +69,7 @@ class KubernetesExecutor:
         self.template = (podspec.load_template(settings.kubernetes_pod_template_file)
                          if settings.kubernetes_pod_template_file else None)
         self.image = settings.kubernetes_image or self._own_image()
-        self.api_url = settings.kubernetes_execution_api_url or settings.execution_api_url
+        self.api_url = execution_api_url(settings.kubernetes_execution_api_url) or settings.execution_api_url
         self.dags_folder = settings.kubernetes_dags_folder or str(settings.dags_folder)
         self.leadership = None  # the scheduler's (boot.py sets it): only a leader acts
         self.on_event = lambda: None
@@ -77,6 +77,7 @@ class KubernetesExecutor:
         self._lock = threading.RLock()
         self._held: dict[str, _Held] = {}
         self._exits: list[dict] = []
+        self._done: set[str] = set()  # uids of finished pods kept, whose end is recorded: never adopted again
         self._leading = False
         self._quota_until = 0.0
         self._detached = False
@@ -246,8 +247,6 @@ class KubernetesExecutor:
                 if created is None:
                     raise api.ApiRefused(409, f"pod {held.name} exists but cannot be read")
                 log.info("Pod %s exists already; adopting it", held.name)
-                if held.attempt and (created["metadata"].get("annotations") or {}).get(names.ATTEMPT) != held.attempt:
-                    self.pods.annotate(held.name, {names.ATTEMPT: held.attempt})  # what a later adopter reports
             held.uid = created["metadata"]["uid"]
             self.pods.create_workload_secret(created, workload)
         except api.QuotaExceeded as exc:
@@ -304,13 +303,15 @@ class KubernetesExecutor:
             if held is not None and not self._its_pod(held, pod):
                 return
             if held is None:
-                if deleted or not self._leading or (meta.get("labels") or {}).get(names.DONE) == "true":
+                if deleted or not self._leading or not self._worth_adopting(pod):
                     return
                 held = self._adopt(pod)
                 if held is None:
                     return
             if held.seen is None:
                 held.seen = time.monotonic()
+            if held.uid is None:
+                held.uid = meta.get("uid")
             held.resource_version = meta.get("resourceVersion", held.resource_version)
             outcome = held.outcome = phases.read(pod)
         if deleted:
@@ -327,6 +328,31 @@ class KubernetesExecutor:
         if held.uid is not None:
             return meta.get("uid") == held.uid
         return not self._earlier_run(pod, held) if held.attempt else True
+
+    def _worth_adopting(self, pod: dict) -> bool:
+        """A pod not held here: adopted unless its end was recorded already (a finished pod kept for a
+        look, or whose try the database no longer runs)."""
+        uid = (pod.get("metadata") or {}).get("uid")
+        if uid in self._done:
+            return False
+        if phases.read(pod).kind not in ("succeeded", "failed") or self.engine is None:
+            return True
+        identity = names.try_of(pod.get("metadata") or {})
+        if identity is None:
+            return False
+        from ...store import tis
+
+        with self.engine.connect() as conn:
+            row = tis.get_ti(conn, identity[0])
+        if row is not None and row.try_number == identity[1] and row.state in ACTIVE + ("restarting",):
+            return True  # it ended while no one led: its end is still to be recorded
+        self._remember_done(uid)
+        return False
+
+    def _remember_done(self, uid: str | None) -> None:
+        if len(self._done) > 10000:
+            self._done.clear()
+        self._done.add(uid)
 
     def _adopt(self, pod: dict) -> _Held | None:
         meta = pod.get("metadata") or {}
@@ -361,7 +387,7 @@ class KubernetesExecutor:
         keep = outcome.kind == "failed" and not self.settings.kubernetes_delete_on_failure
         try:
             if keep or not self.settings.kubernetes_delete_pods:
-                self.pods.mark_done(held.name)
+                self._remember_done(held.uid)  # kept for a look; its end is recorded
             else:
                 self.pods.delete(held.name)
         except api.ApiRefused as exc:
@@ -495,6 +521,12 @@ class KubernetesExecutor:
                 if pod is not None:
                     self._observe(pod)
         self._vanished(listed, asked)
+
+
+def execution_api_url(url: str) -> str:
+    """The setting as the Execution API's URL: a server's base URL (a Service's) gets `/execution`."""
+    url = (url or "").strip().rstrip("/")
+    return url if not url or url.endswith("/execution") else url + "/execution"
 
 
 def _log_key(ti: dict) -> tuple:

@@ -18,7 +18,6 @@ RELEASE = "app.kubernetes.io/instance"
 MANAGED_BY = "app.kubernetes.io/managed-by"
 EXECUTOR = "kubernetes_executor"
 ATTEMPT = f"{GROUP}/attempt"  # which hand-over of the try (a rescheduled sensor runs one try again)
-DONE = f"{GROUP}/done"  # a finished pod kept for a look: never adopted again
 CONTAINER = "base"  # the task's container, as Airflow names it (pod_override targets it by name)
 WORKLOAD_FILE = "workload.json"
 WORKLOAD_MOUNT = "/var/run/leoflow/workload"
@@ -65,8 +64,8 @@ def annotations(ti: dict) -> dict[str, str]:
 
 
 def selector(release: str) -> str:
-    """The pods of this release that no one has finished with yet."""
-    return f"{MANAGED_BY}=leoflow,{RELEASE}={label_value(release)},{DONE}!=true"
+    """The pods of this release's tries."""
+    return f"{MANAGED_BY}=leoflow,{RELEASE}={label_value(release)}"
 
 
 def try_of(meta: dict) -> tuple[str, int] | None:

@@ -51,15 +51,6 @@ class Pods:
         api.call(self.core.delete_namespaced_pod, name, self.namespace, ok=(404,), _preload_content=False,
                  propagation_policy="Background", stop=self.stop, **kwargs)
 
-    def mark_done(self, name: str) -> None:
-        """A finished pod kept for a look: labelled so no leader adopts it again."""
-        api.call(self.core.patch_namespaced_pod, name, self.namespace, {"metadata": {"labels": {names.DONE: "true"}}},
-                 ok=(404,), _preload_content=False, stop=self.stop)
-
-    def annotate(self, name: str, annotations: dict) -> None:
-        api.call(self.core.patch_namespaced_pod, name, self.namespace, {"metadata": {"annotations": annotations}},
-                 ok=(404,), _preload_content=False, stop=self.stop)
-
     def list(self, selector: str) -> tuple[list[dict], str]:
         """Every pod of the selector and the list's resourceVersion (to watch from)."""
         body = _json(api.call(self.core.list_namespaced_pod, self.namespace, label_selector=selector,
