@@ -132,6 +132,9 @@ class ControlPlane:
                               run_triggers=not self.server)
         job_id = scheduler.start_job()
         scheduler.leadership = leadership_for(self.services.engine, job_id)
+        for executor in self.executor:  # executors that act on shared things (pods) act only while leading
+            if hasattr(executor, "leadership"):
+                executor.leadership = scheduler.leadership
         self.scheduler = scheduler
         if not self.server:  # lite holds its home's lock: what another job left active is an orphan
             scheduler.recover_orphans()

@@ -75,6 +75,19 @@ class Settings:
     http_body_timeout: float | None = None  # seconds a request body may make no progress (408)
     http_max_connections: int | None = None  # open connections in all (default: half the open-file limit)
     http_max_connections_per_client: int | None = None  # from one non-loopback address; 0: no cap
+    # The Kubernetes executor (executors/kubernetes/, ADR 27): a pod per try.
+    kubernetes_namespace: str = ""  # empty: the server's own namespace in a cluster, else "default"
+    kubernetes_image: str = ""  # the task pods' image; empty: the template's, else the server's own image
+    kubernetes_kubeconfig: str = ""  # empty: the in-cluster service account, else ~/.kube/config
+    kubernetes_context: str = ""  # the kubeconfig context (empty: its current one)
+    kubernetes_pod_template_file: str = ""  # a pod template (YAML or JSON) every task pod starts from
+    kubernetes_pending_timeout: float = 300.0  # seconds a pod may stay Pending before its try fails or retries
+    kubernetes_delete_pods: bool = True  # delete a try's pod once it finished
+    kubernetes_delete_on_failure: bool = False  # also delete failed pods (kept by default, to look at them)
+    kubernetes_release: str = "leoflow"  # the owning release: labels the pods, adoption only takes its own
+    kubernetes_execution_api_url: str = ""  # where pods reach /execution; empty: the server's own address
+    kubernetes_dags_folder: str = ""  # the DAG folder inside the pods; empty: the same path as here
+    kubernetes_relist_interval: float = 60.0  # seconds between the lists that catch what a watch missed
     extra: dict = field(default_factory=dict)
 
     def stop_grace(self, mode: str) -> float:
@@ -214,6 +227,22 @@ _ENV = {
     "http_body_timeout": ("LEOFLOW_HTTP_BODY_TIMEOUT", [], float),
     "http_max_connections": ("LEOFLOW_HTTP_MAX_CONNECTIONS", [], int),
     "http_max_connections_per_client": ("LEOFLOW_HTTP_MAX_CONNECTIONS_PER_CLIENT", [], int),
+    "kubernetes_namespace": ("LEOFLOW_KUBERNETES_NAMESPACE", ["AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE"], str),
+    "kubernetes_image": ("LEOFLOW_KUBERNETES_IMAGE", [], str),
+    "kubernetes_kubeconfig": ("LEOFLOW_KUBERNETES_KUBECONFIG", ["AIRFLOW__KUBERNETES_EXECUTOR__CONFIG_FILE"], str),
+    "kubernetes_context": ("LEOFLOW_KUBERNETES_CONTEXT", ["AIRFLOW__KUBERNETES_EXECUTOR__CLUSTER_CONTEXT"], str),
+    "kubernetes_pod_template_file": ("LEOFLOW_KUBERNETES_POD_TEMPLATE_FILE",
+                                     ["AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE"], str),
+    "kubernetes_pending_timeout": ("LEOFLOW_KUBERNETES_PENDING_TIMEOUT",
+                                   ["AIRFLOW__KUBERNETES_EXECUTOR__WORKER_PODS_PENDING_TIMEOUT"], float),
+    "kubernetes_delete_pods": ("LEOFLOW_KUBERNETES_DELETE_PODS", ["AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS"],
+                               bool),
+    "kubernetes_delete_on_failure": ("LEOFLOW_KUBERNETES_DELETE_ON_FAILURE",
+                                     ["AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS_ON_FAILURE"], bool),
+    "kubernetes_release": ("LEOFLOW_KUBERNETES_RELEASE", [], str),
+    "kubernetes_execution_api_url": ("LEOFLOW_KUBERNETES_EXECUTION_API_URL", [], str),
+    "kubernetes_dags_folder": ("LEOFLOW_KUBERNETES_DAGS_FOLDER", [], str),
+    "kubernetes_relist_interval": ("LEOFLOW_KUBERNETES_RELIST_INTERVAL", [], float),
 }
 
 

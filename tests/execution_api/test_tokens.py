@@ -133,3 +133,25 @@ def test_validate_inlets_and_outlets_takes_only_the_task_instances_own_token(wor
     assert client.get(path, headers=bearer(tokens.issue(secret, ids["b"]))).status_code == 403
     own = client.get(path, headers=bearer(tokens.issue(secret, ids["a"])))
     assert own.status_code == 200 and own.json() == {"inactive_assets": []}
+
+
+def test_a_slow_starter_of_a_cleared_try_cannot_take_or_end_the_new_try(world):
+    """A try cleared while its runner was still starting (a pod pulling its image) is queued again as the
+    next try: the old runner's tokens neither start it nor report its end."""
+    client, services, ids = world
+    secret = services.settings.secret("jwt-execution")
+    old = tokens.issue(secret, ids["b"], scope=tokens.WORKLOAD, try_number=1)
+    with services.engine.begin() as conn:  # cleared while queued (state None, as api/clearing.py), then try 2
+        conn.execute(tis.TI.update().where(tis.TI.c.id == ids["b"]).values(state=None))
+        tis.set_scheduled(conn, [ids["b"]], utcnow())
+        tis.set_queued(conn, ids["b"], None, "KubernetesExecutor", utcnow())
+        assert tis.get_ti(conn, ids["b"]).try_number == 2
+    assert start(client, ids["b"], old).status_code == 409
+    new = start(client, ids["b"], tokens.issue(secret, ids["b"], scope=tokens.WORKLOAD, try_number=2))
+    assert new.status_code == 200
+    stale = tokens.issue(secret, ids["b"], try_number=1)
+    ended = client.patch(f"/execution/task-instances/{ids['b']}/state", headers=bearer(stale),
+                         json={"state": "failed", "end_date": utcnow().isoformat()})
+    assert ended.status_code == 409
+    with services.engine.connect() as conn:
+        assert tis.get_ti(conn, ids["b"]).state == "running"

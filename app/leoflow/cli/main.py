@@ -104,6 +104,10 @@ def main(argv: list[str] | None = None, platform: str | None = None) -> int:
         from .unpack_cache import main as prune_main
 
         return prune_main(argv[1:])
+    if argv[:1] == ["execute-workload"]:  # internal: a Kubernetes task pod's command (executors/kubernetes/)
+        from .execute_workload import main as execute_workload
+
+        return execute_workload(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     from . import context

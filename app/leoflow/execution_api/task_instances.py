@@ -41,7 +41,9 @@ def run(call, task_instance_id):
         if ti is None:
             raise not_found("Task Instance not found")
         same_process = (ti.hostname, ti.unixname, ti.pid) == (body["hostname"], body["unixname"], body["pid"])
-        if not (ti.state in ("queued", "restarting") or (ti.state == "running" and same_process)):
+        # A slow starter (a pod) whose try was cleared and queued again meanwhile must not take the new try.
+        if _other_try(ti, call.claims) or not (ti.state in ("queued", "restarting")
+                                               or (ti.state == "running" and same_process)):
             raise HTTPError(409, {"reason": "invalid_state",
                                   "message": "TI was not in a state where it could be marked as running",
                                   "previous_state": ti.state})
@@ -100,7 +102,7 @@ def update_state(call, task_instance_id):
                                "msg": f"Input should be one of {sorted(TERMINAL)}", "input": state}])
     end = parse_time(body["end_date"], "end_date") if body.get("end_date") else utcnow()
     with call.engine.begin() as conn:
-        ti = running_ti(conn, task_instance_id)
+        ti = running_ti(conn, task_instance_id, call.claims)
         if state == "up_for_retry" and ti.try_number > ti.max_tries:
             state = "failed"  # the runner asked for a retry it has no right to
         if tis.finish_try(conn, task_instance_id, state, end, only_if=("running",)):
@@ -121,7 +123,7 @@ def update_state(call, task_instance_id):
 
 def _update_waiting(call, task_instance_id, body, rendered):
     with call.engine.begin() as conn:
-        ti = running_ti(conn, task_instance_id)
+        ti = running_ti(conn, task_instance_id, call.claims)
         state = update_waiting_state(conn, ti, body)
         if rendered is not None:
             store_rendered_fields(conn, ti, rendered)
@@ -219,12 +221,19 @@ def previous_successful_dagrun(call, task_instance_id):
     return respond({k: getattr(row, k) if row is not None else None for k in keys})
 
 
-def running_ti(conn, task_instance_id: str):
-    """The task instance a final or waiting state is reported for: 404 if unknown, 409 if not running."""
+def _other_try(ti, claims: dict | None) -> bool:
+    """The token is an earlier try's (the try was cleared and queued again meanwhile): that try is not this one."""
+    wanted = (claims or {}).get("try_number")
+    return wanted is not None and wanted != ti.try_number
+
+
+def running_ti(conn, task_instance_id: str, claims: dict | None = None):
+    """The task instance a final or waiting state is reported for: 404 if unknown, 409 if not running (or
+    running another try than the token's)."""
     ti = tis.get_ti(conn, task_instance_id)
     if ti is None:
         raise not_found("Task Instance not found")
-    if ti.state != "running":
+    if ti.state != "running" or _other_try(ti, claims):
         raise HTTPError(409, {"reason": "invalid_state",
                               "message": "TI was not in the running state so it cannot be updated",
                               "previous_state": ti.state})

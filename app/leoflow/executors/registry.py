@@ -12,9 +12,28 @@ def _local(services, forkserver):
     return LocalExecutor(forkserver, services.settings.parallelism, services.settings)
 
 
+def _kubernetes(services, forkserver):
+    from .kubernetes import KubernetesExecutor
+    from .kubernetes.podspec import PodSpecError
+
+    try:
+        return KubernetesExecutor(services.settings, services.settings.parallelism, engine=services.engine,
+                                  problems=getattr(services, "problems", None))
+    except PodSpecError as exc:
+        raise SystemExit(f"leoflow: the Kubernetes executor cannot start: {exc}") from None
+    except Exception as exc:  # no kubeconfig, no service account: say which settings would help
+        from kubernetes.config import ConfigException
+
+        if isinstance(exc, ConfigException):
+            raise SystemExit(f"leoflow: the Kubernetes executor cannot reach a cluster ({exc}); set "
+                             "LEOFLOW_KUBERNETES_KUBECONFIG or run in a pod with a service account") from None
+        raise
+
+
 # alias -> factory(services, forkserver)
 FACTORIES = {
     "local": _local,
+    "kubernetes": _kubernetes,
 }
 
 

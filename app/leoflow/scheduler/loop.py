@@ -575,8 +575,8 @@ class Scheduler:
                 stale = ex.get("attempt") and ti.queued_dttm and ti.queued_dttm.isoformat() != ex["attempt"]
                 if ti.state in ("queued", "running") and ti.try_number == ex["try_number"] and not stale:
                     self._dirty.add((ti.dag_id, ti.run_id))
-                    if ti.state == "queued" and not self.queueing:
-                        tis.reset_to_scheduled(conn, ti.id)  # stopped at shutdown before it began: not a try
+                    if ti.state == "queued" and (not self.queueing or ex.get("requeue")):
+                        tis.reset_to_scheduled(conn, ti.id)  # stopped before it began (shutdown, a quota): not a try
                         continue
                     self._fail_or_retry(conn, ti, ex.get("reason") or (
                         f"the task process exited with code {ex['exit_code']} without reporting a final state"))
@@ -626,8 +626,12 @@ class Scheduler:
     def record_unfinished(self, reason: str) -> None:
         """At shutdown, once nothing runs: what this scheduler handed out and is still active in the
         database is recorded, so nothing is left queued or running until the next start."""
+        # Tries of executors that outlive this process (pods) are the next leader's to adopt.
+        outliving = {e.name for e in self.executor if hasattr(e, "detach")}
         with self.services.engine.begin() as conn:
             for ti in tis.active_tis_of_job(conn, self.job_id):
+                if getattr(ti, "executor", None) in outliving:
+                    continue
                 if ti.state == "queued":
                     tis.reset_to_scheduled(conn, ti.id)
                 else:

@@ -25,6 +25,9 @@ def drain(scheduler, grace: float, hurry: threading.Event) -> None:
     rest of the grace period and the tries' own clean-up."""
     executor = scheduler.executor
     scheduler.queueing = False
+    for each in executor:  # tries that outlive this process (pods): the next leader adopts them
+        if hasattr(each, "detach"):
+            each.detach()
     running = executor.running()
     if running and not hurry.is_set():
         log.info("Stopping: no new task starts; waiting up to %gs for %d running task(s) to finish "

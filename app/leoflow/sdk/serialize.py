@@ -200,7 +200,24 @@ def task_doc(task) -> dict:
             "on_execute_callback", "on_failure_callback", "on_success_callback", "on_retry_callback",
             "on_skipped_callback")},
         **({"priority_weight_total": weights[0], "weight_by_try": weights} if weights else {}),
+        **({"executor_config": executor_config_doc(task.executor_config)}
+           if getattr(task, "executor_config", None) else {}),
     }
+
+
+def executor_config_doc(config) -> dict:
+    """A task's `executor_config` as JSON: a `pod_override` V1Pod through the kubernetes client's own
+    serializer (the Kubernetes executor merges it onto the pod), anything else JSON can hold, else its text."""
+    import json
+
+    doc = {}
+    for key, value in dict(config).items():
+        if hasattr(value, "openapi_types") and hasattr(value, "to_dict"):  # a kubernetes.client model
+            from kubernetes.client import ApiClient
+
+            value = ApiClient().sanitize_for_serialization(value)
+        doc[str(key)] = json.loads(json.dumps(value, default=str))
+    return doc
 
 
 def dag_doc_md(dag) -> str | None:

@@ -200,8 +200,8 @@ def active_tis_of_other_jobs(conn: Connection, job_id: int):
 def active_tis_of_job(conn: Connection, job_id: int):
     """Queued/running task instances this scheduler handed out (what is left at shutdown)."""
     return conn.execute(
-        select(*_TRY_COLUMNS, TI.c.state).where(TI.c.state.in_(("queued", "running")),
-                                               TI.c.queued_by_job_id == job_id)
+        select(*_TRY_COLUMNS, TI.c.state, TI.c.executor).where(TI.c.state.in_(("queued", "running")),
+                                                               TI.c.queued_by_job_id == job_id)
     ).all()
 
 
