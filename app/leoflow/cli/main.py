@@ -71,6 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_server_parser(sub)
     add_users_parser(sub)
+    from .agents import add_parser as add_agents_parser
+
+    add_agents_parser(sub)
     return parser
 
 
@@ -128,6 +131,14 @@ def main(argv: list[str] | None = None) -> int:
         from . import users
 
         return users.run(args, parser)
+    if cmd == "agents":
+        from . import agents
+
+        return agents.run(args, parser)
+    if cmd == "agent":
+        from leoflow.agents.worker import run_agent
+
+        return run_agent(args)
     parser.error(f"unknown command {cmd!r}")
     return 2
 

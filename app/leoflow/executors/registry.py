@@ -12,9 +12,16 @@ def _local(services, forkserver):
     return LocalExecutor(forkserver, services.settings.parallelism, services.settings)
 
 
+def _agent(services, forkserver):
+    from ..agents.executor import AgentExecutor
+
+    return AgentExecutor(services)
+
+
 # alias -> factory(services, forkserver)
 FACTORIES = {
     "local": _local,
+    "agent": _agent,
 }
 
 
