@@ -84,7 +84,7 @@ class TlsServer(Replica):
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.proc.returncode}:\n{self.output()}")
             try:
-                if httpx.get(f"{self.base}/readyz", timeout=1, verify=str(self.ca.pem)).status_code == 200:
+                if httpx.get(f"{self.base}/readyz", timeout=1, verify=_ca_context(self.ca)).status_code == 200:
                     return
             except httpx.HTTPError:
                 pass
@@ -94,7 +94,7 @@ class TlsServer(Replica):
     def token(self) -> str:
         if self._token is None:
             r = httpx.post(f"{self.base}/auth/token", json={"username": "admin", "password": PASSWORD}, timeout=10,
-                           verify=str(self.ca.pem))
+                           verify=_ca_context(self.ca))
             assert r.status_code == 201, r.text
             self._token = r.json()["access_token"]
         return self._token
@@ -102,12 +102,12 @@ class TlsServer(Replica):
     def api(self, method: str, path: str, *, token: str | None = None, **kw) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token or self.token()}", **kw.pop("headers", {})}
         return httpx.request(method, f"{self.base}{path}", headers=headers, timeout=kw.pop("timeout", 15),
-                             verify=str(self.ca.pem), **kw)
+                             verify=_ca_context(self.ca), **kw)
 
     def agent_call(self, method: str, path: str, credential: str | None = None, **kw) -> httpx.Response:
         headers = {"Authorization": f"Bearer {credential}"} if credential else {}
         return httpx.request(method, f"{self.base}/agent/v1{path}", headers=headers, timeout=40,
-                             verify=str(self.ca.pem), **kw)
+                             verify=_ca_context(self.ca), **kw)
 
 
 class AgentProcess:

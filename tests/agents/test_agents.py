@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 
 import pytest
 
@@ -28,10 +29,9 @@ def test_a_fan_out_lands_on_the_agent_of_each_tasks_queue(cluster, agents):
     for row in rows:
         assert row.agent_name == {"qa": "agent-a", "qb": "agent-b"}[row.queue], row
     # The join's log was shipped from agent-a's host and is served by the server.
-    r = cluster.server.api("GET", f"/api/v2/dags/spread/dagRuns/{run_id}/taskInstances/join/logs/1",
-                           headers={"Accept": "text/plain"})
-    assert r.status_code == 200 and "joined 24" in r.text, r.text[-2000:]
-    listed = subprocess.run(["python", "-m", "leoflow", "agents", "list", "-o", "json", "--home",
+    r = cluster.server.api("GET", f"/api/v2/dags/spread/dagRuns/{run_id}/taskInstances/join/logs/1")
+    assert r.status_code == 200 and "joined 24" in str(r.json()), r.text[-2000:]
+    listed = subprocess.run([sys.executable, "-m", "leoflow", "agents", "list", "-o", "json", "--home",
                              str(cluster.root / "cli-home")], env=cluster.env, capture_output=True, text=True,
                             timeout=60)
     assert '"agent-a"' in listed.stdout and '"agent-b"' in listed.stdout, listed.stderr
