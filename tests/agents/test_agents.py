@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -35,3 +36,112 @@ def test_a_fan_out_lands_on_the_agent_of_each_tasks_queue(cluster, agents):
                              str(cluster.root / "cli-home")], env=cluster.env, capture_output=True, text=True,
                             timeout=60)
     assert '"agent-a"' in listed.stdout and '"agent-b"' in listed.stdout, listed.stderr
+
+
+def _running_job(cluster, dag_id: str):
+    rows = cluster.sql("SELECT j.agent_name, j.try_number FROM agent_job j JOIN task_instance t ON t.id = j.ti_id "
+                       "WHERE t.dag_id = :d AND j.state = 'running' AND t.state = 'running'", d=dag_id)
+    return rows[0] if rows else None
+
+
+def _restart(cluster, agent):
+    """The same agent again: its home keeps its credential, no enrollment token needed."""
+    agent.start()
+    cluster.wait_agents_heard([agent.name])
+
+
+def test_bad_tokens_and_ids_are_refused_and_change_nothing(cluster, agents):
+    from tests.agents.conftest import enroll
+
+    server = cluster.server
+    r = server.agent_call("POST", "/register", json={"enrollment_token": "lfe_wrong", "version": "0.1.0"})
+    assert r.status_code == 401 and "not known" in r.json()["detail"]
+    token = enroll(cluster, "agent-x")
+    r = server.agent_call("POST", "/register", json={"enrollment_token": token, "version": "0.9.0"})
+    assert r.status_code == 409 and "0.9.0" in r.json()["detail"] and "0.1.0" in r.json()["detail"]
+    r = server.agent_call("POST", "/register", json={"enrollment_token": token, "version": "0.1.0",
+                                                    "concurrency": 2})
+    assert r.status_code == 201, r.text
+    credential = r.json()["credential"]
+    r = server.agent_call("POST", "/register", json={"enrollment_token": token, "version": "0.1.0"})
+    assert r.status_code == 401 and "used already" in r.json()["detail"]
+    short = enroll(cluster, "agent-y", expires="1s")
+    time.sleep(1.2)
+    r = server.agent_call("POST", "/register", json={"enrollment_token": short, "version": "0.1.0"})
+    assert r.status_code == 401 and "expired" in r.json()["detail"]
+    assert not cluster.sql("SELECT name FROM agent WHERE name = 'agent-y'")
+
+    # Bodies are checked field by field.
+    r = server.agent_call("POST", "/claim", credential, json={"free_slots": "many"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "free_slots"]
+    r = server.agent_call("GET", "/bundles/" + "Z" * 64, credential)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["path", "sha256"]
+    assert server.agent_call("GET", "/bundles/" + "0" * 64, credential).status_code == 404
+    # Another agent's job, with a forged claim token: refused, the job unchanged.
+    job = cluster.sql("SELECT id, state, agent_name FROM agent_job WHERE agent_name = 'agent-a' LIMIT 1")[0]
+    from urllib.parse import quote
+
+    for action in ("ack", "exit", "logs"):
+        r = server.agent_call("POST", f"/jobs/{quote(job.id, safe='')}/{action}", credential,
+                              json={"claim_token": "forged", "seq": 0, "lines": "x\n", "exit_code": 0})
+        assert r.status_code == 409, (action, r.text)
+    assert cluster.sql("SELECT state, agent_name FROM agent_job WHERE id = :i", i=job.id)[0] == (job.state, "agent-a")
+    r = server.agent_call("POST", "/heartbeat", "lfa_not-a-credential", json={"free_slots": 1})
+    assert r.status_code == 401
+    assert server.agent_call("POST", "/heartbeat", credential, json={"free_slots": 0}).status_code == 200
+
+    # Removing the agent revokes its credential at once (admins only).
+    assert server.api("DELETE", "/api/v2/agents/agent-x").status_code == 200
+    r = server.agent_call("POST", "/heartbeat", credential, json={"free_slots": 0})
+    assert r.status_code == 401 and "revoked" in r.json()["detail"]
+
+
+def test_plain_http_and_an_untrusted_server_are_refused(cluster, agents, tmp_path):
+    from tests.agents.conftest import AgentProcess
+    from tests.pki import CA
+
+    agent = AgentProcess(cluster, "agent-z", cluster.hosts[0], queues="qa")
+    plain = subprocess.run(agent.command(token="lfe_x", server=f"http://{cluster.hosts[0].gateway}:1"),
+                           capture_output=True, text=True, timeout=60)
+    assert plain.returncode != 0 and "--insecure" in plain.stderr
+    other = CA(tmp_path, "another-ca")
+    cmd = agent.command(token=enroll_token(cluster, "agent-z"))
+    cmd[cmd.index("--ca-file") + 1] = str(other.pem)
+    untrusted = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert untrusted.returncode != 0 and "not trusted" in untrusted.stderr, untrusted.stderr
+
+
+def enroll_token(cluster, name):
+    from tests.agents.conftest import enroll
+
+    return enroll(cluster, name)
+
+
+def test_sigterm_drains_the_running_try_then_the_agent_exits(cluster, agents):
+    run_id = cluster.trigger("slow")
+    row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
+    agent = next(a for a in agents if a.name == row.agent_name)
+    agent.proc.send_signal(subprocess.signal.SIGTERM)
+    assert agent.proc.wait(60) == 0, agent.output()
+    assert cluster.wait_run("slow", run_id) == "success"
+    tries = cluster.sql("SELECT t.try_number, t.state FROM task_instance t WHERE t.dag_id = 'slow' AND t.run_id = :r",
+                        r=run_id)
+    assert tries == [(1, "success")]
+    _restart(cluster, agent)
+
+
+def test_kill_9_of_an_agent_mid_task_retries_the_try_on_the_other_agent(cluster, agents):
+    run_id = cluster.trigger("slow")
+    row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
+    victim = next(a for a in agents if a.name == row.agent_name)
+    survivor = next(a for a in agents if a is not victim)
+    victim.kill9()
+    assert cluster.wait_run("slow", run_id, timeout=120) == "success"
+    jobs = cluster.sql("SELECT j.try_number, j.agent_name, j.state, j.reason FROM agent_job j "
+                       "JOIN task_instance t ON t.id = j.ti_id WHERE t.run_id = :r ORDER BY j.try_number", r=run_id)
+    assert [j.try_number for j in jobs] == [1, 2]
+    assert jobs[0].agent_name == victim.name and "zombie" in (jobs[0].reason or "")
+    assert jobs[1].agent_name == survivor.name
+    assert {j.state for j in jobs} == {"recorded"}  # nothing stuck: every exit was taken
+    assert not cluster.sql("SELECT id FROM task_instance WHERE state IN ('queued', 'running')")
+    _restart(cluster, victim)
