@@ -130,6 +130,53 @@ def test_sigterm_drains_the_running_try_then_the_agent_exits(cluster, agents):
     _restart(cluster, agent)
 
 
+def test_a_link_cut_shorter_than_the_zombie_threshold_loses_nothing(cluster, agents):
+    run_id = cluster.trigger("slow")
+    row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
+    agent = next(a for a in agents if a.name == row.agent_name)
+    agent.host.cut()
+    try:
+        time.sleep(4)
+    finally:
+        agent.host.restore()
+    assert cluster.wait_run("slow", run_id) == "success"
+    tries = cluster.sql("SELECT try_number, state FROM task_instance WHERE dag_id = 'slow' AND run_id = :r", r=run_id)
+    assert tries == [(1, "success")]  # not retried: the cut was shorter than the zombie threshold
+    cluster.wait_agents_heard([agent.name])
+
+
+def test_a_link_cut_past_the_zombie_threshold_retries_elsewhere_and_fences_the_late_reports(cluster, agents):
+    run_id = cluster.trigger("slow")
+    row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
+    agent = next(a for a in agents if a.name == row.agent_name)
+    other = next(a for a in agents if a is not agent)
+    agent.host.cut()
+    try:
+        second = wait_for(lambda: cluster.sql(
+            "SELECT j.agent_name FROM agent_job j JOIN task_instance t ON t.id = j.ti_id WHERE t.run_id = :r "
+            "AND j.try_number = 2", r=run_id), 60, "the try retried")
+        assert second[0].agent_name == other.name
+        wait_for(lambda: "close to the zombie threshold" in agent.output(), 30, "the cut-off agent ended its try")
+    finally:
+        agent.host.restore()
+    assert cluster.wait_run("slow", run_id) == "success"
+    wait_for(lambda: "was refused" in agent.output(), 60, "its late exit report refused")
+    jobs = cluster.sql("SELECT j.try_number, j.reason, j.state FROM agent_job j JOIN task_instance t ON t.id = j.ti_id "
+                       "WHERE t.run_id = :r ORDER BY j.try_number", r=run_id)
+    assert "zombie" in jobs[0].reason and {j.state for j in jobs} == {"recorded"}
+    cluster.wait_agents_heard([agent.name])  # back at work once the link is
+
+
+def test_a_server_restart_while_agents_run_tasks_loses_nothing(cluster, agents):
+    run_id = cluster.trigger("slow")
+    wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
+    cluster.server.stop()
+    cluster.server.start()
+    assert cluster.wait_run("slow", run_id) == "success"
+    tries = cluster.sql("SELECT try_number, state FROM task_instance WHERE dag_id = 'slow' AND run_id = :r", r=run_id)
+    assert tries == [(1, "success")]
+
+
 def test_kill_9_of_an_agent_mid_task_retries_the_try_on_the_other_agent(cluster, agents):
     run_id = cluster.trigger("slow")
     row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")

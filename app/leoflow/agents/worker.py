@@ -299,7 +299,7 @@ class Agent:
             try:
                 answer = self.client.request("POST", "/heartbeat", {
                     "free_slots": 0 if self.draining.is_set() else self.free_slots(), "running": running,
-                    "hostname": socket.gethostname()}, timeout=10)
+                    "hostname": socket.gethostname()}, timeout=max(2.0, self.zombie_threshold / 4))
                 self.last_contact = time.monotonic()
                 self.zombie_threshold = float(answer.get("zombie_threshold", self.zombie_threshold))
                 self.heartbeat_interval = min(float(answer.get("heartbeat_interval", 2.0)), 10.0)
@@ -308,8 +308,10 @@ class Agent:
                     self._kill(item.get("job_id"), item.get("reason") or "cancelled by the server")
             except Unreachable as exc:
                 silent = time.monotonic() - self.last_contact
-                if silent > self.zombie_threshold:
-                    self._fence(f"the agent was cut off from the server for {silent:.0f} s, past the zombie "
+                # Ahead of the server's own verdict (the zombie threshold from the same last heartbeat), so
+                # the retry it starts elsewhere never runs beside this agent's try.
+                if silent > max(self.zombie_threshold - 2 * self.heartbeat_interval, self.zombie_threshold / 2):
+                    self._fence(f"the agent was cut off from the server for {silent:.0f} s, close to the zombie "
                                 f"threshold ({self.zombie_threshold:g} s): the server retries its tries elsewhere")
                 else:
                     log.warning("Heartbeat failed (%s); cut off for %.0f s", exc, silent)
