@@ -47,6 +47,22 @@ def spread():
 spread()
 '''
 
+NOBODY_DAG = '''
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="nobody", schedule=None, catchup=False)
+def nobody():
+    @task(queue="nobody-serves-this")
+    def lonely():
+        return 1
+
+    lonely()
+
+
+nobody()
+'''
+
 SLOW_DAG = '''
 import datetime as dt
 import time
@@ -178,6 +194,7 @@ class Cluster:
         (self.dags / "helpers" / "numbers.py").write_text("def double(i):\n    return 2 * i\n")
         (self.dags / "spread.py").write_text(SPREAD_DAG)
         (self.dags / "slow.py").write_text(SLOW_DAG)
+        (self.dags / "nobody.py").write_text(NOBODY_DAG)
         self.hosts = [Host(), Host()]
         self.ca = CA(root, "test-ca")
         cert, key = self.ca.issue("leoflow-server", server=True, addresses=tuple(h.gateway for h in self.hosts))

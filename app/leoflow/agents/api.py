@@ -9,6 +9,7 @@ a bad field is a 422 naming it.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import secrets
@@ -22,6 +23,7 @@ from starlette.routing import Route
 
 from .. import __version__
 from ..store import agents as store
+from ..store.types import utcnow
 from . import credentials, wakeup
 from .client import PREFIX
 
@@ -35,6 +37,7 @@ MAX_LOG_LINES = 512 * 1024
 MAX_CLAIM = 64
 MAX_REASON = 2000
 HEARTBEAT_INTERVAL = 2.0  # what agents are told: cancellations reach them within about this
+CLAIM_SILENCE = 3 * HEARTBEAT_INTERVAL  # a claim gets work only while its agent's heartbeats arrive
 
 
 class Refused(Exception):
@@ -210,6 +213,10 @@ class AgentRoutes:
             agent = store.get_agent(conn, name)
             if agent is None or agent.state != "active":
                 return {"jobs": [], "state": agent.state if agent else "removed"}
+            if agent.last_heartbeat is None or agent.last_heartbeat < utcnow() - dt.timedelta(seconds=CLAIM_SILENCE):
+                # A claim held since before the agent went quiet (its link may be cut): an answer now
+                # would likely be lost, so the work waits for an agent that is heard from.
+                return {"jobs": [], "state": "active"}
             rows = store.claim(conn, name, store.split_queues(agent.queues), min(free, MAX_CLAIM),
                                credentials.digest(token), CLAIM_LEASE_SECONDS)
         return {"state": "active", "jobs": [{"job_id": r.id, "claim_token": token, "queue": r.queue, "attempt": r.attempt,

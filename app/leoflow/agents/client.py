@@ -18,7 +18,12 @@ PREFIX = "/agent/v1"
 
 
 class Unreachable(Exception):
-    """The server did not answer (refused, cut off, timed out, TLS failed) or answered 5xx."""
+    """The server did not answer (refused, cut off, timed out) or answered 5xx. `down`: nothing listens
+    at its address (connection refused): it is stopped or restarting, not cut off from this agent."""
+
+    def __init__(self, message: str, *, down: bool = False):
+        super().__init__(message)
+        self.down = down
 
 
 class Refused(Exception):
@@ -113,7 +118,8 @@ class AgentClient:
             raise TlsRefused(f"the server's certificate is not trusted: {exc.verify_message or exc}") from exc
         except (OSError, http.client.HTTPException) as exc:
             self._drop()
-            raise Unreachable(f"{self.server}: {type(exc).__name__}: {exc}") from exc
+            raise Unreachable(f"{self.server}: {type(exc).__name__}: {exc}",
+                              down=isinstance(exc, ConnectionRefusedError)) from exc
         if resp.status >= 500:
             raise Unreachable(f"{self.server} answered {resp.status}")
         if resp.status >= 400:

@@ -42,6 +42,7 @@ class AgentExecutor:
         self._capacity_at = float("-inf")
         self._last_sweep = float("-inf")
         self._last_forget = time.monotonic()
+        self._started = time.monotonic()
 
     @staticmethod
     def job_id(ti_id: str, try_number: int, attempt: str | None = None) -> str:
@@ -103,9 +104,12 @@ class AgentExecutor:
             return
         self._last_sweep = time.monotonic()
         limit = self.settings.zombie_threshold
+        # Agents get a zombie threshold from this process's start to be heard from: when every server was
+        # down (a restart) none could reach one, and their tries still run.
+        judging = time.monotonic() - self._started > limit
         with self.engine.begin() as conn:
             requeued = store.requeue_expired_claims(conn)
-            for name in store.silent_agents(conn, self._heard_since()):
+            for name in store.silent_agents(conn, self._heard_since()) if judging else []:
                 ended = store.end_jobs_of(conn, name, f"agent {name!r} sent no heartbeat for {limit:g} s (zombie)")
                 log.warning("Agent %r is silent past the zombie threshold (%g s): %d of its tries end", name, limit,
                             ended)

@@ -307,6 +307,10 @@ class Agent:
                 for item in answer.get("cancel", []):
                     self._kill(item.get("job_id"), item.get("reason") or "cancelled by the server")
             except Unreachable as exc:
+                if exc.down:
+                    # No server listens there: none can count this agent silent meanwhile, and one that
+                    # starts gives agents a zombie threshold to come back (executor.py). Keep running.
+                    self.last_contact = max(self.last_contact, time.monotonic() - self.heartbeat_interval)
                 silent = time.monotonic() - self.last_contact
                 # Ahead of the server's own verdict (the zombie threshold from the same last heartbeat), so
                 # the retry it starts elsewhere never runs beside this agent's try.

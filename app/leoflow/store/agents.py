@@ -113,8 +113,9 @@ def capacity(conn, heard_since: dt.datetime) -> int:
     """Free slots of the agents heard from since `heard_since` and taking work, less the jobs waiting."""
     free = conn.execute(select(func.coalesce(func.sum(agent.c.free_slots), 0)).where(
         agent.c.state == "active", agent.c.last_heartbeat >= heard_since)).scalar() or 0
-    waiting = conn.execute(select(func.count()).select_from(agent_job)
-                           .where(agent_job.c.state == "queued")).scalar() or 0
+    served = live_queues(conn, heard_since)  # a job no live agent can take does not hold a slot
+    waiting = conn.execute(select(func.count()).select_from(agent_job).where(
+        agent_job.c.state == "queued", agent_job.c.queue.in_(served))).scalar() if served else 0
     return max(int(free) - int(waiting), 0)
 
 
