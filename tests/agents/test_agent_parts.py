@@ -89,3 +89,15 @@ def test_the_credential_file_is_private(tmp_path):
     save_credential(tmp_path, {"server": "https://h", "name": "a", "credential": "lfa_x"})
     assert stat.S_IMODE(os.stat(tmp_path / "credential.json").st_mode) == 0o600
     assert load_credential(tmp_path)["credential"] == "lfa_x"
+
+
+def test_an_insecure_agents_tries_fetch_no_secret_over_plain_http_off_loopback(monkeypatch):
+    from leoflow.runner.client import PLAIN_HTTP_SECRETS_ENV, ApiError, ExecutionClient
+
+    monkeypatch.setenv(PLAIN_HTTP_SECRETS_ENV, "1")
+    for path in ("connections/db", "variables/key"):
+        with pytest.raises(ApiError) as refused:
+            ExecutionClient("http://10.1.2.3:9/execution", "token").request("GET", path)
+        assert refused.value.status == 403 and "--insecure" in str(refused.value)
+    with pytest.raises(OSError):  # on loopback it is asked for (nothing listens on port 9 here)
+        ExecutionClient("http://127.0.0.1:9/execution", "token", connect_patience=0).request("GET", "variables/key")

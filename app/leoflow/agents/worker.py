@@ -407,6 +407,10 @@ def run_agent(args) -> int:
         if not os.path.isfile(args.ca_file):
             raise SystemExit(f"leoflow agent: --ca-file {args.ca_file!r} is not a file")
         os.environ["SSL_CERT_FILE"] = os.path.abspath(args.ca_file)  # the tasks' runners trust it too
+    if server.startswith("http://"):  # --insecure: the tries fetch no secret in clear off this host
+        from ..runner.client import PLAIN_HTTP_SECRETS_ENV
+
+        os.environ[PLAIN_HTTP_SECRETS_ENV] = "1"
     from .credentials import parse_queues
 
     queues, problem = parse_queues(args.queues or "")

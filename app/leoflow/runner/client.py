@@ -13,6 +13,17 @@ import time
 import urllib.parse
 
 API_VERSION = "2026-04-06"
+SECRET_PATHS = ("connections/", "variables/")
+# Set by `leoflow agent --insecure` for its tries: secrets never cross the network in clear.
+PLAIN_HTTP_SECRETS_ENV = "LEOFLOW_REFUSE_PLAIN_HTTP_SECRETS"
+
+
+def _secrets_need_tls(host: str | None) -> bool:
+    import os
+
+    if os.environ.get(PLAIN_HTTP_SECRETS_ENV) != "1":
+        return False
+    return host not in ("localhost", "127.0.0.1", "::1") and not str(host).startswith("127.")
 
 
 class ApiError(Exception):
@@ -48,6 +59,10 @@ class ExecutionClient:
         return self._conn
 
     def request(self, method: str, path: str, body=None, params: dict | None = None, *, raw: bool = False):
+        if not self.https and path.lstrip("/").startswith(SECRET_PATHS) and _secrets_need_tls(self.host):
+            raise ApiError(403, {"detail": f"Connections and Variables are not fetched over plain HTTP from "
+                                           f"{self.host} (this agent runs with --insecure): serve the Execution "
+                                           "API over HTTPS"})
         url = f"{self.prefix}/{path.lstrip('/')}"
         if params:
             url += "?" + urllib.parse.urlencode(params, doseq=True)  # lists repeat: a=1&a=2
