@@ -204,3 +204,21 @@ def test_kill_9_of_an_agent_mid_task_retries_the_try_on_the_other_agent(cluster,
     assert {j.state for j in jobs} == {"recorded"}  # nothing stuck: every exit was taken
     assert not cluster.sql("SELECT id FROM task_instance WHERE state IN ('queued', 'running') AND dag_id != 'nobody'")
     _restart(cluster, victim)
+
+
+def test_an_agent_removed_while_running_stops_and_its_try_is_retried_elsewhere(cluster, agents):
+    run_id = cluster.trigger("slow")
+    row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
+    removed = next(a for a in agents if a.name == row.agent_name)
+    other = next(a for a in agents if a is not removed)
+    proc = subprocess.run([sys.executable, "-m", "leoflow", "agents", "remove", removed.name, "--home",
+                           str(cluster.root / "cli-home")], env=cluster.env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0 and "1 running try ended" in proc.stdout, proc.stdout + proc.stderr
+    assert removed.proc.wait(30) == 1  # its next request was refused: it ended its try and stopped
+    assert "revoked" in removed.output()
+    assert cluster.wait_run("slow", run_id) == "success"
+    jobs = cluster.sql("SELECT j.try_number, j.agent_name, j.reason FROM agent_job j JOIN task_instance t "
+                       "ON t.id = j.ti_id WHERE t.run_id = :r ORDER BY j.try_number", r=run_id)
+    assert [(j.try_number, j.agent_name) for j in jobs] == [(1, removed.name), (2, other.name)]
+    assert "removed" in jobs[0].reason
