@@ -142,6 +142,23 @@ def test_sigterm_drains_the_running_try_then_the_agent_exits(cluster, agents):
     _restart(cluster, agent)
 
 
+def test_a_second_sigterm_ends_the_running_try_and_reports_it(cluster, agents):
+    run_id = cluster.trigger("slow")
+    row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
+    agent = next(a for a in agents if a.name == row.agent_name)
+    other = next(a for a in agents if a is not agent)
+    agent.proc.send_signal(subprocess.signal.SIGTERM)
+    wait_for(lambda: "Draining" in agent.output(), 10, "the agent draining")
+    agent.proc.send_signal(subprocess.signal.SIGTERM)
+    assert agent.proc.wait(40) == 0, agent.output()
+    assert cluster.wait_run("slow", run_id) == "success"
+    jobs = cluster.sql("SELECT j.try_number, j.agent_name, j.state FROM agent_job j JOIN task_instance t "
+                       "ON t.id = j.ti_id WHERE t.run_id = :r ORDER BY j.try_number", r=run_id)
+    assert [(j.try_number, j.agent_name, j.state) for j in jobs] == [(1, agent.name, "recorded"),
+                                                                      (2, other.name, "recorded")]
+    _restart(cluster, agent)
+
+
 def test_a_link_cut_shorter_than_the_zombie_threshold_loses_nothing(cluster, agents):
     run_id = cluster.trigger("slow")
     row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")

@@ -31,6 +31,7 @@ log = logging.getLogger("leoflow.agent")
 CREDENTIAL_FILE = "credential.json"
 CLAIM_WAIT = 25.0
 STOP_TERM_SECONDS = 5.0
+REPORT_PATIENCE = 15.0
 
 
 class Fatal(Exception):
@@ -372,8 +373,10 @@ class Agent:
             if self.draining.is_set():
                 with self.lock:
                     idle = not self.jobs and self.starting == 0
-                if idle and not self.reports and not self.executor.running():
-                    break
+                if idle and not self.executor.running():
+                    # The last reports get delivered; told to stop at once, they get REPORT_PATIENCE s.
+                    if not self.reports or (len(signals) > 1 and time.monotonic() - signals[1] > REPORT_PATIENCE):
+                        break
         self.executor.log_shipper.stop()
         self._collect_exits()
         self.stopped.set()
