@@ -94,6 +94,9 @@ class TlsServer(Replica):
         self.ca = ca
         self.base = f"https://127.0.0.1:{self.port}"
 
+    def ca_context(self):
+        return _ca_context(self.ca)
+
     def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

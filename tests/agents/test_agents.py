@@ -90,6 +90,8 @@ def test_bad_tokens_and_ids_are_refused_and_change_nothing(cluster, agents):
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["path", "sha256"]
     assert server.agent_call("GET", "/bundles/" + "0" * 64, credential).status_code == 404
     # Another agent's job, with a forged claim token: refused, the job unchanged.
+    if not cluster.sql("SELECT id FROM agent_job WHERE agent_name = 'agent-a'"):  # run alone: make one
+        cluster.wait_run("spread", cluster.trigger("spread"))
     job = cluster.sql("SELECT id, state, agent_name FROM agent_job WHERE agent_name = 'agent-a' LIMIT 1")[0]
     from urllib.parse import quote
 
@@ -101,6 +103,31 @@ def test_bad_tokens_and_ids_are_refused_and_change_nothing(cluster, agents):
     r = server.agent_call("POST", "/heartbeat", "lfa_not-a-credential", json={"free_slots": 1})
     assert r.status_code == 401
     assert server.agent_call("POST", "/heartbeat", credential, json={"free_slots": 0}).status_code == 200
+
+    # Drained from the server side: its claims get nothing and say so; resumed: it may claim again.
+    assert server.api("PATCH", "/api/v2/agents/agent-x", json={"action": "drain"}).json()["state"] == "draining"
+    r = server.agent_call("POST", "/claim", credential, json={"free_slots": 2, "wait": 5})
+    assert r.json() == {"jobs": [], "state": "draining"}
+    assert server.agent_call("POST", "/heartbeat", credential, json={"free_slots": 2}).json()["state"] == "draining"
+    assert server.api("PATCH", "/api/v2/agents/agent-x", json={"action": "resume"}).json()["state"] == "active"
+    assert server.api("PATCH", "/api/v2/agents/agent-x", json={"action": "explode"}).status_code == 422
+    assert server.api("DELETE", "/api/v2/agents/no-such-agent").status_code == 404
+    r = server.api("POST", "/api/v2/agents/enrollments", json={"name": "../etc", "expires": "1h"})
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "name"]
+    r = server.api("POST", "/api/v2/agents/enrollments", json={"name": "agent-w", "queues": ["gpu"]})
+    assert r.status_code == 201 and r.json()["token"].startswith("lfe_") and r.json()["queues"] == ["gpu"]
+    assert server.api("GET", "/api/v2/agents", token="not-a-token").status_code in (401, 403)
+    made = subprocess.run([sys.executable, "-m", "leoflow", "users", "create", "-u", "op1", "-r", "Op", "-p", "op-pass-1",
+                           "--home", str(cluster.root / "cli-home")], env=cluster.env, capture_output=True, text=True,
+                          timeout=60)
+    assert made.returncode == 0, made.stderr
+    import httpx
+
+    op_token = wait_for(lambda: (httpx.post(f"{server.base}/auth/token", json={"username": "op1", "password": "op-pass-1"},
+                                            verify=server.ca_context(), timeout=10).json().get("access_token")),
+                        15, "the op user can log in")
+    for method, path in (("GET", "/api/v2/agents"), ("POST", "/api/v2/agents/enrollments")):
+        assert server.api(method, path, token=op_token, json={"name": "agent-v"}).status_code == 403  # admins only
 
     # Removing the agent revokes its credential at once (admins only).
     assert server.api("DELETE", "/api/v2/agents/agent-x").status_code == 200
