@@ -213,8 +213,8 @@ class Cluster:
         with self.engine.connect() as conn:
             return conn.execute(text(query), params).all()
 
-    def add_agent(self, name: str, host, queues: str) -> AgentProcess:
-        agent = AgentProcess(self, name, host, queues=queues)
+    def add_agent(self, name: str, host, queues: str, concurrency: int = 4) -> AgentProcess:
+        agent = AgentProcess(self, name, host, queues=queues, concurrency=concurrency)
         self.agents.append(agent)
         return agent.start(enroll(self, name, queues))
 

@@ -263,8 +263,10 @@ class AgentRoutes:
                 isinstance(j, str) and len(j) <= 300 for j in running):
             raise field_error("running", "must be a list of job ids", str(running)[:80])
         hostname = _str(body, "hostname", max_len=500)
+        concurrency = _int(body, "concurrency", low=1, high=4096)
         with self.engine.begin() as conn:
-            store.agent_heartbeat(conn, agent.name, free_slots=free, running=len(running), hostname=hostname)
+            store.agent_heartbeat(conn, agent.name, free_slots=free, running=len(running), hostname=hostname,
+                                  concurrency=concurrency)
             cancel = store.cancellations(conn, agent.name, running)
             state = store.get_agent(conn, agent.name).state
         return {"state": state, "cancel": cancel, **self._timing()}

@@ -21,7 +21,7 @@ from .bundles import BundleTooBig, Publisher
 
 log = logging.getLogger(__name__)
 
-CAPACITY_TTL = 1.0  # free slots are read from the agents' table at most this often
+CAPACITY_TTL = 0.2  # free slots are read from the job table at most this often
 SWEEP_INTERVAL = 1.0  # expired claims and silent agents are looked for this often
 RECORDED_KEEP = dt.timedelta(hours=1)
 

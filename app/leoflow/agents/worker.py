@@ -300,7 +300,7 @@ class Agent:
             try:
                 answer = self.client.request("POST", "/heartbeat", {
                     "free_slots": 0 if self.draining.is_set() else self.free_slots(), "running": running,
-                    "hostname": socket.gethostname()}, timeout=max(2.0, self.zombie_threshold / 4))
+                    "hostname": socket.gethostname(), "concurrency": self.concurrency}, timeout=max(2.0, self.zombie_threshold / 4))
                 self.last_contact = time.monotonic()
                 self.zombie_threshold = float(answer.get("zombie_threshold", self.zombie_threshold))
                 self.heartbeat_interval = min(float(answer.get("heartbeat_interval", 2.0)), 10.0)

@@ -94,8 +94,11 @@ def remove_agent(conn, name: str, reason: str) -> int | None:
     return end_jobs_of(conn, name, reason)
 
 
-def agent_heartbeat(conn, name: str, *, free_slots: int, running: int, hostname: str | None) -> None:
+def agent_heartbeat(conn, name: str, *, free_slots: int, running: int, hostname: str | None,
+                    concurrency: int | None = None) -> None:
     values = dict(free_slots=max(free_slots, 0), running=max(running, 0), last_heartbeat=utcnow())
+    if concurrency:
+        values["concurrency"] = concurrency
     if hostname:
         values["hostname"] = hostname[:500]
     conn.execute(update(agent).where(agent.c.name == name, agent.c.state != "removed").values(**values))
@@ -110,13 +113,20 @@ def silent_agents(conn, before: dt.datetime) -> list[str]:
 
 
 def capacity(conn, heard_since: dt.datetime) -> int:
-    """Free slots of the agents heard from since `heard_since` and taking work, less the jobs waiting."""
-    free = conn.execute(select(func.coalesce(func.sum(agent.c.free_slots), 0)).where(
-        agent.c.state == "active", agent.c.last_heartbeat >= heard_since)).scalar() or 0
-    served = live_queues(conn, heard_since)  # a job no live agent can take does not hold a slot
+    """Slots free on the agents heard from since `heard_since` and taking work: their concurrency less the
+    jobs they hold and the jobs waiting in the queues they serve. From the job table, which is current
+    (a heartbeat's free-slot count is up to a heartbeat old)."""
+    live = conn.execute(select(agent.c.name, agent.c.concurrency, agent.c.queues).where(
+        agent.c.state == "active", agent.c.last_heartbeat >= heard_since)).all()
+    if not live:
+        return 0
+    total = sum(row.concurrency for row in live)
+    held = conn.execute(select(func.count()).select_from(agent_job).where(
+        agent_job.c.state.in_(HELD_JOB_STATES), agent_job.c.agent_name.in_([row.name for row in live]))).scalar()
+    served = {q for row in live for q in split_queues(row.queues)}  # a job no live agent can take holds no slot
     waiting = conn.execute(select(func.count()).select_from(agent_job).where(
-        agent_job.c.state == "queued", agent_job.c.queue.in_(served))).scalar() if served else 0
-    return max(int(free) - int(waiting), 0)
+        agent_job.c.state == "queued", agent_job.c.queue.in_(served))).scalar()
+    return max(total - int(held or 0) - int(waiting or 0), 0)
 
 
 def live_queues(conn, heard_since: dt.datetime) -> set[str]:
