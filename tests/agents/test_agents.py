@@ -48,12 +48,22 @@ def test_a_try_for_a_queue_no_agent_serves_waits_and_says_why(cluster, agents):
                                          "live agent serves queue 'nobody-serves-this'."}]
     r = cluster.server.api("PATCH", f"/api/v2/dags/nobody/dagRuns/{run_id}", json={"state": "failed"})
     assert r.status_code == 200, r.text
+    # Its try is not queued any more: no agent may start it later.
+    wait_for(lambda: cluster.sql("SELECT state FROM agent_job WHERE queue = 'nobody-serves-this'") == [("recorded",)],
+             30, "the waiting job put aside")
 
 
 def _running_job(cluster, dag_id: str):
     rows = cluster.sql("SELECT j.agent_name, j.try_number FROM agent_job j JOIN task_instance t ON t.id = j.ti_id "
                        "WHERE t.dag_id = :d AND j.state = 'running' AND t.state = 'running'", d=dag_id)
     return rows[0] if rows else None
+
+
+def _all_recorded(cluster, run_id):
+    """Every job of the run ended and its exit taken by the scheduler (nothing stuck)."""
+    wait_for(lambda: {r.state for r in cluster.sql(
+        "SELECT j.state FROM agent_job j JOIN task_instance t ON t.id = j.ti_id WHERE t.run_id = :r", r=run_id)}
+        == {"recorded"}, 30, "every exit recorded")
 
 
 def _restart(cluster, agent):
@@ -179,10 +189,10 @@ def test_a_second_sigterm_ends_the_running_try_and_reports_it(cluster, agents):
     agent.proc.send_signal(subprocess.signal.SIGTERM)
     assert agent.proc.wait(40) == 0, agent.output()
     assert cluster.wait_run("slow", run_id) == "success"
-    jobs = cluster.sql("SELECT j.try_number, j.agent_name, j.state FROM agent_job j JOIN task_instance t "
+    _all_recorded(cluster, run_id)
+    jobs = cluster.sql("SELECT j.try_number, j.agent_name FROM agent_job j JOIN task_instance t "
                        "ON t.id = j.ti_id WHERE t.run_id = :r ORDER BY j.try_number", r=run_id)
-    assert [(j.try_number, j.agent_name, j.state) for j in jobs] == [(1, agent.name, "recorded"),
-                                                                      (2, other.name, "recorded")]
+    assert [(j.try_number, j.agent_name) for j in jobs] == [(1, agent.name), (2, other.name)]
     _restart(cluster, agent)
 
 
@@ -219,7 +229,8 @@ def test_a_link_cut_past_the_zombie_threshold_retries_elsewhere_and_fences_the_l
     wait_for(lambda: "was refused" in agent.output(), 60, "its late exit report refused")
     jobs = cluster.sql("SELECT j.try_number, j.reason, j.state FROM agent_job j JOIN task_instance t ON t.id = j.ti_id "
                        "WHERE t.run_id = :r ORDER BY j.try_number", r=run_id)
-    assert "zombie" in jobs[0].reason and {j.state for j in jobs} == {"recorded"}
+    assert "zombie" in jobs[0].reason
+    _all_recorded(cluster, run_id)
     cluster.wait_agents_heard([agent.name])  # back at work once the link is
 
 
@@ -245,7 +256,7 @@ def test_kill_9_of_an_agent_mid_task_retries_the_try_on_the_other_agent(cluster,
     assert [j.try_number for j in jobs] == [1, 2]
     assert jobs[0].agent_name == victim.name and "zombie" in (jobs[0].reason or "")
     assert jobs[1].agent_name == survivor.name
-    assert {j.state for j in jobs} == {"recorded"}  # nothing stuck: every exit was taken
+    _all_recorded(cluster, run_id)  # nothing stuck: every exit was taken
     assert not cluster.sql("SELECT id FROM task_instance WHERE state IN ('queued', 'running') AND dag_id != 'nobody'")
     _restart(cluster, victim)
 

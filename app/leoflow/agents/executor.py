@@ -109,6 +109,7 @@ class AgentExecutor:
         judging = time.monotonic() - self._started > limit
         with self.engine.begin() as conn:
             requeued = store.requeue_expired_claims(conn)
+            store.drop_stale_queued(conn)
             for name in store.silent_agents(conn, self._heard_since()) if judging else []:
                 ended = store.end_jobs_of(conn, name, f"agent {name!r} sent no heartbeat for {limit:g} s (zombie)")
                 log.warning("Agent %r is silent past the zombie threshold (%g s): %d of its tries end", name, limit,

@@ -310,3 +310,15 @@ def queued_without_job(conn, older_than: dt.datetime) -> list[str]:
                                            agent_job.c.try_number == ti.c.try_number).exists()
     return list(conn.execute(select(ti.c.id).where(ti.c.state == "queued", ti.c.executor == "AgentExecutor",
                                                    ti.c.queued_dttm < older_than, ~has_job)).scalars())
+
+
+def drop_stale_queued(conn) -> int:
+    """Unclaimed jobs whose try is not queued any more (failed by task_queued_timeout, its run marked
+    failed, cleared): no agent should start them; they are put aside as recorded, with the reason."""
+    from .tables import task_instance as ti
+
+    still_queued = select(ti.c.id).where(ti.c.id == agent_job.c.ti_id, ti.c.try_number == agent_job.c.try_number,
+                                         ti.c.state == "queued").exists()
+    return conn.execute(update(agent_job).where(agent_job.c.state == "queued", ~still_queued).values(
+        state="recorded", reason="the try was no longer queued when an agent could take it",
+        updated_at=utcnow())).rowcount
