@@ -47,6 +47,32 @@ def spread():
 spread()
 '''
 
+WIDE_DAGS = '''
+from airflow.sdk import chain, dag, task
+
+
+@dag(dag_id="fan100", schedule=None, catchup=False, max_active_tasks=100)
+def fan100():
+    @task(queue="shared")
+    def leaf(i):
+        return i
+
+    leaf.expand(i=list(range(100)))
+
+
+@dag(dag_id="chain20", schedule=None, catchup=False)
+def chain20():
+    @task
+    def link(i):
+        return i
+
+    chain(*[link.override(task_id=f"link{i:02d}", queue="qa" if i % 2 == 0 else "qb")(i) for i in range(20)])
+
+
+fan100()
+chain20()
+'''
+
 NOBODY_DAG = '''
 from airflow.sdk import dag, task
 
@@ -198,6 +224,7 @@ class Cluster:
         (self.dags / "spread.py").write_text(SPREAD_DAG)
         (self.dags / "slow.py").write_text(SLOW_DAG)
         (self.dags / "nobody.py").write_text(NOBODY_DAG)
+        (self.dags / "wide.py").write_text(WIDE_DAGS)
         self.hosts = [Host(), Host()]
         self.ca = CA(root, "test-ca")
         cert, key = self.ca.issue("leoflow-server", server=True, addresses=tuple(h.gateway for h in self.hosts))

@@ -38,6 +38,20 @@ def test_a_fan_out_lands_on_the_agent_of_each_tasks_queue(cluster, agents):
     assert '"agent-a"' in listed.stdout and '"agent-b"' in listed.stdout, listed.stderr
 
 
+def test_fan100_and_a_20_task_chain_spread_over_the_two_agents(cluster, agents):
+    fan, chain = cluster.trigger("fan100"), cluster.trigger("chain20")
+    assert cluster.wait_run("fan100", fan, timeout=120) == "success"
+    assert cluster.wait_run("chain20", chain, timeout=120) == "success"
+    by_agent = dict(cluster.sql("SELECT j.agent_name, count(*) FROM agent_job j JOIN task_instance t ON t.id = j.ti_id "
+                                "WHERE t.run_id = :r GROUP BY j.agent_name", r=fan))
+    assert sum(by_agent.values()) == 100 and set(by_agent) == {"agent-a", "agent-b"}, by_agent
+    links = cluster.sql("SELECT t.task_id, j.agent_name FROM agent_job j JOIN task_instance t ON t.id = j.ti_id "
+                        "WHERE t.run_id = :r ORDER BY t.task_id", r=chain)
+    assert [a for _, a in links] == ["agent-a", "agent-b"] * 10
+    assert not cluster.sql("SELECT count(*) FROM task_instance WHERE run_id IN (:a, :b) GROUP BY id "
+                           "HAVING count(*) > 1", a=fan, b=chain)
+
+
 def test_a_try_for_a_queue_no_agent_serves_waits_and_says_why(cluster, agents):
     run_id = cluster.trigger("nobody")
     wait_for(lambda: cluster.sql("SELECT id FROM agent_job WHERE queue = 'nobody-serves-this' AND state = 'queued'"),
@@ -200,6 +214,9 @@ def test_a_link_cut_shorter_than_the_zombie_threshold_loses_nothing(cluster, age
     run_id = cluster.trigger("slow")
     row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
     agent = next(a for a in agents if a.name == row.agent_name)
+    # The log of a try running on an agent is served live by the server, from the shipped chunks.
+    wait_for(lambda: "napping 1" in str(cluster.server.api(
+        "GET", f"/api/v2/dags/slow/dagRuns/{run_id}/taskInstances/nap/logs/1").json()), 20, "the live log")
     agent.host.cut()
     try:
         time.sleep(4)
@@ -249,6 +266,8 @@ def test_kill_9_of_an_agent_mid_task_retries_the_try_on_the_other_agent(cluster,
     row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
     victim = next(a for a in agents if a.name == row.agent_name)
     survivor = next(a for a in agents if a is not victim)
+    wait_for(lambda: "napping 1" in str(cluster.server.api(
+        "GET", f"/api/v2/dags/slow/dagRuns/{run_id}/taskInstances/nap/logs/1").json()), 20, "the live log")
     victim.kill9()
     assert cluster.wait_run("slow", run_id, timeout=120) == "success"
     jobs = cluster.sql("SELECT j.try_number, j.agent_name, j.state, j.reason FROM agent_job j "
@@ -257,6 +276,10 @@ def test_kill_9_of_an_agent_mid_task_retries_the_try_on_the_other_agent(cluster,
     assert jobs[0].agent_name == victim.name and "zombie" in (jobs[0].reason or "")
     assert jobs[1].agent_name == survivor.name
     _all_recorded(cluster, run_id)  # nothing stuck: every exit was taken
+    # The killed try's log: what its runner shipped before the kill, then why the server ended it.
+    events = [rec.get("event", "") for rec in cluster.server.api(
+        "GET", f"/api/v2/dags/slow/dagRuns/{run_id}/taskInstances/nap/logs/1").json()["content"]]
+    assert any("napping 0" in e for e in events) and "zombie" in events[-1], events
     assert not cluster.sql("SELECT id FROM task_instance WHERE state IN ('queued', 'running') AND dag_id != 'nobody'")
     _restart(cluster, victim)
 
