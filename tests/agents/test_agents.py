@@ -193,6 +193,18 @@ def test_sigterm_drains_the_running_try_then_the_agent_exits(cluster, agents):
     _restart(cluster, agent)
 
 
+def test_a_try_failed_from_the_ui_while_on_an_agent_stops_within_seconds(cluster, agents):
+    run_id = cluster.trigger("slow")
+    wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
+    r = cluster.server.api("PATCH", f"/api/v2/dags/slow/dagRuns/{run_id}/taskInstances/nap",
+                           json={"new_state": "failed"})
+    assert r.status_code == 200, r.text
+    started = time.monotonic()
+    _all_recorded(cluster, run_id)  # its process ended on the agent and the exit reached the server
+    assert time.monotonic() - started < 12
+    assert cluster.wait_run("slow", run_id) == "failed"
+
+
 def test_a_second_sigterm_ends_the_running_try_and_reports_it(cluster, agents):
     run_id = cluster.trigger("slow")
     row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
