@@ -312,3 +312,17 @@ def test_an_agent_removed_while_running_stops_and_its_try_is_retried_elsewhere(c
                        "ON t.id = j.ti_id WHERE t.run_id = :r ORDER BY j.try_number", r=run_id)
     assert [(j.try_number, j.agent_name) for j in jobs] == [(1, removed.name), (2, other.name)]
     assert "removed" in jobs[0].reason
+
+
+def test_an_agent_restarted_right_after_kill_9_gives_up_the_tries_it_lost(cluster, agents):
+    run_id = cluster.trigger("slow")
+    row = wait_for(lambda: _running_job(cluster, "slow"), 60, "slow running on an agent")
+    victim = next(a for a in agents if a.name == row.agent_name and a.proc.poll() is None)
+    victim.kill9()
+    victim.start()  # at once, with its saved credential: its heartbeats list nothing running
+    assert cluster.wait_run("slow", run_id, timeout=120) == "success"
+    jobs = cluster.sql("SELECT j.try_number, j.reason FROM agent_job j JOIN task_instance t ON t.id = j.ti_id "
+                       "WHERE t.run_id = :r ORDER BY j.try_number", r=run_id)
+    assert [j.try_number for j in jobs] == [1, 2]
+    assert "no longer runs the try" in jobs[0].reason, jobs[0].reason
+    _all_recorded(cluster, run_id)

@@ -37,6 +37,9 @@ MAX_LOG_LINES = 512 * 1024
 MAX_CLAIM = 64
 MAX_REASON = 2000
 HEARTBEAT_INTERVAL = 2.0  # what agents are told: cancellations reach them within about this
+# A job acknowledged this long ago that the agent's heartbeat does not list has ended there (a
+# heartbeat built before the acknowledgement may still arrive within its timeout).
+UNREPORTED_GRACE = 10.0
 CLAIM_SILENCE = 3 * HEARTBEAT_INTERVAL  # a claim gets work only while its agent's heartbeats arrive
 
 
@@ -267,8 +270,12 @@ class AgentRoutes:
         with self.engine.begin() as conn:
             store.agent_heartbeat(conn, agent.name, free_slots=free, running=len(running), hostname=hostname,
                                   concurrency=concurrency)
+            ended = store.end_unreported(conn, agent.name, running,
+                                         utcnow() - dt.timedelta(seconds=UNREPORTED_GRACE))
             cancel = store.cancellations(conn, agent.name, running)
             state = store.get_agent(conn, agent.name).state
+        if ended:
+            self.services.bus.notify_scheduler(kind="executor_event")
         return {"state": state, "cancel": cancel, **self._timing()}
 
     def bundle(self, request: Request, _body: dict, _agent) -> Response:

@@ -237,6 +237,9 @@ class Agent:
 
     def _start(self, claimed: dict) -> None:
         job = _Job(claimed["job_id"], claimed["claim_token"], claimed["workload"], claimed.get("attempt"))
+        with self.lock:
+            self.jobs[job.job_id] = job  # listed by heartbeats from now on: the server knows it runs here
+        submitted = False
         try:
             if not self._acknowledge(job):
                 return
@@ -251,15 +254,16 @@ class Agent:
                                      "reason": f"the agent {self.name!r} could not get the DAG bundle: {exc}"[:2000]})
                 self.reports_wake.set()
                 return
-            with self.lock:
-                self.jobs[job.job_id] = job
             ti = job.workload["ti"]
             self.log_keys[(ti["dag_id"], ti["run_id"], ti["task_id"], ti.get("map_index", -1), ti["try_number"])] = job
             log.info("Running %s.%s (run %s, try %s)", ti["dag_id"], ti["task_id"], ti["run_id"], ti["try_number"])
             self.executor.submit(job.workload, attempt=job.attempt)
+            submitted = True
         finally:
             with self.lock:
                 self.starting -= 1
+                if not submitted:
+                    self.jobs.pop(job.job_id, None)
 
     def _acknowledge(self, job: _Job) -> bool:
         backoff = Backoff(0.2, 2.0)

@@ -322,3 +322,15 @@ def drop_stale_queued(conn) -> int:
     return conn.execute(update(agent_job).where(agent_job.c.state == "queued", ~still_queued).values(
         state="recorded", reason="the try was no longer queued when an agent could take it",
         updated_at=utcnow())).rowcount
+
+
+def end_unreported(conn, agent_name: str, running_ids: list[str], acknowledged_before: dt.datetime) -> int:
+    """Jobs the agent acknowledged (before `acknowledged_before`) but no longer says it runs: it was
+    restarted, or lost them. They end now, so their tries are retried or failed."""
+    where = [agent_job.c.agent_name == agent_name, agent_job.c.state == "running",
+             agent_job.c.updated_at < acknowledged_before]
+    if running_ids:
+        where.append(agent_job.c.id.not_in(running_ids))
+    return conn.execute(update(agent_job).where(*where).values(
+        state="done", reason=f"agent {agent_name!r} no longer runs the try (it was restarted or lost it)",
+        updated_at=utcnow())).rowcount
