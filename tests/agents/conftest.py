@@ -15,7 +15,6 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.e2e.lite_process import free_port
 from tests.server.cluster import PASSWORD, Replica, server_env, wait_for
 from tests.server.conftest import migrate
 from tests.services import postgres_database_url
