@@ -72,6 +72,22 @@ fan100()
 chain20()
 '''
 
+MTLS_DAG = '''
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="mtls", schedule=None, catchup=False)
+def mtls():
+    @task(queue="qm")
+    def through_mutual_tls():
+        return "ok"
+
+    through_mutual_tls()
+
+
+mtls()
+'''
+
 NOBODY_DAG = '''
 from airflow.sdk import dag, task
 
@@ -224,6 +240,7 @@ class Cluster:
         (self.dags / "slow.py").write_text(SLOW_DAG)
         (self.dags / "nobody.py").write_text(NOBODY_DAG)
         (self.dags / "wide.py").write_text(WIDE_DAGS)
+        (self.dags / "mtls.py").write_text(MTLS_DAG)
         self.hosts = [Host(), Host()]
         self.ca = CA(root, "test-ca")
         cert, key = self.ca.issue("leoflow-server", server=True, addresses=tuple(h.gateway for h in self.hosts))

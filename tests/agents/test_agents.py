@@ -326,3 +326,47 @@ def test_an_agent_restarted_right_after_kill_9_gives_up_the_tries_it_lost(cluste
     assert [j.try_number for j in jobs] == [1, 2]
     assert "no longer runs the try" in jobs[0].reason, jobs[0].reason
     _all_recorded(cluster, run_id)
+
+
+def test_mutual_tls_an_agent_and_its_tries_present_a_client_certificate(cluster, agents, tmp_path):
+    """A replica that asks for client certificates (--tls-client-ca): an agent without one is refused,
+    one with a certificate of the client CA runs tries whose runners present it to /execution too."""
+    from tests.agents.conftest import AgentProcess, TlsServer, enroll
+    from tests.pki import CA
+
+    clients = CA(tmp_path, "client-ca")
+    cert, key = cluster.ca.issue("leoflow-server-m", server=True, addresses=tuple(h.gateway for h in cluster.hosts))
+    strict = TlsServer("server-m", cluster.root, cluster.dags, cluster.env, ca=cluster.ca, host="0.0.0.0",
+                       args=("--tls-cert", str(cert), "--tls-key", str(key), "--tls-client-ca", str(clients.pem),
+                             "--components", "api"))
+    agent_cert, agent_key = clients.issue("agent-m", server=False)
+    log = open(strict.log_path, "ab")  # started by hand: its /readyz wants a client certificate too
+    strict.proc = subprocess.Popen(
+        [sys.executable, "-m", "leoflow", "server", "--home", str(strict.home), "--dags-folder", str(strict.dags),
+         "--host", "0.0.0.0", "--port", str(strict.port), *strict.args], stdout=log, stderr=subprocess.STDOUT,
+        env=strict.env)
+    agent = AgentProcess(cluster, "agent-m", cluster.hosts[0], queues="qm")
+    try:
+        import socket
+
+        wait_for(lambda: socket.socket().connect_ex(("127.0.0.1", strict.port)) == 0, 60, "the strict replica listening")
+        url = f"https://{cluster.hosts[0].gateway}:{strict.port}"
+        try:
+            bare = subprocess.run(agent.command(token=enroll_token(cluster, "agent-m"), server=url),
+                                  capture_output=True, text=True, timeout=20)
+        except subprocess.TimeoutExpired as exc:
+            raise AssertionError((exc.stderr or b"")[-3000:])
+        assert bare.returncode != 0 and "client certificate" in bare.stderr, bare.stderr[-2000:]
+        cmd = agent.command("--client-cert", str(agent_cert), "--client-key", str(agent_key),
+                            token=enroll(cluster, "agent-m", "qm"), server=url)
+        agent.proc = subprocess.Popen(cmd, stdout=open(agent.log_path, "ab"), stderr=subprocess.STDOUT,
+                                      env=cluster.agent_env, start_new_session=True)
+        cluster.agents.append(agent)
+        cluster.wait_agents_heard(["agent-m"])
+        run_id = cluster.trigger("mtls")
+        assert cluster.wait_run("mtls", run_id) == "success", agent.output()
+        assert cluster.sql("SELECT j.agent_name FROM agent_job j JOIN task_instance t ON t.id = j.ti_id "
+                           "WHERE t.run_id = :r", r=run_id) == [("agent-m",)]
+    finally:
+        agent.stop()
+        strict.stop()

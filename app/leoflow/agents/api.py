@@ -236,6 +236,14 @@ class AgentRoutes:
                                    "claim token is not the one it was claimed with")
         return {"job_id": job_id, "state": "running"}
 
+    def release(self, request: Request, body: dict, agent) -> dict:
+        with self.engine.begin() as conn:
+            job_id = _job_id(request)
+            if not store.release(conn, job_id, agent.name, _claim_token(body)):
+                raise Refused(409, f"job {job_id!r} is not claimed by agent {agent.name!r} under that claim token")
+        wakeup.work_arrived(self.services.bus)
+        return {"job_id": job_id, "state": "queued"}
+
     def exit(self, request: Request, body: dict, agent) -> dict:
         exit_code = _int(body, "exit_code", low=-255, high=255)
         reason = _str(body, "reason", max_len=MAX_REASON)
@@ -298,6 +306,7 @@ class AgentRoutes:
             self.route("/heartbeat", self.heartbeat),
             self.route("/jobs/{job_id:path}/ack", self.ack),
             self.route("/jobs/{job_id:path}/exit", self.exit),
+            self.route("/jobs/{job_id:path}/release", self.release),
             self.route("/jobs/{job_id:path}/logs", self.logs, limit=MAX_LOG_BODY),
             self.route("/bundles/{sha256}", self.bundle, method="GET"),
         ]

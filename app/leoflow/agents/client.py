@@ -21,9 +21,10 @@ class Unreachable(Exception):
     """The server did not answer (refused, cut off, timed out) or answered 5xx. `down`: nothing listens
     at its address (connection refused): it is stopped or restarting, not cut off from this agent."""
 
-    def __init__(self, message: str, *, down: bool = False):
+    def __init__(self, message: str, *, down: bool = False, tls: bool = False):
         super().__init__(message)
         self.down = down
+        self.tls = tls  # the TLS session broke off (a server asking for a client certificate does that)
 
 
 class Refused(Exception):
@@ -108,6 +109,7 @@ class AgentClient:
         if body is not None:
             payload = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
+        fresh = getattr(self._local, "conn", None) is None  # a new TLS session, not a kept-alive one
         try:
             conn = self._connection(timeout)
             conn.request(method, PREFIX + path, body=payload, headers=headers)
@@ -116,10 +118,18 @@ class AgentClient:
         except ssl.SSLCertVerificationError as exc:
             self._drop()
             raise TlsRefused(f"the server's certificate is not trusted: {exc.verify_message or exc}") from exc
+        except ssl.SSLError as exc:
+            self._drop()
+            if "CERTIFICATE" in str(exc.reason or "").upper():  # e.g. TLSV13_ALERT_CERTIFICATE_REQUIRED
+                raise TlsRefused(f"the server refused this agent's TLS client certificate (or the lack of "
+                                 f"one: give --client-cert and --client-key): {exc.reason}") from exc
+            raise Unreachable(f"{self.server}: TLS: {exc}", tls=True) from exc
         except (OSError, http.client.HTTPException) as exc:
             self._drop()
+            # A server asking for a client certificate drops a new session without one right after the handshake.
+            dropped = self.https and fresh and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError))
             raise Unreachable(f"{self.server}: {type(exc).__name__}: {exc}",
-                              down=isinstance(exc, ConnectionRefusedError)) from exc
+                              down=isinstance(exc, ConnectionRefusedError), tls=dropped) from exc
         if resp.status >= 500:
             raise Unreachable(f"{self.server} answered {resp.status}")
         if resp.status >= 400:

@@ -60,7 +60,7 @@ def load_credential(home: Path) -> dict | None:
 
 
 def register(server: str, home: Path, token: str | None, *, name: str | None, queues: list[str],
-             concurrency: int, ca_file: str | None) -> dict:
+             concurrency: int, ca_file: str | None, client_cert: tuple[str, str] | None = None) -> dict:
     """The agent's credential: the saved one for this server, else traded for the enrollment token."""
     saved = load_credential(home)
     if saved is not None and saved.get("server") == server:
@@ -68,12 +68,13 @@ def register(server: str, home: Path, token: str | None, *, name: str | None, qu
     if not token:
         raise SystemExit("leoflow agent: this home has no credential for that server: give --token (from "
                          "`leoflow agents enroll NAME` on the server)")
-    client = AgentClient(server, ca_file=ca_file)
+    client = AgentClient(server, ca_file=ca_file, client_cert=client_cert)
     body = {"enrollment_token": token, "version": __version__, "concurrency": concurrency,
             "hostname": socket.gethostname(), "queues": queues}
     if name:
         body["name"] = name
     backoff = Backoff()
+    tls_failures = 0
     while True:
         try:
             answer = client.request("POST", "/register", body)
@@ -83,6 +84,10 @@ def register(server: str, home: Path, token: str | None, *, name: str | None, qu
         except Refused as exc:
             raise SystemExit(f"leoflow agent: enrollment refused: {exc.detail}")
         except Unreachable as exc:
+            tls_failures = tls_failures + 1 if exc.tls else 0
+            if tls_failures >= 3:
+                raise SystemExit(f"leoflow agent: the server ends every TLS session ({exc}): it probably asks for "
+                                 "a client certificate; give --client-cert and --client-key")
             wait = backoff.next()
             log.warning("Cannot reach the server to enroll (%s); again in %.1f s", exc, wait)
             time.sleep(wait)
@@ -119,10 +124,11 @@ def _runner_executor(forkserver, concurrency: int, settings, jobs: dict):
 
 class Agent:
     def __init__(self, *, server: str, home: Path, credential: dict, concurrency: int, ca_file: str | None,
-                 forkserver):
+                 forkserver, client_cert: tuple[str, str] | None = None):
         self.server, self.home, self.concurrency = server, home, concurrency
         self.name = credential["name"]
-        self.client = AgentClient(server, ca_file=ca_file, credential=credential["credential"])
+        self.client = AgentClient(server, ca_file=ca_file, credential=credential["credential"],
+                                  client_cert=client_cert)
         self.bundle_cache = home / "bundles"
         self.jobs: dict[str, _Job] = {}  # job id -> what this agent claimed and runs
         self.lock = threading.Lock()
@@ -231,9 +237,19 @@ class Agent:
             if answer.get("state") not in (None, "active"):
                 self.server_drain = True
             for job in answer.get("jobs", []):
+                if self.draining.is_set() or self.server_drain:  # an answer to a claim made before draining
+                    self._release(job)
+                    continue
                 with self.lock:
                     self.starting += 1
                 threading.Thread(target=self._start, args=(job,), name="start-job", daemon=True).start()
+
+    def _release(self, claimed: dict) -> None:
+        try:
+            self.client.request("POST", self.client.job_path(claimed["job_id"], "release"),
+                                {"claim_token": claimed["claim_token"]})
+        except (Unreachable, Refused) as exc:  # its lease runs out instead
+            log.warning("Could not give back the claim of %s: %s", claimed["job_id"], exc)
 
     def _start(self, claimed: dict) -> None:
         job = _Job(claimed["job_id"], claimed["claim_token"], claimed["workload"], claimed.get("attempt"))
@@ -418,6 +434,17 @@ def run_agent(args) -> int:
         from ..runner.client import PLAIN_HTTP_SECRETS_ENV
 
         os.environ[PLAIN_HTTP_SECRETS_ENV] = "1"
+    client_cert = None
+    if args.client_cert or args.client_key:
+        if not (args.client_cert and args.client_key):
+            raise SystemExit("leoflow agent: --client-cert and --client-key go together")
+        for path in (args.client_cert, args.client_key):
+            if not os.path.isfile(path):
+                raise SystemExit(f"leoflow agent: {path!r} is not a file")
+        from ..runner.client import CLIENT_CERT_ENV, CLIENT_KEY_ENV
+
+        client_cert = (os.path.abspath(args.client_cert), os.path.abspath(args.client_key))
+        os.environ[CLIENT_CERT_ENV], os.environ[CLIENT_KEY_ENV] = client_cert  # the tries present it too
     from .credentials import parse_queues
 
     queues, problem = parse_queues(args.queues or "")
@@ -427,10 +454,10 @@ def run_agent(args) -> int:
         raise SystemExit("leoflow agent: --concurrency is from 1 to 4096")
     concurrency = args.concurrency or 4
     credential = register(server, home, args.token, name=args.name, queues=queues, concurrency=concurrency,
-                          ca_file=args.ca_file)
+                          ca_file=args.ca_file, client_cert=client_cert)
     from ..executors.forkserver import ForkServer
 
     forkserver = ForkServer.start()  # before the agent's threads: children fork from a clean process
     agent = Agent(server=server, home=home, credential=credential, concurrency=concurrency, ca_file=args.ca_file,
-                  forkserver=forkserver)
+                  forkserver=forkserver, client_cert=client_cert)
     return agent.run()

@@ -80,3 +80,5 @@ def add_parser(sub) -> None:
     p.add_argument("--ca-file", help="PEM CA bundle to trust the server's certificate with (a private CA)")
     p.add_argument("--home", help="the agent's folder: credential, DAG bundles, logs (default ~/leoflow-agent)")
     p.add_argument("--insecure", action="store_true", help="allow plain http:// to the server")
+    p.add_argument("--client-cert", help="PEM client certificate, for a server that asks for one (--tls-client-ca)")
+    p.add_argument("--client-key", help="PEM private key of --client-cert")

@@ -18,6 +18,24 @@ SECRET_PATHS = ("connections/", "variables/")
 PLAIN_HTTP_SECRETS_ENV = "LEOFLOW_REFUSE_PLAIN_HTTP_SECRETS"
 
 
+# Set by `leoflow agent --client-cert/--client-key` for its tries: the certificate a server asks for.
+CLIENT_CERT_ENV, CLIENT_KEY_ENV = "LEOFLOW_TLS_CLIENT_CERT", "LEOFLOW_TLS_CLIENT_KEY"
+
+
+def _client_tls_context():
+    """None (the default context) unless a client certificate is configured for mutual TLS."""
+    import os
+
+    cert = os.environ.get(CLIENT_CERT_ENV)
+    if not cert:
+        return None
+    import ssl
+
+    context = ssl.create_default_context()
+    context.load_cert_chain(cert, os.environ.get(CLIENT_KEY_ENV) or None)
+    return context
+
+
 def _secrets_need_tls(host: str | None) -> bool:
     import os
 
@@ -54,8 +72,11 @@ class ExecutionClient:
 
     def _connection(self):
         if self._conn is None:
-            cls = http.client.HTTPSConnection if self.https else http.client.HTTPConnection
-            self._conn = cls(self.host, self.port, timeout=self.timeout)
+            if self.https:
+                self._conn = http.client.HTTPSConnection(self.host, self.port, timeout=self.timeout,
+                                                         context=_client_tls_context())
+            else:
+                self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         return self._conn
 
     def request(self, method: str, path: str, body=None, params: dict | None = None, *, raw: bool = False):

@@ -334,3 +334,11 @@ def end_unreported(conn, agent_name: str, running_ids: list[str], acknowledged_b
     return conn.execute(update(agent_job).where(*where).values(
         state="done", reason=f"agent {agent_name!r} no longer runs the try (it was restarted or lost it)",
         updated_at=utcnow())).rowcount
+
+
+def release(conn, job_id: str, agent_name: str, token_hash: str) -> bool:
+    """A claim the agent will not run (it began draining meanwhile): back on the queue at once."""
+    return bool(conn.execute(update(agent_job).where(*_held_by(job_id, agent_name, token_hash),
+                                                     agent_job.c.state == "claimed")
+                             .values(state="queued", agent_name=None, claim_token_hash=None, lease_expires=None,
+                                     updated_at=utcnow())).rowcount)
