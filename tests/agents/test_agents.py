@@ -107,6 +107,22 @@ def test_bad_tokens_and_ids_are_refused_and_change_nothing(cluster, agents):
     assert r.status_code == 401 and "expired" in r.json()["detail"]
     assert not cluster.sql("SELECT name FROM agent WHERE name = 'agent-y'")
 
+    # A fleet's token (a chart's replicas): names under its prefix, as many times as it says.
+    r = server.api("POST", "/api/v2/agents/enrollments", json={"name": "fleet-*", "uses": 2, "queues": "qz"})
+    assert r.status_code == 201, r.text
+    fleet = r.json()["token"]
+    assert server.api("POST", "/api/v2/agents/enrollments", json={"name": "one", "uses": 2}).status_code == 422
+    r = server.agent_call("POST", "/register", json={"enrollment_token": fleet, "version": "0.1.0", "name": "x-1"})
+    assert r.status_code == 403 and "prefix" in r.json()["detail"]
+    for n in (1, 2):
+        r = server.agent_call("POST", "/register", json={"enrollment_token": fleet, "version": "0.1.0",
+                                                        "name": f"fleet-{n}"})
+        assert r.status_code == 201 and r.json()["name"] == f"fleet-{n}" and r.json()["queues"] == ["qz"], r.text
+    r = server.agent_call("POST", "/register", json={"enrollment_token": fleet, "version": "0.1.0", "name": "fleet-3"})
+    assert r.status_code == 401 and "used already" in r.json()["detail"]
+    for n in (1, 2):
+        assert server.api("DELETE", f"/api/v2/agents/fleet-{n}").status_code == 200
+
     # Bodies are checked field by field.
     r = server.agent_call("POST", "/claim", credential, json={"free_slots": "many"})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "free_slots"]

@@ -31,18 +31,27 @@ def parse_duration(text) -> dt.timedelta:
     return delta
 
 
-def enroll(conn, name, queues=None, expires=DEFAULT_EXPIRY, created_by: str | None = None) -> dict:
-    """A one-time enrollment token for agent `name` (shown once: only its hash is kept)."""
-    problem = credentials.name_problem(name)
+MAX_USES = 10_000
+
+
+def enroll(conn, name, queues=None, expires=DEFAULT_EXPIRY, created_by: str | None = None, uses=1) -> dict:
+    """An enrollment token for agent `name`, good once (or `uses` times for a fleet named `prefix*`);
+    shown once: only its hash is kept."""
+    problem = credentials.enrollment_name_problem(name)
     if problem:
         raise AdminError("name", problem)
+    if isinstance(uses, bool) or not isinstance(uses, int) or not 1 <= uses <= MAX_USES:
+        raise AdminError("uses", f"uses is from 1 to {MAX_USES}")
+    if uses > 1 and not name.endswith("*"):
+        raise AdminError("uses", "a token for several agents names them by a prefix ending in '*' (workers-*)")
     parsed, problem = credentials.parse_queues(queues or [])
     if problem:
         raise AdminError("queues", problem)
     expires_at = utcnow() + parse_duration(expires)
     token = credentials.new_enrollment_token()
-    store.create_enrollment(conn, credentials.digest(token), name, parsed or None, expires_at, created_by)
-    return {"name": name, "token": token, "queues": parsed, "expires_at": expires_at.isoformat()}
+    store.create_enrollment(conn, credentials.digest(token), name, parsed or None, expires_at, created_by,
+                            max_uses=uses)
+    return {"name": name, "token": token, "queues": parsed, "uses": uses, "expires_at": expires_at.isoformat()}
 
 
 def describe(conn) -> list[dict]:

@@ -179,15 +179,18 @@ class AgentRoutes:
             enrollment, why = store.use_enrollment(conn, credentials.digest(token))
             if enrollment is None:
                 raise Refused(401, why)
-            if name is not None and name != enrollment.agent_name:
-                raise Refused(403, f"the enrollment token is for agent {enrollment.agent_name!r}, not {name!r}")
+            name = credentials.enrolled_name(enrollment.agent_name, name)
+            if name is None:
+                raise Refused(403, f"the enrollment token is for agent {enrollment.agent_name!r}"
+                                   + (": give a --name that starts with its prefix"
+                                      if enrollment.agent_name.endswith("*") else ", not that name"))
             queues = store.split_queues(enrollment.queues) or asked_queues or ["default"]
             credential = credentials.new_credential()
-            store.register_agent(conn, enrollment.agent_name, queues, credentials.digest(credential),
+            store.register_agent(conn, name, queues, credentials.digest(credential),
                                  version=version, hostname=hostname, concurrency=concurrency)
-        log.info("Agent %r registered (version %s, queues %s, concurrency %d)", enrollment.agent_name, version,
+        log.info("Agent %r registered (version %s, queues %s, concurrency %d)", name, version,
                  ",".join(queues), concurrency)
-        return {"name": enrollment.agent_name, "credential": credential, "queues": queues,
+        return {"name": name, "credential": credential, "queues": queues,
                 "server_version": __version__, **self._timing()}, 201
 
     def _timing(self) -> dict:

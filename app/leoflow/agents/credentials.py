@@ -34,6 +34,23 @@ def name_problem(name) -> str | None:
     return None
 
 
+def enrollment_name_problem(name) -> str | None:
+    """An enrollment names one agent, or a fleet by a prefix ending in `*` (`workers-*`)."""
+    if isinstance(name, str) and name.endswith("*"):
+        prefix = name[:-1]
+        return None if prefix and NAME.match(prefix) else f"{name[:80]!r} is not a name prefix followed by '*'"
+    return name_problem(name)
+
+
+def enrolled_name(enrolled: str, asked: str | None) -> str | None:
+    """The name an agent registers under: the enrolled one, or (a fleet's token) its own name under the
+    prefix. None when the two do not fit."""
+    if enrolled.endswith("*"):
+        prefix = enrolled[:-1]
+        return asked if asked and asked.startswith(prefix) and not name_problem(asked) else None
+    return enrolled if asked in (None, enrolled) else None
+
+
 def parse_queues(value) -> tuple[list[str], str | None]:
     """A comma string or a list of queue names -> (names in order, each once; a problem or None)."""
     items = value.split(",") if isinstance(value, str) else value

@@ -28,7 +28,7 @@ def post_enrollment(services, request):
     body = json_body(request)
     if not isinstance(body, dict):
         raise ValidationFailed([invalid(["body"], "Input should be a valid dictionary", body, "dict_type")])
-    unknown = sorted(set(body) - {"name", "queues", "expires"})
+    unknown = sorted(set(body) - {"name", "queues", "expires", "uses"})
     if unknown:
         raise ValidationFailed([invalid(["body", unknown[0]], "Extra inputs are not permitted", body[unknown[0]],
                                         "extra_forbidden")])
@@ -36,7 +36,7 @@ def post_enrollment(services, request):
     try:
         with services.engine.begin() as conn:
             return admin.enroll(conn, body.get("name"), body.get("queues"), body.get("expires", admin.DEFAULT_EXPIRY),
-                                created_by=getattr(user, "username", None)), 201
+                                created_by=getattr(user, "username", None), uses=body.get("uses", 1)), 201
     except admin.AdminError as exc:
         raise _refuse(exc)
 

@@ -26,7 +26,7 @@ def run(args, parser) -> int:
     try:
         if action == "enroll":
             with engine.begin() as conn:
-                made = admin.enroll(conn, args.name, args.queues, args.expires, created_by="cli")
+                made = admin.enroll(conn, args.name, args.queues, args.expires, created_by="cli", uses=args.uses)
             if args.output == "json":
                 print(json.dumps(made))
             else:
@@ -55,10 +55,12 @@ def add_parser(sub) -> None:
     p = sub.add_parser("agents", help="enroll, list, drain, resume and remove agents (on the server's database)")
     agents_sub = p.add_subparsers(dest="agents_command", metavar="ACTION")
     q = agents_sub.add_parser("enroll", help="print a one-time enrollment token for a new agent")
-    q.add_argument("name")
+    q.add_argument("name", help="the agent's name, or a prefix ending in '*' for a fleet (with --uses)")
     q.add_argument("--queues", default="", help="comma list of queues it serves (default: what the agent asks "
                                                 "for, else `default`)")
     q.add_argument("--expires", default="1h", help="how long the token may be used (90s, 30m, 1h, 2d; default 1h)")
+    q.add_argument("--uses", type=int, default=1, help="how many agents may enroll with it (default 1); more "
+                                                       "than one needs a NAME prefix ending in '*', e.g. workers-*")
     q.add_argument("--output", "-o", choices=["plain", "json"], default="plain")
     q.add_argument("--home")
     q = agents_sub.add_parser("list", help="every agent: state, queues, free slots, running tries, heartbeat")

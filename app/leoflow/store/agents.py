@@ -29,26 +29,29 @@ def split_queues(text: str | None) -> list[str]:
 
 
 def create_enrollment(conn, token_hash: str, name: str, queues: list[str] | None, expires_at: dt.datetime,
-                      created_by: str | None) -> None:
+                      created_by: str | None, max_uses: int = 1) -> None:
     conn.execute(agent_enrollment.insert().values(
         token_hash=token_hash, agent_name=name, queues=",".join(queues) if queues else None,
-        created_by=created_by, created_at=utcnow(), expires_at=expires_at))
+        created_by=created_by, created_at=utcnow(), expires_at=expires_at, max_uses=max_uses, uses=0))
+
+
+USED = "the enrollment token was used already (make a new one with `leoflow agents enroll`)"
 
 
 def use_enrollment(conn, token_hash: str) -> tuple[object | None, str | None]:
-    """(the enrollment row, None) once, else (None, why it is refused); the use is recorded at once."""
-    row = conn.execute(select(agent_enrollment).where(agent_enrollment.c.token_hash == token_hash)).first()
+    """(the enrollment row, None) while it has uses left, else (None, why it is refused); the use is
+    counted at once (compare-and-set: two registrations cannot both take the last use)."""
+    e = agent_enrollment
+    row = conn.execute(select(e).where(e.c.token_hash == token_hash)).first()
     if row is None:
         return None, "the enrollment token is not known"
-    if row.used_at is not None:
-        return None, "the enrollment token was used already (make a new one with `leoflow agents enroll`)"
     if row.expires_at <= utcnow():
         return None, "the enrollment token expired (make a new one with `leoflow agents enroll`)"
-    taken = conn.execute(update(agent_enrollment).where(agent_enrollment.c.token_hash == token_hash,
-                                                        agent_enrollment.c.used_at.is_(None))
-                         .values(used_at=utcnow())).rowcount
-    if not taken:  # another registration took it in the meantime
-        return None, "the enrollment token was used already (make a new one with `leoflow agents enroll`)"
+    used, limit = func.coalesce(e.c.uses, 0), func.coalesce(e.c.max_uses, 1)
+    taken = conn.execute(update(e).where(e.c.token_hash == token_hash, used < limit).values(
+        uses=used + 1, used_at=func.coalesce(e.c.used_at, utcnow()))).rowcount
+    if not taken:
+        return None, USED
     return row, None
 
 

@@ -599,7 +599,9 @@ agent_enrollment = Table(  # a one-time token an admin made for an agent's first
     Column("created_by", String(256)),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
-    Column("used_at", UtcDateTime),  # set once: a second use is refused
+    Column("used_at", UtcDateTime),  # its first use
+    Column("max_uses", Integer),  # NULL: one; more for a fleet (an agent_name ending in `*` is a name prefix)
+    Column("uses", Integer),  # NULL: none yet
 )
 
 agent = Table(  # an enrolled agent, its credential and what its last heartbeat said

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column('created_at', UtcDateTime(), nullable=False),
         sa.Column('expires_at', UtcDateTime(), nullable=False),
         sa.Column('used_at', UtcDateTime(), nullable=True),
+        sa.Column('max_uses', sa.Integer(), nullable=True),
+        sa.Column('uses', sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint('token_hash', name=op.f('agent_enrollment_pkey')),
     )
     op.create_table(
