@@ -22,7 +22,8 @@ def build_app(services: Services, *, api: bool = True):
 
     # The UI's catch-all route (client-side paths -> index.html) must stay last.
     if api:
-        routes = [Mount("/execution", routes=execution_routes(services)), *api_routes(services), *web_routes()]
+        routes = [Mount("/execution", routes=execution_routes(services)), *agent_api(services),
+                  *api_routes(services), *web_routes()]
     else:
         routes = probe_routes(services)
     middleware = []
@@ -36,6 +37,15 @@ def build_app(services: Services, *, api: bool = True):
     app = Starlette(routes=routes, middleware=middleware, exception_handlers={HTTPException: http_exception_handler})
     app.state.services = services
     return app
+
+
+def agent_api(services: Services) -> list:
+    """`/agent/v1`: on every server replica, and on lite when its executors include agents."""
+    if services.mode != "server" and "agent" not in str(services.settings.executor):
+        return []
+    from .agents.api import agent_routes
+
+    return agent_routes(services)
 
 
 def metrics_wanted(services: Services) -> bool:

@@ -26,6 +26,7 @@ from . import (  # admin
 from . import batch_lists, dag_asset_queue, dag_run_wait, dag_sources, dag_versions, dependencies  # core
 from . import hitl, mapped, tasks, ti_clear, ti_extras, ti_state, tries  # core
 from . import probes  # orchestrators and Prometheus
+from . import agents  # Leoflow's agents (admin only)
 from .errors import HTTPError, error_response
 from .validate import check_request_text
 
@@ -38,6 +39,7 @@ _FAMILIES += [batch_lists, tasks, dag_versions, dag_sources, ti_clear, ti_state,
 _FAMILIES += [login]  # web: the browser's login page and logout (the /ui routes come from api/ui/)
 _FAMILIES += [variables, connections, pools, event_logs, jobs, dag_warnings, dag_stats, plugins, config_api,  # admin
               dag_parsing, assets, backfills]
+_FAMILIES += [agents]
 
 
 def endpoint(services, authenticator: auth.Authenticator, fn, *, public: bool = False, template: str = ""):

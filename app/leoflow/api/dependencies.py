@@ -42,7 +42,22 @@ def _dependencies(services, request, map_index: int):
             raise ti_not_found(dag_id, run_id, task_id, map_index)
         run = store_runs.get_run(conn, dag_id, run_id)
         paused = bool(conn.execute(select(dag.c.is_paused).where(dag.c.dag_id == dag_id)).scalar())
-    return {"dependencies": failed_dependencies(ti, run, paused)}
+        waiting = _agent_waiting(services, conn, ti)
+    return {"dependencies": failed_dependencies(ti, run, paused) + waiting}
+
+
+def _agent_waiting(services, conn, ti) -> list[dict]:
+    """A try queued for the agents that no live agent can take (Leoflow's agents, ADR 26)."""
+    if ti.state != "queued" or getattr(ti, "executor", None) != "AgentExecutor":
+        return []
+    import datetime as dt
+
+    from ..store import agents
+    from ..store.types import utcnow
+
+    heard = utcnow() - dt.timedelta(seconds=services.settings.zombie_threshold)
+    reason = agents.waiting_reason(conn, ti.id, heard)
+    return [{"name": "Agent Serving Queue", "reason": f"Queued for the agents, but {reason}."}] if reason else []
 
 
 def get_dependencies(services, request):

@@ -119,6 +119,8 @@ def get_log(services, request):
         with services.engine.connect() as conn:
             text = log_chunks.read(conn, (dag_id, run_id, task_id, map_index, try_number))
         sources = ["database"] if text else []
+    elif text is not None and services.mode == "server":
+        text, sources = _with_shipped_lines(services, text, sources, (dag_id, run_id, task_id, map_index, try_number))
     lines = parse_log_text(text or "")
     header = [
         {"timestamp": None, "event": "::group::Log message source details", "sources": sources},
@@ -135,6 +137,19 @@ def get_log(services, request):
     # The JSON form leaves out empty fields (the header has no timestamp).
     return {"content": [{k: v for k, v in rec.items() if v is not None} for rec in content],
             "continuation_token": next_token}
+
+
+def _with_shipped_lines(services, text: str, sources: list, key: tuple):
+    """A try that ran on an agent has, on a server, only what the scheduler wrote about it here (why it
+    was ended): the runner's lines come first, from the database. A try run by this replica's own local
+    executor has them all in its file already (the shipped lines are a prefix of it)."""
+    from ..store import log_chunks
+
+    with services.engine.connect() as conn:
+        shipped = log_chunks.read(conn, key)
+    if not shipped or text.startswith(shipped):
+        return text, sources
+    return shipped + text, ["database", *sources]
 
 
 ROUTES = [

@@ -29,6 +29,7 @@ _RESOURCES = {
     "connections": (OP, OP), "variables": (OP, OP),
     "version": (VIEWER, ADMIN), "monitor": (VIEWER, ADMIN), "plugins": (VIEWER, ADMIN),
     "providers": (VIEWER, ADMIN), "jobs": (VIEWER, ADMIN),
+    "agents": (ADMIN, ADMIN),  # Leoflow's agents: enrolling one hands out a credential
 }
 # The UI's private routes map onto the resources they show.
 _UI = {

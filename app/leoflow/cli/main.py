@@ -90,6 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
     from .providers import add_parser as add_providers_parser
 
     add_providers_parser(sub)
+    from .agents import add_parser as add_agents_parser
+
+    add_agents_parser(sub)
     return parser
 
 
@@ -202,6 +205,14 @@ def _dispatch(parser, args, platform: str | None = None) -> int:
         from . import providers
 
         return providers.run(args, parser)
+    if cmd == "agents":
+        from . import agents
+
+        return agents.run(args, parser)
+    if cmd == "agent":
+        from leoflow.agents.worker import run_agent
+
+        return run_agent(args)
     parser.error(f"unknown command {cmd!r}")
     return 2
 

@@ -28,12 +28,17 @@ def _kubernetes(services, forkserver):
             raise SystemExit(f"leoflow: the Kubernetes executor cannot reach a cluster ({exc}); set "
                              "LEOFLOW_KUBERNETES_KUBECONFIG or run in a pod with a service account") from None
         raise
+def _agent(services, forkserver):
+    from ..agents.executor import AgentExecutor
+
+    return AgentExecutor(services)
 
 
 # alias -> factory(services, forkserver)
 FACTORIES = {
     "local": _local,
     "kubernetes": _kubernetes,
+    "agent": _agent,
 }
 
 

@@ -13,6 +13,30 @@ import time
 import urllib.parse
 
 API_VERSION = "2026-04-06"
+SECRET_PATHS = ("connections/", "variables/")
+# Set by `leoflow agent --insecure` for its tries: secrets never cross the network in clear.
+PLAIN_HTTP_SECRETS_ENV = "LEOFLOW_REFUSE_PLAIN_HTTP_SECRETS"
+
+
+# Set by `leoflow agent --client-cert/--client-key` for its tries: the certificate a server asks for.
+CLIENT_CERT_ENV, CLIENT_KEY_ENV = "LEOFLOW_TLS_CLIENT_CERT", "LEOFLOW_TLS_CLIENT_KEY"
+
+
+def _load_client_certificate(context) -> None:
+    """The client certificate a server asks for (mutual TLS), when one is configured."""
+    import os
+
+    cert = os.environ.get(CLIENT_CERT_ENV)
+    if cert:
+        context.load_cert_chain(cert, os.environ.get(CLIENT_KEY_ENV) or None)
+
+
+def _secrets_need_tls(host: str | None) -> bool:
+    import os
+
+    if os.environ.get(PLAIN_HTTP_SECRETS_ENV) != "1":
+        return False
+    return host not in ("localhost", "127.0.0.1", "::1") and not str(host).startswith("127.")
 
 
 class ApiError(Exception):
@@ -64,9 +88,14 @@ class ExecutionClient:
         if self.pinned:
             context.check_hostname = False  # the certificate itself is the trust anchor
             context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+        _load_client_certificate(context)
         return context
 
     def request(self, method: str, path: str, body=None, params: dict | None = None, *, raw: bool = False):
+        if not self.https and path.lstrip("/").startswith(SECRET_PATHS) and _secrets_need_tls(self.host):
+            raise ApiError(403, {"detail": f"Connections and Variables are not fetched over plain HTTP from "
+                                           f"{self.host} (this agent runs with --insecure): serve the Execution "
+                                           "API over HTTPS"})
         url = f"{self.prefix}/{path.lstrip('/')}"
         if params:
             url += "?" + urllib.parse.urlencode(params, doseq=True)  # lists repeat: a=1&a=2

@@ -15,6 +15,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -585,4 +586,70 @@ dag_priority_parsing_request = Table(  # "parse this file again now" (PUT parseD
     Column("id", String(32), primary_key=True),  # md5 of bundle and file: one pending request per file
     Column("bundle_name", String(ID), nullable=False),
     Column("relative_fileloc", String(2000), nullable=False),
+)
+
+# --- agents (`leoflow agent` on other hosts; see agents/ and ADR 26) ---------------------------------
+
+agent_enrollment = Table(  # a one-time token an admin made for an agent's first start
+    "agent_enrollment",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the token: the token itself is never kept
+    Column("agent_name", String(ID), nullable=False),
+    Column("queues", Text),  # comma list the agent serves; NULL: what the agent asks for
+    Column("created_by", String(256)),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Column("used_at", UtcDateTime),  # its first use
+    Column("max_uses", Integer),  # NULL: one; more for a fleet (an agent_name ending in `*` is a name prefix)
+    Column("uses", Integer),  # NULL: none yet
+)
+
+agent = Table(  # an enrolled agent, its credential and what its last heartbeat said
+    "agent",
+    metadata,
+    Column("name", String(ID), primary_key=True),
+    Column("state", String(20), nullable=False),  # active, draining, removed
+    Column("queues", Text, nullable=False),  # comma list
+    Column("credential_hash", String(64)),  # sha256 of its credential; NULL once removed (revoked)
+    Column("version", String(50)),
+    Column("hostname", String(500)),
+    Column("concurrency", Integer, nullable=False),
+    Column("free_slots", Integer, nullable=False),
+    Column("running", Integer, nullable=False),
+    Column("registered_at", UtcDateTime, nullable=False),
+    Column("last_heartbeat", UtcDateTime),
+    Index(None, "credential_hash"),
+)
+
+agent_job = Table(  # a try handed to the agents: its ExecuteTask workload, who claimed it, how it ended
+    "agent_job",
+    metadata,
+    Column("id", String(300), primary_key=True),  # ti_id#try_number[@attempt], as the local executor's
+    Column("ti_id", String(36), nullable=False),
+    Column("try_number", Integer, nullable=False),
+    Column("attempt", String(64)),
+    Column("queue", String(256), nullable=False),
+    Column("workload", Text, nullable=False),  # the ExecuteTask document (JSON)
+    Column("bundle_sha", String(64)),  # the DAG bundle it runs with
+    # queued -> claimed (lease) -> running (acknowledged) -> done (exit known) -> recorded (by a scheduler)
+    Column("state", String(20), nullable=False),
+    Column("agent_name", String(ID)),
+    Column("claim_token_hash", String(64)),
+    Column("lease_expires", UtcDateTime),
+    Column("cancel_reason", Text),  # set: the agent is told to kill it (heartbeat answer)
+    Column("exit_code", Integer),
+    Column("reason", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index(None, "state", "queue"),
+    Index(None, "ti_id"),
+)
+
+dag_bundle = Table(  # the DAG folder as a tar, by the sha256 of that tar: what an agent fetches to run a try
+    "dag_bundle",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("data", LargeBinary, nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, insert, select, tuple_, update
+from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
 from .tables import dag_run, task_instance, task_instance_history
@@ -197,11 +197,20 @@ def active_tis_of_other_jobs(conn: Connection, job_id: int):
     ).all()
 
 
+# Executors whose tries live in a table of their own and outlive the scheduler that queued them (agents):
+# a scheduler that stops or dies leaves those to the next leader.
+DETACHED_EXECUTORS = ("AgentExecutor",)
+
+
+def _not_detached():
+    return or_(TI.c.executor.is_(None), TI.c.executor.not_in(DETACHED_EXECUTORS))
+
+
 def active_tis_of_job(conn: Connection, job_id: int):
     """Queued/running task instances this scheduler handed out (what is left at shutdown)."""
     return conn.execute(
         select(*_TRY_COLUMNS, TI.c.state, TI.c.executor).where(TI.c.state.in_(("queued", "running")),
-                                                               TI.c.queued_by_job_id == job_id)
+                                                               TI.c.queued_by_job_id == job_id, _not_detached())
     ).all()
 
 
@@ -212,7 +221,7 @@ def queued_by_gone_schedulers(conn: Connection, older_than: dt.datetime) -> list
 
     gone = select(job.c.id).where((job.c.state != "running") | (job.c.latest_heartbeat < older_than))
     return list(conn.execute(select(TI.c.id).where(
-        TI.c.state == "queued", TI.c.queued_by_job_id.in_(gone),
+        TI.c.state == "queued", TI.c.queued_by_job_id.in_(gone), _not_detached(),
         func.coalesce(TI.c.queued_dttm, TI.c.updated_at) < older_than)).scalars())
 
 
