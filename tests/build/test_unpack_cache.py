@@ -1,4 +1,5 @@
-"""The downloaded file keeps one unpacked build in its cache: older ones go unless a process uses them.
+"""The downloaded file keeps the current and the previous unpacked build in its cache: older ones go
+unless a process uses them.
 
 Real files, real locks held by real processes, a real noexec mount (ADR 28).
 """
@@ -49,39 +50,44 @@ def builds_in(cache: Path) -> set[str]:
     return {p.name for p in cache.iterdir()}
 
 
-def test_a_new_build_removes_the_old_ones_and_nothing_else(tmp_path):
+def test_a_new_build_keeps_the_previous_removes_the_older_and_nothing_else(tmp_path):
     cache = tmp_path / "cache"
-    (one, h1), (two, h2) = make_exe(tmp_path, "one"), make_exe(tmp_path, "two")
+    (one, h1), (two, h2), (three, h3) = (make_exe(tmp_path, n) for n in ("one", "two", "three"))
     assert launch(one, cache).stdout == "one\n"
     cache.joinpath("dags-test-1234.db").write_text("not ours")  # whatever else lives in the folder
     cache.joinpath("notes").mkdir()
     assert launch(two, cache).stdout == "two\n"
-    assert builds_in(cache) == {h2, "dags-test-1234.db", "notes"}
+    assert builds_in(cache) == {h1, h2, "dags-test-1234.db", "notes"}  # going back one starts at once
+    assert launch(three, cache).stdout == "three\n"
+    assert builds_in(cache) == {h2, h3, "dags-test-1234.db", "notes"}
     assert launch(one, cache).stdout == "one\n"  # the old file still runs: it unpacks again
-    assert builds_in(cache) == {h1, "dags-test-1234.db", "notes"}
+    assert builds_in(cache) == {h3, h1, "dags-test-1234.db", "notes"}
 
 
 def test_a_build_in_use_is_kept_until_its_last_process_ends(tmp_path):
     cache = tmp_path / "cache"
     (one, h1), (two, h2), (three, h3) = (make_exe(tmp_path, n) for n in ("one", "two", "three"))
     env = {**os.environ, "LEOFLOW_CACHE_DIR": str(cache)}
+    (four, h4) = make_exe(tmp_path, "four")
     running = subprocess.Popen([str(one), "hold"], env=env, stdout=subprocess.PIPE, text=True)
     try:
         assert running.stdout.readline() == "held\n"
         assert launch(two, cache).stdout == "two\n"
-        assert builds_in(cache) == {h1, h2}  # one is in use
+        assert launch(three, cache).stdout == "three\n"
+        assert builds_in(cache) == {h1, h2, h3}  # one is in use (two is the previous)
     finally:
         running.kill()
         running.wait(10)
-    assert launch(three, cache).stdout == "three\n"
-    assert builds_in(cache) == {h3}
+    assert launch(four, cache).stdout == "four\n"
+    assert builds_in(cache) == {h3, h4}
 
 
 def test_a_process_running_a_program_from_the_folder_keeps_it_without_the_lock(tmp_path):
     """Copies unpacked before the lock existed: on Linux, /proc tells whose program lives there."""
     cache = tmp_path / "cache"
-    (one, h1), (two, h2) = make_exe(tmp_path, "one"), make_exe(tmp_path, "two")
+    (one, h1), (two, h2), (three, h3) = (make_exe(tmp_path, n) for n in ("one", "two", "three"))
     launch(one, cache)
+    launch(two, cache)
     sleeper = cache / h1 / "sleep"
     sleeper.write_bytes(Path("/bin/sleep").read_bytes())
     sleeper.chmod(0o755)
@@ -90,8 +96,8 @@ def test_a_process_running_a_program_from_the_folder_keeps_it_without_the_lock(t
         deadline = time.monotonic() + 10
         while not os.readlink(f"/proc/{proc.pid}/exe").startswith(str(cache)) and time.monotonic() < deadline:
             time.sleep(0.01)
-        launch(two, cache)
-        assert builds_in(cache) == {h1, h2}
+        launch(three, cache)
+        assert builds_in(cache) == {h1, h2, h3}  # one is not the previous build, but a process runs from it
     finally:
         proc.kill()
         proc.wait(10)

@@ -1,9 +1,9 @@
-"""The single executable's unpack cache: one folder per build, old ones pruned (ADR 28).
+"""The single executable's unpack cache: one folder per build, the current and the previous kept (ADR 28).
 
 The downloaded file unpacks its program into CACHE/<build hash> (build/selfextract.py). Every run
 of an unpacked program holds a shared lock on its own executable for as long as it, or any process
-forked from it, lives (`hold`). After a new build is unpacked, `prune` removes the other builds'
-folders whose lock it can take exclusively: a folder in use is never removed.
+forked from it, lives (`hold`). After a new build is unpacked, `prune` removes the folders of builds
+older than the one before it whose lock it can take exclusively: a folder in use is never removed.
 """
 
 from __future__ import annotations
@@ -72,18 +72,34 @@ def _runs_from(folder: Path) -> bool:
     return False
 
 
+def _previous_build(entries: list[Path], keep: str) -> str | None:
+    """The build unpacked last before `keep` (its program's ctime is when it was unpacked; the folder's
+    changes whenever something is added inside): kept, so going back one version starts at once."""
+    builds = []
+    for entry in entries:
+        try:
+            if (entry.name != keep and BUILD_FOLDER.fullmatch(entry.name) and not entry.is_symlink()
+                    and (entry / "leoflow").is_file()):
+                builds.append(((entry / "leoflow").stat().st_ctime, entry.name))
+        except OSError:
+            continue
+    return max(builds)[1] if builds else None
+
+
 def prune(cache: Path, keep: str) -> list[str]:
-    """Remove every other build's folder in `cache` that no process uses; returns the removed names."""
+    """Remove the folders of builds other than `keep` and the one before it that no process uses;
+    returns the removed names."""
     removed = []
     try:
         entries = sorted(cache.iterdir())
     except OSError:
         return removed
     now = time.time()
+    previous = _previous_build(entries, keep)
     for entry in entries:
         name = entry.name
         try:
-            if name == keep or entry.is_symlink() or not entry.is_dir():
+            if name in (keep, previous) or entry.is_symlink() or not entry.is_dir():
                 continue  # only folders this file made; anything else in the cache is not ours
             if name.startswith(".trash-"):
                 pass  # a prune that was interrupted
