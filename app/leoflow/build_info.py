@@ -36,3 +36,16 @@ def build_info() -> dict:
     except (OSError, subprocess.SubprocessError):
         pass
     return info
+
+
+def version_line(info: dict) -> str:
+    """`leoflow version`: the version first (scripts take the first word), then the commit and the build
+    date when they are known."""
+    details = []
+    if info.get("commit"):
+        details.append(f"commit {info['commit'][:12]}")
+    if info.get("build_date"):
+        details.append(f"built {info['build_date']}")
+    elif info.get("commit") and not info.get("frozen"):
+        details.append("from source")
+    return f"{info['version']} ({', '.join(details)})" if details else info["version"]

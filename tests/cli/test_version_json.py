@@ -22,6 +22,8 @@ def test_version_json_from_source(capsys):
     assert info["airflow_compat_version"] == "3.2.1"
 
 
-def test_plain_version_stays_one_line(capsys):
+def test_plain_version_is_one_line_with_the_commit(capsys):
     assert main(["version"]) == 0
-    assert capsys.readouterr().out == f"{__version__}\n"
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    expected = f"{__version__} (commit {head[:12]}, from source)" if head else __version__
+    assert capsys.readouterr().out == f"{expected}\n"

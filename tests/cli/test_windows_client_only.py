@@ -25,7 +25,7 @@ def test_agent_is_refused_too_and_nothing_else_is():
 
 def test_client_commands_still_work_on_windows(capsys):
     assert main(["version"], platform="win32") == 0
-    assert capsys.readouterr().out.strip() == __version__
+    assert capsys.readouterr().out.split()[0] == __version__
 
 
 @pytest.mark.parametrize("platform", ["linux", "darwin"])

@@ -1,6 +1,8 @@
 """The everyday CLI: `dags test` (exit codes, JSON), `tasks test`, `dags list|trigger|pause`, `version`, `migrate`."""
 
 import json
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -97,7 +99,10 @@ def test_dags_list_trigger_pause(tmp_path, dags_folder):
 def test_version_migrate_and_wrong_arguments(tmp_path):
     from leoflow import __version__
 
-    assert leoflow("version", home=tmp_path, check=True).stdout.strip() == __version__
+    line = leoflow("version", home=tmp_path, check=True).stdout.strip()
+    assert line.split()[0] == __version__, line
+    if os.environ.get("LEOFLOW_TEST_BINARY"):  # the commit and the date the executable was built from
+        assert re.fullmatch(rf"{re.escape(__version__)} \(commit [0-9a-f]{{12}}, built \S+\)", line), line
     assert "migrated to revision" in leoflow("migrate", home=tmp_path, check=True).stdout
     assert "already at revision" in leoflow("db", "migrate", home=tmp_path, check=True).stdout
     assert leoflow("db", "check", home=tmp_path).returncode == 0

@@ -156,9 +156,9 @@ def _dispatch(parser, args, platform: str | None = None) -> int:
 
             print(json.dumps(build_info()))
             return 0
-        from leoflow import __version__
+        from leoflow.build_info import build_info, version_line
 
-        print(__version__)
+        print(version_line(build_info()))
         return 0
     if cmd == "lite":
         from .lite import run_lite
