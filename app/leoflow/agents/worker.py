@@ -145,7 +145,8 @@ class Agent:
         self.last_contact = time.monotonic()
         settings = SimpleNamespace(
             task_runner="leoflow", logs_folder=home / "logs", dags_folder=self.bundle_cache,
-            execution_api_url=f"{server}/execution", task_heartbeat_interval=5.0)
+            execution_api_url=f"{server}/execution", task_heartbeat_interval=5.0,
+            execution_api_ca_file=ca_file or "", execution_api_ca_pinned=False)
         settings.logs_folder.mkdir(parents=True, exist_ok=True)
         self.executor = _runner_executor(forkserver, concurrency, settings, self.jobs)
         self.executor.on_event = self._on_exit
