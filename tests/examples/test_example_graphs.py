@@ -117,17 +117,29 @@ def test_graph_matches_airflow(dag_id, parsed, reference_graphs):
     assert not diff, "\n".join(diff)
 
 
-def test_kubernetes_examples_define_no_dag_and_no_error(parsed, example_folder):
-    """Without the kubernetes package these two files define nothing, as on Airflow."""
+KUBERNETES_EXAMPLES = ("example_kubernetes_executor.py", "example_local_kubernetes_executor.py")
+
+
+def _kubernetes_installed() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("kubernetes") is not None
+
+
+def test_kubernetes_examples_parse_without_error(parsed, example_folder):
+    """These two files define their DAGs only where the `kubernetes` package is installed, as on Airflow.
+    Leoflow ships it for its Kubernetes executor; the reference was recorded on an Airflow without it."""
     docs, errors = parsed
-    for name in ("example_kubernetes_executor.py", "example_local_kubernetes_executor.py"):
+    for name in KUBERNETES_EXAMPLES:
         assert name not in errors, errors.get(name)
-        assert not [d for d in docs.values() if d["_file"] == name]
+        defined = [d for d in docs.values() if d["_file"] == name]
+        assert bool(defined) == _kubernetes_installed(), defined
 
 
 def test_every_parsed_dag_is_in_the_reference(parsed):
     docs, _ = parsed
-    assert sorted(set(docs) - set(_REFERENCE)) == []
+    beyond = {dag_id for dag_id, d in docs.items() if d["_file"] in KUBERNETES_EXAMPLES}
+    assert sorted(set(docs) - set(_REFERENCE) - beyond) == []
 
 
 def test_plugin_weight_strategy_gives_airflows_priorities(parsed):

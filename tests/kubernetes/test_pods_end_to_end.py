@@ -119,7 +119,7 @@ def slow():
     @task(retries=0)
     def nap(i):
         print(f"napping {i}", flush=True)
-        time.sleep(8)
+        time.sleep(15)  # long enough that the pods outlive a leader's takeover on a loaded machine
         return i
 
     nap.expand(i=[0, 1, 2, 3])
