@@ -86,6 +86,7 @@ class FakeKubernetes:
         self.max_grace = max_grace
         self.faults: list[dict] = []
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
+        self.gone_sent = 0  # watches answered 410 Gone
         self.max_active = 0
         self.created_pods: list[str] = []  # every pod name ever created (a duplicate shows twice)
         self._procs: dict[str, subprocess.Popen] = {}
@@ -509,6 +510,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             with fake._lock:
                 if since and since < fake._floor:
+                    fake.gone_sent += 1
                     emit({"type": "ERROR", "object": _status(410, "Expired",
                                                               f"too old resource version: {since} ({fake._floor})")})
                     self.wfile.write(b"0\r\n\r\n")
@@ -517,6 +519,7 @@ class _Handler(BaseHTTPRequestHandler):
             while time.monotonic() < deadline and not fake._stopping.is_set():
                 with fake._lock:
                     if since < fake._floor:
+                        fake.gone_sent += 1
                         emit({"type": "ERROR", "object": _status(410, "Expired", "too old resource version")})
                         break
                     pending = [(rv, t, o) for rv, t, o in fake.events if rv > since]

@@ -175,6 +175,20 @@ def wait_log(replica, dag_id, run_id, task_id, try_number, needle: str, map_inde
         raise AssertionError(" ".join(log_events(replica, dag_id, run_id, task_id, try_number, map_index)))
 
 
+def expire_watch(fake) -> None:
+    """Compact until an open watch is told 410 Gone: a compaction while the executor lists between two
+    watches expires nothing (its next watch starts past it)."""
+    for _ in range(20):
+        before = fake.gone_sent
+        fake.compact()
+        try:
+            wait_for(lambda: fake.gone_sent > before, 1.0, "a watch told 410 Gone", interval=0.05)
+            return
+        except AssertionError:
+            continue
+    raise AssertionError("no watch was ever expired")
+
+
 def assert_nothing_left(engine, fake) -> None:
     """Nothing stuck, no try started twice, no pod made twice, no pod or secret left over (failed pods are
     kept, as Airflow keeps them)."""
@@ -212,7 +226,7 @@ def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s
     fake_k8s.fail_next("POST", r"/pods$", 429, count=1, headers={"Retry-After": "1"})
     runs = {dag_id: trigger(replica, dag_id) for dag_id in ("etl", "failing", "pending", "fan")}
     wait_for(lambda: any(p["metadata"]["labels"].get("map_index") for p in fake_k8s.pods()), 60, "fan pods")
-    fake_k8s.compact()  # the executor's watch is now too old: 410 Gone, a new list, nothing lost
+    expire_watch(fake_k8s)  # the executor's watch is now too old: 410 Gone, a new list, nothing lost
     finals = {dag_id: wait_run(engine, dag_id, run_id, 240) for dag_id, run_id in runs.items()}
     assert finals == {"etl": "success", "fan": "success", "failing": "failed", "pending": "failed"}
 
