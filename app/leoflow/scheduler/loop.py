@@ -26,6 +26,7 @@ from ..store.tables import dag, dag_run
 from ..store.types import utcnow
 from . import rules, timetables, try_log
 from ..store import reschedules
+from ..store.engine import without_waiting_for_disk
 from . import assets as asset_runs, waits
 from .callbacks import DagCallbacks
 from .leadership import NotLeader, SoleLeader
@@ -372,6 +373,9 @@ class Scheduler:
                 log.info("DAG run %s of %s finished: %s", run_id, dag_id, decision.run_state)
                 return decision.run_state
             runs.update_run(conn, dag_id, run_id, last_scheduling_decision=now)
+            # Nothing here is acted on outside this scheduler before the pass that queues a task commits
+            # (ordinarily, so it flushes this one): lost in a Postgres crash, the next pass decides it again.
+            without_waiting_for_disk(conn)
             return "running"
 
     def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime):
