@@ -33,6 +33,7 @@ lite: $(STAMP) ui-assets bytecode
 ui-assets: $(STAMP)
 	$(BIN)/python build/fetch_airflow_core.py >/dev/null
 	$(BIN)/python build/fetch_monaco.py >/dev/null
+	$(BIN)/python build/fetch_swagger_ui.py >/dev/null
 
 test: $(STAMP) ui-assets bytecode
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
