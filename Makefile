@@ -107,7 +107,7 @@ $(DOCS_STAMP): $(STAMP) docs/requirements.txt
 	touch $@
 
 docs: $(DOCS_STAMP) ui-assets
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --config-file $(DOCS_CONFIG)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --config-file $(DOCS_CONFIG)
 	@echo "docs: build/work/site/index.html"
 
 # Records this version of the site on the local gh-pages branch with mike (publishing it is a push).
