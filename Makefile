@@ -110,8 +110,10 @@ docs: $(DOCS_STAMP) ui-assets
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --config-file $(DOCS_CONFIG)
 	@echo "docs: build/work/site/index.html"
 
-# Records this version of the site on the local gh-pages branch with mike (publishing it is a push).
+# Records this version of the site on the local gh-pages branch with mike (publishing it is a push of
+# that branch); mike runs the venv's mkdocs from PATH.
 docs-version: $(DOCS_STAMP) ui-assets
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mike deploy --config-file $(DOCS_CONFIG) --update-aliases $(DOCS_VERSION) $(DOCS_ALIAS)
-	$(BIN)/mike set-default --config-file $(DOCS_CONFIG) $(DOCS_ALIAS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" NO_MKDOCS_2_WARNING=1 $(BIN)/mike deploy --config-file $(DOCS_CONFIG) \
+	  --update-aliases $(DOCS_VERSION) $(DOCS_ALIAS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mike set-default --config-file $(DOCS_CONFIG) $(DOCS_ALIAS)
 .PHONY: docs docs-version
