@@ -74,7 +74,8 @@ def swagger_dir() -> Path | None:
             spec = importlib.util.find_spec("leoflow_ui")
             if spec and spec.origin:
                 candidate = Path(spec.origin).parent.parent / FROZEN_SWAGGER
-    return candidate if (candidate / "swagger-ui-bundle.js").is_file() and (candidate / OPENAPI_FILE).is_file() else None
+    complete = (candidate / "swagger-ui-bundle.js").is_file() and (candidate / OPENAPI_FILE).is_file()
+    return candidate if complete else None
 
 
 def _shape(path: str) -> str:
