@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -60,7 +61,8 @@ DAGS = {
 
             @task
             def read():
-                return SqliteHook(sqlite_conn_id="sqlite_test").get_records("SELECT word FROM t ORDER BY rowid")
+                rows = SqliteHook(sqlite_conn_id="sqlite_test").get_records("SELECT word FROM t ORDER BY rowid")
+                return [list(row) for row in rows]
 
             write >> read()
     ''',
@@ -80,7 +82,7 @@ def world(tmp_path_factory):
         folder.mkdir(parents=True)
     (helpers / "leoflow_test_helpers" / "__init__.py").write_text("")
     (helpers / "leoflow_test_helpers" / "text.py").write_text("def shout(s):\n    return s.upper() + '!'\n")
-    installed = run("providers", "install", "sqlite", "--home", str(home), "-c", str(CONSTRAINTS), timeout=600)
+    installed = run("providers", "install", "sqlite", "smtp", "--home", str(home), "-c", str(CONSTRAINTS), timeout=600)
     (dags / "requirements.txt").write_text("humanize\n")
     (dags / "humanize_dag.py").write_text(LIBRARY_DAG.format(module="humanize").replace(
         "return again.VERSION", "return again.intcomma(1234567)"))
@@ -155,3 +157,48 @@ def test_leoflow_pip_installs_for_the_embedded_python_and_refuses_to_shadow_its_
     assert refused.returncode == 1 and "depends on sqlalchemy<2" in refused.stderr, refused.stderr
     version = run("_pip", "--version")  # the bundled pip, run by the embedded interpreter
     assert version.returncode == 0 and "(python 3." in version.stdout, version.stderr
+
+
+CHROMIUM = os.environ.get("LEOFLOW_TEST_CHROMIUM", "/usr/bin/chromium")
+
+
+def test_the_connection_form_offers_an_installed_providers_type_and_its_fields(world):
+    """Airflow's own UI, in Debian's Chromium: the SMTP provider installed into the home brings its
+    connection type and its extra fields into the Add Connection form; what is typed there is saved."""
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("LEOFLOW_REQUIRE_SERVICES"):
+            pytest.fail(f"no Chromium at {CHROMIUM}")
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.lite_process import PASSWORD
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 900})
+            page.set_default_timeout(20000)
+            page.goto(world.base + "/")
+            page.wait_for_url("**/api/v2/auth/login?next=*")
+            page.fill("#username", "admin")
+            page.fill("#password", PASSWORD)
+            page.click("button[type=submit]")
+            page.wait_for_url(world.base + "/")
+            page.goto(world.base + "/connections")
+            page.get_by_role("button", name="Add Connection").click()
+            dialog = page.locator("[role=dialog][data-state=open]").filter(has_text="Add Connection")
+            dialog.locator("input[name=connection_id]").fill("smtp_from_form")
+            dialog.get_by_role("combobox").first.click()
+            page.keyboard.insert_text("SMTP")
+            page.keyboard.press("Enter")
+            expect(dialog).to_contain_text("From email")  # the provider's own extra fields
+            expect(dialog).to_contain_text("Disable TLS")
+            dialog.locator("input[name=host]").fill("mail.example.internal")
+            dialog.get_by_label("From email").fill("dags@example.internal")
+            dialog.get_by_role("button", name="Save").click()
+            expect(dialog).to_be_hidden()
+        finally:
+            browser.close()
+    saved = world.api("GET", "/api/v2/connections/smtp_from_form").json()
+    assert saved["conn_type"] == "smtp" and saved["host"] == "mail.example.internal"
+    assert json.loads(saved["extra"])["from_email"] == "dags@example.internal"
