@@ -81,6 +81,12 @@ def test_pip_install_puts_a_library_into_the_home_and_refuses_to_shadow_leoflows
     assert f"(Leoflow's own, or the constraints file) pydantic=={version('pydantic')}" in refused.stderr
     assert not (home / "site-packages" / "leoflow_old_pydantic_user.py").exists()
     assert leoflow("pip", "--home", str(home), "install", "--target", "x", "y").returncode == 2
+    removed = leoflow("pip", "--home", str(home), "uninstall", "-y", "leoflow-demo-lib")
+    assert removed.returncode == 0 and "uninstalled leoflow-demo-lib==1.0" in removed.stdout, removed.stderr
+    assert not (home / "site-packages" / "leoflow_demo_lib.py").exists()
+    assert not list((home / "site-packages").glob("leoflow_demo_lib-*"))
+    assert (home / "site-packages" / "leoflow_demo_dep.py").exists()
+    assert leoflow("pip", "--home", str(home), "uninstall", "-y", "leoflow-demo-lib").returncode == 1
 
 
 def _lite(tmp_path: Path, home: Path, dags: Path, env: dict | None = None) -> Lite:

@@ -31,8 +31,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("pip", help="pip for Leoflow's Python, into $LEOFLOW_HOME/site-packages (libraries for DAGs)",
                        description="`leoflow pip install PKG...` installs libraries for DAGs into "
                        "HOME/site-packages, for the Python Leoflow runs on, beside Leoflow's own libraries "
-                       "(another version of one of them is refused). `leoflow pip list|freeze` show that "
-                       "folder; other pip commands run as they are.")
+                       "(another version of one of them is refused). `leoflow pip list|freeze|uninstall` act on "
+                       "that folder; other pip commands run as they are.")
     p.add_argument("--home", help="folder holding all state (default: LEOFLOW_HOME or the user data dir)")
     p.add_argument("pip_args", nargs=argparse.REMAINDER, metavar="PIP-ARGS")
 
@@ -115,6 +115,43 @@ def pip(args) -> int:
             return 1
         print(f"installed {', '.join(installed)}" if installed else "nothing to install: all are there")
         return 0
+    if command == "uninstall":
+        return uninstall(target, [a for a in pip_args[1:] if not a.startswith("-")])
     if command in ("list", "freeze"):
         return subprocess.run([*pip_command(), command, "--path", str(target), *pip_args[1:]]).returncode
     return subprocess.run([*pip_command(), *pip_args]).returncode
+
+
+def uninstall(target: Path, names: list[str]) -> int:
+    """Remove distributions from HOME/site-packages by their RECORD (pip's own uninstall refuses a folder
+    outside the venv it runs in)."""
+    import shutil
+    from importlib import metadata
+
+    from packaging.utils import canonicalize_name
+
+    if not names:
+        print("leoflow: pip uninstall needs the names of what to remove", file=sys.stderr)
+        return 2
+    found = {canonicalize_name(d.metadata["Name"]): d for d in metadata.distributions(path=[str(target)])}
+    code = 0
+    for name in names:
+        dist = found.get(canonicalize_name(name))
+        if dist is None:
+            print(f"leoflow: {name} is not installed in {target}", file=sys.stderr)
+            code = 1
+            continue
+        label = f"{dist.metadata['Name']}=={dist.version}"  # read before its METADATA goes
+        folders = set()
+        for file in dist.files or []:
+            path = Path(dist.locate_file(file)).resolve()
+            if target.resolve() in path.parents and path.is_file():
+                path.unlink()
+                folders.add(path.parent)
+        for folder in sorted(folders, key=lambda f: len(f.parts), reverse=True):
+            while folder != target.resolve() and folder.is_dir() and not any(
+                    p for p in folder.iterdir() if p.name != "__pycache__"):
+                shutil.rmtree(folder)
+                folder = folder.parent
+        print(f"uninstalled {label}")
+    return code
