@@ -107,10 +107,14 @@ class AirflowTaskRunner:
     def add_listener(self, fn: Callable[[dict], None]) -> None:
         self._listeners.append(fn)
 
-    def submit(self, job_id: str, workload: dict) -> None:
+    def submit(self, job_id: str, workload: dict, env: dict[str, str] | None = None) -> None:
+        """`env`: Airflow settings for this try only, over the zygote's (an agent's per-try bundle folder)."""
         log_path = str(Path(self.settings.logs_folder) / workload["log_path"])
+        message = {"op": "run", "id": job_id, "workload": workload, "log": log_path}
+        if env:
+            message["env"] = env
         with self._lock:
-            proc = self._send({"op": "run", "id": job_id, "workload": workload, "log": log_path})
+            proc = self._send(message)
             self._held.setdefault(proc.pid, set()).add(job_id)
 
     def kill(self, job_id: str) -> None:
