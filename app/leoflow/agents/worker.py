@@ -175,7 +175,7 @@ class Agent:
         settings = SimpleNamespace(
             task_runner=task_runner, airflow_python=airflow_python, home=home, logs_folder=home / "logs",
             dags_folder=self.bundle_cache, execution_api_url=f"{server}/execution", task_heartbeat_interval=5.0,
-            execution_api_ca_file=ca_file or "", execution_api_ca_pinned=False)
+            execution_api_ca_file=os.path.abspath(ca_file) if ca_file else "", execution_api_ca_pinned=False)
         settings.logs_folder.mkdir(parents=True, exist_ok=True)
         self.bundle_cache.mkdir(parents=True, exist_ok=True)
         self.executor = _runner_executor(forkserver, concurrency, settings, self.jobs)

@@ -83,6 +83,14 @@ def airflow_environment(settings) -> dict[str, str]:
         # Nothing here talks to a metadata database; Airflow's settings module still wants an address.
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'unused.db'}",
     })
+    # An Execution API over HTTPS with a private CA (an agent's --ca-file), and a client certificate the
+    # server asks for: Airflow's client reads them from [api] ssl_cert / client_ssl_cert / client_ssl_key.
+    ca_file = getattr(settings, "execution_api_ca_file", "")
+    if ca_file:
+        env["AIRFLOW__API__SSL_CERT"] = str(ca_file)
+    cert, key = os.environ.get("LEOFLOW_TLS_CLIENT_CERT"), os.environ.get("LEOFLOW_TLS_CLIENT_KEY")
+    if cert and key:
+        env["AIRFLOW__API__CLIENT_SSL_CERT"], env["AIRFLOW__API__CLIENT_SSL_KEY"] = cert, key
     plugins = default_folder()
     if plugins is not None:
         env["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(plugins)
