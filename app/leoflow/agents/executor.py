@@ -45,6 +45,7 @@ class AgentExecutor:
         self._last_sweep = float("-inf")
         self._last_forget = time.monotonic()
         self._started = time.monotonic()
+        self._swept_at = self._started  # the last sweep that reached the database
 
     @staticmethod
     def job_id(ti_id: str, try_number: int, attempt: str | None = None) -> str:
@@ -120,6 +121,11 @@ class AgentExecutor:
             return
         self._last_sweep = time.monotonic()
         limit = self.settings.zombie_threshold
+        poll = float(getattr(self.settings, "scheduler_poll_interval", 1.0) or 1.0)
+        if self._last_sweep - self._swept_at > max(5.0, limit / 2, 3 * poll):
+            # The database was away (or this scheduler stalled): agents' heartbeats were answered 503 and
+            # could not be recorded meanwhile, so they get a zombie threshold from now, as after a start.
+            self._started = self._last_sweep
         # Agents get a zombie threshold from this process's start to be heard from: when every server was
         # down (a restart) none could reach one, and their tries still run.
         judging = time.monotonic() - self._started > limit
@@ -136,6 +142,7 @@ class AgentExecutor:
             if time.monotonic() - self._last_forget > 600:
                 store.forget_recorded(conn, utcnow() - RECORDED_KEEP)
                 self._last_forget = time.monotonic()
+        self._swept_at = time.monotonic()
         if requeued:
             log.info("%d claim(s) were not acknowledged in time: back on the queue", requeued)
             wakeup.work_arrived(self.services.bus)

@@ -33,6 +33,7 @@ CREDENTIAL_FILE = "credential.json"
 CLAIM_WAIT = 25.0
 STOP_TERM_SECONDS = 5.0
 REPORT_PATIENCE = 15.0
+DRAIN_CHECK = 0.5  # how often a draining agent looks whether its tries and reports are done
 LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
@@ -420,14 +421,22 @@ class Agent:
             t.start()
         log.info("Agent %r serving %s with %d slot(s)", self.name, self.server, self.concurrency)
         while True:
-            self.draining.wait(1.0)
-            if self.draining.is_set():
-                with self.lock:
-                    idle = not self.jobs and self.starting == 0
-                if idle and not self.executor.running():
-                    # The last reports get delivered; told to stop at once, they get REPORT_PATIENCE s.
-                    if not self.reports or (len(signals) > 1 and time.monotonic() - signals[1] > REPORT_PATIENCE):
-                        break
+            if not self.draining.wait(1.0):
+                continue
+            # Draining: the event stays set, so this looks again twice a second (waiting on it would spin).
+            time.sleep(DRAIN_CHECK)
+            with self.lock:
+                idle = not self.jobs and self.starting == 0
+            if idle and not self.executor.running():
+                # The last reports get delivered; told to stop at once, they get REPORT_PATIENCE s.
+                if not self.reports or (len(signals) > 1 and time.monotonic() - signals[1] > REPORT_PATIENCE):
+                    break
+                silent = time.monotonic() - self.last_contact
+                if silent > self.zombie_threshold + 2 * self.heartbeat_interval:
+                    # The server has ended these tries as zombies and would refuse their reports.
+                    log.warning("Stopping with %d undelivered report(s): cut off from the server for %.0f s, past "
+                                "the zombie threshold (%g s)", len(self.reports), silent, self.zombie_threshold)
+                    break
         self.executor.log_shipper.stop()
         self._collect_exits()
         self.stopped.set()
