@@ -114,6 +114,17 @@ def test_a_try_runs_its_runs_bundle_not_the_folder_changed_since(cluster):
     assert cluster.wait_run("versioned", new) == "success"
     assert "running mark two" in _log(cluster, "versioned", new, "second")
     assert _run_bundle(cluster, new) not in (None, recorded)
+    # Cleared "on the latest version", the old run takes the current bundle for its next try.
+    r = cluster.server.api("POST", "/api/v2/dags/versioned/clearTaskInstances", json={
+        "dag_run_id": old, "task_ids": ["second"], "dry_run": False, "only_failed": False,
+        "run_on_latest_version": True})
+    assert r.status_code == 200, r.text
+    assert cluster.wait_run("versioned", old) == "success"
+    wait_for(lambda: cluster.sql("SELECT try_number, state FROM task_instance WHERE run_id = :r AND task_id = 'second'",
+                                 r=old) == [(2, "success")], 60, "the cleared task's second try")
+    r = cluster.server.api("GET", f"/api/v2/dags/versioned/dagRuns/{old}/taskInstances/second/logs/2")
+    assert "running mark two" in str(r.json()), r.text[-2000:]
+    assert _run_bundle(cluster, old) == _run_bundle(cluster, new)
     # Both bundles are kept by hash in the agent's home.
     cached = {p.name for p in (cluster.root / "agent-agent-v" / "bundles").iterdir() if not p.name.startswith(".")}
     assert {recorded, _run_bundle(cluster, new)} <= cached
