@@ -168,6 +168,7 @@ class Agent:
         self.stopped = threading.Event()
         self.fatal: str | None = None
         self.reports: list[dict] = []  # exits waiting to be delivered
+        self.abandoned = False  # stopping cut off past the zombie threshold: the reports are not delivered
         self.reports_wake = threading.Event()
         self.slot_freed = threading.Event()
         self.zombie_threshold = 30.0
@@ -219,7 +220,7 @@ class Agent:
             self.reports_wake.wait(1.0)
             self.reports_wake.clear()
             self._collect_exits()
-            while self.reports:
+            while self.reports and not self.abandoned:
                 item = self.reports[0]
                 try:
                     self.client.request("POST", self.client.job_path(item["job_id"], "exit"),
@@ -227,7 +228,8 @@ class Agent:
                 except Unreachable as exc:
                     wait = backoff.next()
                     log.warning("Cannot deliver the exit of %s (%s); again in %.1f s", item["job_id"], exc, wait)
-                    time.sleep(wait)
+                    self.reports_wake.wait(wait)  # woken early when the agent stops
+                    self.reports_wake.clear()
                     continue
                 except Refused as exc:
                     log.warning("The exit of %s was refused: %s", item["job_id"], exc.detail)
@@ -436,6 +438,7 @@ class Agent:
                     # The server has ended these tries as zombies and would refuse their reports.
                     log.warning("Stopping with %d undelivered report(s): cut off from the server for %.0f s, past "
                                 "the zombie threshold (%g s)", len(self.reports), silent, self.zombie_threshold)
+                    self.abandoned = True
                     break
         self.executor.log_shipper.stop()
         self._collect_exits()
