@@ -506,8 +506,10 @@ class Scheduler:
                 task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
                 key = (ti.dag_id, ti.run_id, ti.task_id)
                 task_run_active[key] = task_run_active.get(key, 0) + 1
+                # Workers that fetch the DAG code (agents) get the run's bundle; the others read the folder.
+                version = target.bundle_version(conn, ti) if hasattr(target, "bundle_version") else None
                 workloads.append((target, execute_task(ti, serialized["fileloc"], dags_folder=settings.dags_folder,
-                                                       token_secret=self.token_secret)))
+                                                       token_secret=self.token_secret, bundle_version=version)))
             # More may wait beyond the window or the free slots; those skipped for a full pool or run
             # become queueable when a task finishes, and that event makes this pass run again.
             self._queue_backlog = len(candidates) >= free * 4 or len(workloads) >= free
