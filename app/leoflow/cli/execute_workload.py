@@ -211,6 +211,9 @@ def run_with_airflow(workload: dict, dags_folder: str, logs: Path, api_url: str)
     runner.add_listener(lambda event: ended.put(event.get("code", 1)) if event.get("event") == "exited" else None)
     for sig in (signal.SIGTERM, signal.SIGINT):  # the pod is deleted: the task's on_kill runs, then it ends
         signal.signal(sig, lambda *_: runner.kill("task"))
+    # Airflow's runner finds the DAG file in the folder given here (the fetched bundle or the mounted one):
+    # its `dags-folder` bundle is a local folder, which has no versions.
+    workload = {**workload, "bundle_info": {**(workload.get("bundle_info") or {}), "version": None}}
     runner.submit("task", workload)
     code = ended.get()
     runner.stop()
