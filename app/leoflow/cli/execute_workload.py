@@ -98,9 +98,11 @@ def bundle_folder(client, version: str, cache: Path) -> Path:
 def log_sink(client, ti_id: str):
     """The try's log lines to the server (the database): the pod's log may be gone before anyone reads it.
     Chunks go on from where the try's shipped log ends (a rescheduled sensor's earlier pods wrote some)."""
+    token = client.token  # the workload's (valid 24 h): an execution token would expire over 10 quiet minutes
     first = client.request("GET", f"/leoflow/logs/{ti_id}")["next_seq"]
 
     def sink(_key, seq: int, lines: str) -> None:
+        client.token = token
         client.request("POST", f"/leoflow/logs/{ti_id}", {"seq": first + seq, "lines": lines})
 
     return sink
