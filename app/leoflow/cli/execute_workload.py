@@ -95,10 +95,11 @@ def bundle_folder(client, version: str, cache: Path) -> Path:
     return bundles.extract(data, version, cache)
 
 
-def log_sink(client, ti_id: str):
+def log_sink(client, ti_id: str, token: str):
     """The try's log lines to the server (the database): the pod's log may be gone before anyone reads it.
     Chunks go on from where the try's shipped log ends (a rescheduled sensor's earlier pods wrote some)."""
-    token = client.token  # the workload's (valid 24 h): an execution token would expire over 10 quiet minutes
+    # the workload's token (valid 24 h) every time: an execution token would expire over 10 quiet minutes
+    client.token = token
     first = client.request("GET", f"/leoflow/logs/{ti_id}")["next_seq"]
 
     def sink(_key, seq: int, lines: str) -> None:
@@ -167,7 +168,7 @@ def main(argv: list[str]) -> int:
     shipper = None
     if ship:
         try:
-            shipper = LogShipper(log_sink(client, workload["ti"]["id"]), interval=1.0)
+            shipper = LogShipper(log_sink(client, workload["ti"]["id"], workload["token"]), interval=1.0)
             shipper.follow(("task",), log_path)
         except Exception as exc:  # noqa: BLE001 - the server is away: the pod's own log still has it
             print(f"leoflow execute-workload: cannot ship the log to the server: {exc}", file=sys.stderr)
