@@ -134,3 +134,36 @@ def test_a_pod_deleted_from_outside_keeps_the_tail_of_its_log(k8s_cluster, fake_
     other = log_events(replica, "slow", run_id, "nap", 1, map_index=2)
     assert sum("napping 2" in line for line in other) == 1, other
     wait_log(replica, "slow", run_id, "nap", 1, "Returned value", map_index=2)
+
+
+QUIET = '''
+import time
+
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="quiet", schedule=None, catchup=False)
+def quiet():
+    @task(retries=0)
+    def hush():
+        print("before the silence", flush=True)
+        time.sleep(14)  # longer than an execution token lives here
+        print("after the silence", flush=True)
+
+    hush()
+
+
+quiet()
+'''
+
+
+@pytest.mark.timeout(240)
+def test_a_pod_ships_its_log_past_a_silence_longer_than_an_execution_token_lives(k8s_cluster, fake_k8s):
+    fake_k8s.podman_image = None
+    (replica,), engine = k8s_cluster({"quiet.py": QUIET}, LEOFLOW_EXECUTION_TOKEN_LIFETIME="6")
+    run_id = trigger(replica, "quiet")
+    assert wait_run(engine, "quiet", run_id, 120) == "success", states(engine, "quiet")
+    # the pod's log is gone with it: only what the pod shipped can hold the last line
+    wait_for(lambda: fake_k8s.pods() == [], 30, "the pod deleted")
+    log = wait_log(replica, "quiet", run_id, "hush", 1, "after the silence")
+    assert "before the silence" in log
