@@ -88,6 +88,11 @@ class Settings:
     kubernetes_execution_api_url: str = ""  # where pods reach /execution; empty: the server's own address
     kubernetes_dags_folder: str = ""  # the DAG folder inside the pods; empty: the same path as here
     kubernetes_relist_interval: float = 60.0  # seconds between the lists that catch what a watch missed
+    # Where a task pod finds its DAG file: `bundle` fetches the run's DAG bundle from /execution by its
+    # hash (the mounted folder when the workload names none); `mounted` always reads the mounted folder.
+    kubernetes_dags: str = "bundle"
+    kubernetes_service_account: str = ""  # the task pods' serviceAccountName; empty: the namespace's default
+    kubernetes_automount_service_account_token: bool = False  # task pods get no API token unless asked
     extra: dict = field(default_factory=dict)
 
     def stop_grace(self, mode: str) -> float:
@@ -243,6 +248,9 @@ _ENV = {
     "kubernetes_execution_api_url": ("LEOFLOW_KUBERNETES_EXECUTION_API_URL", [], str),
     "kubernetes_dags_folder": ("LEOFLOW_KUBERNETES_DAGS_FOLDER", [], str),
     "kubernetes_relist_interval": ("LEOFLOW_KUBERNETES_RELIST_INTERVAL", [], float),
+    "kubernetes_dags": ("LEOFLOW_KUBERNETES_DAGS", [], str),
+    "kubernetes_service_account": ("LEOFLOW_KUBERNETES_SERVICE_ACCOUNT", [], str),
+    "kubernetes_automount_service_account_token": ("LEOFLOW_KUBERNETES_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN", [], bool),
 }
 
 
@@ -308,6 +316,8 @@ def load(**overrides) -> Settings:
     runner = values.get("task_runner", "leoflow")
     if runner not in TASK_RUNNERS:
         raise SystemExit(f"leoflow: LEOFLOW_TASK_RUNNER must be one of {', '.join(TASK_RUNNERS)}, got {runner!r}")
+    if values.get("kubernetes_dags", "bundle") not in ("bundle", "mounted"):
+        raise SystemExit(f"leoflow: LEOFLOW_KUBERNETES_DAGS must be bundle or mounted, got {values['kubernetes_dags']!r}")
     if "executor" in values:
         from .executors.router import parse_executor_setting
 

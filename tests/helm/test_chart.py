@@ -89,7 +89,7 @@ def test_rbac_is_exactly_least_privilege_in_the_task_namespace_only(case):
     assert granted == LEAST_PRIVILEGE
     assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role",
                                   "name": role["metadata"]["name"]}
-    account = one(objects, "ServiceAccount")
+    account = one(objects, "ServiceAccount", f"{RELEASE}-leoflow")  # the servers' (the task pods' may be another)
     assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account["metadata"]["name"],
                                     "namespace": NAMESPACE}]
     server = one(objects, "Deployment", "-server")
@@ -231,6 +231,76 @@ def test_executor_settings(case):
         assert all("redis" not in key for s in of_kind(objects, "Secret") for key in s.get("data", {}))
         volumes = {v["name"]: v for v in one(objects, "Deployment", "-server")["spec"]["template"]["spec"]["volumes"]}
         assert volumes["dags"]["persistentVolumeClaim"] == {"claimName": "leoflow-dags", "readOnly": True}
+
+
+def test_task_pods_service_account(case):
+    """Task pods run as the account the values name (made in the task namespace when asked), with no API
+    token mounted unless asked; no Role is bound to it."""
+    name, values, objects = case
+    if "kubernetes" not in values.get("executor", "kubernetes").split(","):
+        return
+    server_env = env(containers(one(objects, "Deployment", "-server"), init=False)[0])
+    task = values.get("kubernetes", {}).get("taskServiceAccount", {})
+    assert server_env["LEOFLOW_KUBERNETES_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN"]["value"] == "false"
+    assert server_env["LEOFLOW_KUBERNETES_DAGS"]["value"] == "bundle"
+    accounts = [a for a in of_kind(objects, "ServiceAccount") if a["metadata"]["name"].endswith("-task")]
+    if task.get("create"):
+        assert server_env["LEOFLOW_KUBERNETES_SERVICE_ACCOUNT"]["value"] == f"{RELEASE}-leoflow-task"
+        (account,) = accounts
+        assert account["metadata"]["namespace"] == values["kubernetes"].get("namespace", NAMESPACE)
+        assert account["automountServiceAccountToken"] is False
+        assert account["metadata"]["annotations"] == task["annotations"]
+        bound = {s["name"] for b in of_kind(objects, "RoleBinding") for s in b["subjects"]}
+        assert account["metadata"]["name"] not in bound
+    else:
+        assert "LEOFLOW_KUBERNETES_SERVICE_ACCOUNT" not in server_env and accounts == []
+
+
+def test_task_service_account_settings():
+    import helm_python as helm
+
+    base = case_values("minimal")
+    objects = render({**base, "kubernetes": {"taskServiceAccount": {"name": "etl-tasks", "automountToken": True},
+                                             "dags": "mounted"}})
+    server_env = env(containers(one(objects, "Deployment", "-server"), init=False)[0])
+    assert server_env["LEOFLOW_KUBERNETES_SERVICE_ACCOUNT"]["value"] == "etl-tasks"
+    assert server_env["LEOFLOW_KUBERNETES_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN"]["value"] == "true"
+    assert server_env["LEOFLOW_KUBERNETES_DAGS"]["value"] == "mounted"
+    assert not [a for a in of_kind(objects, "ServiceAccount") if a["metadata"]["name"] == "etl-tasks"]
+    for bad in ({"taskServiceAccount": {"name": "Not_A_Name"}}, {"taskServiceAccount": {"create": "yes"}},
+                {"dags": "git"}):
+        with pytest.raises(helm.HelmError):
+            render({**base, "kubernetes": bad})
+
+
+def test_inline_values_secret_belongs_to_the_release_and_the_hook_copy_is_deleted(case):
+    """`helm uninstall` deletes what the release owns, never its hooks: the Secret of the inline values is
+    an ordinary resource; the migrate Job's copy of the database URL is a hook Helm deletes once it ran."""
+    name, values, objects = case
+    secrets = {s["metadata"]["name"]: s for s in of_kind(objects, "Secret")}
+    hooks = {n: s for n, s in secrets.items() if "helm.sh/hook" in (s["metadata"].get("annotations") or {})}
+    inline = values.get("database", {}).get("url") and not values["database"].get("existingSecret")
+    if inline:
+        assert set(hooks) == {f"{RELEASE}-leoflow-migrate"}, set(hooks)
+        hook = hooks[f"{RELEASE}-leoflow-migrate"]
+        policy = set(hook["metadata"]["annotations"]["helm.sh/hook-delete-policy"].split(","))
+        assert {"before-hook-creation", "hook-succeeded"} <= policy
+        assert set(hook["data"]) == {"database-url"}  # nothing the Job does not read
+        job = one(objects, "Job", "-migrate")
+        ref = env(containers(job)[0])["LEOFLOW_DATABASE_URL"]["valueFrom"]["secretKeyRef"]
+        assert ref["name"] == f"{RELEASE}-leoflow-migrate"
+    else:
+        assert hooks == {}
+    config = secrets.get(f"{RELEASE}-leoflow-config")
+    if config is not None:
+        assert "helm.sh/hook" not in (config["metadata"].get("annotations") or {})
+        assert "helm.sh/resource-policy" not in (config["metadata"].get("annotations") or {})
+    # what the servers read comes from the release's Secret, never from the hook (gone after install)
+    server = one(objects, "Deployment", "-server")
+    for container in containers(server):
+        for item in container.get("env", []):
+            ref = (item.get("valueFrom") or {}).get("secretKeyRef")
+            assert ref is None or ref["name"] not in hooks, (container["name"], item)
 
 
 def test_ingress_with_tls():

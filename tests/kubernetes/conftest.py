@@ -23,18 +23,20 @@ def fake_k8s():
 
 @pytest.fixture
 def k8s_cluster(tmp_path, fake_k8s):
-    """k8s_cluster(dags: {file: source}, n=1, **env) -> (replicas, engine); all stopped afterwards."""
+    """k8s_cluster(dags: {file: source}, n=1, pod_env=None, **env) -> (replicas, engine); all stopped
+    afterwards. `pod_env`: environment the pod template gives the task container."""
     from leoflow.store.engine import make_engine
 
     started, engines, services = [], [], []
     with postgres_database_url() as url:
 
-        def make(dags: dict, n: int = 1, **extra_env):
+        def make(dags: dict, n: int = 1, pod_env: dict | None = None, **extra_env):
             folder = tmp_path / "dags"
             folder.mkdir(exist_ok=True)
             for name, source in dags.items():
                 (folder / name).write_text(source)
             template = tmp_path / "pod-template.yaml"  # the DAG folder mounted at the same path, as a template does
+            env_items = ", ".join(f'{{name: {k}, value: "{v}"}}' for k, v in (pod_env or {}).items())
             template.write_text(f"""
 apiVersion: v1
 kind: Pod
@@ -43,6 +45,7 @@ metadata:
 spec:
   containers:
     - name: base
+      env: [{env_items}]
       volumeMounts: [{{name: dags, mountPath: "{folder}", readOnly: true}}]
   volumes:
     - {{name: dags, hostPath: {{path: "{folder}"}}}}

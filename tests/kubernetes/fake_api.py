@@ -238,6 +238,17 @@ class FakeKubernetes:
         threading.Thread(target=self._terminate, args=(key, proc, grace), daemon=True).start()
         return 200, updated or result
 
+    def force_delete(self, namespace: str, name: str, grace: float = 2.0) -> None:
+        """As `kubectl delete pod --force --grace-period=0`: the object is gone at once (DELETED, its log no
+        longer served), while the kubelet still stops the container, SIGTERM first, then SIGKILL."""
+        key = ("Pod", namespace, name)
+        with self._lock:
+            obj = self.objects.get(key)
+            proc = self._procs.get(obj["metadata"]["uid"]) if obj is not None else None
+        self._remove(key)
+        if proc is not None and proc.poll() is None:
+            threading.Thread(target=self._terminate, args=(key, proc, grace), daemon=True).start()
+
     def _terminate(self, key, proc: subprocess.Popen, grace: float) -> None:
         try:
             os.killpg(proc.pid, signal.SIGTERM)

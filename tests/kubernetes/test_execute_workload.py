@@ -63,3 +63,50 @@ def test_a_server_that_refuses_the_try_ends_it_with_its_log_on_stdout(tmp_path):
     assert proc.returncode == 1
     records = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
     assert any("refused to start this try" in r.get("event", "") for r in records), proc.stdout
+
+
+def _serve(handler_cls):
+    import threading
+    from http.server import HTTPServer
+
+    server = HTTPServer(("127.0.0.1", 0), handler_cls)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server
+
+
+def test_a_bundle_that_is_not_a_hash_or_not_what_the_hash_says_is_refused(tmp_path):
+    import io
+    import tarfile
+    from http.server import BaseHTTPRequestHandler
+
+    asked = []
+
+    class Forger(BaseHTTPRequestHandler):
+        def do_GET(self):  # a tar with a path out of the cache, under another bundle's name
+            asked.append(self.path)
+            buf = io.BytesIO()
+            with tarfile.open(fileobj=buf, mode="w") as tar:
+                info = tarfile.TarInfo("../../escaped.py")
+                info.size = 1
+                tar.addfile(info, io.BytesIO(b"x"))
+            body = buf.getvalue()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = _serve(Forger)
+    env = {"LEOFLOW_EXECUTION_API_URL": f"http://127.0.0.1:{server.server_port}/execution",
+           "LEOFLOW_KUBERNETES_DAGS": "bundle", "LEOFLOW_HOME": str(tmp_path / "home")}
+    try:
+        proc = _run(tmp_path, {**GOOD, "bundle_info": {"name": "dags-folder", "version": "../../etc"}}, env)
+        assert proc.returncode == 2 and "bundle_info.version" in proc.stderr and asked == [], proc.stderr
+        proc = _run(tmp_path, {**GOOD, "bundle_info": {"name": "dags-folder", "version": "a" * 64}}, env)
+        assert proc.returncode == 2 and "does not match its sha256" in proc.stderr, proc.stderr
+        assert asked == [f"/execution/leoflow/bundles/{'a' * 64}"]
+    finally:
+        server.shutdown()
+    assert not (tmp_path / "escaped.py").exists() and not list((tmp_path / "home" / "bundles").glob("a*"))

@@ -115,6 +115,30 @@ def test_pod_is_template_then_generated_then_pod_override():
                           api_url="u", dags_folder="/d", heartbeat_interval=5)
 
 
+def test_task_pods_service_account_and_api_token_by_setting_unless_the_template_says(make_executor, fake_k8s,
+                                                                                     tmp_path):
+    executor = make_executor(kubernetes_service_account="etl-tasks")
+    executor.submit(_workload())
+    assert _exits(executor)[0]["exit_code"] == 0
+    spec = executor._pod_for(_workload())["spec"]
+    assert spec["serviceAccountName"] == "etl-tasks" and spec["automountServiceAccountToken"] is False
+    # the namespace's default account when none is set; a template (or pod_override) has the last word
+    default = make_executor()._pod_for(_workload())["spec"]
+    assert "serviceAccountName" not in default and default["automountServiceAccountToken"] is False
+    template = {"spec": {"serviceAccountName": "from-template", "automountServiceAccountToken": True,
+                         "containers": [{"name": "base"}]}}
+    pod = podspec.build_pod(_workload(), template=template, executor_config=None, defaults=podspec.default_pod(
+        service_account="etl-tasks"), namespace="t", image="i", release="r", api_url="u", dags_folder="/d",
+        heartbeat_interval=5)
+    assert pod["spec"]["serviceAccountName"] == "from-template" and pod["spec"]["automountServiceAccountToken"]
+    asked = make_executor(kubernetes_automount_service_account_token=True)._pod_for(_workload())["spec"]
+    assert asked["automountServiceAccountToken"] is True
+    # Airflow's task runner in the pod: the setting and its interpreter reach the task container
+    airflow = make_executor(task_runner="airflow", airflow_python="/opt/airflow/bin/python")._pod_for(_workload())
+    env = {e["name"]: e.get("value") for e in airflow["spec"]["containers"][0]["env"]}
+    assert env["LEOFLOW_TASK_RUNNER"] == "airflow" and env["LEOFLOW_AIRFLOW_PYTHON"] == "/opt/airflow/bin/python"
+
+
 def test_a_try_runs_once_in_its_pod_whose_secret_holds_the_workload(make_executor, fake_k8s):
     executor = make_executor()
     workload = _workload()

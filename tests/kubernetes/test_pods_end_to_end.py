@@ -258,8 +258,10 @@ def test_etl_fan_out_failures_and_pending_pods_run_as_pods(k8s_cluster, fake_k8s
     wait_log(replica, "pending", runs["pending"], "bad_image", 1, "ErrImagePull")
 
     # the failed pod is kept for a look, built from the template (its label, its DAG folder mount)
+    # (a pod whose try reported its end may still be sending its last log lines, and a container stopping)
+    wait_for(lambda: [p["metadata"]["annotations"]["task_id"] for p in fake_k8s.pods("tasks")] == ["crashes"], 30,
+             "only the failed pod kept")
     kept = fake_k8s.pods("tasks")
-    assert [p["metadata"]["annotations"]["task_id"] for p in kept] == ["crashes"]
     assert kept[0]["metadata"]["labels"]["team"] == "data"
     assert {v["name"] for v in kept[0]["spec"]["volumes"]} == {"dags", "leoflow-workload"}
     names = fake_k8s.created_pods

@@ -10,7 +10,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from ..services import Services
-from . import assets, connections, dag_runs, dags, hitl, task_instances as ti, task_reschedules, variables, xcoms
+from . import assets, connections, dag_runs, dags, hitl, pods, task_instances as ti, task_reschedules, variables, xcoms
 from .endpoint import TO_START, Spec, make_route
 from .http import respond
 from .versions import LATEST
@@ -71,6 +71,10 @@ ROUTES = (
     Spec("POST", "/hitlDetails/{task_instance_id}", hitl.upsert_hitl_detail, body=True, own_ti=True),
     Spec("PATCH", "/hitlDetails/{task_instance_id}", hitl.update_hitl_detail, body=True, own_ti=True),
     Spec("GET", "/hitlDetails/{task_instance_id}", hitl.get_hitl_detail, own_ti=True),
+    # Leoflow's own, for tries in Kubernetes pods (pods.py): their DAG bundle, their log
+    Spec("GET", "/leoflow/bundles/{sha256}", pods.get_bundle, scopes=TO_START),
+    Spec("GET", "/leoflow/logs/{task_instance_id}", pods.next_log_seq, own_ti=True, scopes=TO_START),
+    Spec("POST", "/leoflow/logs/{task_instance_id}", pods.put_log_chunk, body=True, own_ti=True, scopes=TO_START),
 )
 
 

@@ -52,6 +52,11 @@ class LogShipper:
                 followed.ended = True
         self._wake.set()
 
+    def pending(self) -> bool:
+        """Some followed log is not all sent yet."""
+        with self._lock:
+            return bool(self._followed)
+
     def flush(self) -> None:
         with self._lock:
             followed = list(self._followed.values())

@@ -71,6 +71,14 @@ class KubernetesExecutor:
         self.image = settings.kubernetes_image or self._own_image()
         self.api_url = execution_api_url(settings.kubernetes_execution_api_url) or settings.execution_api_url
         self.dags_folder = settings.kubernetes_dags_folder or str(settings.dags_folder)
+        self.defaults = podspec.default_pod(
+            service_account=settings.kubernetes_service_account,
+            automount_token=settings.kubernetes_automount_service_account_token,
+            task_runner=settings.task_runner, airflow_python=settings.airflow_python)
+        # With a database, a pod ships its try's log itself (/execution/leoflow/logs): the server has it
+        # even when the pod is deleted before its log is read. Without one (the executor on its own), the
+        # executor copies the pod's log (pods/log) into the try's log file.
+        self.pods_ship_logs = engine is not None
         self.leadership = None  # the scheduler's (boot.py sets it): only a leader acts
         self.on_event = lambda: None
         self.log_shipper = None
@@ -169,10 +177,11 @@ class KubernetesExecutor:
     def _hold(self, name, ti_id, try_number, attempt, log_key, *, adopted: bool = False) -> _Held:
         path = None
         try:
-            path = resolve_log_path(self.settings.logs_folder, log_relative_path(*log_key))
+            if not self.pods_ship_logs:
+                path = resolve_log_path(self.settings.logs_folder, log_relative_path(*log_key))
         except UnsafeLogPath:
             pass
-        copied, first_seq = pod_logs.shipped(self.engine, log_key) if adopted else (0, 0)
+        copied, first_seq = pod_logs.shipped(self.engine, log_key) if adopted and path is not None else (0, 0)
         held = self._held[name] = _Held(name, ti_id, try_number, attempt, log_key, pod_logs.PodLog(path, copied))
         if self.log_shipper is not None and path is not None:
             self.log_shipper.follow(log_key, path, first_seq=first_seq)
@@ -186,7 +195,7 @@ class KubernetesExecutor:
             self._exits.append({"ti_id": held.ti_id, "try_number": held.try_number, "attempt": held.attempt,
                                 "log_key": held.log_key, "exit_code": exit_code, "reason": reason,
                                 "requeue": requeue})
-        if self.log_shipper is not None and not requeue:  # a requeued try comes back to the same log
+        if self.log_shipper is not None and not requeue and not self.pods_ship_logs:  # a requeued try: same log
             self.log_shipper.finished(held.log_key)
         self.on_event()
 
@@ -223,10 +232,11 @@ class KubernetesExecutor:
         template = self.template
         if config.get("pod_template_file"):
             template = podspec.load_template(str(config["pod_template_file"]))
-        return podspec.build_pod(workload, template=template, executor_config=config, namespace=self.namespace,
-                                 image=self.image, release=self.release, api_url=self.api_url,
-                                 dags_folder=self.dags_folder,
-                                 heartbeat_interval=self.settings.task_heartbeat_interval)
+        return podspec.build_pod(workload, template=template, executor_config=config, defaults=self.defaults,
+                                 namespace=self.namespace, image=self.image, release=self.release,
+                                 api_url=self.api_url, dags_folder=self.dags_folder,
+                                 heartbeat_interval=self.settings.task_heartbeat_interval,
+                                 dags=self.settings.kubernetes_dags, ship_logs=self.pods_ship_logs)
 
     def _create(self, held: _Held, workload: dict) -> None:
         if self._stop.is_set():
@@ -382,7 +392,7 @@ class KubernetesExecutor:
         """A pod that ended: its log to the try's log, its exit to the scheduler, the pod deleted (or kept)."""
         held.log.copy_new(self.pods, held.name, ended=True)
         if outcome.kind == "failed":
-            pod_logs.write_event(self.settings.logs_folder, held.log_key, f"Pod {held.name} failed: {outcome.reason.removeprefix('the pod failed: ')}")
+            self._event(held, f"Pod {held.name} failed: {outcome.reason.removeprefix('the pod failed: ')}")
         self._finish(held, outcome.exit_code or 0, held.ending or (outcome.reason if outcome.kind == "failed" else None))
         keep = outcome.kind == "failed" and not self.settings.kubernetes_delete_on_failure
         try:
@@ -393,9 +403,16 @@ class KubernetesExecutor:
         except api.ApiRefused as exc:
             log.warning("Finished pod %s could not be cleaned up: %s", held.name, exc)
 
+    def _event(self, held: _Held, event: str) -> None:
+        """A record of Leoflow's own in the try's log: after what its pod shipped, or in the log file."""
+        if self.pods_ship_logs:
+            pod_logs.store_event(self.engine, held.log_key, event)
+        else:
+            pod_logs.write_event(self.settings.logs_folder, held.log_key, event)
+
     def _end_unstarted(self, held: _Held, reason: str) -> None:
         """A pod that will not start (fatal waiting reason, pending too long): its try fails or retries."""
-        pod_logs.write_event(self.settings.logs_folder, held.log_key, f"Pod {held.name} did not start: {reason}")
+        self._event(held, f"Pod {held.name} did not start: {reason}")
         self._delete_quietly(held.name)
         self._finish(held, 1, reason)
 
@@ -467,7 +484,7 @@ class KubernetesExecutor:
         if now - self._last_logs >= LOG_INTERVAL:
             self._last_logs = now
             for h in held:
-                if h.outcome is not None and h.outcome.kind == "running":
+                if h.outcome is not None and h.outcome.kind == "running" and h.log.path is not None:
                     self._work.submit(self._guard, h.log.copy_new, self.pods, h.name, ended=False)
         if now - self._last_reconcile >= RECONCILE_INTERVAL:
             self._last_reconcile = now

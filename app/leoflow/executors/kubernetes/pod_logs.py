@@ -56,6 +56,27 @@ def write_event(logs_folder, log_key: tuple, event: str) -> None:
                                                try_number=try_number), event)
 
 
+def store_event(engine, log_key: tuple, event: str) -> None:
+    """One record of Leoflow's own appended to the try's log in the database, after what its pod shipped."""
+    import datetime as dt
+    import json
+
+    from ...scheduler.try_log import LOGGER
+    from ...store import log_chunks
+
+    record = {"timestamp": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+              "event": event, "level": "error", "logger": LOGGER}
+    line = json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n"
+    for _ in range(5):  # a chunk numbered meanwhile (the pod's last one): the next number
+        try:
+            with engine.begin() as conn:
+                if log_chunks.append(conn, log_key, log_chunks.next_seq(conn, log_key), line):
+                    return
+        except Exception as exc:  # noqa: BLE001 - the database is away: this line is lost, the try's end is not
+            log.warning("Could not store a log record of %s: %s", log_key, exc)
+            return
+
+
 def shipped(engine, key: tuple) -> tuple[int, int]:
     """(bytes, next chunk number) of the try's log that reached the database already: what an adopted
     pod's previous leader shipped is not sent again, and the chunks go on from there."""

@@ -88,18 +88,41 @@ def _base_named(pod: dict) -> dict:
     return pod
 
 
+def default_pod(*, service_account: str = "", automount_token: bool = False, task_runner: str = "leoflow",
+                airflow_python: str = "") -> dict:
+    """What every try's pod gets unless its template or pod_override says otherwise: the service account
+    (LEOFLOW_KUBERNETES_SERVICE_ACCOUNT; none: the namespace's default), no API token mounted (a task
+    needs none to speak /execution), the task runner (LEOFLOW_TASK_RUNNER, LEOFLOW_AIRFLOW_PYTHON)."""
+    spec: dict = {"automountServiceAccountToken": bool(automount_token)}
+    if service_account:
+        spec["serviceAccountName"] = service_account
+    env = []
+    if task_runner != "leoflow":
+        env.append({"name": "LEOFLOW_TASK_RUNNER", "value": task_runner})
+        if airflow_python:
+            env.append({"name": "LEOFLOW_AIRFLOW_PYTHON", "value": airflow_python})
+    if env:
+        spec["containers"] = [{"name": names.CONTAINER, "env": env}]
+    return {"spec": spec}
+
+
 def generated_pod(workload: dict, *, namespace: str, image: str, release: str, api_url: str,
-                  dags_folder: str, heartbeat_interval: float) -> dict:
+                  dags_folder: str, heartbeat_interval: float, dags: str = "mounted",
+                  ship_logs: bool = False) -> dict:
     """What Leoflow itself puts in every try's pod."""
     ti = workload["ti"]
     pod = names.pod_name(ti)
+    env = [{"name": "LEOFLOW_EXECUTION_API_URL", "value": api_url},
+           {"name": "LEOFLOW_DAGS_FOLDER", "value": dags_folder},
+           {"name": "LEOFLOW_KUBERNETES_DAGS", "value": dags},
+           {"name": "LEOFLOW_TASK_HEARTBEAT_INTERVAL", "value": f"{heartbeat_interval:g}"}]
+    if ship_logs:
+        env.append({"name": "LEOFLOW_SHIP_LOGS", "value": "1"})
     container = {
         "name": names.CONTAINER,
         # no `command`: the image's entrypoint is `leoflow`
         "args": ["execute-workload", "--file", f"{names.WORKLOAD_MOUNT}/{names.WORKLOAD_FILE}"],
-        "env": [{"name": "LEOFLOW_EXECUTION_API_URL", "value": api_url},
-                {"name": "LEOFLOW_DAGS_FOLDER", "value": dags_folder},
-                {"name": "LEOFLOW_TASK_HEARTBEAT_INTERVAL", "value": f"{heartbeat_interval:g}"}],
+        "env": env,
         "volumeMounts": [{"name": "leoflow-workload", "mountPath": names.WORKLOAD_MOUNT, "readOnly": True}],
     }
     if image:
@@ -119,14 +142,16 @@ def generated_pod(workload: dict, *, namespace: str, image: str, release: str, a
     }
 
 
-def build_pod(workload: dict, *, template: dict | None, executor_config: dict | None, **generated) -> dict:
-    """The try's pod: template + generated + pod_override. Its name, namespace, identifying labels and
-    workload volume always stay Leoflow's: an override cannot make two tries share a pod."""
+def build_pod(workload: dict, *, template: dict | None, executor_config: dict | None, defaults: dict | None = None,
+              **generated) -> dict:
+    """The try's pod: defaults + template + generated + pod_override. Its name, namespace, identifying labels
+    and workload volume always stay Leoflow's: an override cannot make two tries share a pod."""
     config = executor_config or {}
     if not isinstance(config, dict):
         raise PodSpecError("executor_config must be a mapping")
     own = generated_pod(workload, **generated)
-    pod = _merge(_base_named(template) if template else {}, own)
+    pod = _merge(defaults or {}, _base_named(template) if template else {})
+    pod = _merge(pod, own)
     override = config.get("pod_override")
     if override is not None:
         pod = _merge(pod, _base_named(to_api_json(override)))

@@ -36,6 +36,16 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{- .Values.kubernetes.namespace | default .Release.Namespace -}}
 {{- end -}}
 
+{{/* The task pods' ServiceAccount; empty: the task namespace's default (no serviceAccountName set). */}}
+{{- define "leoflow.taskServiceAccountName" -}}
+{{- $sa := .Values.kubernetes.taskServiceAccount | default dict -}}
+{{- if $sa.create -}}
+{{- $sa.name | default (printf "%s-task" (include "leoflow.fullname" .)) -}}
+{{- else -}}
+{{- $sa.name | default "" -}}
+{{- end -}}
+{{- end -}}
+
 {{- define "leoflow.serviceURL" -}}
 {{- printf "http://%s.%s.svc:%d" (include "leoflow.fullname" .) .Release.Namespace (int .Values.service.port) -}}
 {{- end -}}
@@ -46,6 +56,7 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 
 {{/* The chart's own Secret of the values given inline (and generated keys). */}}
 {{- define "leoflow.configSecret" -}}{{ include "leoflow.fullname" . }}-config{{- end -}}
+{{- define "leoflow.migrateSecret" -}}{{ include "leoflow.fullname" . }}-migrate{{- end -}}
 {{- define "leoflow.adminSecret" -}}{{ include "leoflow.fullname" . }}-admin{{- end -}}
 
 {{/* One env entry from a Secret: the user's existingSecret when given, else the chart's. */}}
@@ -71,6 +82,11 @@ app.kubernetes.io/instance: {{ .Release.Name }}
 {{/* What the server and the migrate job read from the environment (LEOFLOW_*). */}}
 {{- define "leoflow.databaseEnv" -}}
 {{ include "leoflow.secretEnv" (dict "name" "LEOFLOW_DATABASE_URL" "existing" .Values.database.existingSecret "existingKey" .Values.database.existingSecretKey "chartSecret" (include "leoflow.configSecret" .) "chartKey" "database-url") }}
+{{- end -}}
+
+{{/* The migrate hook's: an inline database URL from the hook's own Secret (the release's does not exist yet). */}}
+{{- define "leoflow.migrateDatabaseEnv" -}}
+{{ include "leoflow.secretEnv" (dict "name" "LEOFLOW_DATABASE_URL" "existing" .Values.database.existingSecret "existingKey" .Values.database.existingSecretKey "chartSecret" (include "leoflow.migrateSecret" .) "chartKey" "database-url") }}
 {{- end -}}
 
 {{- define "leoflow.serverEnv" -}}
