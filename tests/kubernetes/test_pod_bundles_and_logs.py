@@ -55,9 +55,13 @@ def test_pods_run_the_dag_bundle_the_workload_names_cached_by_hash(k8s_cluster, 
                                      LEOFLOW_KUBERNETES_DAGS="bundle",
                                      LEOFLOW_KUBERNETES_DAGS_FOLDER=str(tmp_path / "not-in-the-pod"))
     sha = _publish(engine, tmp_path / "dags")
-    _with_bundle_version(fake_k8s, sha)
+    seen = _with_bundle_version(fake_k8s, sha)
     run_id = trigger(replica, "etl")
     assert wait_run(engine, "etl", run_id, 120) == "success", states(engine, "etl")
+    # The scheduler named the run's bundle itself: the same tar of the same folder.
+    assert seen and set(seen) == {sha}, seen
+    with engine.connect() as conn:
+        assert bundles.run_bundle(conn, "etl", run_id) == sha
     with engine.connect() as conn:
         value = conn.execute(text("SELECT value FROM xcom WHERE dag_id = 'etl' AND task_id = 'load'")).scalar()
     assert str(value).strip('"') == "200"

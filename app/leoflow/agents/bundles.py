@@ -162,6 +162,22 @@ def record_run_bundle(conn, dag_id: str, run_id: str, sha: str) -> str:
     return run_bundle(conn, dag_id, run_id) or sha
 
 
+def bundle_for_try(conn, publisher: Publisher, ti) -> str | None:
+    """The bundle a try's run runs with: recorded at the run's creation, or else now (the folder as it is),
+    for all its later tries too. None when the folder cannot be published. For executors whose workers
+    fetch the DAG code (agents, Kubernetes pods)."""
+    sha = run_bundle(conn, ti.dag_id, ti.run_id)  # one read by the run's unique key: not cached,
+    if sha is not None:  # a clear "on the latest version" resets it
+        return sha
+    try:
+        return record_run_bundle(conn, ti.dag_id, ti.run_id, publisher.current(conn))
+    except (BundleTooBig, OSError) as exc:
+        import logging
+
+        logging.getLogger(__name__).error("Cannot publish the DAG bundle: %s", exc)
+        return None
+
+
 def bundle_bytes(conn, sha256: str) -> bytes | None:
     """The bytes of the bundle with that hash (an uncompressed tar, see `extract`), or None."""
     from ..store import agents as store

@@ -69,16 +69,7 @@ class AgentExecutor:
         return []  # see the module's docstring: agents' tries are not this process's to wait for or end
 
     def bundle_version(self, conn, ti) -> str | None:
-        """The bundle the try's run runs with: recorded at the run's creation, or else now (the folder as it
-        is), for all its later tries too. None when the folder cannot be published."""
-        sha = bundles.run_bundle(conn, ti.dag_id, ti.run_id)  # one read by the run's unique key: not cached,
-        if sha is not None:  # a clear "on the latest version" resets it
-            return sha
-        try:
-            return bundles.record_run_bundle(conn, ti.dag_id, ti.run_id, self.publisher.current(conn))
-        except (BundleTooBig, OSError) as exc:
-            log.error("Cannot publish the DAG bundle: %s", exc)
-            return None
+        return bundles.bundle_for_try(conn, self.publisher, ti)
 
     def submit(self, workload: dict, attempt: str | None = None) -> None:
         ti = workload["ti"]

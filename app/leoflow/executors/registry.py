@@ -17,8 +17,8 @@ def _kubernetes(services, forkserver):
     from .kubernetes.podspec import PodSpecError
 
     try:
-        return KubernetesExecutor(services.settings, services.settings.parallelism, engine=services.engine,
-                                  problems=getattr(services, "problems", None))
+        executor = KubernetesExecutor(services.settings, services.settings.parallelism, engine=services.engine,
+                                      problems=getattr(services, "problems", None))
     except PodSpecError as exc:
         raise SystemExit(f"leoflow: the Kubernetes executor cannot start: {exc}") from None
     except Exception as exc:  # no kubeconfig, no service account: say which settings would help
@@ -28,6 +28,15 @@ def _kubernetes(services, forkserver):
             raise SystemExit(f"leoflow: the Kubernetes executor cannot reach a cluster ({exc}); set "
                              "LEOFLOW_KUBERNETES_KUBECONFIG or run in a pod with a service account") from None
         raise
+    if services.settings.kubernetes_dags == "bundle" and services.engine is not None:
+        # Pods fetch the DAG code their run was created with, as agents do (agents/bundles.py).
+        from ..agents import bundles
+
+        publisher = bundles.publish_for_runs(services.engine, services.settings.dags_folder)
+        executor.bundle_version = lambda conn, ti: bundles.bundle_for_try(conn, publisher, ti)
+    return executor
+
+
 def _agent(services, forkserver):
     from ..agents.executor import AgentExecutor
 
