@@ -7,6 +7,7 @@ The files are Airflow's: a JSON object of key -> value, or key -> {"value": ...,
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from .context import common_args, fail, open_store, output_arg, read_json_file, report, write_text_file
@@ -92,9 +93,7 @@ def import_(args) -> int:
     from leoflow.store import variables as store
     from leoflow.store.tables import variable
 
-    data = read_json_file(args.file, "variables")
-    if not isinstance(data, dict):
-        raise fail(f"variables file {args.file} must hold a JSON object of key -> value")
+    data = _read_variables_file(args.file)
     for key in data:
         _check_key(key)
     services = open_store(args)
@@ -118,6 +117,53 @@ def import_(args) -> int:
     if skipped:
         print(f"The variables with these keys: {sorted(skipped)} were skipped because they already exists")
     return 0
+
+
+def _read_variables_file(path: str) -> dict:
+    """key -> value (or {"value", "description"}) from a .json, .yaml/.yml or .env file ("-": JSON on stdin)."""
+    suffix = "" if path == "-" else os.path.splitext(path)[1].lower()
+    if suffix not in ("", ".json", ".yaml", ".yml", ".env"):
+        raise fail(f"variables file {path}: unsupported file format {suffix}; give a .json, .yaml or .env file")
+    if suffix in ("", ".json"):
+        data = read_json_file(path, "variables")
+        what = "a JSON object"
+    else:
+        try:
+            text = open(path, encoding="utf-8").read()
+        except FileNotFoundError:
+            raise fail(f"no variables file {path}") from None
+        except OSError as exc:
+            raise fail(f"cannot read variables file {path}: {exc.strerror}") from None
+        data = _parse_env(path, text) if suffix == ".env" else _parse_yaml(path, text)
+        what = "KEY=VALUE lines" if suffix == ".env" else "a YAML mapping"
+    if not isinstance(data, dict):
+        raise fail(f"variables file {path} must hold {what} of key -> value")
+    return {str(k): v for k, v in data.items()}
+
+
+def _parse_env(path: str, text: str) -> dict:
+    """KEY=VALUE per line (values are text, as written); blank lines and # comments are skipped."""
+    out: dict = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        if not sep or not key.strip():
+            raise fail(f"variables file {path}, line {number}: expected KEY=VALUE, got {line.strip()!r}")
+        key = key.strip()
+        if key in out:
+            raise fail(f"variables file {path}, line {number}: the key {key!r} is given twice")
+        out[key] = value.strip()
+    return out
+
+
+def _parse_yaml(path: str, text: str):
+    import yaml  # PyYAML: the Kubernetes client Leoflow ships needs it too
+
+    try:
+        return yaml.safe_load(text) or {}
+    except yaml.YAMLError as exc:
+        raise fail(f"variables file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
 
 
 def export(args) -> int:
@@ -174,7 +220,7 @@ def add_parser(sub) -> None:
     q.add_argument("--hide-sensitive", action="store_true", help=f"show every value as {MASK}")
     q.set_defaults(func=list_)
 
-    q = v.add_parser("import", help="create variables from a JSON file")
+    q = v.add_parser("import", help="create variables from a .json, .yaml or .env file")
     common_args(q)
     q.add_argument("file")
     q.add_argument("-a", "--action-on-existing-key", choices=("overwrite", "fail", "skip"), default="overwrite")
