@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -78,7 +79,7 @@ def airflow_db(airflow_python, tmp_path_factory):  # noqa: F811
     root = tmp_path_factory.mktemp("airflow-db")
     shutil.copytree(made, root, dirs_exist_ok=True)
     cfg = root / "airflow" / "airflow.cfg"
-    cfg.write_text(cfg.read_text().replace(str(made), str(root)))
+    cfg.write_text(re.sub(re.escape(str(made)) + r"(\.building-\d+)?", str(root), cfg.read_text()))
     return AirflowDb(root)
 
 
@@ -266,3 +267,87 @@ def test_fab_users_are_copied_with_their_roles_and_must_set_a_password(lite_cli,
     users = {u["username"]: (u["role"], u["email"]) for u in cli.json("users", "list")}
     assert users == {"ada": ("admin", "ada@example.com"), "vic": ("viewer", "vic@example.com"),
                      "pat": ("viewer", "pat@example.com")}
+
+
+ENV_FILE = """\
+# comments and blank lines are skipped
+
+from_env=plain text
+url=https://example.com/a?b=c
+spaced= kept as written \n"""
+
+YAML_FILE = """\
+from_yaml: text
+number: 5
+listed: [1, two]
+mapping:
+  nested: {deep: true}
+described:
+  value: the value
+  description: said in YAML
+"""
+
+
+@pytest.mark.timeout(600)
+def test_variables_env_and_yaml_files_are_read_as_airflow_reads_them(lite_cli, airflow_db, airflow_python,  # noqa: F811
+                                                                    tmp_path):
+    """The same .env and .yaml files imported by real Airflow and by Leoflow give the same export, byte for byte
+    (Leoflow starting from Airflow's own variables, copied by import-airflow)."""
+    cli = lite_cli
+    airflow = airflow_db.copy(tmp_path)
+    env_file, yaml_file = tmp_path / "vars.env", tmp_path / "vars.yaml"
+    env_file.write_text(ENV_FILE)
+    yaml_file.write_text(YAML_FILE)
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "AIRFLOW_HOME": str(airflow.home),
+           "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+    for args in (("import", str(env_file)), ("import", str(yaml_file)), ("export", str(tmp_path / "airflow.json"))):
+        proc = subprocess.run([airflow_python, "-m", "airflow", "variables", *args], capture_output=True, text=True,
+                              env=env, timeout=300, stdin=subprocess.DEVNULL)
+        assert proc.returncode == 0, proc.stderr[-1500:]
+
+    cli.ok("db", "import-airflow", airflow_db.url, f"--fernet-key={airflow_db.key}")
+    assert cli.ok("variables", "import", str(env_file)) == "3 of 3 variables successfully updated.\n"
+    assert cli.ok("variables", "import", str(yaml_file)) == "5 of 5 variables successfully updated.\n"
+    ours = cli.ok("variables", "export", "-")
+    assert ours == (tmp_path / "airflow.json").read_text()
+    assert cli.ok("variables", "get", "spaced") == " kept as written \n"
+
+    # And back: Leoflow's export imported again gives the same export.
+    (tmp_path / "ours.json").write_text(ours)
+    cli.ok("variables", "import", str(tmp_path / "ours.json"))
+    assert cli.ok("variables", "export", "-") == ours
+
+
+def test_variables_files_that_cannot_be_read_say_why(lite_cli, tmp_path):
+    cli = lite_cli
+    cases = {
+        "twice.env": ("a=1\na=2\n", "line 2: 'a' is given twice"),
+        "nokey.env": ("=1\n", "line 1: the key is empty"),
+        "novalue.env": ("# note\na=\n", "line 2: the value is empty"),
+        "noequals.env": ("just words\n", "line 1: expected KEY=VALUE"),
+    }
+    for name, (text, why) in cases.items():
+        (tmp_path / name).write_text(text)
+        proc = cli.run("variables", "import", str(tmp_path / name))
+        assert (proc.returncode, proc.stderr) == (2, f"leoflow: variables file {tmp_path / name}, {why}\n"), name
+    (tmp_path / "list.yaml").write_text("- a\n- b\n")
+    (tmp_path / "empty.yml").write_text("\n")
+    (tmp_path / "bad.yaml").write_text("a: [1\n")
+    (tmp_path / "vars.txt").write_text("a=1\n")
+    expected = {
+        "list.yaml": f"leoflow: variables file {tmp_path / 'list.yaml'} must hold a YAML mapping of key -> value\n",
+        "empty.yml": f"leoflow: variables file {tmp_path / 'empty.yml'} is empty\n",
+        "vars.txt": "leoflow: Unsupported file format. The file must have one of the following extensions: "
+                    ".env .json .yaml .yml\n",
+    }
+    for name, message in expected.items():
+        proc = cli.run("variables", "import", str(tmp_path / name))
+        assert (proc.returncode, proc.stderr) == (2, message), name
+    proc = cli.run("variables", "import", str(tmp_path / "bad.yaml"))
+    assert proc.returncode == 2 and proc.stderr.startswith(
+        f"leoflow: variables file {tmp_path / 'bad.yaml'} is not valid YAML: while parsing a flow sequence")
+    (tmp_path / "date.yaml").write_text("when: 2026-01-02\nok: fine\n")
+    out = cli.ok("variables", "import", str(tmp_path / "date.yaml"))
+    assert out == ("Variable import failed: TypeError('Object of type date is not JSON serializable')\n"
+                   "1 of 2 variables successfully updated.\n1 variable(s) failed to be updated.\n")
+    assert cli.json("variables", "list") == [{"key": "ok"}]

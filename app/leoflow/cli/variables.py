@@ -97,7 +97,7 @@ def import_(args) -> int:
     for key in data:
         _check_key(key)
     services = open_store(args)
-    updated, skipped = 0, []
+    updated, failed, skipped = 0, 0, []
     with services.engine.begin() as conn:
         existing = {k for (k,) in conn.execute(select(variable.c.key).where(variable.c.key.in_(list(data))))}
         if args.action_on_existing_key == "fail" and existing:
@@ -110,20 +110,29 @@ def import_(args) -> int:
             value, description = entry, None
             if isinstance(entry, dict) and entry.get("value"):
                 value, description = entry["value"], entry.get("description")
-            store.put(conn, key, value if isinstance(value, str) else json.dumps(value, indent=2), description,
-                      crypt=services.crypt)
+            try:  # a YAML date, say, is no JSON value: that key fails, as in Airflow
+                text = value if isinstance(value, str) else json.dumps(value, indent=2)
+            except (TypeError, ValueError) as exc:
+                print(f"Variable import failed: {exc!r}")
+                failed += 1
+                continue
+            store.put(conn, key, text, description, crypt=services.crypt)
             updated += 1
     print(f"{updated} of {len(data)} variables successfully updated.")
+    if failed:
+        print(f"{failed} variable(s) failed to be updated.")
     if skipped:
         print(f"The variables with these keys: {sorted(skipped)} were skipped because they already exists")
     return 0
 
 
 def _read_variables_file(path: str) -> dict:
-    """key -> value (or {"value", "description"}) from a .json, .yaml/.yml or .env file ("-": JSON on stdin)."""
+    """key -> value (or {"value", "description"}) from a .json, .yaml/.yml or .env file, read as Airflow 3.2
+    reads them ("-": JSON on stdin)."""
     suffix = "" if path == "-" else os.path.splitext(path)[1].lower()
     if suffix not in ("", ".json", ".yaml", ".yml", ".env"):
-        raise fail(f"variables file {path}: unsupported file format {suffix}; give a .json, .yaml or .env file")
+        raise fail("Unsupported file format. The file must have one of the following extensions: "
+                   ".env .json .yaml .yml")
     if suffix in ("", ".json"):
         data = read_json_file(path, "variables")
         what = "a JSON object"
@@ -135,33 +144,34 @@ def _read_variables_file(path: str) -> dict:
         except OSError as exc:
             raise fail(f"cannot read variables file {path}: {exc.strerror}") from None
         data = _parse_env(path, text) if suffix == ".env" else _parse_yaml(path, text)
-        what = "KEY=VALUE lines" if suffix == ".env" else "a YAML mapping"
+        what = "a YAML mapping"
     if not isinstance(data, dict):
         raise fail(f"variables file {path} must hold {what} of key -> value")
     return {str(k): v for k, v in data.items()}
 
 
 def _parse_env(path: str, text: str) -> dict:
-    """KEY=VALUE per line (values are text, as written); blank lines and # comments are skipped."""
+    """KEY=VALUE per line, both taken as written (the value is text); blank lines and # comments skipped."""
     out: dict = {}
     for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.lstrip().startswith("#"):
+        if not line or line.lstrip().startswith("#"):
             continue
         key, sep, value = line.partition("=")
-        if not sep or not key.strip():
-            raise fail(f"variables file {path}, line {number}: expected KEY=VALUE, got {line.strip()!r}")
-        key = key.strip()
-        if key in out:
-            raise fail(f"variables file {path}, line {number}: the key {key!r} is given twice")
-        out[key] = value.strip()
+        problem = ("expected KEY=VALUE" if not sep else "the key is empty" if not key else
+                   "the value is empty" if not value else f"{key!r} is given twice" if key in out else None)
+        if problem:
+            raise fail(f"variables file {path}, line {number}: {problem}")
+        out[key] = value
     return out
 
 
 def _parse_yaml(path: str, text: str):
     import yaml  # PyYAML: the Kubernetes client Leoflow ships needs it too
 
+    if not text.strip():
+        raise fail(f"variables file {path} is empty")
     try:
-        return yaml.safe_load(text) or {}
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise fail(f"variables file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
 
