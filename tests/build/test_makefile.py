@@ -2,6 +2,7 @@
 test and build tools; a Python older than 3.11 (or without venv) stops at once with what to do. Checked with
 make's dry run (`-n`) on a venv that does not exist, and one real run with an unusable interpreter."""
 
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,11 +12,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
+# Run under `make test`, a make inherits MAKEFLAGS and MAKELEVEL (and prints "Entering directory" lines).
+ENV = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")}
 
 
 def _dry(target: str, tmp_path, *extra) -> list[str]:
-    proc = subprocess.run(["make", "-n", target, f"VENV={tmp_path / 'venv'}", *extra], cwd=ROOT, capture_output=True,
-                          text=True, timeout=60)
+    proc = subprocess.run(["make", "--no-print-directory", "-n", target, f"VENV={tmp_path / 'venv'}", *extra],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=ENV)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout.splitlines()
 
@@ -45,8 +48,8 @@ def test_an_old_python_stops_make_lite_with_what_to_do(tmp_path):
     old = tmp_path / "python3.10"
     old.write_text("#!/bin/sh\nexec python3 -c 'import sys; sys.exit(1)'\n")  # as `sys.version_info < (3, 11)`
     old.chmod(0o755)
-    proc = subprocess.run(["make", "lite", f"PYTHON={old}", f"VENV={tmp_path / 'venv'}"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(["make", "--no-print-directory", "lite", f"PYTHON={old}", f"VENV={tmp_path / 'venv'}"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=60, env=ENV)
     assert proc.returncode != 0
     assert ("Leoflow needs Python >= 3.11 with its venv module (Debian: apt-get install python3-venv); give one with "
             "PYTHON=...") in proc.stderr

@@ -13,6 +13,7 @@ import re
 import shutil
 import sqlite3
 import subprocess
+import uuid
 
 import pytest
 
@@ -163,6 +164,13 @@ def test_import_copies_what_airflows_cli_added(cli, airflow_db):
     assert [(r["run_id"], r["state"]) for r in runs] == [(run_id, "success")]
     states = cli.json("tasks", "states-for-dag-run", "hello", run_id)
     assert sorted((t["task_id"], t["state"]) for t in states) == [("a", "success"), ("b", "success")]
+    from leoflow.store.tables import task_instance
+
+    with cli.engine.connect() as conn:
+        ours = sorted(r.id for r in conn.execute(select(task_instance)))
+    with sqlite3.connect(airflow_db.path) as db:
+        theirs = sorted(str(uuid.UUID(r[0])) for r in db.execute("SELECT id FROM task_instance"))
+    assert ours == theirs  # Airflow's ids, in Leoflow's dashed form
 
     # Again: what Leoflow has is kept, unless --overwrite (a changed variable comes back from Airflow).
     cli.ok("variables", "set", "plain", "changed in Leoflow")

@@ -126,8 +126,9 @@ def run(args) -> int:
                    f"LEOFLOW_DATABASE_URL to Leoflow's own database, or unset it for the home's SQLite")
     decrypt = _Decrypter(_airflow_key(args), args.url)
     with source.connect() as src:  # everything is read (and decrypted) before Leoflow's database is touched
-        variables = [(r.key, decrypt(r.val, f"variable {r.key!r}") if r.is_encrypted else r.val, r.description)
-                     for r in src.execute(select(tables["variable"]))]
+        variables = [(m["key"], decrypt(m["val"], f"variable {m['key']!r}") if m.get("is_encrypted") else m["val"],
+                      m.get("description"))  # no description before Airflow 2.1
+                     for m in (r._mapping for r in src.execute(select(tables["variable"])))]
         connections = [_connection(r, decrypt) for r in src.execute(select(tables["connection"]))]
         pools = [r._mapping for r in src.execute(select(tables["slot_pool"]))]
         users = _users(src, tables)
@@ -315,6 +316,28 @@ def _aware(value):
     return value
 
 
+def _conf(value):
+    """A run's conf: JSON in Airflow 3 (text when SQLite reflects it), pickled by Airflow 2.x (not read)."""
+    if isinstance(value, str):
+        import json
+
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    return value if isinstance(value, dict) else None
+
+
+def _uuid(value) -> str | None:
+    """Airflow 3's task-instance id (32 hex digits in SQLite, a UUID in Postgres) in Leoflow's dashed form."""
+    import uuid
+
+    try:
+        return str(value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))) if value is not None else None
+    except ValueError:
+        return None
+
+
 def _history(src, tables):
     """(runs, task instances) of the finished runs, as dicts of the columns Leoflow has."""
     from sqlalchemy import select
@@ -333,8 +356,7 @@ def _history(src, tables):
             run["logical_date"] = _aware(m["execution_date"])
         run["run_after"] = run.get("run_after") or run.get("logical_date") or run.get("start_date") or \
             run.get("end_date")
-        if isinstance(m.get("conf"), (dict, type(None))):  # Airflow 2.x pickled it: not read
-            run["conf"] = m.get("conf")
+        run["conf"] = _conf(m.get("conf"))
         run["clear_number"] = run.get("clear_number") or 0
         runs.append(run)
     copied = {(r["dag_id"], r["run_id"]) for r in runs}
@@ -345,7 +367,7 @@ def _history(src, tables):
         if (m["dag_id"], m["run_id"]) not in copied:
             continue
         ti = {c: _aware(m.get(c)) for c in ti_columns if c in m}
-        ti["id"] = str(m["id"]) if m.get("id") is not None else None
+        ti["id"] = _uuid(m.get("id"))
         for name, default in (("map_index", -1), ("try_number", 0), ("max_tries", 0), ("pool", "default_pool"),
                               ("pool_slots", 1), ("priority_weight", 1)):
             if ti.get(name) is None:
