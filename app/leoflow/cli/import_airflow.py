@@ -27,7 +27,7 @@ def add_parser(db_sub) -> None:
                                         "AIRFLOW__CORE__FERNET_KEY, else the fernet_key of $AIRFLOW_HOME/airflow.cfg)")
     q.add_argument("--overwrite", action="store_true", help="replace what Leoflow already has of the same name")
     q.add_argument("--with-history", action="store_true",
-                   help="also copy the DAG runs and task instances (their states and dates)")
+                   help="also copy the finished DAG runs and their task instances (states and dates)")
     common_args(q)
     q.set_defaults(func=run)
 
