@@ -51,6 +51,7 @@ lite: $(LITE_STAMP) ui-assets bytecode
 ui-assets: $(LITE_STAMP)
 	@$(BIN)/python build/fetch_airflow_core.py >/dev/null
 	@$(BIN)/python build/fetch_monaco.py >/dev/null
+	@$(BIN)/python build/fetch_swagger_ui.py >/dev/null
 
 test: $(STAMP) ui-assets bytecode
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
@@ -111,3 +112,26 @@ release: $(STAMP) ui-assets $(RELEASE_TOOLS)/.installed
 binary-oldglibc: ui-assets
 	bash build/oldglibc.sh
 .PHONY: release binary-oldglibc
+
+# The documentation site (ADR 29): MkDocs with the Material theme, built strictly and offline into
+# build/work/site; its configuration, CLI and REST API references are generated from the code at build.
+# Its tools come from docs/requirements.txt into the dev venv, never into the executable.
+DOCS_STAMP := $(VENV)/.docs-installed
+DOCS_CONFIG := docs/mkdocs/mkdocs.yml
+DOCS_VERSION ?= $(shell $(PYTHON) -c 'import re; print(re.search(r"^version = \"([0-9]+\.[0-9]+)", open("pyproject.toml").read(), re.M).group(1))')
+DOCS_ALIAS ?= latest
+$(DOCS_STAMP): $(STAMP) docs/requirements.txt
+	$(BIN)/pip install --quiet -r docs/requirements.txt
+	touch $@
+
+docs: $(DOCS_STAMP) ui-assets
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --config-file $(DOCS_CONFIG)
+	@echo "docs: build/work/site/index.html"
+
+# Records this version of the site on the local gh-pages branch with mike (publishing it is a push of
+# that branch); mike runs the venv's mkdocs from PATH.
+docs-version: $(DOCS_STAMP) ui-assets
+	PATH="$(CURDIR)/$(BIN):$$PATH" NO_MKDOCS_2_WARNING=1 $(BIN)/mike deploy --config-file $(DOCS_CONFIG) \
+	  --update-aliases $(DOCS_VERSION) $(DOCS_ALIAS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/mike set-default --config-file $(DOCS_CONFIG) $(DOCS_ALIAS)
+.PHONY: docs docs-version

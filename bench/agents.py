@@ -63,7 +63,7 @@ def measure(n: int) -> dict:
                 wall, run_id = _timed_run(cluster, n)
                 entry = {"wall_s": round(wall, 2), "per_task_ms": round(1000 * wall / n, 1)}
                 if executor == "agent":
-                    delays = [r.d for r in cluster.sql(
+                    delays = [float(r.d) for r in cluster.sql(
                         "SELECT EXTRACT(EPOCH FROM t.start_date - j.created_at) * 1000 AS d FROM agent_job j "
                         "JOIN task_instance t ON t.id = j.ti_id WHERE t.run_id = :r", r=run_id)]
                     entry["job_to_running_ms"] = {"median": round(statistics.median(delays), 1),

@@ -46,6 +46,10 @@ SCENARIOS = {s.key: s for s in [
     Scenario("server_chain10_x10", "server: 10 runs of chain10 at once", "s", None, None),
     Scenario("server_chain10_vs_lite", "server ÷ lite, chain10", "x", None, 1.5),
     Scenario("server_fan100_vs_lite", "server ÷ lite, fan100", "x", None, 1.5),
+    Scenario("agents_local_per_task", "server, local executor: fan-out, wall time per task", "ms", None, None),
+    Scenario("agents_per_task", "server + 2 agents (namespaces, TLS): fan-out, wall time per task", "ms", None, None),
+    Scenario("agents_vs_local", "agents ÷ local executor, per task", "x", None, 2.0),
+    Scenario("agents_job_to_running", "agents: job row written → try running, median", "ms", None, None),
     Scenario("server_throughput", "server scheduler: task instances queued per second, 10,000 ready", "TI/s",
              None, 200.0, higher_is_better=True),
 ]}

@@ -19,7 +19,8 @@ from .report import markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 ALL = ("version", "start", "idle", "chain10", "fan100", "xcom3", "bash1", "concurrent", "fan1000", "new_dag",
-       "sched", "many", "server", "throughput")
+       "sched", "many", "server", "throughput", "agents")
+OPT_IN = ("agents",)  # run only when --only names them (agents needs root: network namespaces)
 RUN_DAGS = ("chain10", "fan100", "xcom3", "bash1")
 
 
@@ -34,7 +35,8 @@ def parse_args(argv):
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--quick", action="store_true", help="one repetition each, 50 DAGs instead of 500, no fan1000")
     p.add_argument("--reps", type=int, help="repetitions per timed scenario (default 5; 1 with --quick)")
-    p.add_argument("--only", help=f"comma-separated scenarios out of: {','.join(ALL)}")
+    p.add_argument("--only", help=f"comma-separated scenarios out of: {','.join(ALL)} "
+                                  f"({', '.join(OPT_IN)} only when named: needs root)")
     p.add_argument("--binary", help="the single executable to measure too (default: dist/leoflow if it exists)")
     p.add_argument("--no-source", action="store_true", help="measure only the executable")
     p.add_argument("--many", type=int, help="DAG files for the parse/list scenario (default 500; 50 with --quick)")
@@ -86,13 +88,15 @@ def measure(ctx: scenarios.Context, chosen: set[str], many: int) -> None:
         guarded(ctx, "server", scenarios.server_runs, ctx, "fan1000" in chosen)
     if "throughput" in chosen:
         guarded(ctx, "throughput", scenarios.server_throughput, ctx)
+    if "agents" in chosen:
+        guarded(ctx, "agents", scenarios.agents_runs, ctx)
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
     # A SIGTERM (e.g. from `timeout`) unwinds like Ctrl-C, so every lite process started here is stopped.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
-    chosen = set(args.only.split(",")) if args.only else set(ALL)
+    chosen = set(args.only.split(",")) if args.only else set(ALL) - set(OPT_IN)
     unknown = chosen - set(ALL)
     if unknown:
         raise SystemExit(f"bench: unknown scenario(s) {sorted(unknown)}; choose from {','.join(ALL)}")

@@ -241,3 +241,37 @@ def server_throughput(ctx: Context) -> None:
 
 def cleanup(path: Path) -> None:
     shutil.rmtree(path, ignore_errors=True)
+
+
+def agents_runs(ctx: Context) -> None:
+    """A fan-out on `leoflow server` with two agents, each in its own network namespace over TLS, against the
+    same server's local executor (bench/agents.py). Needs root; from source only (the test harness's agents)."""
+    import os
+    import shutil
+
+    if os.geteuid() != 0 or shutil.which("ip") is None:
+        ctx.log("  agents           skipped: network namespaces need root and iproute2 (ip)")
+        return
+    if ctx.label != "source":
+        ctx.log("  agents           skipped for the executable: measured from source")
+        return
+    from . import agents
+    from .server import POSTGRES_URL
+
+    os.environ.setdefault("LEOFLOW_TEST_POSTGRES_URL", POSTGRES_URL)
+    tasks = 200 if ctx.quick else 1000
+    try:
+        results = agents.measure(tasks)
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # the harness's pytest.skip/fail (e.g. no Postgres) is a finding, not a crash
+        if isinstance(exc, Exception):
+            raise
+        raise RuntimeError(f"{type(exc).__name__}: {exc}") from exc
+    local, remote = results["local"], results["agent"]
+    ctx.add("agents_local_per_task", [local["per_task_ms"]], f"{tasks} mapped tasks, 16 slots")
+    ctx.add("agents_per_task", [remote["per_task_ms"]], f"{tasks} mapped tasks, 2 agents of 8 slots")
+    ctx.add("agents_vs_local", [remote["per_task_ms"] / local["per_task_ms"]],
+            f"{remote['per_task_ms']:.1f} ms ÷ {local['per_task_ms']:.1f} ms")
+    ctx.add("agents_job_to_running", [remote["job_to_running_ms"]["median"]],
+            f"p95 {remote['job_to_running_ms']['p95']:.0f} ms")

@@ -37,6 +37,7 @@ SBOM_PYTHON = RELEASE_TOOLS / ("Scripts/python.exe" if sys.platform == "win32" e
 sys.path.insert(0, str(ROOT / "build"))
 import fetch_airflow_core  # noqa: E402
 import fetch_monaco  # noqa: E402
+import fetch_swagger_ui  # noqa: E402
 from selfextract import deterministic_tar_gz  # noqa: E402
 
 
@@ -148,6 +149,7 @@ def classify(frozen: list[tuple[str, Path, str]]) -> tuple[dict, dict, list[str]
     app, dags = (ROOT / "app").resolve(), (ROOT / "dags").resolve()
     work = (ROOT / "build/work").resolve()  # build/leoflow.spec stages copies of app/ and dags/ in WORK/*/staged
     ui, monaco = fetch_airflow_core.TARGET.resolve(), fetch_monaco.TARGET.resolve()
+    swagger = fetch_swagger_ui.TARGET.resolve()
     base = Path(sys.base_prefix).resolve()
     dists: dict[str, list] = {}
     others: dict[str, dict] = {}
@@ -168,10 +170,14 @@ def classify(frozen: list[tuple[str, Path, str]]) -> tuple[dict, dict, list[str]
         elif kind == "EXECUTABLE":  # PyInstaller's bootloader, with the entry point inside
             pyi = next(v for v in owners.values() if _canonical(v[0]) == "pyinstaller")
             dists.setdefault(pyi[0], [pyi[1], []])[1].append(dest)
-        elif resolved.is_relative_to(ui):
+        elif resolved.is_relative_to(ui) or resolved == swagger / fetch_swagger_ui.OPENAPI:
             other("airflow-ui", {"type": "library", "name": "apache-airflow-core", "version": fetch_airflow_core.VERSION,
                                  "purl": f"pkg:pypi/apache-airflow-core@{fetch_airflow_core.VERSION}",
-                                 "description": "the Airflow UI build (airflow/ui/dist) only"}, dest)
+                                 "description": "the Airflow UI build (airflow/ui/dist) and the REST API's OpenAPI "
+                                                "document only"}, dest)
+        elif resolved.is_relative_to(swagger):
+            other("swagger-ui", {"type": "library", "name": "swagger-ui-dist", "version": fetch_swagger_ui.VERSION,
+                                 "purl": f"pkg:npm/swagger-ui-dist@{fetch_swagger_ui.VERSION}"}, dest)
         elif resolved.is_relative_to(monaco):
             other("monaco", {"type": "library", "name": "monaco-editor", "version": fetch_monaco.VERSION,
                              "purl": f"pkg:npm/monaco-editor@{fetch_monaco.VERSION}"}, dest)

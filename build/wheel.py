@@ -21,8 +21,9 @@ STAGE = ROOT / "build" / "work" / "wheel-src"
 sys.path.insert(0, str(ROOT / "build"))
 import fetch_airflow_core  # noqa: E402
 import fetch_monaco  # noqa: E402
+import fetch_swagger_ui  # noqa: E402
 
-PACKAGE_DATA = '"leoflow_ui" = ["dist/**/*", "monaco-editor/**/*"]\n'
+PACKAGE_DATA = '"leoflow_ui" = ["dist/**/*", "monaco-editor/**/*", "swagger-ui/*"]\n'
 
 
 def stage() -> Path:
@@ -35,6 +36,7 @@ def stage() -> Path:
     ui = STAGE / "app" / "leoflow_ui"
     shutil.copytree(fetch_airflow_core.fetch() / "airflow" / "ui" / "dist", ui / "dist")
     shutil.copytree(fetch_monaco.fetch() / "min", ui / "monaco-editor" / "min")
+    shutil.copytree(fetch_swagger_ui.fetch(), ui / "swagger-ui", ignore=shutil.ignore_patterns(".*"))  # /docs
     (ui / "__init__.py").write_text('"""The Airflow UI build and the Monaco editor, as data (leoflow/web/assets.py)."""\n')
     pyproject = (STAGE / "pyproject.toml").read_text()
     marker = "[tool.setuptools.package-data]\n"

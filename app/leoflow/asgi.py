@@ -18,12 +18,13 @@ def build_app(services: Services, *, api: bool = True):
 
     from .api.app import api_routes, http_exception_handler, probe_routes
     from .execution_api import execution_routes
+    from .web.api_docs import docs_routes
     from .web.ui import web_routes
 
     # The UI's catch-all route (client-side paths -> index.html) must stay last.
     if api:
         routes = [Mount("/execution", routes=execution_routes(services)), *agent_api(services),
-                  *api_routes(services), *web_routes()]
+                  *api_routes(services), *docs_routes(), *web_routes()]
     else:
         routes = probe_routes(services)
     middleware = []

@@ -177,6 +177,7 @@ class AgentProcess:
         self.log_path = cluster.root / f"agent-{name}.log"
         self.queues, self.concurrency = queues, concurrency
         self.proc: subprocess.Popen | None = None
+        self.env: dict | None = None  # the agent's environment when not the cluster's
 
     @property
     def server_url(self) -> str:
@@ -193,7 +194,7 @@ class AgentProcess:
     def start(self, token: str | None = None) -> "AgentProcess":
         log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(self.command(token=token), stdout=log, stderr=subprocess.STDOUT,
-                                     env=self.cluster.agent_env, start_new_session=True)
+                                     env=self.env or self.cluster.agent_env, start_new_session=True)
         return self
 
     def output(self) -> str:
@@ -256,8 +257,9 @@ class Cluster:
         with self.engine.connect() as conn:
             return conn.execute(text(query), params).all()
 
-    def add_agent(self, name: str, host, queues: str, concurrency: int = 4) -> AgentProcess:
+    def add_agent(self, name: str, host, queues: str, concurrency: int = 4, env: dict | None = None) -> AgentProcess:
         agent = AgentProcess(self, name, host, queues=queues, concurrency=concurrency)
+        agent.env = env
         self.agents.append(agent)
         return agent.start(enroll(self, name, queues))
 

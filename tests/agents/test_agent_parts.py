@@ -101,3 +101,90 @@ def test_an_insecure_agents_tries_fetch_no_secret_over_plain_http_off_loopback(m
         assert refused.value.status == 403 and "--insecure" in str(refused.value)
     with pytest.raises(OSError):  # on loopback it is asked for (nothing listens on port 9 here)
         ExecutionClient("http://127.0.0.1:9/execution", "token", connect_patience=0).request("GET", "variables/key")
+
+
+def test_the_publisher_tars_the_folder_only_when_it_changed_and_stores_each_bundle_once(tmp_path, monkeypatch):
+    from sqlalchemy import create_engine, func, select
+
+    from leoflow.store.tables import dag_bundle, metadata
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'db.sqlite'}")
+    metadata.create_all(engine, tables=[dag_bundle])
+    dags = _folder(tmp_path)
+    built = []
+    real_build = bundles.build
+    monkeypatch.setattr(bundles, "build", lambda folder: built.append(folder) or real_build(folder))
+    monkeypatch.setattr(bundles, "SIGNATURE_TTL", 0.0)  # look at the folder on every call
+    publisher = bundles.Publisher(engine, dags)
+    first = publisher.current()
+    with engine.begin() as conn:  # inside a caller's transaction (a run being made), as run creation does
+        assert publisher.current(conn) == first
+    assert publisher.current() == first and len(built) == 1  # unchanged: looked at, not tarred again
+    (dags / "helpers" / "x.py").write_text("X = 22\n")
+    with engine.begin() as conn:
+        second = publisher.current(conn)
+    assert second != first and len(built) == 2
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(dag_bundle)).scalar() == 2
+        assert bundles.bundle_bytes(conn, first) == real_build_of(tmp_path, first, conn)
+        assert bundles.bundle_bytes(conn, "../" + first) is None and bundles.bundle_bytes(conn, "0" * 64) is None
+
+
+def real_build_of(tmp_path, sha, conn):
+    """The stored bytes of `sha`, checked against their hash."""
+    from leoflow.store import agents as store
+
+    data = bytes(store.get_bundle(conn, sha))
+    assert hashlib.sha256(data).hexdigest() == sha
+    return data
+
+
+def test_backoff_waits_grow_with_jitter_and_never_come_close_to_nothing():
+    from leoflow.agents.client import Backoff
+
+    backoff = Backoff(0.5, 30.0)
+    waits = [backoff.next() for _ in range(12)]
+    assert 0.25 <= waits[0] <= 0.5 and all(w >= 0.25 for w in waits)
+    assert all(15.0 <= w <= 30.0 for w in waits[7:])  # capped, still jittered
+    assert len({round(w, 6) for w in waits[7:]}) > 1
+    backoff.reset()
+    assert backoff.next() <= 0.5
+
+
+def test_502_503_504_mean_briefly_unavailable_other_5xx_a_failure(tmp_path):
+    """Behind a load balancer a replica that is gone answers 502/503/504: retried like a refused
+    connection (nothing that could judge the agent is at work), not counted as the link being cut."""
+    import http.server
+    import threading
+
+    from leoflow.agents.client import AgentClient, Unreachable
+
+    statuses = iter([502, 503, 504, 500, 200])
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802
+            self.rfile.read(int(self.headers.get("content-length") or 0))
+            status = next(statuses)
+            body = b'{"state": "active"}' if status == 200 else b"<html>Bad Gateway</html>"
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        client = AgentClient(f"http://127.0.0.1:{server.server_address[1]}", credential="lfa_x")
+        for status in (502, 503, 504):
+            with pytest.raises(Unreachable) as caught:
+                client.request("POST", "/heartbeat", {"free_slots": 0})
+            assert caught.value.down and "briefly unavailable" in str(caught.value) and str(status) in str(caught.value)
+        with pytest.raises(Unreachable) as caught:
+            client.request("POST", "/heartbeat", {"free_slots": 0})
+        assert not caught.value.down and "500" in str(caught.value)
+        assert client.request("POST", "/heartbeat", {"free_slots": 0}) == {"state": "active"}
+    finally:
+        server.shutdown()

@@ -75,3 +75,42 @@ def test_only_the_claimer_with_its_token_moves_a_job_and_a_lost_claim_goes_back(
         [taken] = store.take_exits(conn)
         assert (taken.id, taken.exit_code) == (again.id, 0)
         assert store.take_exits(conn) == []
+
+
+@pytest.mark.postgres
+def test_two_transactions_storing_the_same_bundle_both_commit():
+    """Two replicas making runs right after the DAG folder changed store the same new bundle at once:
+    neither transaction (nor the run it makes) fails on it."""
+    import threading
+
+    from sqlalchemy import create_engine, func, select
+
+    from leoflow.store import agents as store
+    from leoflow.store.tables import dag_bundle
+    from tests.services import postgres_database_url
+
+    with postgres_database_url() as url:
+        engine = create_engine(url)
+        dag_bundle.create(engine)
+        first = engine.connect()
+        tx = first.begin()
+        store.put_bundle(first, "a" * 64, b"tar")  # not committed yet
+        errors = []
+
+        def second():
+            try:
+                with engine.begin() as conn:
+                    store.put_bundle(conn, "a" * 64, b"tar")  # waits for the first, then skips the row
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        t = threading.Thread(target=second)
+        t.start()
+        t.join(1.0)
+        tx.commit()
+        t.join(10)
+        first.close()
+        assert not errors, errors
+        with engine.connect() as conn:
+            assert conn.execute(select(func.count()).select_from(dag_bundle)).scalar() == 1
+        engine.dispose()

@@ -120,7 +120,7 @@ def _start(tmp_path, site, dag_file: str, text: str, env: dict) -> Lite:
     dags.mkdir()
     (dags / dag_file).write_text(textwrap.dedent(text))
     (tmp_path / "home").mkdir()
-    # from source: the single executable does not read PYTHONPATH yet (issue 15's executable part)
+    # from source (tests/providers/test_from_executable.py runs a provider DAG from the executable)
     return Lite(tmp_path / "home", dags, command=[sys.executable, "-m", "leoflow"],
                 env={"PYTHONPATH": str(site), **env}).start()
 

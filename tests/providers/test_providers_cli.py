@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -88,3 +89,31 @@ def test_a_provider_whose_requirements_conflict_with_leoflows_is_refused(tmp_pat
     assert "apache-airflow-providers-leoflow-conflict 1.0.0 depends on sqlalchemy<2" in done.stderr
     assert f"(Leoflow's own, or the constraints file) sqlalchemy=={version('sqlalchemy')}" in done.stderr
     assert not (target / "airflow").exists()
+
+
+@pytest.mark.timeout(600)
+def test_install_into_the_running_venv_adds_only_what_is_missing(tmp_path):
+    """From source without --target: the venv Leoflow runs in gets the provider, beside Leoflow's own
+    libraries (seen as installed: not installed again)."""
+    import sysconfig
+
+    venv = tmp_path / "venv"
+    subprocess.run([sys._base_executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    site = Path(subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                               capture_output=True, text=True, check=True).stdout.strip())
+    # Leoflow and its libraries come from this checkout's venv, as if installed into the new one
+    app = Path(__file__).resolve().parents[2] / "app"
+    (site / "leoflow-parent.pth").write_text(f"{app}\n{sysconfig.get_paths()['purelib']}\n")
+    done = subprocess.run([str(python), "-m", "leoflow", "providers", "install", "sqlite", "-c", str(CONSTRAINTS)],
+                          capture_output=True, text=True, timeout=500)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"into {venv}" in done.stdout and "installed apache-airflow-providers-sqlite==" in done.stdout
+    assert (site / "airflow" / "providers" / "sqlite" / "hooks" / "sqlite.py").exists()
+    assert not (site / "airflow" / "__init__.py").exists()
+    # Leoflow's own libraries stay where they are, at their versions
+    assert not list(site.glob("sqlalchemy*")) and not list(site.glob("pydantic*"))
+    probe = subprocess.run([str(python), "-c", "from leoflow.sdk import importhook; importhook.install(); "
+                            "from airflow.providers.sqlite.hooks.sqlite import SqliteHook; print(SqliteHook.conn_type)"],
+                           capture_output=True, text=True, timeout=60)
+    assert probe.stdout.strip() == "sqlite", probe.stderr

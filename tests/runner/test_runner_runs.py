@@ -98,3 +98,68 @@ def test_a_try_outlives_its_first_token(tmp_path, forkserver, monkeypatch):
             slow()
         """)
     assert result.run_state == "success", result.tasks
+
+
+def test_return_values_arrive_with_the_state_and_a_callback_reads_its_own(tmp_path, forkserver):
+    """The runner sends a try's return value with its final state; a callback that pulls it first gets it
+    (sent at once), a big one is pushed on its own, and the downstream task reads all of them."""
+    result, engine = run(tmp_path, forkserver, "returns", """
+        from airflow.sdk import DAG, task
+
+        def check_own(context):
+            assert context["ti"].xcom_pull(task_ids="small_with_callback") == {"n": 1}
+
+        with DAG(dag_id="returns", schedule=None):
+            @task(on_success_callback=check_own)
+            def small_with_callback():
+                return {"n": 1}
+
+            @task
+            def big():
+                return "x" * 100_000
+
+            @task
+            def none():
+                return None
+
+            @task
+            def read(a, b, c):
+                assert a == {"n": 1} and len(b) == 100_000 and c is None, (a, len(b), c)
+
+            read(small_with_callback(), big(), none())
+        """)
+    assert result.run_state == "success", result.tasks
+    from leoflow.store.tables import xcom
+
+    with engine.connect() as conn:
+        keys = {(r.task_id, r.key) for r in conn.execute(select(xcom.c.task_id, xcom.c.key))}
+    assert {("small_with_callback", "return_value"), ("big", "return_value")} <= keys, keys
+    assert ("none", "return_value") not in keys  # None is not pushed, as in Airflow
+
+
+class _RecordingClient:
+    def __init__(self):
+        self.requests = []
+
+    def request(self, method, path, body=None, params=None):
+        self.requests.append((method, path, body))
+        return {"value": body}
+
+
+def test_the_own_return_value_waits_for_the_report_unless_read_first():
+    from leoflow.runner.run import HttpComms
+
+    client = _RecordingClient()
+    comms = HttpComms(client, own=("d", "r", "t", -1))
+    comms.set_xcom("d", "r", "t", "return_value", [1, 2])
+    comms.set_xcom("d", "r", "t", "other", 3)  # any other key goes at once
+    assert [p for _, p, _ in client.requests] == ["xcoms/d/r/t/other"]
+    assert comms.take_return_value() == [[1, 2]] and comms.take_return_value() == []
+
+    comms.set_xcom("d", "r", "t", "return_value", "v")
+    comms.get_xcom("d", "r", "t", "return_value")  # the try reads what it wrote: sent first
+    assert client.requests[-2:] == [("POST", "xcoms/d/r/t/return_value", "v"),
+                                    ("GET", "xcoms/d/r/t/return_value", None)]
+    assert comms.take_return_value() == []
+    comms.set_xcom("d", "r", "t", "return_value", [1], mapped_length=1)  # a mapped upstream: at once
+    assert client.requests[-1][:2] == ("POST", "xcoms/d/r/t/return_value")

@@ -64,3 +64,39 @@ def test_function_names_do_not_clash_with_the_runner_script():
     with DAG("v"):
         op = ExternalPythonOperator(task_id="f", python=sys.executable, python_callable=f, op_args=[1, 2])
     assert op.execute({}) == [1, 2]
+
+
+def where(x):
+    import sys as inner_sys
+
+    return [x, inner_sys.executable, inner_sys.prefix]
+
+
+@pytest.mark.timeout(180)
+def test_virtualenv_is_made_with_the_python_given_and_a_missing_one_is_named(tmp_path):
+    with DAG("v"):
+        op = PythonVirtualenvOperator(task_id="venv", python_callable=where, op_args=[3], python=sys.executable,
+                                      venv_cache_path=str(tmp_path), system_site_packages=False)
+        missing = PythonVirtualenvOperator(task_id="missing", python_callable=where, python="/nonexistent/python3")
+        version = PythonVirtualenvOperator(task_id="version", python_callable=where, python_version="2.1")
+    x, exe, prefix = op.execute({})
+    assert x == 3 and exe.startswith(str(tmp_path)) and prefix.startswith(str(tmp_path / "leoflow-venv-"))
+    with pytest.raises(AirflowException, match=r"python='/nonexistent/python3': no such interpreter"):
+        missing.execute({})
+    with pytest.raises(AirflowException, match=r"python2.1 is not on PATH"):
+        version.execute({})
+
+
+def test_in_the_single_executable_a_python_on_path_makes_the_virtualenv_or_the_error_says_none(tmp_path, monkeypatch):
+    # sys.executable is Leoflow itself there: never used to make a virtualenv
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "leoflow"))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    monkeypatch.setenv("PATH", str(bin_dir))
+    with DAG("v"):
+        op = PythonVirtualenvOperator(task_id="venv", python_callable=where, op_args=[1])
+    with pytest.raises(AirflowException, match="no python3 or python on PATH.*python='/path/to/python'"):
+        op.execute({})
+    (bin_dir / "python3").symlink_to(sys.base_prefix + "/bin/python3")
+    assert op._interpreter() == str(bin_dir / "python3")

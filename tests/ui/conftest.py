@@ -12,6 +12,18 @@ from tests.e2e.lite_process import Lite
 from tests.reference import ROOT
 from tests.web.conftest import fetch_ui_assets
 
+
+def fetch_swagger_ui() -> None:
+    import sys
+
+    sys.path.insert(0, str(ROOT / "build"))
+    try:
+        from fetch_swagger_ui import fetch
+    finally:
+        sys.path.pop(0)
+    fetch()
+
+
 CHROMIUM = os.environ.get("LEOFLOW_TEST_CHROMIUM", "/usr/bin/chromium")
 
 
@@ -28,6 +40,7 @@ def chromium() -> str:
 @pytest.fixture(scope="session")
 def ui_lite(tmp_path_factory):
     fetch_ui_assets()
+    fetch_swagger_ui()  # the REST API browser at /docs (test_api_reference.py)
     tmp = tmp_path_factory.mktemp("ui")
     home, dags = tmp / "home", tmp / "dags"
     home.mkdir()

@@ -105,6 +105,13 @@ class AgentRoutes:
         self.engine = services.engine
         self.settings = services.settings
         wakeup.SIGNAL.listen(services.bus)
+        from ..executors.router import parse_executor_setting
+
+        if "agent" in parse_executor_setting(services.settings.executor):
+            from .bundles import publish_for_runs
+
+            # Runs this replica makes (a trigger through its API) record the bundle their tries will run.
+            publish_for_runs(services.engine, services.settings.dags_folder)
 
     # --- plumbing ----------------------------------------------------------------------------------
 
@@ -290,17 +297,17 @@ class AgentRoutes:
         return {"state": state, "cancel": cancel, **self._timing()}
 
     def bundle(self, request: Request, _body: dict, _agent) -> Response:
-        from .bundles import SHA256
+        from .bundles import SHA256, bundle_bytes
 
         sha = request.path_params["sha256"]
         if not SHA256.match(sha):
             raise Refused(422, [{"loc": ["path", "sha256"], "msg": "must be 64 lowercase hex digits",
                                  "input": sha[:80]}])
         with self.engine.connect() as conn:
-            data = store.get_bundle(conn, sha)
+            data = bundle_bytes(conn, sha)
         if data is None:
             raise Refused(404, f"no DAG bundle {sha}")
-        return Response(bytes(data), media_type="application/x-tar", headers={"X-Bundle-Sha256": sha})
+        return Response(data, media_type="application/x-tar", headers={"X-Bundle-Sha256": sha})
 
     def routes(self) -> list[Route]:
         return [

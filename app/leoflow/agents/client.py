@@ -15,11 +15,13 @@ import threading
 import urllib.parse
 
 PREFIX = "/agent/v1"
+BRIEFLY_UNAVAILABLE = (502, 503, 504)  # bad gateway, service unavailable, gateway timeout
 
 
 class Unreachable(Exception):
     """The server did not answer (refused, cut off, timed out) or answered 5xx. `down`: nothing listens
-    at its address (connection refused): it is stopped or restarting, not cut off from this agent."""
+    at its address (connection refused), or what does answers 502/503/504: it is stopped, restarting or
+    without its database, not cut off from this agent."""
 
     def __init__(self, message: str, *, down: bool = False, tls: bool = False):
         super().__init__(message)
@@ -56,14 +58,16 @@ def tls_context(ca_file: str | None) -> ssl.SSLContext:
 
 
 class Backoff:
-    """Waits that grow 0.5 s -> 30 s with full jitter, so many agents do not return all at once."""
+    """Waits that double from `first` up to `cap`, each drawn between half and all of that (jitter), so
+    many agents do not return all at once and no wait is ever close to nothing (a retry loop never spins)."""
 
     def __init__(self, first: float = 0.5, cap: float = 30.0):
         self.first, self.cap, self.attempt = first, cap, 0
 
     def next(self) -> float:
         self.attempt += 1
-        return random.uniform(0, min(self.cap, self.first * 2 ** min(self.attempt, 10)))
+        ceiling = min(self.cap, self.first * 2 ** min(self.attempt - 1, 16))
+        return random.uniform(ceiling / 2, ceiling)
 
     def reset(self) -> None:
         self.attempt = 0
@@ -130,6 +134,10 @@ class AgentClient:
             dropped = self.https and fresh and isinstance(exc, (http.client.RemoteDisconnected, ConnectionResetError))
             raise Unreachable(f"{self.server}: {type(exc).__name__}: {exc}",
                               down=isinstance(exc, ConnectionRefusedError), tls=dropped) from exc
+        if resp.status in BRIEFLY_UNAVAILABLE:
+            # A load balancer with no replica behind it, or a replica without its database: nothing that could
+            # judge this agent a zombie is at work either. Retried with backoff, like a refused connection.
+            raise Unreachable(f"{self.server} is briefly unavailable (answered {resp.status})", down=True)
         if resp.status >= 500:
             raise Unreachable(f"{self.server} answered {resp.status}")
         if resp.status >= 400:

@@ -17,7 +17,8 @@ import time
 from ..store import agents as store, tis
 from ..store.types import utcnow
 from . import wakeup
-from .bundles import BundleTooBig, Publisher
+from . import bundles
+from .bundles import BundleTooBig
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,8 @@ class AgentExecutor:
         self.services = services
         self.engine = services.engine
         self.settings = services.settings
-        self.publisher = Publisher(services.engine, services.settings.dags_folder)
+        # New runs in this process record the DAG folder's bundle; their tries run it (bundle_version).
+        self.publisher = bundles.publish_for_runs(services.engine, services.settings.dags_folder)
         self.on_event = lambda: None
         self.problem = None
         self._lock = threading.Lock()
@@ -43,6 +45,7 @@ class AgentExecutor:
         self._last_sweep = float("-inf")
         self._last_forget = time.monotonic()
         self._started = time.monotonic()
+        self._swept_at = self._started  # the last sweep that reached the database
 
     @staticmethod
     def job_id(ti_id: str, try_number: int, attempt: str | None = None) -> str:
@@ -65,13 +68,27 @@ class AgentExecutor:
     def running(self) -> list[dict]:
         return []  # see the module's docstring: agents' tries are not this process's to wait for or end
 
-    def submit(self, workload: dict, attempt: str | None = None) -> None:
-        ti = workload["ti"]
+    def bundle_version(self, conn, ti) -> str | None:
+        """The bundle the try's run runs with: recorded at the run's creation, or else now (the folder as it
+        is), for all its later tries too. None when the folder cannot be published."""
+        sha = bundles.run_bundle(conn, ti.dag_id, ti.run_id)  # one read by the run's unique key: not cached,
+        if sha is not None:  # a clear "on the latest version" resets it
+            return sha
         try:
-            sha = self.publisher.current()
+            return bundles.record_run_bundle(conn, ti.dag_id, ti.run_id, self.publisher.current(conn))
         except (BundleTooBig, OSError) as exc:
             log.error("Cannot publish the DAG bundle: %s", exc)
-            sha = None
+            return None
+
+    def submit(self, workload: dict, attempt: str | None = None) -> None:
+        ti = workload["ti"]
+        sha = (workload.get("bundle_info") or {}).get("version")
+        if not (isinstance(sha, str) and bundles.SHA256.match(sha)):
+            try:  # a workload made without its run's bundle: the folder as it is now
+                sha = self.publisher.current()
+            except (BundleTooBig, OSError) as exc:
+                log.error("Cannot publish the DAG bundle: %s", exc)
+                sha = None
         if sha:
             workload = {**workload, "bundle_info": {**workload.get("bundle_info", {}), "version": sha}}
         job = self.job_id(ti["id"], ti["try_number"], attempt)
@@ -104,6 +121,11 @@ class AgentExecutor:
             return
         self._last_sweep = time.monotonic()
         limit = self.settings.zombie_threshold
+        poll = float(getattr(self.settings, "scheduler_poll_interval", 1.0) or 1.0)
+        if self._last_sweep - self._swept_at > max(5.0, limit / 2, 3 * poll):
+            # The database was away (or this scheduler stalled): agents' heartbeats were answered 503 and
+            # could not be recorded meanwhile, so they get a zombie threshold from now, as after a start.
+            self._started = self._last_sweep
         # Agents get a zombie threshold from this process's start to be heard from: when every server was
         # down (a restart) none could reach one, and their tries still run.
         judging = time.monotonic() - self._started > limit
@@ -120,6 +142,7 @@ class AgentExecutor:
             if time.monotonic() - self._last_forget > 600:
                 store.forget_recorded(conn, utcnow() - RECORDED_KEEP)
                 self._last_forget = time.monotonic()
+        self._swept_at = time.monotonic()
         if requeued:
             log.info("%d claim(s) were not acknowledged in time: back on the queue", requeued)
             wakeup.work_arrived(self.services.bus)

@@ -19,6 +19,7 @@ import signal
 import socket
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -32,6 +33,8 @@ CREDENTIAL_FILE = "credential.json"
 CLAIM_WAIT = 25.0
 STOP_TERM_SECONDS = 5.0
 REPORT_PATIENCE = 15.0
+DRAIN_CHECK = 0.5  # how often a draining agent looks whether its tries and reports are done
+LOOPBACK = ("localhost", "127.0.0.1", "::1")
 
 
 class Fatal(Exception):
@@ -106,17 +109,43 @@ class _Job:
                                                                                  bundle_dir)
 
 
+def airflow_bundle_environment(folder: Path) -> dict[str, str]:
+    """Airflow's configuration for one try under Airflow's runner: its bundle's folder as the local
+    `dags-folder` bundle (so the DAG file and the helper modules beside it are found there)."""
+    from ..store.dags import BUNDLE
+
+    return {"AIRFLOW__CORE__DAGS_FOLDER": str(folder),
+            "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST": json.dumps([{
+                "name": BUNDLE, "classpath": "airflow.dag_processing.bundles.local.LocalDagBundle",
+                "kwargs": {"path": str(folder)}}])}
+
+
 def _runner_executor(forkserver, concurrency: int, settings, jobs: dict):
     """The local executor, pointed at each try's bundle folder instead of one DAG folder."""
     from ..executors.local import LocalExecutor
 
+    def owner(workload: dict) -> _Job:
+        return next(j for j in list(jobs.values()) if j.workload is workload)
+
     class BundleExecutor(LocalExecutor):
         name = "AgentRunner"
 
+        def __init__(self, *args):
+            super().__init__(*args)
+            if self.airflow is not None:  # LEOFLOW_TASK_RUNNER=airflow: Airflow's runner, one bundle per try
+                submit = self.airflow.submit
+
+                def submit_in_bundle(job_id: str, workload: dict) -> None:
+                    folder = owner(workload).bundle_dir
+                    # To Airflow the folder is a plain local bundle (its LocalDagBundle has no versions).
+                    plain = {**workload, "bundle_info": {**workload.get("bundle_info", {}), "version": None}}
+                    submit(job_id, plain, env=airflow_bundle_environment(folder))
+
+                self.airflow.submit = submit_in_bundle
+
         def _runner_job(self, workload: dict) -> dict:
             job = super()._runner_job(workload)
-            owner = next(j for j in list(jobs.values()) if j.workload is workload)
-            job["fileloc"] = str(owner.bundle_dir / workload["dag_rel_path"])
+            job["fileloc"] = str(owner(workload).bundle_dir / workload["dag_rel_path"])
             return job
 
     return BundleExecutor(forkserver, concurrency, settings)
@@ -124,7 +153,8 @@ def _runner_executor(forkserver, concurrency: int, settings, jobs: dict):
 
 class Agent:
     def __init__(self, *, server: str, home: Path, credential: dict, concurrency: int, ca_file: str | None,
-                 forkserver, client_cert: tuple[str, str] | None = None):
+                 forkserver, client_cert: tuple[str, str] | None = None, task_runner: str = "leoflow",
+                 airflow_python: str = ""):
         self.server, self.home, self.concurrency = server, home, concurrency
         self.name = credential["name"]
         self.client = AgentClient(server, ca_file=ca_file, credential=credential["credential"],
@@ -138,16 +168,18 @@ class Agent:
         self.stopped = threading.Event()
         self.fatal: str | None = None
         self.reports: list[dict] = []  # exits waiting to be delivered
+        self.abandoned = False  # stopping cut off past the zombie threshold: the reports are not delivered
         self.reports_wake = threading.Event()
         self.slot_freed = threading.Event()
         self.zombie_threshold = 30.0
         self.heartbeat_interval = 2.0
         self.last_contact = time.monotonic()
         settings = SimpleNamespace(
-            task_runner="leoflow", logs_folder=home / "logs", dags_folder=self.bundle_cache,
-            execution_api_url=f"{server}/execution", task_heartbeat_interval=5.0,
-            execution_api_ca_file=ca_file or "", execution_api_ca_pinned=False)
+            task_runner=task_runner, airflow_python=airflow_python, home=home, logs_folder=home / "logs",
+            dags_folder=self.bundle_cache, execution_api_url=f"{server}/execution", task_heartbeat_interval=5.0,
+            execution_api_ca_file=os.path.abspath(ca_file) if ca_file else "", execution_api_ca_pinned=False)
         settings.logs_folder.mkdir(parents=True, exist_ok=True)
+        self.bundle_cache.mkdir(parents=True, exist_ok=True)
         self.executor = _runner_executor(forkserver, concurrency, settings, self.jobs)
         self.executor.on_event = self._on_exit
         from ..executors.log_shipping import LogShipper
@@ -188,7 +220,7 @@ class Agent:
             self.reports_wake.wait(1.0)
             self.reports_wake.clear()
             self._collect_exits()
-            while self.reports:
+            while self.reports and not self.abandoned:
                 item = self.reports[0]
                 try:
                     self.client.request("POST", self.client.job_path(item["job_id"], "exit"),
@@ -196,7 +228,8 @@ class Agent:
                 except Unreachable as exc:
                     wait = backoff.next()
                     log.warning("Cannot deliver the exit of %s (%s); again in %.1f s", item["job_id"], exc, wait)
-                    time.sleep(wait)
+                    self.reports_wake.wait(wait)  # woken early when the agent stops
+                    self.reports_wake.clear()
                     continue
                 except Refused as exc:
                     log.warning("The exit of %s was refused: %s", item["job_id"], exc.detail)
@@ -390,14 +423,23 @@ class Agent:
             t.start()
         log.info("Agent %r serving %s with %d slot(s)", self.name, self.server, self.concurrency)
         while True:
-            self.draining.wait(1.0)
-            if self.draining.is_set():
-                with self.lock:
-                    idle = not self.jobs and self.starting == 0
-                if idle and not self.executor.running():
-                    # The last reports get delivered; told to stop at once, they get REPORT_PATIENCE s.
-                    if not self.reports or (len(signals) > 1 and time.monotonic() - signals[1] > REPORT_PATIENCE):
-                        break
+            if not self.draining.wait(1.0):
+                continue
+            # Draining: the event stays set, so this looks again twice a second (waiting on it would spin).
+            time.sleep(DRAIN_CHECK)
+            with self.lock:
+                idle = not self.jobs and self.starting == 0
+            if idle and not self.executor.running():
+                # The last reports get delivered; told to stop at once, they get REPORT_PATIENCE s.
+                if not self.reports or (len(signals) > 1 and time.monotonic() - signals[1] > REPORT_PATIENCE):
+                    break
+                silent = time.monotonic() - self.last_contact
+                if silent > self.zombie_threshold + 2 * self.heartbeat_interval:
+                    # The server has ended these tries as zombies and would refuse their reports.
+                    log.warning("Stopping with %d undelivered report(s): cut off from the server for %.0f s, past "
+                                "the zombie threshold (%g s)", len(self.reports), silent, self.zombie_threshold)
+                    self.abandoned = True
+                    break
         self.executor.log_shipper.stop()
         self._collect_exits()
         self.stopped.set()
@@ -446,6 +488,18 @@ def run_agent(args) -> int:
 
         client_cert = (os.path.abspath(args.client_cert), os.path.abspath(args.client_key))
         os.environ[CLIENT_CERT_ENV], os.environ[CLIENT_KEY_ENV] = client_cert  # the tries present it too
+    task_runner = os.environ.get("LEOFLOW_TASK_RUNNER") or "leoflow"
+    airflow_python = os.environ.get("LEOFLOW_AIRFLOW_PYTHON", "")
+    if task_runner not in ("leoflow", "airflow"):
+        raise SystemExit(f"leoflow agent: LEOFLOW_TASK_RUNNER must be leoflow or airflow, got {task_runner!r}")
+    if task_runner == "airflow":
+        from ..runner.airflow_runner import check_interpreter
+
+        if server.startswith("http://") and urllib.parse.urlsplit(server).hostname not in LOOPBACK:
+            # Airflow's runner would fetch Connections and Variables in clear (Leoflow's refuses to)
+            raise SystemExit("leoflow agent: LEOFLOW_TASK_RUNNER=airflow needs https:// to the server "
+                             "(--insecure is only for a server on this host's loopback)")
+        check_interpreter(airflow_python)  # a missing or wrong interpreter stops the start, saying so
     from .credentials import parse_queues
 
     queues, problem = parse_queues(args.queues or "")
@@ -460,5 +514,6 @@ def run_agent(args) -> int:
 
     forkserver = ForkServer.start()  # before the agent's threads: children fork from a clean process
     agent = Agent(server=server, home=home, credential=credential, concurrency=concurrency, ca_file=args.ca_file,
-                  forkserver=forkserver, client_cert=client_cert)
+                  forkserver=forkserver, client_cert=client_cert, task_runner=task_runner,
+                  airflow_python=airflow_python)
     return agent.run()

@@ -123,8 +123,10 @@ def queue_runs(conn, dag_id: str, run_ids, *, latest_version_id: str | None = No
     """Count the clear on each run; finished runs go back to `queued`, so the scheduler starts them again."""
     now = utcnow()
     of_runs = (dag_run.c.dag_id == dag_id) & dag_run.c.run_id.in_(list(run_ids))
-    conn.execute(update(dag_run).where(of_runs).values(clear_number=dag_run.c.clear_number + 1, queued_at=now,
-                                                       updated_at=now))
+    counted = dict(clear_number=dag_run.c.clear_number + 1, queued_at=now, updated_at=now)
+    if latest_version_id:  # and the latest DAG code: its next queued try records the bundle then current
+        counted["bundle_version"] = None
+    conn.execute(update(dag_run).where(of_runs).values(**counted))
     values = dict(state="queued", start_date=now, end_date=None, last_scheduling_decision=None)
     if latest_version_id:
         values["created_dag_version_id"] = latest_version_id

@@ -114,6 +114,17 @@ def mode_lines(services) -> str:
     return lines
 
 
+def install_requirements(settings) -> None:
+    """The DAG folder's requirements.txt (or LEOFLOW_REQUIREMENTS) into $LEOFLOW_HOME/site-packages, when
+    its content changed (before the fork server starts: its tasks then import what was installed)."""
+    from leoflow.providers.libraries import ensure_requirements, requirements_file
+
+    if requirements_file(settings.dags_folder) is not None:
+        from leoflow import userlibs
+
+        ensure_requirements(settings.dags_folder, userlibs.site_packages(inherited=True))
+
+
 def run_lite(args) -> int:
     started = time.monotonic()
     # Start-up is mostly imports, which make many objects and no garbage worth collecting: the cyclic
@@ -138,6 +149,7 @@ def run_lite(args) -> int:
     lock = hold_home_lock(settings.home)  # held for the life of the process
     check_port(settings.host, settings.port)
 
+    install_requirements(settings)
     # Fork the task server first: before any thread or database connection exists. It holds the home's
     # lock too, until it has ended every task (hold_home_lock).
     forkserver = ForkServer.start(keep_fds=(lock.fileno(),))

@@ -99,10 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None, platform: str | None = None) -> int:
     """`platform` stands for sys.platform (tests pass another)."""
     argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] not in (["version"], ["_prune-cache"]):
+        from leoflow import userlibs  # PYTHONPATH and $LEOFLOW_HOME/site-packages (ADR 24)
+
+        userlibs.activate(inherited=argv[0].startswith("_") or argv[0] == "execute-workload")
     if argv[:1] == ["_fork-server"]:  # internal: lite replacing a fork server that died (executors/forkserver.py)
         from leoflow.executors.forkserver import serve_inherited
 
         return serve_inherited(int(argv[1]))
+    if argv[:1] == ["_pip"]:  # internal: the single executable's bundled pip (providers/install.py)
+        from pip._internal.cli.main import main as pip_main
+
+        return pip_main(argv[1:])
     if argv[:1] == ["_prune-cache"]:  # internal: the single executable just unpacked a new build (ADR 28)
         from .unpack_cache import main as prune_main
 
@@ -113,6 +121,10 @@ def main(argv: list[str] | None = None, platform: str | None = None) -> int:
         return execute_workload(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
+    if getattr(args, "home", None):
+        from leoflow import userlibs
+
+        userlibs.activate(args.home)
     from . import context
     from .context import UsageError
 
@@ -205,6 +217,10 @@ def _dispatch(parser, args, platform: str | None = None) -> int:
         from . import providers
 
         return providers.run(args, parser)
+    if cmd == "pip":
+        from . import providers
+
+        return providers.pip(args)
     if cmd == "agents":
         from . import agents
 

@@ -132,6 +132,9 @@ def run_server(args) -> int:
     forkserver = None
     if components & {"scheduler", "dag-processor", "triggerer"}:
         from ..executors.forkserver import ForkServer
+        from .lite import install_requirements
+
+        install_requirements(settings)  # the DAG folder's requirements.txt, into the home (ADR 24)
 
         forkserver = ForkServer.start()  # before any thread or database connection exists
 

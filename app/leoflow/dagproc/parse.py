@@ -39,6 +39,10 @@ def parse_file(path: str, reader=None, memory_limit_mib: int = 0) -> ParseResult
         return ParseResult(path, dags=serialized)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt in a DAG file are import errors too
         error = format_import_error(path, exc)
+        if isinstance(exc, ModuleNotFoundError):  # a library the requirements file failed to install?
+            from leoflow.providers.libraries import import_error_note
+
+            error += import_error_note(exc)
         if memory_limit_mib and out_of_memory(exc):
             error += memory_limit_message(path, memory_limit_mib) + "\n"
         return ParseResult(path, error=error)

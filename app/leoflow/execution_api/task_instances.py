@@ -109,6 +109,7 @@ def update_state(call, task_instance_id):
             metrics.try_finished(state, ti.start_date, end)
         if rendered is not None:
             store_rendered_fields(conn, ti, rendered)
+        _store_return_value(conn, ti, body)
         if state == "failed":
             _stop_remaining_if_fail_fast(conn, ti)
         if state == "success":  # outlets become asset events
@@ -121,12 +122,20 @@ def update_state(call, task_instance_id):
     return no_content()
 
 
+def _store_return_value(conn, ti, body) -> None:
+    """Leoflow's runner sends the try's return value with its final state rather than by POST .../xcoms:
+    stored here as that POST stores it, in the state's transaction."""
+    if "return_value" in body:
+        xcoms.set(conn, ti.dag_id, ti.run_id, ti.task_id, "return_value", body["return_value"], ti.map_index)
+
+
 def _update_waiting(call, task_instance_id, body, rendered):
     with call.engine.begin() as conn:
         ti = running_ti(conn, task_instance_id, call.claims)
         state = update_waiting_state(conn, ti, body)
         if rendered is not None:
             store_rendered_fields(conn, ti, rendered)
+        _store_return_value(conn, ti, body)
         audit.record(conn, state, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
                      map_index=ti.map_index, try_number=ti.try_number)
     call.notify_scheduler(f"ti_{state}", dag_id=ti.dag_id, run_id=ti.run_id)

@@ -34,14 +34,16 @@ def dag_rel_path(fileloc: str, dags_folder) -> str:
     return rel
 
 
-def execute_task(ti, fileloc: str, *, dags_folder, token_secret: str) -> dict:
+def execute_task(ti, fileloc: str, *, dags_folder, token_secret: str, bundle_version: str | None = None) -> dict:
     """The `ExecuteTask` document for a task instance row that was just queued (its new try).
 
-    Its token is a `workload` token: it only starts the try, which then gets its execution token."""
+    Its token is a `workload` token: it only starts the try, which then gets its execution token.
+    `bundle_version`: for an executor whose workers fetch the DAG code (agents), the sha256 of the
+    bundle the try's run records (agents/bundles.py); None where the worker reads the DAG folder."""
     return {
         "token": tokens.issue(token_secret, ti.id, scope=tokens.WORKLOAD, try_number=ti.try_number),
         "dag_rel_path": dag_rel_path(fileloc, dags_folder),
-        "bundle_info": {"name": BUNDLE, "version": None},
+        "bundle_info": {"name": BUNDLE, "version": bundle_version},
         "log_path": log_relative_path(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number),
         "ti": {
             "id": ti.id,

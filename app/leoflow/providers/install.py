@@ -75,28 +75,44 @@ def parse_request(text: str) -> Requirement:
     return requirement
 
 
+def bundled() -> dict[str, str]:
+    """The single executable's own distributions (name -> version), written by build/leoflow.spec: most
+    of them carry no metadata inside the build, so pip would not see them as installed. Empty from source."""
+    if not getattr(sys, "frozen", False):
+        return {}
+    try:
+        return json.loads((Path(sys._MEIPASS) / BUNDLED_FILE).read_text())
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+BUNDLED_FILE = "leoflow_bundled.json"
+
+
 def installed_version(distribution: str, path: list[str] | None = None) -> str | None:
     try:
         found = metadata.distribution(distribution) if path is None else next(
             iter(metadata.distributions(name=distribution, path=path)))
         return found.version
     except (metadata.PackageNotFoundError, StopIteration):
-        return None
+        return bundled().get(canonicalize_name(distribution))
 
 
-def own_pins() -> dict[str, str]:
-    """Every distribution installed beside Leoflow, at its version: what providers may not change."""
-    pins = {}
-    for dist in metadata.distributions():
+def own_pins(exclude: Path | None = None) -> dict[str, str]:
+    """Every distribution installed beside Leoflow, at its version: what providers may not change
+    (`exclude`: the folder being installed into, whose own contents may change)."""
+    pins = dict(bundled())
+    path = None if exclude is None else [p for p in sys.path if Path(p or ".").absolute() != exclude.absolute()]
+    for dist in metadata.distributions(**({} if path is None else {"path": path})):
         name = dist.metadata.get("Name")
         if name and not is_provider(name):
             pins.setdefault(canonicalize_name(name), dist.version)
     return pins
 
 
-def constraints_file(folder: Path, extra_constraints: Path | None) -> Path:
+def constraints_file(folder: Path, extra_constraints: Path | None, target: Path | None = None) -> Path:
     """Leoflow's own pins, then any given constraints file's lines for the other packages."""
-    pins = own_pins()
+    pins = own_pins(target)
     lines = [f"{name}=={version}" for name, version in sorted(pins.items())]
     if extra_constraints is not None:
         for line in extra_constraints.read_text().splitlines():
@@ -115,8 +131,22 @@ def constraints_file(folder: Path, extra_constraints: Path | None) -> Path:
     return path
 
 
+def pip_command() -> list[str]:
+    """pip for the interpreter Leoflow runs on: the venv's from source; in the single executable the pip
+    bundled in it, run by Leoflow itself (`leoflow _pip`: the embedded interpreter and its wheel tags)."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, "_pip"]
+    return [sys.executable, "-m", "pip"]
+
+
+def frozen_pip_options() -> list[str]:
+    """The single executable cannot build a source distribution (pip would run `sys.executable`, which
+    is Leoflow, as a Python): wheels only there."""
+    return ["--only-binary", ":all:"] if getattr(sys, "frozen", False) else []
+
+
 def _pip(args: list[str], log) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "pip", "--disable-pip-version-check", *args]
+    command = [*pip_command(), "--disable-pip-version-check", *args]
     log(f"$ pip {' '.join(args)}")
     try:
         return subprocess.run(command, capture_output=True, text=True, timeout=PIP_TIMEOUT)
@@ -153,7 +183,7 @@ def plan(requests: list[str], folder: Path, constraints: Path, target: Path | No
     where = [] if target is None else ["--target", str(target)]
     done = _pip(["install", "--dry-run", "--ignore-installed" if target else "--upgrade-strategy=only-if-needed",
                  "--report", str(report), "--find-links", str(stand_ins(folder / "stand-ins")),
-                 "-c", str(constraints), *where, *map(str, asked)], log)
+                 "-c", str(constraints), *frozen_pip_options(), *where, *map(str, asked)], log)
     if done.returncode != 0:
         raise InstallError(f"cannot install {', '.join(map(str, asked))} beside Leoflow:\n{_pip_error(done)}")
     result = Plan()
@@ -182,7 +212,11 @@ def _pip_error(done: subprocess.CompletedProcess) -> str:
         errors = [ln for ln in lines if ln.startswith("ERROR: Cannot install")]
         return "\n".join(errors[:1] + cause)[-3000:]
     errors = [ln for ln in lines if ln.startswith("ERROR")]
-    return "\n".join(errors or lines[-10:])[-3000:]
+    text = "\n".join(errors or lines[-10:])[-3000:]
+    if getattr(sys, "frozen", False) and "from versions: none" in text:
+        text += ("\n(the single executable installs wheels only, for its Python "
+                 f"{sys.version_info.major}.{sys.version_info.minor}: this package has none for it)")
+    return text
 
 
 def install(requests: list[str], target: Path | None = None, extra_constraints: Path | None = None,
@@ -190,11 +224,11 @@ def install(requests: list[str], target: Path | None = None, extra_constraints: 
     """Install `requests` (short names or requirement strings) into this environment or `target`."""
     with tempfile.TemporaryDirectory(prefix="leoflow-providers-") as tmp:
         folder = Path(tmp)
-        chosen = plan(requests, folder, constraints_file(folder, extra_constraints), target, log)
+        chosen = plan(requests, folder, constraints_file(folder, extra_constraints, target), target, log)
         where = [] if target is None else ["--target", str(target), "--upgrade"]
         pins = [*chosen.third_party, *(f"{n}=={v}" for n, v in chosen.providers.items())]
         if pins:  # resolved above: exactly these, nothing pip would add on its own
-            done = _pip(["install", "--no-deps", *where, *pins], log)
+            done = _pip(["install", "--no-deps", *frozen_pip_options(), *where, *pins], log)
             if done.returncode != 0:
                 raise InstallError(f"installing {', '.join(pins)} failed:\n{_pip_error(done)}")
     return chosen

@@ -83,6 +83,14 @@ def airflow_environment(settings) -> dict[str, str]:
         # Nothing here talks to a metadata database; Airflow's settings module still wants an address.
         "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'unused.db'}",
     })
+    # An Execution API over HTTPS with a private CA (an agent's --ca-file), and a client certificate the
+    # server asks for: Airflow's client reads them from [api] ssl_cert / client_ssl_cert / client_ssl_key.
+    ca_file = getattr(settings, "execution_api_ca_file", "")
+    if ca_file:
+        env["AIRFLOW__API__SSL_CERT"] = str(ca_file)
+    cert, key = os.environ.get("LEOFLOW_TLS_CLIENT_CERT"), os.environ.get("LEOFLOW_TLS_CLIENT_KEY")
+    if cert and key:
+        env["AIRFLOW__API__CLIENT_SSL_CERT"], env["AIRFLOW__API__CLIENT_SSL_KEY"] = cert, key
     plugins = default_folder()
     if plugins is not None:
         env["AIRFLOW__CORE__PLUGINS_FOLDER"] = str(plugins)
@@ -107,10 +115,14 @@ class AirflowTaskRunner:
     def add_listener(self, fn: Callable[[dict], None]) -> None:
         self._listeners.append(fn)
 
-    def submit(self, job_id: str, workload: dict) -> None:
+    def submit(self, job_id: str, workload: dict, env: dict[str, str] | None = None) -> None:
+        """`env`: Airflow settings for this try only, over the zygote's (an agent's per-try bundle folder)."""
         log_path = str(Path(self.settings.logs_folder) / workload["log_path"])
+        message = {"op": "run", "id": job_id, "workload": workload, "log": log_path}
+        if env:
+            message["env"] = env
         with self._lock:
-            proc = self._send({"op": "run", "id": job_id, "workload": workload, "log": log_path})
+            proc = self._send(message)
             self._held.setdefault(proc.pid, set()).add(job_id)
 
     def kill(self, job_id: str) -> None:

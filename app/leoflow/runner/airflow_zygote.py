@@ -10,7 +10,8 @@ Only the standard library and Airflow are used here. One JSON object per line:
   here → Leoflow   {"event": "ready"}, {"event": "started", "id": ..., "pid": ...},
                    {"event": "exited", "id": ..., "code": ...}
 The environment (Airflow's configuration: Execution API URL, DAG bundle, log folder) is set by
-Leoflow when it starts this process. Closing stdin ends it, and its tries with it.
+Leoflow when it starts this process; a run's optional "env" overrides it for that try alone (an
+agent's tries each have their bundle's folder). Closing stdin ends it, and its tries with it.
 """
 
 from __future__ import annotations
@@ -242,6 +243,7 @@ def serve() -> None:
                                 # the events pipe too: Leoflow must see the zygote's end when it ends
                                 for fd in (wake_r, wake_w, out_r, err_r, out.fileno(), *relays):
                                     os.close(fd)
+                                os.environ.update(msg.get("env") or {})  # this try's own settings, if any
                                 code = _try(msg["workload"], out_w, err_w)
                             finally:
                                 os._exit(code)

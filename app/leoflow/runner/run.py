@@ -6,7 +6,7 @@ machine: the Execution API's URL, the DAG file, the log folder, the heartbeat in
 1. PATCH .../run (queued → running) with the workload's token, and receive the run's context and the
    try's execution token.
 2. Load the DAG file, find the task, render and execute it.
-3. Push the return value as XCom, store the rendered fields.
+3. Push XComs; the return value and the rendered fields travel with the final state (one request less).
 4. PATCH .../state with success / skipped / up_for_retry / failed.
 Meanwhile a thread heart-beats; if the server says the try is no longer
 running (marked failed, cleared), the process ends itself.
@@ -81,13 +81,36 @@ def _query_value(value):
     return value
 
 
-class HttpComms:
-    """The SDK's view of the control plane (XCom, Variables, Connections) over the Execution API."""
+RETURN_KEY = "return_value"
+DEFERRED_RETURN_LIMIT = 64 * 1024  # bytes of JSON: a bigger return value is pushed on its own, as before
 
-    def __init__(self, client: ExecutionClient):
+
+class HttpComms:
+    """The SDK's view of the control plane (XCom, Variables, Connections) over the Execution API.
+
+    The try's own return value is kept until the final state report, which stores it in the state's
+    transaction (`return_value` in the body): a request and a commit less per task. A read of XComs
+    before that sends it first, so the try always reads what it wrote."""
+
+    def __init__(self, client: ExecutionClient, own: tuple | None = None):
         self.client = client
+        self.own = own  # (dag_id, run_id, task_id, map_index) of the try
+        self._pending: list = []  # [encoded return value] while it waits for the report
+
+    def flush(self) -> None:
+        if self._pending:
+            dag_id, run_id, task_id, map_index = self.own
+            value = self._pending.pop()
+            self.client.request("POST", _xcom_path(dag_id, run_id, task_id, RETURN_KEY), body=value,
+                                params={"map_index": map_index})
+
+    def take_return_value(self) -> list:
+        """[the encoded return value] for the final report, or [] when there is none waiting."""
+        pending, self._pending = self._pending, []
+        return pending
 
     def get_xcom(self, dag_id, run_id, task_id, key, map_index=-1, include_prior_dates=False):
+        self.flush()
         params = {"map_index": map_index}
         if include_prior_dates:
             params["include_prior_dates"] = "true"
@@ -100,6 +123,15 @@ class HttpComms:
         return True, _decode(body["value"])
 
     def set_xcom(self, dag_id, run_id, task_id, key, value, map_index=-1, mapped_length=None):
+        if key == RETURN_KEY and mapped_length is None and (dag_id, run_id, task_id, map_index) == self.own:
+            import json
+
+            encoded = _encode(value)
+            if len(json.dumps(encoded)) <= DEFERRED_RETURN_LIMIT:
+                self._pending = [encoded]
+                return
+        if key == RETURN_KEY and (dag_id, run_id, task_id, map_index) == self.own:
+            self._pending = []  # this push replaces a waiting one
         params = {"map_index": map_index}
         if mapped_length is not None:
             params["mapped_length"] = mapped_length
@@ -107,10 +139,12 @@ class HttpComms:
 
     def get_xcom_sequence(self, dag_id, run_id, task_id, key):
         """Every map index's value, in map-index order ([] when there is none)."""
+        self.flush()
         return _decode(self.client.request("GET", f"{_xcom_path(dag_id, run_id, task_id, key)}/slice") or [])
 
     def get_json(self, path, params=None):
         """A GET for the context's readers (asset events, counts of other DAGs' runs); None when 404."""
+        self.flush()
         try:
             return self.client.request("GET", path, params={k: _query_value(v) for k, v in (params or {}).items()
                                                            if v is not None})
@@ -214,11 +248,15 @@ def _run(job: dict) -> int:
     import _thread
 
     _thread.start_new_thread(heartbeat.run, ())
+    w = job["workload"]["ti"]
+    comms = HttpComms(client, own=(w["dag_id"], w["run_id"], w["task_id"], w.get("map_index", -1)))
     report = {"state": "failed"}
     try:
-        report = _execute(job, ctx, client)
+        report = _execute(job, ctx, client, comms)
     finally:
         heartbeat.stopped.set()
+        for value in comms.take_return_value():  # stored with the state, in its transaction
+            report = {**report, "return_value": value}
         try:
             client.request("PATCH", f"task-instances/{ti_id}/state", body={**report, "end_date": _utcnow()})
         except ApiError as err:
@@ -227,7 +265,7 @@ def _run(job: dict) -> int:
     return 0
 
 
-def _execute(job: dict, ctx: dict, client: ExecutionClient) -> dict:
+def _execute(job: dict, ctx: dict, client: ExecutionClient, comms: HttpComms) -> dict:
     """Load, run and classify one try; returns the body of the final state report."""
     from leoflow.sdk import runtime
 
@@ -240,7 +278,6 @@ def _execute(job: dict, ctx: dict, client: ExecutionClient) -> dict:
     map_index = w.get("map_index", -1)
     ti = {"id": w["id"], "dag_id": w["dag_id"], "task_id": w["task_id"], "run_id": w["run_id"],
           "try_number": w["try_number"], "map_index": map_index, "max_tries": ctx["max_tries"]}
-    comms = HttpComms(client)
     runtime.set_comms(comms)
     retry_or_fail = "up_for_retry" if ctx.get("should_retry") else "failed"
     try:

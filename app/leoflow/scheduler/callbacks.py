@@ -103,6 +103,9 @@ def run_callback_child(payload: dict) -> int:
 
 
 if __name__ == "__main__":  # the fallback child: python -m leoflow.scheduler.callbacks PAYLOAD.json
+    from leoflow import userlibs
+
+    userlibs.activate(inherited=True)
     with open(sys.argv[1]) as f:
         data = json.load(f)
     os.unlink(sys.argv[1])

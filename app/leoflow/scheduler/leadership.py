@@ -26,6 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from ..config import hostname as config_hostname
+from ..store.engine import without_waiting_for_disk
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,10 @@ class LeaseLeader:
             self._renewed = time.monotonic()
             return True
         if row.holder_job_id == self.job_id or row.expired or row.holder_job_id is None:
+            if row.holder_job_id == self.job_id:
+                # A renewal only moves the expiry: lost in a Postgres crash, the lease just looks older, and
+                # every decision still checks the holder under the lock. A takeover waits for the disk.
+                without_waiting_for_disk(conn)
             conn.execute(text("UPDATE scheduler_lease SET holder_job_id = :me, holder_hostname = :host, "
                               "expires_at = now() + make_interval(secs => :ttl) WHERE name = :name"), params)
             self._renewed = time.monotonic()

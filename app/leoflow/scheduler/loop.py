@@ -26,6 +26,7 @@ from ..store.tables import dag, dag_run
 from ..store.types import utcnow
 from . import rules, timetables, try_log
 from ..store import reschedules
+from ..store.engine import without_waiting_for_disk
 from . import assets as asset_runs, waits
 from .callbacks import DagCallbacks
 from .leadership import NotLeader, SoleLeader
@@ -372,6 +373,9 @@ class Scheduler:
                 log.info("DAG run %s of %s finished: %s", run_id, dag_id, decision.run_state)
                 return decision.run_state
             runs.update_run(conn, dag_id, run_id, last_scheduling_decision=now)
+            # Nothing here is acted on outside this scheduler before the pass that queues a task commits
+            # (ordinarily, so it flushes this one): lost in a Postgres crash, the next pass decides it again.
+            without_waiting_for_disk(conn)
             return "running"
 
     def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime):
@@ -502,8 +506,10 @@ class Scheduler:
                 task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
                 key = (ti.dag_id, ti.run_id, ti.task_id)
                 task_run_active[key] = task_run_active.get(key, 0) + 1
+                # Workers that fetch the DAG code (agents) get the run's bundle; the others read the folder.
+                version = target.bundle_version(conn, ti) if hasattr(target, "bundle_version") else None
                 workloads.append((target, execute_task(ti, serialized["fileloc"], dags_folder=settings.dags_folder,
-                                                       token_secret=self.token_secret)))
+                                                       token_secret=self.token_secret, bundle_version=version)))
             # More may wait beyond the window or the free slots; those skipped for a full pool or run
             # become queueable when a task finishes, and that event makes this pass run again.
             self._queue_backlog = len(candidates) >= free * 4 or len(workloads) >= free

@@ -291,8 +291,20 @@ def waiting_reason(conn, ti_id: str, heard_since: dt.datetime) -> str | None:
 
 
 def put_bundle(conn, sha256: str, data: bytes) -> None:
-    if conn.execute(select(dag_bundle.c.sha256).where(dag_bundle.c.sha256 == sha256)).first() is None:
-        conn.execute(dag_bundle.insert().values(sha256=sha256, data=data, size=len(data), created_at=utcnow()))
+    """Store a bundle unless it is there; two replicas storing the same one at once both succeed (the
+    insert skips a row another transaction just wrote), so neither's run creation fails on it."""
+    if conn.execute(select(dag_bundle.c.sha256).where(dag_bundle.c.sha256 == sha256)).first() is not None:
+        return
+    values = dict(sha256=sha256, data=data, size=len(data), created_at=utcnow())
+    dialect = conn.dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        conn.execute(insert(dag_bundle).values(**values).on_conflict_do_nothing(index_elements=["sha256"]))
+    else:
+        conn.execute(dag_bundle.insert().values(**values))
 
 
 def get_bundle(conn, sha256: str) -> bytes | None:

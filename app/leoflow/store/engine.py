@@ -125,6 +125,18 @@ def _postgres_begin(conn) -> None:
         dbapi.autocommit = conn._reading
 
 
+def without_waiting_for_disk(conn) -> None:
+    """Let this transaction's commit return before its WAL is on disk (Postgres `synchronous_commit = off`
+    for this transaction only; nothing to do on SQLite, whose lite WAL mode never waits for the disk).
+
+    Only for writes that are derived or informative: a scheduling pass that merely marks tasks scheduled
+    (the next pass derives it again), shipped log lines. Postgres keeps its WAL in order, so the next
+    ordinary commit on any connection makes this one durable too; only a crash of Postgres itself in the
+    fraction of a second between them loses it, never a decision another part acts on (ADR 21)."""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+
+
 class _WriterTurns:
     """One writing transaction at a time inside this process, handed over at once.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.engine import Connection
@@ -58,6 +59,12 @@ def make_run_id(run_type: str, when: dt.datetime) -> str:
     return f"{run_type}__{when.isoformat()}"
 
 
+def _bundle_for_new_run(conn) -> str | None:
+    """The DAG bundle the run's tries will run (agents/bundles.py), where this process publishes one."""
+    bundles = sys.modules.get("leoflow.agents.bundles")  # not imported: nothing here publishes one
+    return bundles.for_new_run(conn) if bundles is not None else None
+
+
 def create_dag_run(
     conn: Connection,
     serialized: dict,
@@ -106,6 +113,7 @@ def create_dag_run(
         data_interval_start=data_interval[0] if data_interval else None,
         data_interval_end=data_interval[1] if data_interval else None,
         created_dag_version_id=dag_version_id,
+        bundle_version=_bundle_for_new_run(conn),
         clear_number=0,
         note=note,
         updated_at=now,

@@ -114,7 +114,8 @@ class PythonVirtualenvOperator(_BasePythonVenvOperator):
 
     def __init__(self, *, python_callable: Callable, requirements=None, python_version: str | None = None,
                  system_site_packages: bool = True, pip_install_options: list[str] | None = None,
-                 venv_cache_path=None, index_urls_from_connection_ids=None, **kwargs: Any) -> None:
+                 venv_cache_path=None, index_urls_from_connection_ids=None, python: str | None = None,
+                 **kwargs: Any) -> None:
         if python_version and str(python_version)[0] != str(sys.version_info.major) and kwargs.get("op_args"):
             raise AirflowException("Passing op_args or op_kwargs is not supported across different Python major versions")
         if isinstance(requirements, str):
@@ -124,17 +125,48 @@ class PythonVirtualenvOperator(_BasePythonVenvOperator):
         self.system_site_packages = system_site_packages
         self.pip_install_options = list(pip_install_options or [])
         self.venv_cache_path = venv_cache_path
+        # Leoflow's own: the interpreter that makes the virtualenv (a path or a name on PATH)
+        self.python = python
+
+    def _interpreter(self) -> str:
+        """What makes the virtualenv: `python=`, else `python<python_version>` on PATH, else the Python
+        Leoflow runs on; in the single executable (whose sys.executable is Leoflow itself) python3 or
+        python on PATH."""
+        import shutil
+
+        if self.python:
+            found = shutil.which(self.python)
+            if not found:
+                raise AirflowException(f"python={self.python!r}: no such interpreter (not a file, not on PATH)")
+            return found
+        if self.python_version:
+            name = f"python{self.python_version}"
+            found = shutil.which(name)
+            if not found:
+                raise AirflowException(f"python_version={self.python_version!r}: {name} is not on PATH; "
+                                       "install it or pass python='/path/to/python'")
+            return found
+        if not getattr(sys, "frozen", False):
+            return sys.executable
+        found = shutil.which("python3") or shutil.which("python")
+        if not found:
+            raise AirflowException(
+                "@task.virtualenv needs a Python to make the virtualenv with, and the single executable's own "
+                "is not one: no python3 or python on PATH. Install Python (with its venv module) or pass "
+                "python='/path/to/python' to the decorator")
+        return found
 
     def _python(self) -> str:
         reqs = [r for r in (self.requirements or []) if r.strip()]
         if self.serializer != "pickle" and self.serializer not in " ".join(reqs):
             reqs.append(self.serializer)
-        key = hashlib.sha1(repr((sorted(reqs), self.system_site_packages, self.python_version)).encode()).hexdigest()[:12]
+        interpreter = self._interpreter()
+        key = hashlib.sha1(repr((sorted(reqs), self.system_site_packages, self.python_version,
+                                 interpreter)).encode()).hexdigest()[:12]
         base = Path(self.venv_cache_path) if self.venv_cache_path else Path(tempfile.gettempdir())
         venv = base / f"leoflow-venv-{key}"
         python = venv / "bin" / "python"
         if not (venv / ".ready").exists():
-            interpreter = f"python{self.python_version}" if self.python_version else sys.executable
             args = [interpreter, "-m", "venv", str(venv)]
             if self.system_site_packages:
                 args.append("--system-site-packages")
