@@ -2,7 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+STAMP := $(VENV)/.installed  # everything: Leoflow, its test and build tools (make test, make binary)
+LITE_STAMP := $(VENV)/.installed-lite  # Leoflow and what it needs to run (make lite)
+PIP := $(BIN)/pip --disable-pip-version-check
+PORT ?=
 LEOFLOW_HOME ?= $(CURDIR)/.leoflow-home
 # The machine's Postgres (each test makes its own schema); Redis tests start their own redis-server.
 # Tests that need them skip when unavailable, unless CI requires them.
@@ -11,29 +14,44 @@ export LEOFLOW_TEST_POSTGRES_URL LEOFLOW_TEST_BINARY
 
 .PHONY: install lite test binary binary-smoke bench clean ui-assets bytecode image
 
-$(STAMP): pyproject.toml
+# Each step says what it does; pip shows what it downloads (the first run needs the package index).
+$(VENV)/.created:
+	@$(PYTHON) -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || \
+	  { echo "Leoflow needs Python >= 3.11 with its venv module (Debian: apt-get install python3-venv); give one with PYTHON=..." >&2; exit 1; }
+	@echo "==> Creating $(VENV) with $$($(PYTHON) --version)"
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,build]'
-	touch $(STAMP)
+	@echo "==> Upgrading pip in $(VENV)"
+	$(PIP) install --upgrade pip
+	touch $@
+
+$(LITE_STAMP): pyproject.toml $(VENV)/.created
+	@echo "==> Installing Leoflow and what lite needs to run"
+	$(PIP) install -e .
+	touch $@
+
+$(STAMP): pyproject.toml $(LITE_STAMP)
+	@echo "==> Installing the test and build tools (make test, make binary)"
+	$(PIP) install -e '.[test,build]'
+	touch $@
 
 install: $(STAMP)
 
 # Bytecode for Leoflow's own modules, as pip writes for an installed wheel: the editable install has
 # none, and where PYTHONDONTWRITEBYTECODE is set every start compiled them again (+65 ms to healthy).
 # Only changed files are compiled.
-bytecode: $(STAMP)
+bytecode: $(LITE_STAMP)
 	$(BIN)/python -m compileall -q app/leoflow >/dev/null
 
-lite: $(STAMP) ui-assets bytecode
-	LEOFLOW_HOME=$(LEOFLOW_HOME) $(BIN)/leoflow lite --dags-folder dags
+# PORT=8081 listens elsewhere than 8080.
+lite: $(LITE_STAMP) ui-assets bytecode
+	LEOFLOW_HOME=$(LEOFLOW_HOME) $(BIN)/leoflow lite --dags-folder dags$(if $(PORT), --port $(PORT))
 
 # The Airflow UI build (from the apache-airflow-core wheel) and the Monaco editor (from npm):
 # never committed, fetched once into embedded/ (a no-op when already there).
-ui-assets: $(STAMP)
-	$(BIN)/python build/fetch_airflow_core.py >/dev/null
-	$(BIN)/python build/fetch_monaco.py >/dev/null
-	$(BIN)/python build/fetch_swagger_ui.py >/dev/null
+ui-assets: $(LITE_STAMP)
+	@$(BIN)/python build/fetch_airflow_core.py >/dev/null
+	@$(BIN)/python build/fetch_monaco.py >/dev/null
+	@$(BIN)/python build/fetch_swagger_ui.py >/dev/null
 
 test: $(STAMP) ui-assets bytecode
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)

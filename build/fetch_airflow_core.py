@@ -23,6 +23,7 @@ def fetch() -> Path:
     stamp = TARGET / f".complete-{VERSION}"
     if stamp.exists():
         return TARGET
+    print(f"==> Fetching the Airflow {VERSION} UI build (apache-airflow-core from the package index, once)", file=sys.stderr, flush=True)
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--disable-pip-version-check",
                         "--only-binary", ":all:", "-d", tmp, f"apache-airflow-core=={VERSION}"], check=True)

@@ -12,6 +12,7 @@ import base64
 import hashlib
 import shutil
 import subprocess
+import sys
 import tarfile
 import tempfile
 from pathlib import Path
@@ -27,6 +28,7 @@ def fetch() -> Path:
     stamp = TARGET / f".complete-{VERSION}"
     if stamp.exists():
         return TARGET
+    print(f"==> Fetching the Monaco editor {VERSION} (from the npm registry, once)", file=sys.stderr, flush=True)
     if shutil.which("npm") is None:
         raise SystemExit("fetch_monaco: npm is needed to take monaco-editor from the npm registry "
                          "(apt-get install -y npm)")

@@ -1,4 +1,7 @@
-"""Settings: defaults < TOML file < AIRFLOW__SECTION__KEY < LEOFLOW_* < command-line flags.
+"""Settings: defaults < airflow.cfg < TOML file < AIRFLOW__SECTION__KEY < LEOFLOW_* < command-line flags.
+
+airflow.cfg is read only when AIRFLOW_CONFIG names it or AIRFLOW_HOME holds one, and only for the keys
+that have a Leoflow setting (`airflow_cfg_keys`); a value Leoflow cannot use there is ignored, not an error.
 
 Every piece of state (database, logs, secrets, admin password) lives under one
 home folder, so `--home DIR` gives a fully separate installation.
@@ -93,6 +96,12 @@ class Settings:
     kubernetes_dags: str = "bundle"
     kubernetes_service_account: str = ""  # the task pods' serviceAccountName; empty: the namespace's default
     kubernetes_automount_service_account_token: bool = False  # task pods get no API token unless asked
+    # The name the UI shows (Airflow's [api] instance_name); empty: "Leoflow Lite" in lite, "Leoflow" else.
+    instance_name: str = ""
+    # Which airflow.cfg was read, and its keys Leoflow used and ignored (for the start-up lines).
+    airflow_cfg_path: str = ""
+    airflow_cfg_used: tuple = ()
+    airflow_cfg_ignored: tuple = ()
     extra: dict = field(default_factory=dict)
 
     def stop_grace(self, mode: str) -> float:
@@ -251,7 +260,93 @@ _ENV = {
     "kubernetes_dags": ("LEOFLOW_KUBERNETES_DAGS", [], str),
     "kubernetes_service_account": ("LEOFLOW_KUBERNETES_SERVICE_ACCOUNT", [], str),
     "kubernetes_automount_service_account_token": ("LEOFLOW_KUBERNETES_AUTOMOUNT_SERVICE_ACCOUNT_TOKEN", [], bool),
+    "instance_name": ("LEOFLOW_INSTANCE_NAME", ["AIRFLOW__API__INSTANCE_NAME"], str),
 }
+
+
+def airflow_cfg_file() -> Path | None:
+    """AIRFLOW_CONFIG, else $AIRFLOW_HOME/airflow.cfg, when that file exists (never ~/airflow by default)."""
+    if os.environ.get("AIRFLOW_CONFIG"):
+        path = Path(os.environ["AIRFLOW_CONFIG"]).expanduser()
+    elif os.environ.get("AIRFLOW_HOME"):
+        path = Path(os.environ["AIRFLOW_HOME"]).expanduser() / "airflow.cfg"
+    else:
+        return None
+    return path if path.is_file() else None
+
+
+def airflow_cfg() -> dict:
+    """(section, key) -> value of the airflow.cfg `airflow_cfg_file` names ({} without one). Values are taken
+    as written except Airflow's `{AIRFLOW_HOME}` placeholder; a file that cannot be read counts as none."""
+    path = airflow_cfg_file()
+    if path is None:
+        return {}
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read(path, encoding="utf-8")
+    except (configparser.Error, OSError, UnicodeDecodeError):
+        return {}
+    home = os.environ.get("AIRFLOW_HOME") or str(path.parent)
+    return {(section.lower(), key.lower()): value.replace("{AIRFLOW_HOME}", home)
+            for section in parser.sections() for key, value in parser.items(section, raw=True)}
+
+
+def airflow_cfg_keys() -> dict:
+    """(section, key) of airflow.cfg -> the Settings name it sets (those with an AIRFLOW__SECTION__KEY)."""
+    keys = {}
+    for name, (_env, airflow_envs, _kind) in _ENV.items():
+        for var in airflow_envs:
+            if var.startswith("AIRFLOW__"):
+                section, _, key = var[len("AIRFLOW__"):].lower().partition("__")
+                keys.setdefault((section, key), name)
+    keys[("core", "sql_alchemy_conn")] = "database_url"  # where Airflow before 2.3 had it
+    keys[("core", "dags_are_paused_at_creation")] = "dags_are_paused_at_creation"
+    return keys
+
+
+# Airflow writes a fresh random key into every airflow.cfg it generates: taken as Leoflow's, it would no longer
+# read the secrets Leoflow stored with its own. `leoflow db import-airflow` reads [core] fernet_key as Airflow's.
+_NOT_FROM_AIRFLOW_CFG = ("fernet_key", "secret_key")
+
+
+def _from_airflow_cfg() -> tuple[dict, dict, str, list[str], list[str]]:
+    """(settings, extra settings, the file, keys used, keys ignored) from airflow.cfg."""
+    cfg = airflow_cfg()
+    if not cfg:
+        return {}, {}, "", [], []
+    known = airflow_cfg_keys()
+    values, extra, used, ignored = {}, {}, [], []
+    for (section, key), text in cfg.items():
+        name = known.get((section, key))
+        label = f"[{section}] {key}"
+        if name is None or not text.strip():
+            ignored.append(label)
+            continue
+        if name in _NOT_FROM_AIRFLOW_CFG:
+            ignored.append(f"{label} (Airflow's own secret: give Leoflow's as LEOFLOW_{name.upper()})")
+            continue
+        if name == "dags_are_paused_at_creation":
+            try:
+                extra[name] = _boolean(text)
+            except ValueError:
+                ignored.append(f"{label} (not true or false)")
+                continue
+        else:
+            kind = _ENV[name][2]
+            try:
+                value = _boolean(text) if kind is bool else kind(text)
+                if name == "executor":
+                    from .executors.router import parse_executor_setting
+
+                    value = ",".join(parse_executor_setting(value))
+            except (ValueError, SystemExit):
+                ignored.append(f"{label} ({text.strip()!r} is not a value Leoflow takes)")
+                continue
+            values[name] = value
+        used.append(label)
+    return values, extra, str(airflow_cfg_file()), used, ignored
 
 
 def _boolean(value) -> bool:
@@ -274,7 +369,9 @@ def config_file() -> Path:
 
 def load(**overrides) -> Settings:
     """Build the settings; `overrides` are command-line values (None = not given)."""
-    values: dict = {}
+    values, cfg_extra, cfg_path, cfg_used, cfg_ignored = _from_airflow_cfg()
+    values["airflow_cfg_path"], values["airflow_cfg_used"] = cfg_path, tuple(cfg_used)
+    values["airflow_cfg_ignored"] = tuple(cfg_ignored)
     path = config_file()
     if path.is_file():
         import tomllib  # only with a config file: most starts have none
@@ -282,7 +379,7 @@ def load(**overrides) -> Settings:
         with path.open("rb") as f:
             values.update(tomllib.load(f))
     known = {f.name for f in dataclasses.fields(Settings)}
-    extra = {k: values.pop(k) for k in list(values) if k not in known}
+    extra = {**cfg_extra, **{k: values.pop(k) for k in list(values) if k not in known}}
     for var in ("AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION", "LEOFLOW_DAGS_ARE_PAUSED_AT_CREATION"):
         if os.environ.get(var):  # the TOML key's variables (LEOFLOW_* wins); read from `extra` by lite
             text = os.environ[var].strip().lower()

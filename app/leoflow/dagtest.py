@@ -103,12 +103,14 @@ def _mentions(path: str, dag_id: str) -> bool:
         return False
 
 
-SEEDED_TABLES = ("variable", "connection", "slot_pool")
+# The home's settings, and its assets with their events: a task's `inlet_events` sees what earlier runs made
+# (the events' source runs are not copied; asset-triggered scheduling reads asset_dag_run_queue, which is not).
+SEEDED_TABLES = ("variable", "connection", "slot_pool", "asset", "asset_active", "asset_event")
 
 
 def copy_home_settings(source_url: str, engine) -> int:
-    """Copy the Variables, Connections and pools of the database at `source_url` into `engine`'s (rows as
-    stored: secrets stay encrypted with the same key); how many rows. A database not made yet gives none."""
+    """Copy the Variables, Connections, pools, assets and asset events of the database at `source_url` into
+    `engine`'s (rows as stored: secrets stay encrypted with the same key); how many rows. A database not made yet gives none."""
     from sqlalchemy import delete, inspect, select
 
     from .store import tables

@@ -46,3 +46,42 @@ def test_dags_test_streams_logs_uses_the_home_and_leaves_nothing(lite_cli, tmp_p
     assert isolated.returncode == 1 and '"run_state": "failed"' in isolated.stdout
     assert "KeyError" in isolated.stderr or "greeting" in isolated.stderr  # the variable is not there
     assert "Fernet" not in isolated.stderr and list(temp.iterdir()) == []
+
+
+EVENTS_DAG = '''
+from airflow.sdk import Asset, dag, task
+
+report = Asset(name="report", uri="s3://bucket/report")
+
+@dag(dag_id="reads_events", schedule=None)
+def reads_events():
+    @task(inlets=[report])
+    def look(*, inlet_events):
+        print("events seen:", [e.extra for e in inlet_events[report]])
+
+    look()
+
+reads_events()
+'''
+
+
+def test_dags_test_sees_the_homes_earlier_asset_events(lite_cli, tmp_path):
+    import datetime as dt
+
+    from leoflow.store import assets
+    from leoflow.store.tables import asset_event
+
+    cli = lite_cli
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "reads_events.py").write_text(EVENTS_DAG)
+    cli.ok("variables", "list")  # the home's database, made as any command makes it
+    with cli.engine.begin() as conn:  # an event an earlier run of the home recorded
+        asset_id = assets.ensure_asset(conn, "report", "s3://bucket/report")
+        conn.execute(asset_event.insert().values(asset_id=asset_id, extra={"rows": 3}, source_dag_id="producer",
+                                                 source_task_id="make", source_run_id="earlier",
+                                                 timestamp=dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)))
+    seen = cli.ok("dags", "test", "reads_events", "--dags-folder", str(folder)).splitlines()
+    assert any(line.startswith("[look] ") and line.endswith("INFO events seen: [{'rows': 3}]") for line in seen), seen
+    alone = cli.ok("dags", "test", "reads_events", "--dags-folder", str(folder), "--isolated").splitlines()
+    assert any(line.startswith("[look] ") and line.endswith("INFO events seen: []") for line in alone), alone

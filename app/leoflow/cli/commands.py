@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def add_parsers(sub, dags_sub, tasks_sub, db_sub) -> None:
-    from . import backfill, connections, dag_commands, misc, pools, task_commands, variables
+    from . import backfill, connections, dag_commands, import_airflow, misc, pools, task_commands, variables
 
     dag_commands.add_parsers(dags_sub)
     task_commands.add_parsers(tasks_sub)
@@ -13,3 +13,4 @@ def add_parsers(sub, dags_sub, tasks_sub, db_sub) -> None:
     connections.add_parser(sub)
     pools.add_parser(sub)
     misc.add_parsers(sub, db_sub)
+    import_airflow.add_parser(db_sub)

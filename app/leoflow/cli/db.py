@@ -14,7 +14,11 @@ def _engine(args):
     settings = config.load(home=args.home)
     check_home_writable(settings.home)
     check_database_reachable(settings.database_url)
-    return make_engine(settings.database_url), settings
+    engine = make_engine(settings.database_url)
+    from leoflow.services import refuse_airflow_database
+
+    refuse_airflow_database(engine, settings.database_url, settings)  # never migrated nor reset by Leoflow
+    return engine, settings
 
 
 def _shown(url: str) -> str:

@@ -98,6 +98,22 @@ def end_dead_jobs(engine) -> None:
                      .values(state="failed", end_date=utcnow()))
 
 
+def mode_lines(services) -> str:
+    """The banner's lines saying what this lite runs on: database, bus, executors, airflow.cfg."""
+    from .context import shown_url
+
+    s = services.settings
+    kind = getattr(services.bus, "kind", "")
+    bus = {"memory": "in-process (lite)", "redis": f"Redis {shown_url(s.redis_url or '')}"}.get(
+        kind, type(services.bus).__name__)
+    lines = f"  database: {shown_url(s.database_url)}\n  bus: {bus}\n  executor: {s.executor}\n"
+    if s.airflow_cfg_path:
+        used = ", ".join(s.airflow_cfg_used) or "none"
+        lines += (f"  airflow.cfg: {s.airflow_cfg_path} (used: {used}; ignored: {len(s.airflow_cfg_ignored)} keys "
+                  f"Leoflow has no setting for or cannot use)\n")
+    return lines
+
+
 def install_requirements(settings) -> None:
     """The DAG folder's requirements.txt (or LEOFLOW_REQUIREMENTS) into $LEOFLOW_HOME/site-packages, when
     its content changed (before the fork server starts: its tasks then import what was installed)."""
@@ -124,6 +140,9 @@ def run_lite(args) -> int:
 
         check_interpreter(settings.airflow_python)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.airflow_cfg_path:
+        log.info("Read %s: used %s; ignored %s", settings.airflow_cfg_path,
+                 ", ".join(settings.airflow_cfg_used) or "no key", ", ".join(settings.airflow_cfg_ignored) or "none")
     from .context import check_home_writable, check_port
 
     check_home_writable(settings.home)
@@ -184,7 +203,8 @@ def run_lite(args) -> int:
         forkserver.warm()
         print(f"\nLeoflow lite is running at {url}  (started in {time.monotonic() - started:.2f}s)\n"
               f"  user: admin   password: {password}\n"
-              f"  DAGs: {settings.dags_folder}\n  home: {settings.home}\n  Ctrl-C to stop.\n", flush=True)
+              f"  DAGs: {settings.dags_folder}\n  home: {settings.home}\n{mode_lines(services)}"
+              f"  Ctrl-C to stop.\n", flush=True)
 
     def boot_or_stop():
         try:

@@ -158,6 +158,9 @@ def db_check_migrations(args) -> int:
                 print("DB migrations done.")
                 return 0
             if state == "ahead":
+                from leoflow.services import refuse_airflow_database
+
+                refuse_airflow_database(engine, s.database_url, s)
                 raise fail(f"the database {shown_url(s.database_url)} is at revision {revision}, made by a newer "
                            f"Leoflow than this one: upgrade Leoflow")
             if time.monotonic() >= deadline:

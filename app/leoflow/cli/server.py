@@ -65,6 +65,9 @@ def wait_for_schema(settings, *, migrate: bool, timeout: float) -> None:
             if state == "current":
                 return
             if state == "ahead":
+                from ..services import refuse_airflow_database
+
+                refuse_airflow_database(engine, settings.database_url, settings)
                 raise SystemExit(f"leoflow: the database schema is at revision {revision}, newer than this "
                                  f"Leoflow's {HEAD}: upgrade this server (a newer build migrated the database)")
             if state in ("empty", "behind") and migrate:
@@ -98,6 +101,9 @@ def run_server(args) -> int:
     components = parse_components(args.components)
     settings = config.load(home=args.home, dags_folder=args.dags_folder, host=args.host, port=args.port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if settings.airflow_cfg_path:
+        log.info("Read %s: used %s; ignored %s", settings.airflow_cfg_path,
+                 ", ".join(settings.airflow_cfg_used) or "no key", ", ".join(settings.airflow_cfg_ignored) or "none")
     problems = check_settings(settings)
     if problems:
         for problem in problems:

@@ -7,6 +7,7 @@ The files are Airflow's: a JSON object of key -> value, or key -> {"value": ...,
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 from .context import common_args, fail, open_store, output_arg, read_json_file, report, write_text_file
@@ -92,13 +93,11 @@ def import_(args) -> int:
     from leoflow.store import variables as store
     from leoflow.store.tables import variable
 
-    data = read_json_file(args.file, "variables")
-    if not isinstance(data, dict):
-        raise fail(f"variables file {args.file} must hold a JSON object of key -> value")
+    data = _read_variables_file(args.file)
     for key in data:
         _check_key(key)
     services = open_store(args)
-    updated, skipped = 0, []
+    updated, failed, skipped = 0, 0, []
     with services.engine.begin() as conn:
         existing = {k for (k,) in conn.execute(select(variable.c.key).where(variable.c.key.in_(list(data))))}
         if args.action_on_existing_key == "fail" and existing:
@@ -111,13 +110,70 @@ def import_(args) -> int:
             value, description = entry, None
             if isinstance(entry, dict) and entry.get("value"):
                 value, description = entry["value"], entry.get("description")
-            store.put(conn, key, value if isinstance(value, str) else json.dumps(value, indent=2), description,
-                      crypt=services.crypt)
+            try:  # a YAML date, say, is no JSON value: that key fails, as in Airflow
+                text = value if isinstance(value, str) else json.dumps(value, indent=2)
+            except (TypeError, ValueError) as exc:
+                print(f"Variable import failed: {exc!r}")
+                failed += 1
+                continue
+            store.put(conn, key, text, description, crypt=services.crypt)
             updated += 1
     print(f"{updated} of {len(data)} variables successfully updated.")
+    if failed:
+        print(f"{failed} variable(s) failed to be updated.")
     if skipped:
         print(f"The variables with these keys: {sorted(skipped)} were skipped because they already exists")
     return 0
+
+
+def _read_variables_file(path: str) -> dict:
+    """key -> value (or {"value", "description"}) from a .json, .yaml/.yml or .env file, read as Airflow 3.2
+    reads them ("-": JSON on stdin)."""
+    suffix = "" if path == "-" else os.path.splitext(path)[1].lower()
+    if suffix not in ("", ".json", ".yaml", ".yml", ".env"):
+        raise fail("Unsupported file format. The file must have one of the following extensions: "
+                   ".env .json .yaml .yml")
+    if suffix in ("", ".json"):
+        data = read_json_file(path, "variables")
+        what = "a JSON object"
+    else:
+        try:
+            text = open(path, encoding="utf-8").read()
+        except FileNotFoundError:
+            raise fail(f"no variables file {path}") from None
+        except OSError as exc:
+            raise fail(f"cannot read variables file {path}: {exc.strerror}") from None
+        data = _parse_env(path, text) if suffix == ".env" else _parse_yaml(path, text)
+        what = "a YAML mapping"
+    if not isinstance(data, dict):
+        raise fail(f"variables file {path} must hold {what} of key -> value")
+    return {str(k): v for k, v in data.items()}
+
+
+def _parse_env(path: str, text: str) -> dict:
+    """KEY=VALUE per line, both taken as written (the value is text); blank lines and # comments skipped."""
+    out: dict = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line or line.lstrip().startswith("#"):
+            continue
+        key, sep, value = line.partition("=")
+        problem = ("expected KEY=VALUE" if not sep else "the key is empty" if not key else
+                   "the value is empty" if not value else f"{key!r} is given twice" if key in out else None)
+        if problem:
+            raise fail(f"variables file {path}, line {number}: {problem}")
+        out[key] = value
+    return out
+
+
+def _parse_yaml(path: str, text: str):
+    import yaml  # PyYAML: the Kubernetes client Leoflow ships needs it too
+
+    if not text.strip():
+        raise fail(f"variables file {path} is empty")
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise fail(f"variables file {path} is not valid YAML: {' '.join(str(exc).split())}") from None
 
 
 def export(args) -> int:
@@ -174,7 +230,7 @@ def add_parser(sub) -> None:
     q.add_argument("--hide-sensitive", action="store_true", help=f"show every value as {MASK}")
     q.set_defaults(func=list_)
 
-    q = v.add_parser("import", help="create variables from a JSON file")
+    q = v.add_parser("import", help="create variables from a .json, .yaml or .env file")
     common_args(q)
     q.add_argument("file")
     q.add_argument("-a", "--action-on-existing-key", choices=("overwrite", "fail", "skip"), default="overwrite")

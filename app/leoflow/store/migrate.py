@@ -70,6 +70,19 @@ def schema_state(engine: Engine) -> tuple[str, str | None]:
     return ("behind" if current in known_revisions() else "ahead"), current
 
 
+def airflow_revision(engine: Engine) -> str | None:
+    """The Airflow schema revision when the database is an Airflow metadata database rather than Leoflow's
+    (an alembic_version this build does not know, Airflow's tables, none of Leoflow's own); else None."""
+    with engine.connect() as conn:
+        found = inspect(conn)
+        if not found.has_table("alembic_version") or found.has_table("leoflow_user"):
+            return None
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        if revision in known_revisions() or not (found.has_table("dag_run") and found.has_table("slot_pool")):
+            return None
+    return revision
+
+
 def create_fresh(engine: Engine) -> bool:
     """An empty database: create the declared schema at once and stamp it at HEAD; False if not empty.
 
