@@ -8,6 +8,10 @@ if __name__ == "__main__":
         from leoflow.cli.unpack_cache import hold
 
         hold(sys.executable)
+        # The bundled OpenSSL's CA folder is the build distribution's: use this machine's bundle.
+        from leoflow.cli import ca_bundle
+
+        ca_bundle.apply()
     from leoflow.cli.main import entry
 
     entry()

@@ -14,4 +14,4 @@ cd "$work/Python-$VERSION"
 ./configure -q --prefix="$PREFIX" --enable-shared --enable-optimizations LDFLAGS="-Wl,-rpath,$PREFIX/lib"
 make -s -j"$(nproc)" >/dev/null
 make -s install >/dev/null
-"$PREFIX/bin/python3.11" -c "import ssl, sqlite3, ctypes, lzma, bz2, zlib; print(ssl.OPENSSL_VERSION)"
+"$PREFIX/bin/python3.11" -c "import ssl, _hashlib, sqlite3, ctypes, lzma, bz2, zlib, _uuid, _decimal; print(ssl.OPENSSL_VERSION)"

@@ -44,6 +44,100 @@ def fork_check():
 fork_check()
 '''
 
+# TLS from inside the executable (its own ssl module and OpenSSL): a task makes an https request to a
+# server this test starts, trusting the test's CA, and reports whether a default context found any CA.
+TLS_CHECK_DAG = '''
+import ssl
+import urllib.request
+from airflow.sdk import dag, task
+
+@dag(dag_id="tls_check", schedule=None)
+def tls_check():
+    @task
+    def https_get():
+        context = ssl.create_default_context(cafile={cafile!r})
+        body = urllib.request.urlopen({url!r}, context=context, timeout=20).read().decode()
+        return {{"body": body, "openssl": ssl.OPENSSL_VERSION,
+                 "default_cas": ssl.create_default_context().cert_store_stats()["x509_ca"]}}
+    https_get()
+
+tls_check()
+'''
+TLS_BODY = "leoflow smoke over TLS"
+
+
+class TlsServer:
+    """An https server on loopback with a CA of its own (ca.pem in `folder`), answering TLS_BODY."""
+
+    def __init__(self, folder: Path):
+        import datetime as dt
+        import http.server
+        import ipaddress
+        import ssl
+        import threading
+
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        now = dt.datetime.now(dt.timezone.utc)
+        name = lambda cn: x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])  # noqa: E731
+        ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+        ca = (x509.CertificateBuilder().subject_name(name("leoflow smoke CA")).issuer_name(name("leoflow smoke CA"))
+              .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+              .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(hours=2))
+              .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+              .sign(ca_key, hashes.SHA256()))
+        leaf = (x509.CertificateBuilder().subject_name(name("127.0.0.1")).issuer_name(ca.subject)
+                .public_key(key.public_key()).serial_number(x509.random_serial_number())
+                .not_valid_before(now - dt.timedelta(minutes=5)).not_valid_after(now + dt.timedelta(hours=2))
+                .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                               critical=False)
+                .sign(ca_key, hashes.SHA256()))
+        folder.mkdir(parents=True, exist_ok=True)
+        self.ca_file = folder / "ca.pem"
+        self.ca_file.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+        (folder / "server.pem").write_bytes(leaf.public_bytes(serialization.Encoding.PEM) + key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(TLS_BODY)))
+                self.end_headers()
+                self.wfile.write(TLS_BODY.encode())
+
+            def log_message(self, *args):
+                pass
+
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(folder / "server.pem")
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
+        self.url = f"https://127.0.0.1:{self.httpd.server_address[1]}/"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def check_tls(api, home: Path, server: TlsServer, ca_file_inside: str) -> None:
+    """Runs TLS_CHECK_DAG in a running lite (`api` as in main); `ca_file_inside`: the CA's path as the
+    executable sees it (another path inside a chroot)."""
+    (home / "dags" / "tls_check.py").write_text(TLS_CHECK_DAG.format(cafile=ca_file_inside, url=server.url))
+    check("TLS DAG picked up", bool(wait(lambda: api("GET", "/api/v2/dags/tls_check").status_code == 200, 30)))
+    run = api("POST", "/api/v2/dags/tls_check/dagRuns", json={"logical_date": None}).json()
+    path = f"/api/v2/dags/tls_check/dagRuns/{run['dag_run_id']}"
+    state = wait(lambda: (api("GET", path).json()["state"] in ("success", "failed")) and api("GET", path).json()["state"], 60)
+    got = api("GET", f"{path}/taskInstances/https_get/xcomEntries/return_value").json().get("value") or {}
+    check("https request from a task (the bundled ssl)", state == "success" and got.get("body") == TLS_BODY,
+          f"{state} {got.get('openssl')}")
+    check("a default TLS context finds CA certificates", (got.get("default_cas") or 0) > 0,
+          f"{got.get('default_cas')} CAs")
+
+
 results: list[tuple[str, bool, str]] = []
 
 
@@ -124,6 +218,11 @@ def main(binary: str) -> int:
         forked = (state == "success" and isinstance(where, dict) and " lite " in where["self"]
                   and " lite " in where["parent"])
         check("tasks fork from the running process", forked, str(where))
+        tls = TlsServer(work / "tls")
+        try:
+            check_tls(api, home, tls, str(tls.ca_file))
+        finally:
+            tls.close()
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
