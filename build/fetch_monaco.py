@@ -8,14 +8,11 @@ does nothing) and are embedded in the single executable, never committed.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import npm_package  # noqa: E402
 
 VERSION = "0.52.2"  # the version the Airflow 3.2.1 UI build asks its CDN for
 # The registry's dist.integrity for that version: a tampered or truncated download stops the build.
@@ -29,24 +26,8 @@ def fetch() -> Path:
     if stamp.exists():
         return TARGET
     print(f"==> Fetching the Monaco editor {VERSION} (from the npm registry, once)", file=sys.stderr, flush=True)
-    if shutil.which("npm") is None:
-        raise SystemExit("fetch_monaco: npm is needed to take monaco-editor from the npm registry "
-                         "(apt-get install -y npm)")
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["npm", "pack", "--silent", f"monaco-editor@{VERSION}", "--pack-destination", tmp],
-                       check=True, stdout=subprocess.DEVNULL)
-        tgz = next(Path(tmp).glob("monaco-editor-*.tgz"))
-        digest = "sha512-" + base64.b64encode(hashlib.sha512(tgz.read_bytes()).digest()).decode()
-        if digest != INTEGRITY:
-            raise SystemExit(f"monaco-editor {VERSION}: integrity {digest} does not match {INTEGRITY}")
-        with tarfile.open(tgz) as tf:
-            members = [m for m in tf.getmembers()
-                       if (m.name.startswith("package/min/vs/") or m.name in ("package/LICENSE",
-                                                                                "package/ThirdPartyNotices.txt"))
-                       and m.isfile()]
-            for m in members:
-                m.name = m.name.removeprefix("package/")
-            tf.extractall(TARGET, members=members, filter="data")
+    npm_package.unpack("monaco-editor", VERSION, INTEGRITY, TARGET,
+                       lambda path: path.startswith("min/vs/") or path in ("LICENSE", "ThirdPartyNotices.txt"))
     stamp.write_text(VERSION + "\n")
     return TARGET
 

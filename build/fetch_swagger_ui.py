@@ -11,15 +11,12 @@ Leoflow narrows to the operations it serves at `/openapi.json`.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
-import shutil
-import subprocess
 import sys
-import tarfile
-import tempfile
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import npm_package  # noqa: E402
 
 VERSION = "5.35.0"
 # The registry's dist.integrity for that version: a tampered or truncated download stops the build.
@@ -50,23 +47,7 @@ def fetch() -> Path:
     stamp = TARGET / f".complete-{VERSION}"
     if stamp.exists():
         return TARGET
-    if shutil.which("npm") is None:
-        raise SystemExit("fetch_swagger_ui: npm is needed to take swagger-ui-dist from the npm registry "
-                         "(apt-get install -y npm)")
-    with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["npm", "pack", "--silent", f"swagger-ui-dist@{VERSION}", "--pack-destination", tmp],
-                       check=True, stdout=subprocess.DEVNULL)
-        tgz = next(Path(tmp).glob("swagger-ui-dist-*.tgz"))
-        digest = "sha512-" + base64.b64encode(hashlib.sha512(tgz.read_bytes()).digest()).decode()
-        if digest != INTEGRITY:
-            raise SystemExit(f"swagger-ui-dist {VERSION}: integrity {digest} does not match {INTEGRITY}")
-        shutil.rmtree(TARGET, ignore_errors=True)
-        TARGET.mkdir(parents=True)
-        with tarfile.open(tgz) as tf:
-            members = [m for m in tf.getmembers() if m.isfile() and m.name.removeprefix("package/") in KEEP]
-            for m in members:
-                m.name = m.name.removeprefix("package/")
-            tf.extractall(TARGET, members=members, filter="data")
+    npm_package.unpack("swagger-ui-dist", VERSION, INTEGRITY, TARGET, lambda path: path in KEEP, replace=True)
     _openapi_document(TARGET)
     stamp.write_text(VERSION + "\n")
     return TARGET
