@@ -21,6 +21,12 @@ class Settings:
     dags_folder: Path
     database_url: str
     redis_url: str | None = None  # None: the in-process memory bus (lite)
+    # Postgres connections each process keeps open, and how many more it opens in a burst (closed again when
+    # returned). Opening one starts a Postgres backend, which costs more than most of a task's statements,
+    # so a server keeps enough for its API threads, scheduler and log shipping. Each replica may hold the
+    # sum: keep replicas × (pool size + overflow) below Postgres' max_connections.
+    database_pool_size: int = 20
+    database_max_overflow: int = 5
     host: str = "127.0.0.1"
     port: int = 8080
     admin_password: str | None = None
@@ -193,6 +199,8 @@ _ENV = {
     "dags_folder": ("LEOFLOW_DAGS_FOLDER", ["AIRFLOW__CORE__DAGS_FOLDER"], Path),
     "database_url": ("LEOFLOW_DATABASE_URL", ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], str),
     "redis_url": ("LEOFLOW_REDIS_URL", [], str),
+    "database_pool_size": ("LEOFLOW_DATABASE_POOL_SIZE", ["AIRFLOW__DATABASE__SQL_ALCHEMY_POOL_SIZE"], int),
+    "database_max_overflow": ("LEOFLOW_DATABASE_MAX_OVERFLOW", ["AIRFLOW__DATABASE__SQL_ALCHEMY_MAX_OVERFLOW"], int),
     "host": ("LEOFLOW_HOST", [], str),
     "port": ("LEOFLOW_PORT", ["AIRFLOW__API__PORT"], int),
     "admin_password": ("LEOFLOW_ADMIN_PASSWORD", [], str),
@@ -400,6 +408,9 @@ def load(**overrides) -> Settings:
     grace = values.get("shutdown_grace_period")
     if grace is not None and not grace >= 0:  # NaN fails this too
         raise SystemExit(f"leoflow: LEOFLOW_SHUTDOWN_GRACE_PERIOD must be a number of seconds >= 0, got {grace!r}")
+    for name, least in (("database_pool_size", 1), ("database_max_overflow", 0)):
+        if values.get(name) is not None and values[name] < least:
+            raise SystemExit(f"leoflow: {_ENV[name][0]} must be at least {least}, got {values[name]!r}")
 
     if "home" not in values:
         import platformdirs

@@ -34,7 +34,8 @@ def open_services(settings: Settings, *, mode: str = "lite", migrate: bool = Tru
 
     make_home(settings.home)
     make_private_folder(settings.logs_folder)  # task logs may hold what a task printed: this user's only
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.database_pool_size,
+                         max_overflow=settings.database_max_overflow)
     refuse_airflow_database(engine, settings.database_url, settings)
     if migrate:
         # A brand-new lite home skips replaying each migration (and importing Alembic) to build its schema.

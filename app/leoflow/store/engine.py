@@ -37,7 +37,8 @@ def _postgres_url(url: str, idle_in_transaction_ms: int) -> str:
     return parsed.update_query_dict({"options": options}).render_as_string(hide_password=False)
 
 
-def make_engine(url: str, *, pool_size: int = 5, idle_in_transaction_ms: int = IDLE_IN_TRANSACTION_TIMEOUT_MS) -> Engine:
+def make_engine(url: str, *, pool_size: int = 5, max_overflow: int = 20,
+                idle_in_transaction_ms: int = IDLE_IN_TRANSACTION_TIMEOUT_MS) -> Engine:
     url = normalize_url(url)
     if url.startswith("sqlite"):
         _private_sqlite_files(url)
@@ -66,7 +67,7 @@ def make_engine(url: str, *, pool_size: int = 5, idle_in_transaction_ms: int = I
         # No pre-ping (a round trip per checkout, a tenth of a task's statements): a connection the database
         # dropped fails its first statement, and SQLAlchemy then replaces every pooled connection; callers
         # already treat a database error as "try again" (503, the next tick).
-        engine = create_engine(_postgres_url(url, idle_in_transaction_ms), pool_size=pool_size, max_overflow=20,
+        engine = create_engine(_postgres_url(url, idle_in_transaction_ms), pool_size=pool_size, max_overflow=max_overflow,
                                pool_pre_ping=False, connect_args=dict(POSTGRES_CONNECT_ARGS))
         engine._connection_cls = _ReadingConnection
         event.listen(engine, "begin", _postgres_begin)
