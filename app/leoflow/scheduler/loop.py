@@ -478,8 +478,6 @@ class Scheduler:
                 serialized = self._serialized(conn, ti.dag_version_id, ti.dag_id)
                 if serialized is None:
                     continue
-                if task_active is None:
-                    task_active, task_run_active = tis.active_count_by_task(conn)
                 doc = self._task_doc(serialized, ti.task_id)
                 target = self.executor.pick(doc.get("executor"))
                 if target is None:  # a task for an executor this deployment does not run
@@ -488,6 +486,8 @@ class Scheduler:
                 if slots[id(target)] <= 0:
                     continue
                 per_dag, per_run = doc.get("max_active_tis_per_dag"), doc.get("max_active_tis_per_dagrun")
+                if task_active is None and (per_dag is not None or per_run is not None):
+                    task_active, task_run_active = tis.active_count_by_task(conn)
                 if per_dag is not None and task_active.get((ti.dag_id, ti.task_id), 0) >= per_dag:
                     continue
                 if per_run is not None and task_run_active.get((ti.dag_id, ti.run_id, ti.task_id), 0) >= per_run:
@@ -503,9 +503,10 @@ class Scheduler:
                 slots[id(target)] -= 1
                 pool_used[ti.pool] = pool_used.get(ti.pool, 0) + ti.pool_slots
                 run_active[(ti.dag_id, ti.run_id)] = run_active.get((ti.dag_id, ti.run_id), 0) + 1
-                task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
-                key = (ti.dag_id, ti.run_id, ti.task_id)
-                task_run_active[key] = task_run_active.get(key, 0) + 1
+                if task_active is not None:
+                    task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
+                    key = (ti.dag_id, ti.run_id, ti.task_id)
+                    task_run_active[key] = task_run_active.get(key, 0) + 1
                 # Workers that fetch the DAG code (agents) get the run's bundle; the others read the folder.
                 version = target.bundle_version(conn, ti) if hasattr(target, "bundle_version") else None
                 workloads.append((target, execute_task(ti, serialized["fileloc"], dags_folder=settings.dags_folder,
@@ -513,6 +514,11 @@ class Scheduler:
             # More may wait beyond the window or the free slots; those skipped for a full pool or run
             # become queueable when a task finishes, and that event makes this pass run again.
             self._queue_backlog = len(candidates) >= free * 4 or len(workloads) >= free
+            # A try only starts through its running transition, a compare-and-set on "queued" that commits
+            # waiting for the disk, and Postgres's WAL is in order: whatever a crash of Postgres could lose
+            # of this commit, no try has started from it (its runner is answered 409 and the try is queued
+            # again). So this commit need not wait for the disk either (ADR 21).
+            without_waiting_for_disk(conn)
         attempt = now.isoformat()  # = queued_dttm; tells pokes/resumes of one try apart
         for target, workload in workloads:
             target.submit(workload, attempt=attempt)
