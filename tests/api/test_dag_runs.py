@@ -114,3 +114,32 @@ def test_duration_and_datetime_format(client, services):
     body = client.get(f"/api/v2/dags/xcom3/dagRuns/{run_id}").json()
     assert body["start_date"] == "2026-11-29T06:16:18.974465Z"
     assert body["duration"] == 3.330655 and body["state"] == "success"
+
+
+def test_a_run_lists_the_version_it_was_made_with_and_those_its_tasks_ran_with(db_services):
+    """Runs and the grid read every version a run used in one query: the creating one, then the tasks'."""
+    from sqlalchemy import update
+
+    from leoflow.store.tables import task_instance
+
+    from .conftest import make_client, login
+
+    with make_client(db_services) as client:
+        client.headers.update(login(client))
+        first = trigger(client).json()
+        other = trigger(client).json()  # a second run on the first version only
+        changed = serialized()
+        changed["description"] = "the DAG file changed while the run went"
+        add_dag(db_services, changed)  # version 2
+        with db_services.engine.begin() as conn:
+            from leoflow.store import dags as dag_store
+
+            v2, _ = dag_store.latest_serialized(conn, "xcom3")
+            conn.execute(update(task_instance).where(task_instance.c.run_id == first["dag_run_id"],
+                                                     task_instance.c.task_id == "load")
+                         .values(dag_version_id=v2))
+        got = client.get(f"/api/v2/dags/xcom3/dagRuns/{first['dag_run_id']}").json()
+        assert [v["version_number"] for v in got["dag_versions"]] == [1, 2]
+        listed = {r["dag_run_id"]: [v["version_number"] for v in r["dag_versions"]]
+                  for r in client.get("/api/v2/dags/xcom3/dagRuns").json()["dag_runs"]}
+        assert listed == {first["dag_run_id"]: [1, 2], other["dag_run_id"]: [1]}

@@ -82,25 +82,35 @@ def last_parsed(conn: Connection, dag_id: str):
 
 
 def versions_of_runs(conn: Connection, runs) -> dict[tuple[str, str], list]:
-    """The DAG versions each run used: the one it was created with and those its tasks ran with."""
+    """The DAG versions each run used: the one it was created with and those its tasks ran with, in one
+    query (the UI and clients poll a run while it goes)."""
     if not runs:
         return {}
     wanted = {(r.dag_id, r.run_id) for r in runs}
+    dag_ids, run_ids = {d for d, _ in wanted}, {r for _, r in wanted}
+    created = {r.created_dag_version_id for r in runs if r.created_dag_version_id}
+    used_by_tasks = (
+        select(task_instance.c.dag_id, task_instance.c.run_id, task_instance.c.dag_version_id.label("version_id"))
+        .where(task_instance.c.dag_id.in_(dag_ids), task_instance.c.run_id.in_(run_ids),
+               task_instance.c.dag_version_id.is_not(None))
+        .distinct().subquery()
+    )
+    # A version row per run that used it (the serializer reads the version's own columns by name).
+    rows = conn.execute(
+        select(dag_version, used_by_tasks.c.dag_id.label("used_by_dag"), used_by_tasks.c.run_id.label("used_by_run"))
+        .select_from(dag_version.outerjoin(used_by_tasks, used_by_tasks.c.version_id == dag_version.c.id))
+        .where(or_(dag_version.c.id.in_(created), used_by_tasks.c.version_id.is_not(None)) if created
+               else used_by_tasks.c.version_id.is_not(None))
+    ).all()
+    found: dict = {}
     used: dict[tuple[str, str], set] = {k: set() for k in wanted}
+    for row in rows:
+        found[row.id] = row
+        if (row.used_by_dag, row.used_by_run) in used:
+            used[(row.used_by_dag, row.used_by_run)].add(row.id)
     for r in runs:
         if r.created_dag_version_id:
             used[(r.dag_id, r.run_id)].add(r.created_dag_version_id)
-    rows = conn.execute(
-        select(task_instance.c.dag_id, task_instance.c.run_id, task_instance.c.dag_version_id)
-        .where(task_instance.c.dag_id.in_({d for d, _ in wanted}),
-               task_instance.c.run_id.in_({r for _, r in wanted}),
-               task_instance.c.dag_version_id.is_not(None))
-        .distinct()
-    )
-    for row in rows:
-        if (row.dag_id, row.run_id) in used:
-            used[(row.dag_id, row.run_id)].add(row.dag_version_id)
-    found = versions_by_id(conn, {v for vs in used.values() for v in vs})
     return {k: sorted((found[v] for v in vs if v in found), key=lambda v: v.version_number)
             for k, vs in used.items()}
 
