@@ -121,9 +121,10 @@ class ControlPlane:
         self.executor = build_router(self.services, self.forkserver)
         self.forkserver.add_listener(self._show_in_health)
         if self.server:  # any replica serves a try's log, wherever it ran
-            from .executors.log_shipping import LogShipper, database_sink
+            from .executors.log_shipping import LogShipper, database_sink, database_sink_many
 
-            self.log_shipper = LogShipper(database_sink(self.services.engine))
+            self.log_shipper = LogShipper(database_sink(self.services.engine),
+                                          sink_many=database_sink_many(self.services.engine))
             for executor in self.executor:
                 if hasattr(executor, "log_shipper"):
                     executor.log_shipper = self.log_shipper

@@ -68,3 +68,65 @@ def test_a_log_without_a_local_file_is_served_from_the_database(db_services, tmp
         events = [c["event"] for c in body["content"]]
         assert "from another host" in events
         assert body["content"][0]["sources"] == ["database"]
+
+
+def test_a_round_ships_every_ended_trys_lines_in_one_transaction(engine, tmp_path):
+    from leoflow.executors.log_shipping import database_sink_many
+
+    calls = []
+    ship_many = database_sink_many(engine)
+
+    def counting(chunks):
+        calls.append(len(chunks))
+        ship_many(chunks)
+
+    keys = [("fan", "manual__1", f"t{i}", -1, 1) for i in range(5)]
+    shipper = LogShipper(database_sink(engine), interval=3600, sink_many=counting)  # rounds only when asked
+    try:
+        for i, key in enumerate(keys):
+            path = tmp_path / f"t{i}.log"
+            path.write_text(_line(f"line of t{i}") + f'{{"event": "last of t{i}"}}')  # the last without newline
+            shipper.follow(key, path)
+        for key in keys:
+            shipper.finished(key)
+        _wait(lambda: not shipper.pending())
+    finally:
+        shipper.stop()
+    assert calls == [5]  # five tries, one round, one transaction
+    with engine.connect() as conn:
+        for i, key in enumerate(keys):
+            assert log_chunks.read(conn, key) == _line(f"line of t{i}") + f'{{"event": "last of t{i}"}}\n'
+            assert log_chunks.next_seq(conn, key) == 1
+
+
+def test_a_round_the_sink_refused_is_sent_again_whole_and_big_logs_span_rounds(engine, tmp_path, monkeypatch):
+    from leoflow.executors import log_shipping
+    from leoflow.executors.log_shipping import database_sink_many
+
+    monkeypatch.setattr(log_shipping, "MAX_CHUNK_BYTES", 1024)
+    monkeypatch.setattr(log_shipping, "MAX_BATCH_BYTES", 4096)
+    ship_many = database_sink_many(engine)
+    refuse = [True]
+    sizes = []
+
+    def flaky(chunks):
+        if refuse[0]:
+            refuse[0] = False
+            raise ConnectionError("the database went away")
+        sizes.append(sum(len(text) for _key, _seq, text in chunks))
+        ship_many(chunks)
+
+    path = tmp_path / "big.log"
+    lines = "".join(_line(f"line {n:05d}") for n in range(300))  # about 25 KiB
+    path.write_text(lines)
+    shipper = LogShipper(database_sink(engine), interval=3600, sink_many=flaky)
+    try:
+        shipper.follow(KEY, path)
+        shipper.finished(KEY)
+        _wait(lambda: not refuse[0])  # the first round failed: nothing counted as sent
+        shipper.flush()
+        _wait(lambda: not shipper.pending())
+    finally:
+        shipper.stop()
+    assert sum(sizes) == len(lines) and len(sizes) >= 5 and max(sizes) <= 4096 + 1024  # rounds stay near their bound
+    assert _read(engine) == lines  # every line once, in order

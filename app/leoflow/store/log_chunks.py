@@ -20,17 +20,25 @@ def _where(dag_id, run_id, task_id, map_index, try_number):
 
 def append(conn, key: tuple, seq: int, lines: str) -> bool:
     """Store chunk `seq` of the try `key` = (dag_id, run_id, task_id, map_index, try_number); False if known."""
-    dag_id, run_id, task_id, map_index, try_number = key
+    return append_many(conn, [(key, seq, lines)]) == 1
+
+
+def append_many(conn, chunks: list[tuple[tuple, int, str]]) -> int:
+    """Store (key, seq, lines) chunks in one statement; how many were new (a chunk sent twice is kept once)."""
+    if not chunks:
+        return 0
     without_waiting_for_disk(conn)  # log lines: the WAL writer or the next ordinary commit flushes them
     if conn.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    now = utcnow()
+    rows = [dict(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, try_number=try_number,
+                 seq=seq, lines=lines, created_at=now)
+            for (dag_id, run_id, task_id, map_index, try_number), seq, lines in chunks]
     # ON CONFLICT rather than a savepoint around the insert: one round trip, not three.
-    stored = conn.execute(insert(chunk).values(
-        dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, try_number=try_number, seq=seq,
-        lines=lines, created_at=utcnow()).on_conflict_do_nothing().returning(chunk.c.id))
-    return stored.first() is not None
+    stored = conn.execute(insert(chunk).values(rows).on_conflict_do_nothing().returning(chunk.c.id))
+    return len(stored.all())
 
 
 def read(conn, key: tuple) -> str:
