@@ -79,6 +79,7 @@ class Scheduler:
         self._last_heartbeat = 0.0
         self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
         self._queue_backlog = True  # scheduled task instances may be waiting for a slot
+        self._just_scheduled = False  # this pass marked some scheduled: queueing need not look whether any are
         self.queueing = True  # False while lite shuts down: running tries finish, no new ones start
         self._told_zombies: set[tuple[str, int]] = set()  # tries ended for missing heartbeats, exit pending
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
@@ -358,6 +359,7 @@ class Scheduler:
                 tis.record_history(conn, ti_id)
                 reschedules.clear(conn, ti_id)  # a new try's sensor timeout starts afresh
             tis.set_scheduled(conn, decision.schedule, now)
+            self._just_scheduled = self._just_scheduled or bool(decision.schedule)
             self._reweigh_retries(conn, serialized, [r for r in rows if r.id in retrying])
             tis.set_finished_without_running(conn, decision.skip, "skipped", now)
             tis.set_finished_without_running(conn, decision.upstream_failed, "upstream_failed", now)
@@ -447,9 +449,11 @@ class Scheduler:
         workloads = []
         now = utcnow()
         settings = self.services.settings
-        with self.services.engine.connect() as conn:  # nothing scheduled: no write transaction to wait for
-            if not tis.any_scheduled(conn):
-                return 0
+        just_scheduled, self._just_scheduled = self._just_scheduled, False
+        if not just_scheduled:
+            with self.services.engine.connect() as conn:  # nothing scheduled: no write transaction to wait for
+                if not tis.any_scheduled(conn):
+                    return 0
         with self.leadership.begin() as conn:
             pool_limits = slots_by_pool(conn)
             pool_used = tis.occupied_slots_by_pool(conn)
