@@ -96,3 +96,62 @@ def test_higher_priority_goes_first_when_slots_are_short(make):
     executor.slots = 2
     scheduler.queue_tasks()
     assert queued(executor) == [("r0", "t3"), ("r0", "t4")]
+
+
+class CountingLeader:
+    """The sole leader, counting decision transactions; `fail_commit` makes the next one fail as it commits."""
+
+    is_leader = True
+
+    def __init__(self, engine):
+        self.engine, self.transactions, self.fail_commit = engine, 0, False
+
+    def renew(self):
+        return True
+
+    def release(self):
+        pass
+
+    def begin(self):
+        from contextlib import contextmanager
+
+        @contextmanager
+        def transaction():
+            self.transactions += 1
+            with self.engine.begin() as conn:
+                yield conn
+                if self.fail_commit:
+                    self.fail_commit = False
+                    raise ConnectionError("the database went away as the decision committed")
+
+        return transaction()
+
+
+def test_the_pass_that_schedules_a_run_queues_it_in_the_same_transaction(make):
+    scheduler, executor = make([task("a", downstream=["b"]), {**task("b"), "upstream": ["a"]}])
+    with scheduler.services.engine.begin() as conn:  # a fresh run: nothing decided yet
+        conn.execute(tis.TI.update().values(state=None, try_number=0))
+    scheduler.leadership = CountingLeader(scheduler.services.engine)
+    scheduler._last_zombie_check = float("inf")  # only the decision's transaction in this pass
+    scheduler._dirty = {("q", "r0")}
+    scheduler.tick()
+    assert queued(executor) == [("r0", "a")]
+    assert scheduler.leadership.transactions == 1  # the decision and the queueing: one commit
+
+
+def test_a_decision_that_fails_to_commit_hands_nothing_to_the_executor(make):
+    scheduler, executor = make([task("a")])
+    with scheduler.services.engine.begin() as conn:
+        conn.execute(tis.TI.update().values(state=None, try_number=0))
+    scheduler.leadership = CountingLeader(scheduler.services.engine)
+    scheduler._last_zombie_check = float("inf")  # only the decision's transaction in these passes
+    scheduler.leadership.fail_commit = True
+    scheduler._dirty = {("q", "r0")}
+    with pytest.raises(ConnectionError):
+        scheduler.tick()
+    assert executor.submitted == []  # its tries were never queued: nothing may run them
+    with scheduler.services.engine.connect() as conn:
+        assert {r.state for r in tis.tis_of_run(conn, "q", "r0")} == {None}
+    scheduler._dirty = {("q", "r0")}
+    scheduler.tick()  # the next pass decides and queues again
+    assert queued(executor) == [("r0", "a")]

@@ -80,6 +80,7 @@ class Scheduler:
         self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
         self._queue_backlog = True  # scheduled task instances may be waiting for a slot
         self._just_scheduled = False  # this pass marked some scheduled: queueing need not look whether any are
+        self._queued_with_decision = False  # the pass's last run queued in its own transaction
         self.queueing = True  # False while lite shuts down: running tries finish, no new ones start
         self._told_zombies: set[tuple[str, int]] = set()  # tries ended for missing heartbeats, exit pending
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
@@ -246,24 +247,27 @@ class Scheduler:
             if due <= mono:
                 dirty.add(key)
                 del self._held[key]
-        for key in sorted(dirty):
+        ordered = sorted(dirty)
+        self._queued_with_decision = False
+        for n, key in enumerate(ordered):
             last = self._big_cost.get(key)
             if last is not None:
                 due = last[0] + min(BIG_RUN_DUTY * last[1], BIG_RUN_MAX_DELAY)
                 if due > time.monotonic():
                     self._held[key] = min(due, self._held.get(key, due))
                     continue
-            self._evaluate_timed(key, now)
+            # The last run of the pass queues what can start in its own transaction: one commit, not two.
+            self._evaluate_timed(key, now, then_queue=n == len(ordered) - 1 and self.queueing)
         # Only look for task instances to queue when some may have become queueable: a run was
         # evaluated, a slot was freed while some waited, or the last look left some behind.
-        if (dirty or self._queue_backlog) and self.queueing:
+        if (dirty or self._queue_backlog) and self.queueing and not self._queued_with_decision:
             self.queue_tasks()
 
-    def _evaluate_timed(self, key: tuple[str, str], now: dt.datetime) -> None:
+    def _evaluate_timed(self, key: tuple[str, str], now: dt.datetime, *, then_queue: bool = False) -> None:
         """Evaluate one run, remembering the cost of big ones (see BIG_RUN_TIS)."""
         before = self.stats["tis_evaluated"]
         started = time.monotonic()
-        state = self.evaluate_run(key[0], key[1], now)
+        state = self.evaluate_run(key[0], key[1], now, then_queue=then_queue)
         ended = time.monotonic()
         if state in ("queued", "running") and self.stats["tis_evaluated"] - before >= BIG_RUN_TIS:
             self._big_cost[key] = (ended, ended - started)
@@ -331,8 +335,17 @@ class Scheduler:
                     pass
                 dag_store.set_next_run(conn, row.dag_id, timetables.next_run(data, nxt.logical_date, now))
 
-    def evaluate_run(self, dag_id: str, run_id: str, now: dt.datetime) -> str | None:
-        """Apply the state machine to one run, in one transaction. Returns the run's state."""
+    def evaluate_run(self, dag_id: str, run_id: str, now: dt.datetime, *, then_queue: bool = False) -> str | None:
+        """Apply the state machine to one run, in one transaction. Returns the run's state.
+
+        With `then_queue`, a run that goes on also queues every try that can start now (of any run) in that
+        transaction, and hands them to the executors once it committed (`_queued_with_decision` says so)."""
+        workloads: list = []
+        state = self._evaluate_run(dag_id, run_id, now, workloads if then_queue else None)
+        self._submit(workloads)  # committed: a transaction that failed raised above, and its tries stay scheduled
+        return state
+
+    def _evaluate_run(self, dag_id: str, run_id: str, now: dt.datetime, workloads: list | None) -> str | None:
         with self.leadership.begin() as conn:
             run = runs.get_run(conn, dag_id, run_id)
             if run is None or run.state not in ("queued", "running"):
@@ -375,10 +388,15 @@ class Scheduler:
                 log.info("DAG run %s of %s finished: %s", run_id, dag_id, decision.run_state)
                 return decision.run_state
             runs.update_run(conn, dag_id, run_id, last_scheduling_decision=now)
-            # Nothing here is acted on outside this scheduler before the pass that queues a task commits
-            # (ordinarily, so it flushes this one): lost in a Postgres crash, the next pass decides it again.
+            if workloads is not None:
+                chosen = self._queue_in(conn, now)
+                if chosen is not None:
+                    self._queued_with_decision = True
+                    workloads.extend(chosen)
+            # Nothing here is acted on outside this scheduler but through a commit that waits for the disk (a
+            # try's running transition, see _queue_in): lost in a Postgres crash, the next pass decides it again.
             without_waiting_for_disk(conn)
-            return "running"
+        return "running"
 
     def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime):
         """The rules' decision for a run, after expanding the mapped tasks whose lengths became known."""
@@ -437,96 +455,119 @@ class Scheduler:
         return index.get(task_id, {})
 
     def queue_tasks(self) -> int:
-        slots = {id(executor): executor.free_slots() for executor in self.executor}
-        free = sum(slots.values())
-        if free <= 0:
-            self._queue_backlog = True  # look again when a slot frees
+        """Queue what can start now in a transaction of its own; how many tries were handed out."""
+        if self._free_slots() is None:
             return 0
-        self._queue_backlog = False
-        from ..executors.workload import execute_task
-        from ..store.pools import slots_by_pool
-
-        workloads = []
-        now = utcnow()
-        settings = self.services.settings
         just_scheduled, self._just_scheduled = self._just_scheduled, False
         if not just_scheduled:
             with self.services.engine.connect() as conn:  # nothing scheduled: no write transaction to wait for
                 if not tis.any_scheduled(conn):
                     return 0
         with self.leadership.begin() as conn:
-            pool_limits = slots_by_pool(conn)
-            pool_used = tis.occupied_slots_by_pool(conn)
-            run_active = tis.active_count_by_run(conn)
-            dag_limits: dict[str, int] = {d: n or 16 for d, n in conn.execute(
-                select(dag.c.dag_id, dag.c.max_active_tasks)
-                .where(dag.c.dag_id.in_({d for d, _ in run_active})))} if run_active else {}
-            # Only what could start now enters the window: 10,000 waiting on a full pool must not hide the rest.
-            open_pools = [p for p, n in pool_limits.items() if pool_used.get(p, 0) < n]
-            full_runs = [key for key, n in run_active.items() if n >= dag_limits.get(key[0], 16)]
-            candidates = tis.scheduled_candidates(conn, limit=free * 4, pools=open_pools, full_runs=full_runs)
-            if not candidates:
-                return 0
-            task_active = task_run_active = None  # max_active_tis_per_dag(run) counts, read once if needed
-            for ti in candidates:
-                if len(workloads) >= free:
-                    break
-                limit = pool_limits.get(ti.pool)
-                if limit is None or pool_used.get(ti.pool, 0) + ti.pool_slots > limit:
-                    continue
-                if ti.dag_id not in dag_limits:
-                    dag_limits[ti.dag_id] = conn.execute(
-                        select(dag.c.max_active_tasks).where(dag.c.dag_id == ti.dag_id)).scalar() or 16
-                if run_active.get((ti.dag_id, ti.run_id), 0) >= dag_limits[ti.dag_id]:
-                    continue
-                serialized = self._serialized(conn, ti.dag_version_id, ti.dag_id)
-                if serialized is None:
-                    continue
-                doc = self._task_doc(serialized, ti.task_id)
-                target = self.executor.pick(doc.get("executor"))
-                if target is None:  # a task for an executor this deployment does not run
-                    self._refuse_executor(conn, ti, doc.get("executor"), now)
-                    continue
-                if slots[id(target)] <= 0:
-                    continue
-                per_dag, per_run = doc.get("max_active_tis_per_dag"), doc.get("max_active_tis_per_dagrun")
-                if task_active is None and (per_dag is not None or per_run is not None):
-                    task_active, task_run_active = tis.active_count_by_task(conn)
-                if per_dag is not None and task_active.get((ti.dag_id, ti.task_id), 0) >= per_dag:
-                    continue
-                if per_run is not None and task_run_active.get((ti.dag_id, ti.run_id, ti.task_id), 0) >= per_run:
-                    continue
-                log_path = log_relative_path(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
-                try:
-                    resolve_log_path(settings.logs_folder, log_path)
-                except UnsafeLogPath as exc:  # ids no API accepts (a row written into the database by hand)
-                    self._refuse_unsafe(conn, ti, str(exc), now)
-                    continue
-                if not tis.set_queued(conn, ti.id, self.job_id, target.name, now):
-                    continue
-                slots[id(target)] -= 1
-                pool_used[ti.pool] = pool_used.get(ti.pool, 0) + ti.pool_slots
-                run_active[(ti.dag_id, ti.run_id)] = run_active.get((ti.dag_id, ti.run_id), 0) + 1
-                if task_active is not None:
-                    task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
-                    key = (ti.dag_id, ti.run_id, ti.task_id)
-                    task_run_active[key] = task_run_active.get(key, 0) + 1
-                # Workers that fetch the DAG code (agents) get the run's bundle; the others read the folder.
-                version = target.bundle_version(conn, ti) if hasattr(target, "bundle_version") else None
-                workloads.append((target, execute_task(ti, serialized["fileloc"], dags_folder=settings.dags_folder,
-                                                       token_secret=self.token_secret, bundle_version=version)))
-            # More may wait beyond the window or the free slots; those skipped for a full pool or run
-            # become queueable when a task finishes, and that event makes this pass run again.
-            self._queue_backlog = len(candidates) >= free * 4 or len(workloads) >= free
-            # A try only starts through its running transition, a compare-and-set on "queued" that commits
-            # waiting for the disk, and Postgres's WAL is in order: whatever a crash of Postgres could lose
-            # of this commit, no try has started from it (its runner is answered 409 and the try is queued
-            # again). So this commit need not wait for the disk either (ADR 21).
-            without_waiting_for_disk(conn)
-        attempt = now.isoformat()  # = queued_dttm; tells pokes/resumes of one try apart
-        for target, workload in workloads:
-            target.submit(workload, attempt=attempt)
+            workloads = self._queue_in(conn, utcnow()) or []
+        return self._submit(workloads)
+
+    def _free_slots(self) -> dict | None:
+        """Free slots by executor; None (and a look again when a slot frees) when there are none."""
+        slots = {id(executor): executor.free_slots() for executor in self.executor}
+        if sum(slots.values()) <= 0:
+            self._queue_backlog = True
+            return None
+        return slots
+
+    def _submit(self, workloads: list) -> int:
+        """Hand committed queued tries to their executors."""
+        if workloads:
+            attempt = workloads[0][2].isoformat()  # = queued_dttm; tells pokes/resumes of one try apart
+            for target, workload, _now in workloads:
+                target.submit(workload, attempt=attempt)
         return len(workloads)
+
+    def _queue_in(self, conn, now: dt.datetime) -> list | None:
+        """Mark queued, in `conn`'s decision transaction, the scheduled tries that can start now (pools, runs',
+        tasks' and executors' limits); their (executor, workload, now) to submit once it committed. None
+        when no executor has a free slot."""
+        slots = self._free_slots()
+        if slots is None:
+            return None
+        self._queue_backlog = False
+        self._just_scheduled = False
+        free = sum(slots.values())
+        from ..executors.workload import execute_task
+        from ..store.pools import slots_by_pool
+
+        workloads = []
+        settings = self.services.settings
+        pool_limits = slots_by_pool(conn)
+        pool_used = tis.occupied_slots_by_pool(conn)
+        run_active = tis.active_count_by_run(conn)
+        dag_limits: dict[str, int] = {d: n or 16 for d, n in conn.execute(
+            select(dag.c.dag_id, dag.c.max_active_tasks)
+            .where(dag.c.dag_id.in_({d for d, _ in run_active})))} if run_active else {}
+        # Only what could start now enters the window: 10,000 waiting on a full pool must not hide the rest.
+        open_pools = [p for p, n in pool_limits.items() if pool_used.get(p, 0) < n]
+        full_runs = [key for key, n in run_active.items() if n >= dag_limits.get(key[0], 16)]
+        candidates = tis.scheduled_candidates(conn, limit=free * 4, pools=open_pools, full_runs=full_runs)
+        if not candidates:
+            return []
+        task_active = task_run_active = None  # max_active_tis_per_dag(run) counts, read once if needed
+        for ti in candidates:
+            if len(workloads) >= free:
+                break
+            limit = pool_limits.get(ti.pool)
+            if limit is None or pool_used.get(ti.pool, 0) + ti.pool_slots > limit:
+                continue
+            if ti.dag_id not in dag_limits:
+                dag_limits[ti.dag_id] = conn.execute(
+                    select(dag.c.max_active_tasks).where(dag.c.dag_id == ti.dag_id)).scalar() or 16
+            if run_active.get((ti.dag_id, ti.run_id), 0) >= dag_limits[ti.dag_id]:
+                continue
+            serialized = self._serialized(conn, ti.dag_version_id, ti.dag_id)
+            if serialized is None:
+                continue
+            doc = self._task_doc(serialized, ti.task_id)
+            target = self.executor.pick(doc.get("executor"))
+            if target is None:  # a task for an executor this deployment does not run
+                self._refuse_executor(conn, ti, doc.get("executor"), now)
+                continue
+            if slots[id(target)] <= 0:
+                continue
+            per_dag, per_run = doc.get("max_active_tis_per_dag"), doc.get("max_active_tis_per_dagrun")
+            if task_active is None and (per_dag is not None or per_run is not None):
+                task_active, task_run_active = tis.active_count_by_task(conn)
+            if per_dag is not None and task_active.get((ti.dag_id, ti.task_id), 0) >= per_dag:
+                continue
+            if per_run is not None and task_run_active.get((ti.dag_id, ti.run_id, ti.task_id), 0) >= per_run:
+                continue
+            log_path = log_relative_path(ti.dag_id, ti.run_id, ti.task_id, ti.map_index, ti.try_number)
+            try:
+                resolve_log_path(settings.logs_folder, log_path)
+            except UnsafeLogPath as exc:  # ids no API accepts (a row written into the database by hand)
+                self._refuse_unsafe(conn, ti, str(exc), now)
+                continue
+            if not tis.set_queued(conn, ti.id, self.job_id, target.name, now):
+                continue
+            slots[id(target)] -= 1
+            pool_used[ti.pool] = pool_used.get(ti.pool, 0) + ti.pool_slots
+            run_active[(ti.dag_id, ti.run_id)] = run_active.get((ti.dag_id, ti.run_id), 0) + 1
+            if task_active is not None:
+                task_active[(ti.dag_id, ti.task_id)] = task_active.get((ti.dag_id, ti.task_id), 0) + 1
+                key = (ti.dag_id, ti.run_id, ti.task_id)
+                task_run_active[key] = task_run_active.get(key, 0) + 1
+            # Workers that fetch the DAG code (agents) get the run's bundle; the others read the folder.
+            version = target.bundle_version(conn, ti) if hasattr(target, "bundle_version") else None
+            workloads.append((target, execute_task(ti, serialized["fileloc"], dags_folder=settings.dags_folder,
+                                                   token_secret=self.token_secret, bundle_version=version),
+                              now))
+        # More may wait beyond the window or the free slots; those skipped for a full pool or run
+        # become queueable when a task finishes, and that event makes this pass run again.
+        self._queue_backlog = len(candidates) >= free * 4 or len(workloads) >= free
+        # A try only starts through its running transition, a compare-and-set on "queued" that commits
+        # waiting for the disk, and Postgres's WAL is in order: whatever a crash of Postgres could lose
+        # of this commit, no try has started from it (its runner is answered 409 and the try is queued
+        # again). So this commit need not wait for the disk either (ADR 21).
+        without_waiting_for_disk(conn)
+        return workloads
 
     # --- failures ---------------------------------------------------------------
 
