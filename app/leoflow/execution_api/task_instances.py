@@ -9,7 +9,7 @@ Others (ExternalTaskSensor, `get_previous_ti`, breadcrumbs): `GET /task-instance
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import or_, select, update
 
 from .. import metrics
 from ..store import audit, dags as dag_store, runs, task_map, tis, xcoms
@@ -105,7 +105,7 @@ def update_state(call, task_instance_id):
         ti = running_ti(conn, task_instance_id, call.claims)
         if state == "up_for_retry" and ti.try_number > ti.max_tries:
             state = "failed"  # the runner asked for a retry it has no right to
-        if tis.finish_try(conn, task_instance_id, state, end, only_if=("running",)):
+        if tis.finish_try(conn, task_instance_id, state, end, only_if=("running",), current=ti):
             metrics.try_finished(state, ti.start_date, end)
         if rendered is not None:
             store_rendered_fields(conn, ti, rendered)
@@ -250,16 +250,27 @@ def running_ti(conn, task_instance_id: str, claims: dict | None = None):
 
 
 def store_rendered_fields(conn, ti, fields: dict) -> None:
-    """This try's rendered template fields replace any stored for the task instance."""
-    key = dict(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id, map_index=ti.map_index)
-    conn.execute(_DELETE_RTIF, key)
-    conn.execute(_INSERT_RTIF, {**key, "rendered_fields": fields})
+    """This try's rendered template fields replace any stored for the task instance (one upsert)."""
+    conn.execute(_rtif_upsert(conn.dialect.name), dict(dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
+                                                        map_index=ti.map_index, rendered_fields=fields))
 
 
-# Built once: every task stores its rendered fields.
-_DELETE_RTIF = rendered_task_instance_fields.delete().where(
-    *(rendered_task_instance_fields.c[k] == bindparam(k) for k in ("dag_id", "task_id", "run_id", "map_index")))
-_INSERT_RTIF = rendered_task_instance_fields.insert()
+def _rtif_upsert(dialect: str):
+    """Built once per dialect: every task stores its rendered fields."""
+    if dialect not in _RTIF_UPSERTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        stmt = insert(rendered_task_instance_fields)
+        table = rendered_task_instance_fields
+        _RTIF_UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=[table.c.dag_id, table.c.task_id, table.c.run_id, table.c.map_index],
+            set_={"rendered_fields": stmt.excluded.rendered_fields})
+    return _RTIF_UPSERTS[dialect]
+
+
+_RTIF_UPSERTS: dict = {}
 
 
 def _stop_remaining_if_fail_fast(conn, ti) -> None:

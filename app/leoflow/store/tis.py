@@ -158,10 +158,12 @@ def start_try(conn: Connection, ti_id: str, expected_state: str, try_number: int
 
 
 def finish_try(conn: Connection, ti_id: str, state: str, now: dt.datetime | None = None, *,
-               only_if: tuple[str, ...] = ("queued", "running"), try_number: int | None = None) -> bool:
-    """End the current try in `state` (success, failed, up_for_retry, skipped) if it is still active."""
+               only_if: tuple[str, ...] = ("queued", "running"), try_number: int | None = None,
+               current=None) -> bool:
+    """End the current try in `state` (success, failed, up_for_retry, skipped) if it is still active.
+    `current`: the row as this transaction already read it (its state, try_number and start_date)."""
     now = now or utcnow()
-    row = conn.execute(_TRY_OF, {"ti_id": ti_id}).first()
+    row = current if current is not None else conn.execute(_TRY_OF, {"ti_id": ti_id}).first()
     if row is None or row.state not in only_if or (try_number is not None and row.try_number != try_number):
         return False
     duration = (now - row.start_date).total_seconds() if row.start_date else None

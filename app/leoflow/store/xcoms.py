@@ -10,19 +10,13 @@ from .types import utcnow
 
 
 # Built once: a task's return value and each new try go through these.
-_RUN_PK = select(dag_run.c.id).where(dag_run.c.dag_id == bindparam("dag_id"), dag_run.c.run_id == bindparam("run_id"))
 _OF_TASK = (xcom.c.dag_id == bindparam("dag_id"), xcom.c.run_id == bindparam("run_id"),
             xcom.c.task_id == bindparam("task_id"), xcom.c.map_index == bindparam("map_index"))
 _DELETE_KEY = delete(xcom).where(*_OF_TASK, xcom.c.key == bindparam("key"))
 _CLEAR_TASK = delete(xcom).where(*_OF_TASK)
-_INSERT = xcom.insert()
 _VALUES_OF_KEY = select(xcom.c.task_id, xcom.c.value).where(
     xcom.c.dag_id == bindparam("dag_id"), xcom.c.run_id == bindparam("run_id"), xcom.c.key == bindparam("key"),
     xcom.c.map_index == -1)
-
-
-def _run_pk(conn: Connection, dag_id: str, run_id: str) -> int | None:
-    return conn.execute(_RUN_PK, {"dag_id": dag_id, "run_id": run_id}).scalar()
 
 
 def get(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1):
@@ -33,14 +27,33 @@ def get(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_
     ).first()
 
 
+def _upsert(dialect: str):
+    """INSERT ... SELECT the run's id ... ON CONFLICT replace: a value set in one statement, not three
+    (the run's id, the old value's delete, the insert), built once per dialect."""
+    if dialect not in _UPSERTS:
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        names = ("task_id", "map_index", "key", "value", "timestamp")
+        row = select(dag_run.c.id, *(bindparam(n, type_=xcom.c[n].type) for n in names),
+                     dag_run.c.dag_id, dag_run.c.run_id).where(dag_run.c.dag_id == bindparam("dag_id"),
+                                                               dag_run.c.run_id == bindparam("run_id"))
+        stmt = insert(xcom).from_select(["dag_run_id", *names, "dag_id", "run_id"], row)
+        _UPSERTS[dialect] = stmt.on_conflict_do_update(
+            index_elements=[xcom.c.dag_run_id, xcom.c.task_id, xcom.c.map_index, xcom.c.key],
+            set_={"value": stmt.excluded.value, "timestamp": stmt.excluded.timestamp}).returning(xcom.c.dag_run_id)
+    return _UPSERTS[dialect]
+
+
+_UPSERTS: dict = {}
+
+
 def set(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, value, map_index: int = -1) -> bool:
-    pk = _run_pk(conn, dag_id, run_id)
-    if pk is None:
-        return False
-    delete_(conn, dag_id, run_id, task_id, key, map_index)
-    conn.execute(_INSERT, dict(dag_run_id=pk, task_id=task_id, map_index=map_index, key=key, dag_id=dag_id,
-                               run_id=run_id, value=value, timestamp=utcnow()))
-    return True
+    """Store `value` under `key`, replacing an earlier one; False when the run does not exist."""
+    stored = conn.execute(_upsert(conn.dialect.name), dict(
+        dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=value, timestamp=utcnow()))
+    return stored.first() is not None  # (the driver's rowcount of an INSERT ... SELECT is not always known)
 
 
 def delete_(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> None:
