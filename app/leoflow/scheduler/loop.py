@@ -47,6 +47,9 @@ BIG_RUN_TIS = 200
 BIG_RUN_DUTY = 3.0
 BIG_RUN_MAX_DELAY = 0.25
 JOB_HEARTBEAT_INTERVAL = 5.0
+# When no scheduled run is due, the soonest due time is looked up at most this often (and again at once when
+# DAG files changed or a DAG was unpaused): passes that decide tasks do not each ask for scheduled runs.
+SCHEDULED_LOOK_INTERVAL = 1.0
 LEASE_RENEW_INTERVAL = 1.0  # a leader renews its lease this often (the lease lasts leadership.LEASE_SECONDS)
 STANDBY_POLL_INTERVAL = 0.5  # a standby asks for the lease this often
 _DAG_LIMITS = select(dag.c.is_paused, dag.c.max_active_runs).where(dag.c.dag_id == bindparam("dag_id"))
@@ -81,6 +84,7 @@ class Scheduler:
         self._queue_backlog = True  # scheduled task instances may be waiting for a slot
         self._just_scheduled = False  # this pass marked some scheduled: queueing need not look whether any are
         self._queued_with_decision = False  # the pass's last run queued in its own transaction
+        self._scheduled_look_at = 0.0  # monotonic time of the next look for due scheduled runs
         self.queueing = True  # False while lite shuts down: running tries finish, no new ones start
         self._told_zombies: set[tuple[str, int]] = set()  # tries ended for missing heartbeats, exit pending
         executor.on_event = lambda: services.bus.notify_scheduler(kind="executor_event")
@@ -173,6 +177,7 @@ class Scheduler:
         self._wakeups.clear()
         self._held.clear()
         self._big_cost.clear()
+        self._scheduled_look_at = 0.0
         self._dirty = set(self._unfinished_runs())
         self._queue_backlog = True
         self._last_zombie_check = 0.0
@@ -193,6 +198,8 @@ class Scheduler:
             timeout = 0.0
         whole_dags = set()
         for event in self.services.bus.wait(SCHEDULER_QUEUE, timeout) if timeout > 0 else []:
+            if event.get("kind") in ("dags_changed", "dag_unpaused"):  # a schedule may be due sooner now
+                self._scheduled_look_at = 0.0
             if event.get("dag_id") and event.get("run_id"):
                 self._dirty.add((event["dag_id"], event["run_id"]))
             elif event.get("dag_id"):  # e.g. unpaused: its queued runs may start now
@@ -306,14 +313,20 @@ class Scheduler:
         return data
 
     def _create_scheduled_runs(self, now: dt.datetime) -> None:
-        due_query = select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after,
-                           dag.c.next_dagrun_data_interval_start,  # real intervals
-                           dag.c.next_dagrun_data_interval_end).where(
-            dag.c.is_paused.is_(False), dag.c.is_stale.is_(False), dag.c.next_dagrun_create_after <= now)
+        mono = time.monotonic()
+        if mono < self._scheduled_look_at:
+            return
+        active = (dag.c.is_paused.is_(False), dag.c.is_stale.is_(False))
         # Most passes find nothing due: a read, not a write transaction that waits its turn with the API's.
         with self.services.engine.connect() as conn:
-            if conn.execute(due_query.limit(1)).first() is None:
-                return
+            soonest = conn.execute(select(func.min(dag.c.next_dagrun_create_after)).where(*active)).scalar()
+        if soonest is None or soonest > now:
+            wait = SCHEDULED_LOOK_INTERVAL if soonest is None else (soonest - now).total_seconds()
+            self._scheduled_look_at = mono + min(wait, SCHEDULED_LOOK_INTERVAL)
+            return
+        due_query = select(dag.c.dag_id, dag.c.next_dagrun, dag.c.next_dagrun_create_after,
+                           dag.c.next_dagrun_data_interval_start,  # real intervals
+                           dag.c.next_dagrun_data_interval_end).where(*active, dag.c.next_dagrun_create_after <= now)
         with self.leadership.begin() as conn:
             due = conn.execute(due_query).all()
             for row in due:
