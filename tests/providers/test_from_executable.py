@@ -26,7 +26,7 @@ from tests.services import postgres_database_url, redis_url
 
 from . import provider_dags as p
 from .conftest import CONSTRAINTS
-from .libs import LIBRARY_DAG, wheel
+from .libs import LIBRARY_DAG, sdist, wheel
 from .servers import HttpServer, SmtpServer, SshServer, mariadb_database
 
 BINARY = os.environ.get("LEOFLOW_TEST_BINARY")
@@ -204,6 +204,35 @@ def test_leoflow_pip_installs_for_the_embedded_python_and_refuses_to_shadow_its_
     version = run("_pip", "--version")  # the bundled pip, run by the embedded interpreter
     assert version.returncode == 0 and "(python 3." in version.stdout, version.stderr
 
+
+
+def test_a_source_distribution_only_is_built_by_the_python_on_path_and_refused_without_one(tmp_path):
+    """A library with no wheel (an sdist whose in-tree backend needs nothing from an index): the Python of the
+    executable's version on PATH builds its wheel; without one on PATH the install says what to install."""
+    import shutil
+
+    links, home = tmp_path / "links", tmp_path / "home"
+    sdist(links, "leoflow-exe-src-only", "1.5")
+    index = ["--no-index", "--find-links", str(links)]
+    bare = tmp_path / "bin"  # the tools the executable's own header needs to unpack itself, and no Python
+    bare.mkdir()
+    for tool in ("sh", "mkdir", "mktemp", "tail", "tar", "gzip", "mv", "rm", "rmdir"):
+        if shutil.which(tool):
+            (bare / tool).symlink_to(shutil.which(tool))
+    refused = run("pip", "--home", str(home), "install", *index, "leoflow-exe-src-only", env={"PATH": str(bare)})
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "no wheel of leoflow-exe-src-only for this Python (3." in refused.stderr
+    assert "with a Python 3." in refused.stderr and "Install Python 3." in refused.stderr
+    done = run("pip", "--home", str(home), "install", *index, "leoflow-exe-src-only")
+    assert done.returncode == 0 and "installed leoflow-exe-src-only==1.5" in done.stdout, done.stdout + done.stderr
+    assert "(no wheel of leoflow-exe-src-only for this Python: building it)" in done.stdout
+    site = home / "site-packages"
+    assert (site / "leoflow_exe_src_only.py").read_text() == "BUILT_FROM_SOURCE = True\n"
+    # the built wheel is kept: installed again after an uninstall, it is not built again
+    assert run("pip", "--home", str(home), "uninstall", "leoflow-exe-src-only").returncode == 0
+    again = run("pip", "--home", str(home), "install", *index, "leoflow-exe-src-only", env={"PATH": str(bare)})
+    assert again.returncode == 0 and "building it" not in again.stdout, again.stdout + again.stderr
+    assert (site / "leoflow_exe_src_only.py").exists()
 
 CHROMIUM = os.environ.get("LEOFLOW_TEST_CHROMIUM", "/usr/bin/chromium")
 

@@ -128,28 +128,51 @@ class BuildError(Exception):
     """A source distribution that could not be built; the message says which and why."""
 
 
-def build(requirement: Requirement, wheels: Path, constraints: Path, log) -> None:
-    """Build `requirement`'s wheel (not its dependencies: pip resolves those next) into `wheels`."""
+# pip's options that say where packages come from: the build looks where the install looks
+_INDEX_OPTIONS = {"-i": True, "--index-url": True, "--extra-index-url": True, "-f": True, "--find-links": True,
+                  "--trusted-host": True, "--no-index": False, "--pre": False}
+
+
+def index_options(args: list[str]) -> list[str]:
+    """The index options among pip arguments (`--index-url URL`, `--find-links=DIR`, `--no-index`, ...)."""
+    found, i = [], 0
+    while i < len(args):
+        name = args[i].split("=", 1)[0]
+        if name in _INDEX_OPTIONS:
+            takes_value = _INDEX_OPTIONS[name] and "=" not in args[i]
+            found += args[i:i + 1 + takes_value]
+            i += takes_value
+        i += 1
+    return found
+
+
+def build(requirement: Requirement, wheels: Path, constraints: Path, log, options: list[str] = ()) -> None:
+    """Build `requirement`'s wheel (not its dependencies: pip resolves those next) into `wheels`, looking
+    where the install looks (`options`: its index options)."""
     want = f"{sys.version_info.major}.{sys.version_info.minor}"
+    shown = f"{requirement.name}{requirement.specifier}"  # without its marker: one word in messages
     python = builder_python()
     if python is None:
-        raise BuildError(f"{requirement} is published as a source distribution only, and the single executable "
-                         f"builds those with a Python {want} on PATH (with pip): none found (python{want}, "
-                         f"python3, python). Install Python {want}, or install a wheel of it with "
-                         "`leoflow pip install /path/to/the.whl`")
+        raise BuildError(f"no wheel of {shown} for this Python ({want}) and platform, and the single "
+                         f"executable builds source distributions with a Python {want} on PATH that has pip: "
+                         f"none found (python{want}, python3, python). Install Python {want}, or a wheel of "
+                         "it with `leoflow pip install /path/to/the.whl`")
     wheels.mkdir(parents=True, exist_ok=True)
     command = [python, "-m", "pip", "wheel", "--disable-pip-version-check", "--no-deps", "--wheel-dir",
-               str(wheels), "-c", str(constraints), str(requirement)]
+               str(wheels), "-c", str(constraints), *options, str(requirement)]
     log(f"$ {' '.join(command)}  (no wheel of {requirement.name} for this Python: building it)")
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=BUILD_TIMEOUT,
                               env=outside_environment())
     except subprocess.TimeoutExpired:
-        raise BuildError(f"building {requirement} took more than {BUILD_TIMEOUT} s") from None
+        raise BuildError(f"building {shown} took more than {BUILD_TIMEOUT} s") from None
+    if done.returncode != 0 and _NO_WHEEL.search(f"{done.stdout}\n{done.stderr}"):  # a name no index has
+        raise BuildError(f"Could not find a version that satisfies the requirement {shown} (neither a "
+                         f"wheel nor a source distribution of it for this Python, {want})")
     if done.returncode != 0:
         lines = [ln for ln in f"{done.stdout}\n{done.stderr}".splitlines() if ln.strip()]
         errors = [ln for ln in lines if "error" in ln.lower()][-8:] or lines[-8:]
-        raise BuildError(f"building {requirement} from source with {python} failed:\n" + "\n".join(errors))
+        raise BuildError(f"building {shown} from source with {python} failed:\n" + "\n".join(errors))
 
 
 def resolve(run_pip, args: list[str], target: Path | None, constraints: Path, own: set[str],
@@ -166,5 +189,5 @@ def resolve(run_pip, args: list[str], target: Path | None, constraints: Path, ow
         wanted = [r for r in missing_wheels(f"{done.stdout}\n{done.stderr}", own) if str(r) not in built]
         if not wanted:
             return done
-        build(wanted[0], wheels, constraints, log)
+        build(wanted[0], wheels, constraints, log, index_options(args))
         built.add(str(wanted[0]))
