@@ -25,7 +25,7 @@ from tests.e2e.lite_process import Lite
 from tests.services import postgres_database_url, redis_url
 
 from . import provider_dags as p
-from .conftest import CONSTRAINTS
+from .conftest import CONSTRAINTS, EVERYDAY, SCORE_SCRIPT
 from .libs import LIBRARY_DAG, sdist, wheel
 from .servers import HttpServer, SmtpServer, SshServer, mariadb_database
 
@@ -59,6 +59,24 @@ DAGS = {
             in_venv(21)
     ''',
 }
+
+# The import score's own script, run inside a task of the executable: every hook/operator/sensor/trigger
+# module of the installed providers imported by the embedded interpreter, beside its frozen libraries.
+IMPORT_SCORE_DAG = '''
+from airflow.sdk import DAG, task
+
+with DAG("provider_import_score", schedule=None):
+    @task
+    def score():
+        import contextlib, io, json, runpy, sys
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            runpy.run_path({script!r})["main"]({names!r})
+        return {{"frozen": getattr(sys, "frozen", False),
+                "scores": [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{{")]}}
+
+    score()
+'''
 
 
 def run(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
@@ -100,6 +118,7 @@ def world(tmp_path_factory):
         "return again.VERSION", "return again.intcomma(1234567)"))
     for name, text in {**DAGS, **p.DAG_FILES}.items():
         (dags / name).write_text(textwrap.dedent(text))
+    (dags / "import_score.py").write_text(IMPORT_SCORE_DAG.format(script=str(SCORE_SCRIPT), names=list(EVERYDAY)))
     with ExitStack() as stack:
         servers: dict = {"files": files}
         _server(stack, servers, "pg_url", postgres_database_url)
@@ -158,6 +177,18 @@ def test_providers_install_puts_the_provider_into_the_homes_site_packages(world)
     assert {"apache-airflow-providers-sqlite", "apache-airflow-providers-common-sql"} <= names, listed.stderr
     body = world.api("GET", "/api/v2/providers").json()
     assert "apache-airflow-providers-sqlite" in {p["package_name"] for p in body["providers"]}
+
+
+def test_every_module_of_the_installed_providers_imports_in_the_executable(world):
+    """The import score from the executable: what the frozen build left out of a library it bundles (and
+    so pins, never installing it again beside) shows up here, not only on the DAGs' own code paths."""
+    result = _result(world, "provider_import_score", "score")
+    assert result["frozen"] is True  # the embedded interpreter, not a Python from PATH
+    scores = {item["provider"]: item for item in result["scores"]}
+    assert set(scores) == set(EVERYDAY)
+    for provider, score in scores.items():
+        assert score["modules"] > 0 and score["failed"] == {}, f"{provider}: {score}"
+        assert score["deep_missing"] == [], f"{provider} asks for these when its code runs: {score}"
 
 
 def test_the_sql_providers_dag_on_postgres_sqlite_and_mariadb(world):
