@@ -25,6 +25,7 @@ from packaging.utils import canonicalize_name
 
 from leoflow import AIRFLOW_COMPAT_VERSION
 
+from . import sdists
 from .names import distribution_name, is_airflow_itself, is_provider
 
 # What Leoflow stands for while pip resolves (the versions Airflow 3.2.1 ships together).
@@ -139,12 +140,6 @@ def pip_command() -> list[str]:
     return [sys.executable, "-m", "pip"]
 
 
-def frozen_pip_options() -> list[str]:
-    """The single executable cannot build a source distribution (pip would run `sys.executable`, which
-    is Leoflow, as a Python): wheels only there."""
-    return ["--only-binary", ":all:"] if getattr(sys, "frozen", False) else []
-
-
 def _pip(args: list[str], log) -> subprocess.CompletedProcess:
     command = [*pip_command(), "--disable-pip-version-check", *args]
     log(f"$ pip {' '.join(args)}")
@@ -181,9 +176,14 @@ def plan(requests: list[str], folder: Path, constraints: Path, target: Path | No
     asked = [parse_request(text) for text in requests]
     report = folder / "report.json"
     where = [] if target is None else ["--target", str(target)]
-    done = _pip(["install", "--dry-run", "--ignore-installed" if target else "--upgrade-strategy=only-if-needed",
-                 "--report", str(report), "--find-links", str(stand_ins(folder / "stand-ins")),
-                 "-c", str(constraints), *frozen_pip_options(), *where, *map(str, asked)], log)
+    args = ["install", "--dry-run", "--ignore-installed" if target else "--upgrade-strategy=only-if-needed",
+            "--report", str(report), "--find-links", str(stand_ins(folder / "stand-ins")),
+            "-c", str(constraints), *where, *map(str, asked)]
+    try:
+        done = sdists.resolve(lambda more: _pip(more, log), args, target, constraints, set(own_pins(target)),
+                              log)
+    except sdists.BuildError as exc:
+        raise InstallError(f"cannot install {', '.join(map(str, asked))}: {exc}") from None
     if done.returncode != 0:
         raise InstallError(f"cannot install {', '.join(map(str, asked))} beside Leoflow:\n{_pip_error(done)}")
     result = Plan()
@@ -228,7 +228,7 @@ def install(requests: list[str], target: Path | None = None, extra_constraints: 
         where = [] if target is None else ["--target", str(target), "--upgrade"]
         pins = [*chosen.third_party, *(f"{n}=={v}" for n, v in chosen.providers.items())]
         if pins:  # resolved above: exactly these, nothing pip would add on its own
-            done = _pip(["install", "--no-deps", *frozen_pip_options(), *where, *pins], log)
+            done = _pip(["install", "--no-deps", *sdists.pip_options(target), *where, *pins], log)
             if done.returncode != 0:
                 raise InstallError(f"installing {', '.join(pins)} failed:\n{_pip_error(done)}")
     return chosen

@@ -28,6 +28,7 @@ from packaging.utils import canonicalize_name
 from leoflow import userlibs
 
 from . import install as _install
+from . import sdists
 from .install import InstallError
 from .names import is_airflow_itself
 
@@ -42,9 +43,13 @@ def install_libraries(pip_args: list[str], target: Path, log=lambda line: None) 
         folder = Path(tmp)
         constraints = _install.constraints_file(folder, None, target)
         report = folder / "report.json"
-        done = _install._pip(["install", "--dry-run", "--ignore-installed", "--report", str(report),
-                              "--find-links", str(_install.stand_ins(folder / "stand-ins")), "-c", str(constraints),
-                              *_install.frozen_pip_options(), *pip_args], log)
+        args = ["install", "--dry-run", "--ignore-installed", "--report", str(report),
+                "--find-links", str(_install.stand_ins(folder / "stand-ins")), "-c", str(constraints), *pip_args]
+        try:
+            done = sdists.resolve(lambda more: _install._pip(more, log), args, target, constraints,
+                                  set(_install.own_pins(target)), log)
+        except sdists.BuildError as exc:
+            raise InstallError(str(exc)) from None
         if done.returncode != 0:
             raise InstallError(_install._pip_error(done))
         search = [str(target), *(p for p in sys.path if Path(p or ".").absolute() != target)]
@@ -58,7 +63,7 @@ def install_libraries(pip_args: list[str], target: Path, log=lambda line: None) 
         if sources:
             target.mkdir(parents=True, exist_ok=True)
             done = _install._pip(["install", "--no-deps", "--upgrade", "--target", str(target),
-                                  *_install.frozen_pip_options(), *sources], log)
+                                  *sdists.pip_options(target), *sources], log)
             if done.returncode != 0:
                 raise InstallError(f"installing {', '.join(wanted)} failed:\n{_install._pip_error(done)}")
             userlibs.refresh(target)
