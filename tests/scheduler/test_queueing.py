@@ -155,3 +155,45 @@ def test_a_decision_that_fails_to_commit_hands_nothing_to_the_executor(make):
     scheduler._dirty = {("q", "r0")}
     scheduler.tick()  # the next pass decides and queues again
     assert queued(executor) == [("r0", "a")]
+
+
+def test_passes_that_decide_tasks_look_for_due_scheduled_runs_once_a_second(make):
+    """Work in proportion to what changed: the due time of scheduled runs is read once, not in every pass;
+    DAG files changing (the processor's event) makes the next pass look at once."""
+    import datetime as dt
+
+    from sqlalchemy import event, update
+
+    from leoflow.store.tables import dag as dag_table
+
+    scheduler, _executor = make([task("a")])
+    scheduler.create_scheduled_runs = True
+    scheduler._last_zombie_check = float("inf")
+    looks = []
+
+    def count(conn, cursor, statement, *args):
+        if "next_dagrun_create_after" in statement:
+            looks.append(statement)
+
+    engine = scheduler.services.engine
+    with engine.begin() as conn:  # the DAG's next scheduled run is an hour away
+        conn.execute(update(dag_table).values(is_paused=False,
+                                              next_dagrun_create_after=utcnow() + dt.timedelta(hours=1)))
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for _ in range(5):
+            scheduler._dirty = {("q", "r0")}
+            scheduler.tick()
+        assert len(looks) == 1
+        with engine.begin() as conn:  # a new file version: due now
+            conn.execute(update(dag_table).values(next_dagrun=utcnow(), next_dagrun_create_after=utcnow()))
+        scheduler.services.bus.notify_scheduler(kind="dags_changed", path="q.py")
+        scheduler._wait()
+        scheduler.tick()
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    from leoflow.store.tables import dag_run
+
+    with engine.connect() as conn:
+        made = conn.execute(dag_run.select().where(dag_run.c.dag_id == "q", dag_run.c.run_type == "scheduled")).all()
+    assert len(made) == 1 and len(looks) >= 2
