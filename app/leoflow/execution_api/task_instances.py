@@ -70,7 +70,9 @@ def run(call, task_instance_id):
         audit.record(conn, "running", dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
                      map_index=ti.map_index, try_number=ti.try_number, logical_date=dag_run_row.logical_date,
                      extra={"host_name": body["hostname"]})
-        dag_run_body = {**run_body(dag_run_row), "consumed_asset_events": consumed_event_bodies(conn, dag_run_row.id)}
+        # Only an asset-triggered run consumed asset events (the scheduler links them as it creates the run).
+        consumed = consumed_event_bodies(conn, dag_run_row.id) if dag_run_row.run_type == "asset_triggered" else []
+        dag_run_body = {**run_body(dag_run_row), "consumed_asset_events": consumed}
         if dag_run_row.state == "queued":
             dag_run_body.update(state="running", start_date=now)
         waiting_context = run_context(conn, ti)  # reschedule count, where a deferral resumes

@@ -379,7 +379,7 @@ class Scheduler:
             if hold.timed_out:
                 return self._finish_run(conn, serialized, run, "failed", now, reason="timed_out")
             waits.merge_wakeup(self._wakeups, (dag_id, run_id), hold.next_check)
-            rows, decision = self._decide(conn, serialized, dag_id, run_id, now)
+            rows, decision = self._decide(conn, serialized, dag_id, run_id, now, logical_date=run.logical_date)
             retrying = [r.id for r in rows if r.state == "up_for_retry" and r.id in decision.schedule]
             for ti_id in retrying:
                 tis.record_history(conn, ti_id)
@@ -411,13 +411,11 @@ class Scheduler:
             without_waiting_for_disk(conn)
         return "running"
 
-    def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime):
+    def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime, *, logical_date):
         """The rules' decision for a run, after expanding the mapped tasks whose lengths became known."""
         from ..store import task_map, xcoms
         from . import mapping
 
-        run = runs.get_run(conn, dag_id, run_id)
-        logical_date = run.logical_date if run is not None else None
         depends = [t["task_id"] for t in serialized["tasks"]
                    if t.get("depends_on_past") or t.get("wait_for_downstream")]
         depends += [d for t in serialized["tasks"] if t.get("wait_for_downstream") for d in t.get("downstream", [])]
