@@ -92,3 +92,30 @@ def test_external_task_sensor_raises_the_standard_providers_errors():
             sensor.poke(ctx)
         assert issubclass(error, AirflowExternalTaskSensorException) and issubclass(error, AirflowException)
     assert issubclass(HITLRejectException, AirflowException)
+
+
+def test_the_listener_manager_calls_plugins_listeners_by_keyword():
+    import types
+
+    from airflow.listeners.listener import get_listener_manager as old_path
+    from airflow.sdk.listener import get_listener_manager
+    from leoflow.sdk import plugins
+
+    manager = get_listener_manager()
+    assert manager is old_path() and not manager.has_listeners
+    heard = []
+    listener = types.SimpleNamespace(on_starting=lambda component: heard.append(component) or "started",
+                                     on_asset_changed=lambda asset: 1 / 0)
+    manager.add_listener(listener)
+    manager.add_listener(listener)  # once only
+    try:
+        assert manager.has_listeners and plugins.listeners == [listener]
+        assert manager.hook.on_starting(component="scheduler") == ["started"]
+        assert manager.hook.on_asset_changed(asset="a") == []  # its error is logged, never raised
+        assert manager.hook.before_stopping(component="x") == []  # nobody listens
+        with pytest.raises(TypeError, match="keyword arguments only"):
+            manager.hook.on_starting("scheduler")
+        assert heard == ["scheduler"]
+    finally:
+        manager.clear()
+    assert not manager.has_listeners

@@ -348,6 +348,7 @@ class Scheduler:
                 if dag_row.max_active_runs and active >= dag_row.max_active_runs:
                     return run.state
                 runs.set_run_state(conn, dag_id, run_id, "running", start_date=now)
+                self.callbacks.run_state_changed(run, "running", start_date=now)
             hold = waits.before_decide(conn, serialized, run, now)  # reschedules, dagrun_timeout
             if hold.timed_out:
                 return self._finish_run(conn, serialized, run, "failed", now, reason="timed_out")

@@ -202,6 +202,8 @@ MODULES: dict[str, str | None] = {
     "airflow.settings": "leoflow.sdk.compat.settings",
     "airflow.utils.process_utils": "leoflow.sdk.compat.process_utils",
     "airflow.utils.session": "leoflow.sdk.compat.session",
+    "airflow.sdk.listener": "leoflow.sdk.compat.listener",
+    "airflow.listeners.listener": "leoflow.sdk.compat.listener",
 }
 
 # `airflow.X` package prefixes served from a folder on disk (see serve_folder).
