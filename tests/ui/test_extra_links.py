@@ -59,7 +59,7 @@ def test_the_task_page_shows_the_links_of_the_try(tmp_path, chromium):
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
             context = browser.new_context(viewport={"width": 1400, "height": 900}, service_workers="block")
-            context.set_default_timeout(15000)
+            context.set_default_timeout(30000)  # a loaded CI machine can be slow to paint
             page = context.new_page()
             guard = Guard(lite.base)
             guard.attach(context, page)
@@ -73,14 +73,15 @@ def test_the_task_page_shows_the_links_of_the_try(tmp_path, chromium):
                 page.click("button[type=submit]")
                 page.wait_for_url(lite.base + "/")
                 guard.navigating()
-                with page.expect_response(lambda resp: "/taskInstances/documented/links" in resp.url) as links:
+                with page.expect_response(lambda resp: "/taskInstances/documented/links" in resp.url,
+                                          timeout=30000) as links:
                     page.goto(f"{lite.base}/dags/links_ui/runs/{quote(run_id, safe='')}/tasks/documented/details")
                 assert links.value.status == 200
                 assert links.value.json() == {"extra_links": {
                     "Never Resolved": None, "Runbook": "https://runbooks.example/links_ui/documented"},
                     "total_entries": 2}
                 button = page.get_by_role("link", name="Runbook")
-                expect(button).to_be_visible()
+                expect(button).to_be_visible(timeout=30000)
                 expect(button).to_have_attribute("href", "https://runbooks.example/links_ui/documented")
                 expect(page.get_by_role("link", name="Never Resolved")).to_have_count(0)
                 page.screenshot(path=str(home / "extra-links.png"))
