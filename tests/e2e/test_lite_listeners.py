@@ -45,7 +45,8 @@ def on_task_instance_failed(previous_state, task_instance, error):
 @hookimpl
 def on_dag_run_running(dag_run, msg):
     _write("on_dag_run_running", dag=dag_run.dag_id, run=dag_run.run_id, state=dag_run.state,
-           started=dag_run.start_date is not None)
+           started=dag_run.start_date is not None, queued=dag_run.queued_at.year > 2000,
+           version=dag_run.version_number)  # what Airflow's example listener reads
 
 
 @hookimpl
@@ -110,8 +111,9 @@ def test_plugin_listeners_hear_tries_and_runs(tmp_path):
             == [("work", "good", "queued", 1), ("work", "bad", "queued", 1)]
         assert [c["task"] for c in by_hook["on_task_instance_success"]] == ["work"]
         assert [(c["task"], c["error"]) for c in by_hook["on_task_instance_failed"]] == [("work", "asked to fail")]
-        assert [(c["run"], c["state"], c["started"]) for c in by_hook["on_dag_run_running"]] == \
-            [("good", "running", True), ("bad", "running", True)]
+        assert [(c["run"], c["state"], c["started"], c["queued"], c["version"])
+                for c in by_hook["on_dag_run_running"]] == [("good", "running", True, True, 1),
+                                                            ("bad", "running", True, True, 1)]
         assert by_hook["on_dag_run_success"] == [{"dag": "listened", "run": "good", "state": "success",
                                                   "msg": "success", "ended": True,
                                                   "pid": by_hook["on_dag_run_success"][0]["pid"]}]

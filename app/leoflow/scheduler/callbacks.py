@@ -42,6 +42,18 @@ def callback_payload(serialized: dict, run, state: str, reason: str) -> dict | N
             "reason": reason, "dag_run": {**_jsonable_run(run), "state": state}}
 
 
+def _version_number(conn, run) -> int | None:
+    """The number of the DAG version the run was created with (what Airflow's `dag_run.version_number` is)."""
+    version_id = getattr(run, "created_dag_version_id", None)
+    if conn is None or version_id is None:
+        return None
+    from sqlalchemy import select
+
+    from ..store.tables import dag_version
+
+    return conn.execute(select(dag_version.c.version_number).where(dag_version.c.id == version_id)).scalar()
+
+
 def _plugins():
     """The plugins folder's plugins, loaded once in this process (the scheduler's, for their listeners)."""
     from leoflow.sdk import plugins
@@ -57,24 +69,25 @@ class DagCallbacks:
         self.children: list[subprocess.Popen] = []
         self.sent = 0
 
-    def run_finished(self, serialized: dict, run, state: str, reason: str) -> bool:
+    def run_finished(self, serialized: dict, run, state: str, reason: str, conn=None) -> bool:
         import datetime as dt
 
-        self.run_state_changed(run, state, reason, end_date=dt.datetime.now(dt.timezone.utc))
+        self.run_state_changed(run, state, reason, conn=conn, end_date=dt.datetime.now(dt.timezone.utc))
         payload = callback_payload(serialized, run, state, reason)
         if payload is None or not payload["fileloc"]:
             return False
         return self._send(payload)
 
-    def run_state_changed(self, run, state: str, msg: str = "", **changes) -> bool:
+    def run_state_changed(self, run, state: str, msg: str = "", conn=None, **changes) -> bool:
         """Plugin listeners' `on_dag_run_running|success|failed(dag_run=, msg=)`, as Airflow's scheduler
         calls them, but in a child process like the DAG's callbacks: the scheduler never runs user code
         nor waits for it. Nothing is started when no listener has the hook."""
         hook = f"on_dag_run_{state}"
         if state not in ("running", "success", "failed") or not _plugins().has_listener(hook):
             return False
-        return self._send({"listener": hook, "msg": msg, "dag_id": run.dag_id,
-                           "dag_run": {**_jsonable_run(run), **_jsonable_run_changes(changes), "state": state}})
+        extra = {"queued_at": getattr(run, "queued_at", None), "version_number": _version_number(conn, run)}
+        return self._send({"listener": hook, "msg": msg, "dag_id": run.dag_id, "dag_run": {
+            **_jsonable_run(run), **_jsonable_run_changes({**extra, **changes}), "state": state}})
 
     def _send(self, payload: dict) -> bool:
         if self.settings is not None:
@@ -109,11 +122,15 @@ class ListenedDagRun:
         return f"<DagRun {self.dag_id} @ {self.logical_date}: {self.run_id}, state:{self.state}>"
 
 
-_DATES = ("logical_date", "data_interval_start", "data_interval_end", "run_after", "start_date", "end_date")
+_DATES = ("logical_date", "data_interval_start", "data_interval_end", "run_after", "start_date", "end_date",
+          "queued_at")
 
 
 def run_listener_child(payload: dict) -> int:
-    """In the child: call the plugins' DAG-run listener (0 = every listener returned)."""
+    """In the child: call the plugins' DAG-run listener (0 = every listener returned). What a listener
+    prints goes to the scheduler's stderr, its log: stdout may be a command's answer (`dags test -o json`)."""
+    sys.stdout.flush()
+    os.dup2(2, 1)
     plugins = _plugins()
     plugins.call_listeners(payload["listener"], dag_run=ListenedDagRun(payload["dag_run"]), msg=payload["msg"])
     return 0
