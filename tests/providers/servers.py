@@ -176,3 +176,50 @@ class SshServer:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+
+
+class AthenaServer:
+    """Stands in for Amazon Athena's endpoint (no AWS is reachable here): the two calls AthenaOperator
+    makes through botocore, StartQueryExecution and GetQueryExecution (AWS's JSON 1.1 protocol, the call
+    named by the X-Amz-Target header). Every query has already succeeded. Signatures are not checked."""
+
+    def __init__(self):
+        import json
+
+        self.calls: list[tuple[str, dict]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = json.loads(self.rfile.read(min(length, 1 << 20)) or b"{}")
+                action = self.headers.get("X-Amz-Target", "").rpartition(".")[2]
+                outer.calls.append((action, body))
+                if action == "StartQueryExecution":
+                    status, answer = 200, {"QueryExecutionId": f"q-{len(outer.calls)}"}
+                elif action == "GetQueryExecution":
+                    status, answer = 200, {"QueryExecution": {"QueryExecutionId": body.get("QueryExecutionId"),
+                                                              "Status": {"State": "SUCCEEDED"}}}
+                else:
+                    status, answer = 400, {"__type": "InvalidRequestException", "message": f"not faked: {action}"}
+                text = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/x-amz-json-1.1")
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()

@@ -117,3 +117,16 @@ def test_install_into_the_running_venv_adds_only_what_is_missing(tmp_path):
                             "from airflow.providers.sqlite.hooks.sqlite import SqliteHook; print(SqliteHook.conn_type)"],
                            capture_output=True, text=True, timeout=60)
     assert probe.stdout.strip() == "sqlite", probe.stderr
+
+
+def test_links_lists_the_extra_link_classes_the_providers_declare(cloud_site):
+    listed = leoflow("providers", "links", "-o", "json", env={"PYTHONPATH": str(cloud_site)})
+    assert listed.returncode == 0, listed.stderr
+    names = [row["extra_link_class_name"] for row in json.loads(listed.stdout)]
+    assert names == sorted(names) and len(names) == len(set(names))
+    assert "airflow.providers.amazon.aws.links.athena.AthenaQueryResultsLink" in names  # the provider's info
+    probe = subprocess.run([sys.executable, "-c", "from leoflow.sdk import importhook; importhook.install(); "
+                            "from airflow.providers_manager import ProvidersManager; "
+                            "print(len(ProvidersManager().extra_links_class_names))"],
+                           capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(cloud_site)})
+    assert probe.stdout.strip() == str(len(names)), probe.stderr

@@ -70,3 +70,11 @@ def test_a_users_link_class_is_keyed_by_its_name():
     ti = FakeTI("m")
     push_extra_links(op, ti)
     assert ti.xcoms == {"_link_DocsLink": "https://docs.example/m/1"}
+
+
+def test_a_mapped_task_shows_its_operator_classs_links():
+    with DAG("mapped_links", schedule=None):
+        mapped = TriggerDagRunOperator.partial(task_id="fan").expand(trigger_dag_id=["a", "b"])
+    doc = task_doc(mapped)
+    assert doc["is_mapped"] and doc["extra_links"] == ["Triggered DAG"]
+    assert doc["extra_link_keys"] == {"Triggered DAG": "_link_TriggerDagRunLink"}

@@ -1,8 +1,9 @@
-"""`leoflow providers install NAME... | list`: Airflow provider packages beside Leoflow.
+"""`leoflow providers install NAME... | list | links`: Airflow provider packages beside Leoflow.
 
 `install` takes short names (`postgres`, `common-sql`) or requirement strings
 (`postgres==6.2.0`, `apache-airflow-providers-http>=5`) and never installs Airflow itself
-(leoflow.providers.install says how). `list` prints what `/api/v2/providers` shows.
+(leoflow.providers.install says how). `list` prints what `/api/v2/providers` shows, `links` the extra
+link classes they declare (as `airflow providers links`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ def add_parser(sub) -> None:
     q = providers_sub.add_parser("list", help="the installed providers")
     q.add_argument("-o", "--output", choices=FORMATS, default="table")
     q.add_argument("--home", help="with the single executable, HOME/site-packages's providers too")
+    q = providers_sub.add_parser("links", help="the operator extra link classes the installed providers declare")
+    q.add_argument("-o", "--output", choices=FORMATS, default="table")
+    q.add_argument("--home", help="with the single executable, HOME/site-packages's providers too")
 
     p = sub.add_parser("pip", help="pip for Leoflow's Python, into $LEOFLOW_HOME/site-packages (libraries for DAGs)",
                        description="`leoflow pip install PKG...` installs libraries for DAGs into "
@@ -41,6 +45,8 @@ def run(args, parser) -> int:
     action = args.providers_command
     if action is None:
         parser.parse_args(["providers", "--help"])
+    if action == "links":
+        return list_links(args)
     return install(args) if action == "install" else list_providers(args)
 
 
@@ -86,6 +92,15 @@ def list_providers(args) -> int:
     rows = [p for p in installed_for_api() if p["package_name"] != STANDARD_PROVIDER["package_name"]]
     rows = sorted([dict(STANDARD_PROVIDER), *rows], key=lambda p: p["package_name"])
     print_rows(rows, ["package_name", "description", "version"], args.output)
+    return 0
+
+
+def list_links(args) -> int:
+    """`airflow providers links`: each extra link class a provider's info names, sorted (one column)."""
+    from leoflow.providers.discovery import extra_link_classes
+
+    rows = [{"extra_link_class_name": name} for name in sorted(extra_link_classes())]
+    print_rows(rows, ["extra_link_class_name"], args.output)
     return 0
 
 

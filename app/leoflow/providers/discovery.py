@@ -76,6 +76,20 @@ def dialects() -> dict[str, tuple[str, str]]:
     return result
 
 
+def extra_link_classes() -> dict[str, str]:
+    """extra link class path -> provider distribution, from each provider info's `extra-links` (the
+    operators' BaseOperatorLink classes; a try resolves them itself, so nothing here imports them)."""
+    from leoflow.sdk import importhook
+
+    importhook.install()  # get_provider_info modules live under airflow.providers
+    result: dict[str, str] = {}
+    for name, info in provider_infos().items():
+        for path in info.get("extra-links", []) or []:
+            if isinstance(path, str):
+                result.setdefault(path, name)
+    return result
+
+
 def rest_api_entry(distribution: str, info: dict) -> dict:
     """The provider as `/api/v2/providers` shows it (Airflow 3.2.1's body, its leading space included)."""
     version = info["version"]

@@ -375,6 +375,7 @@ class Scheduler:
                 if dag_row.max_active_runs and active >= dag_row.max_active_runs:
                     return run.state
                 runs.set_run_state(conn, dag_id, run_id, "running", start_date=now)
+                self.callbacks.run_state_changed(run, "running", conn=conn, start_date=now)
             hold = waits.before_decide(conn, serialized, run, now)  # reschedules, dagrun_timeout
             if hold.timed_out:
                 return self._finish_run(conn, serialized, run, "failed", now, reason="timed_out")
@@ -394,7 +395,8 @@ class Scheduler:
                 waits.merge_wakeup(self._wakeups, (dag_id, run_id), decision.next_check)  # keep sooner
             if decision.run_state:
                 self.callbacks.run_finished(serialized, run, decision.run_state,
-                                            "success" if decision.run_state == "success" else "task_failure")
+                                            "success" if decision.run_state == "success" else "task_failure",
+                                            conn=conn)
                 runs.set_run_state(conn, dag_id, run_id, decision.run_state, end_date=now,
                                    last_scheduling_decision=now)
                 audit.record(conn, f"dagrun_{decision.run_state}", dag_id=dag_id, run_id=run_id)
@@ -447,7 +449,7 @@ class Scheduler:
         runs.set_run_state(conn, run.dag_id, run.run_id, state, end_date=now, last_scheduling_decision=now)
         audit.record(conn, f"dagrun_{state}", dag_id=run.dag_id, run_id=run.run_id, extra=reason)
         log.info("DAG run %s of %s finished: %s (%s)", run.run_id, run.dag_id, state, reason)
-        self.callbacks.run_finished(serialized, run, state, reason)
+        self.callbacks.run_finished(serialized, run, state, reason, conn=conn)
         return state
 
     # --- queueing -------------------------------------------------------------

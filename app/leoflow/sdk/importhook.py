@@ -142,6 +142,7 @@ MODULES: dict[str, str | None] = {
     f"{_STD}.hooks": None,
     f"{_STD}.hooks.filesystem": "leoflow.sdk.hooks.filesystem",
     f"{_STD}.hooks.subprocess": "leoflow.sdk.hooks.subprocess",
+    f"{_STD}.exceptions": "leoflow.sdk.compat.std_exceptions",
     f"{_STD}.utils": None,
     f"{_STD}.utils.weekday": "leoflow.sdk.weekday",
     f"{_STD}.utils.skipmixin": f"{_OPS}.branch",
@@ -197,6 +198,12 @@ MODULES: dict[str, str | None] = {
     "airflow.sdk.observability": None,
     "airflow.sdk.observability.stats": "leoflow.sdk.compat.stats",
     "airflow.stats": "leoflow.sdk.compat.stats",
+    "airflow.utils.hashlib_wrapper": "leoflow.sdk.compat.hashlib_wrapper",
+    "airflow.settings": "leoflow.sdk.compat.settings",
+    "airflow.utils.process_utils": "leoflow.sdk.compat.process_utils",
+    "airflow.utils.session": "leoflow.sdk.compat.session",
+    "airflow.sdk.listener": "leoflow.sdk.compat.listener",
+    "airflow.listeners.listener": "leoflow.sdk.compat.listener",
 }
 
 # `airflow.X` package prefixes served from a folder on disk (see serve_folder).

@@ -189,6 +189,8 @@ class MappedOperator(BaseOperator):
         self.template_ext = tuple(operator_class.template_ext)
         self.ui_color = operator_class.ui_color
         self.ui_fgcolor = operator_class.ui_fgcolor
+        # the class's links, shown for every map index (each expanded try resolves its own, as in Airflow)
+        self.operator_extra_links = tuple(getattr(operator_class, "operator_extra_links", None) or ())
         self.custom_operator_name = getattr(operator_class, "custom_operator_name", None)
         self.inherits_from_empty_operator = getattr(operator_class, "inherits_from_empty_operator", False)
         super().__init__(**base_kwargs)

@@ -135,17 +135,28 @@ def load(folder: str | os.PathLike | None = None) -> list[type]:
     return list(plugins)
 
 
-def call_listeners(hook: str, **kwargs) -> None:
+def call_listeners(hook: str, **kwargs) -> list:
     """Call `hook` (e.g. `on_task_instance_running(previous_state=, task_instance=)`) on every plugin
-    listener that defines it, as Airflow's listener manager does; a listener's error is logged only."""
+    listener that defines it, as Airflow's listener manager does; a listener's error is logged only.
+    Returns what the listeners returned (None left out, as pluggy does)."""
+    results = []
     for listener in list(listeners):
         func = getattr(listener, hook, None)
         if func is None:
             continue
         try:
-            func(**kwargs)
+            result = func(**kwargs)
         except Exception:  # a listener must never change a task's outcome
             log.exception("Listener %s.%s failed", getattr(listener, "__name__", listener), hook)
+            continue
+        if result is not None:
+            results.append(result)
+    return results
+
+
+def has_listener(hook: str) -> bool:
+    """Whether a loaded plugin listens to `hook` (so a caller can skip the work of calling it)."""
+    return any(getattr(listener, hook, None) is not None for listener in listeners)
 
 
 def check_timetable_registered(cls: type) -> None:

@@ -50,7 +50,8 @@ class DagRunTriggeredByType(Enum):
 
 
 def hookimpl(func=None, **kwargs):
-    """`airflow.listeners.hookimpl`: accepted; Leoflow does not call listeners yet."""
+    """`airflow.listeners.hookimpl`: marks a listener function; Leoflow calls a plugin listener's
+    functions by name, so the mark changes nothing (see leoflow.sdk.plugins.call_listeners)."""
     if func is None:
         return lambda f: f
     return func

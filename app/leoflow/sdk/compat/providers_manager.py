@@ -55,6 +55,13 @@ class ProvidersManager:
 
         return _LazyHooks(connection_types())
 
+    @property
+    def extra_links_class_names(self) -> list[str]:
+        """The extra link classes the installed providers declare, sorted."""
+        from leoflow.providers.discovery import extra_link_classes
+
+        return sorted(extra_link_classes())
+
     def initialize_providers_hooks(self) -> None:
         return None
 

@@ -76,7 +76,11 @@ class ExternalTaskSensor(BaseSensorOperator):
         expected = len(self.external_task_ids or [None]) * len(dates) if not self.external_task_group_id else None
         if self.failed_states:
             if self._count(ti, dates, self.failed_states):
-                raise AirflowException(f"The external DAG {self.external_dag_id} failed.")
+                from leoflow.sdk.compat import std_exceptions as errors
+
+                kind = (errors.ExternalTaskGroupFailedError if self.external_task_group_id else
+                        errors.ExternalTaskFailedError if self.external_task_ids else errors.ExternalDagFailedError)
+                raise kind(f"The external DAG {self.external_dag_id} failed.")
         if self.skipped_states:
             if self._count(ti, dates, self.skipped_states):
                 raise AirflowSkipException(f"The external DAG {self.external_dag_id} reached a skipped state.")
