@@ -507,16 +507,15 @@ class Scheduler:
         self._just_scheduled = False
         free = sum(slots.values())
         from ..executors.workload import execute_task
-        from ..store.pools import slots_by_pool
 
         workloads = []
         settings = self.services.settings
-        pool_limits = slots_by_pool(conn)
-        pool_used = tis.occupied_slots_by_pool(conn)
-        run_active = tis.active_count_by_run(conn)
-        dag_limits: dict[str, int] = {d: n or 16 for d, n in conn.execute(
-            select(dag.c.dag_id, dag.c.max_active_tasks)
-            .where(dag.c.dag_id.in_({d for d, _ in run_active})))} if run_active else {}
+        room = tis.pool_room(conn)
+        pool_limits = {pool: slots for pool, (slots, _used) in room.items()}
+        pool_used = {pool: used for pool, (_slots, used) in room.items()}
+        active = tis.active_count_by_run(conn)
+        run_active = {key: n for key, (n, _limit) in active.items()}
+        dag_limits: dict[str, int] = {key[0]: limit or 16 for key, (_n, limit) in active.items()}
         # Only what could start now enters the window: 10,000 waiting on a full pool must not hide the rest.
         open_pools = [p for p, n in pool_limits.items() if pool_used.get(p, 0) < n]
         full_runs = [key for key, n in run_active.items() if n >= dag_limits.get(key[0], 16)]
@@ -531,8 +530,7 @@ class Scheduler:
             if limit is None or pool_used.get(ti.pool, 0) + ti.pool_slots > limit:
                 continue
             if ti.dag_id not in dag_limits:
-                dag_limits[ti.dag_id] = conn.execute(
-                    select(dag.c.max_active_tasks).where(dag.c.dag_id == ti.dag_id)).scalar() or 16
+                dag_limits[ti.dag_id] = ti.max_active_tasks or 16
             if run_active.get((ti.dag_id, ti.run_id), 0) >= dag_limits[ti.dag_id]:
                 continue
             serialized = self._serialized(conn, ti.dag_version_id, ti.dag_id)

@@ -7,7 +7,7 @@ import datetime as dt
 from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
-from .tables import dag_run, task_instance, task_instance_history
+from .tables import dag, dag_run, slot_pool, task_instance, task_instance_history
 from .types import utcnow
 
 TI = task_instance
@@ -101,8 +101,10 @@ def scheduled_candidates(conn: Connection, limit: int, *, pools: list[str] | Non
     """
     query = (
         select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.map_index, TI.c.try_number,
-               TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.dag_version_id, TI.c.queue)
+               TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.dag_version_id, TI.c.queue,
+               dag.c.max_active_tasks)  # the run's limit comes along: no query per DAG while choosing
         .join(dag_run, (dag_run.c.dag_id == TI.c.dag_id) & (dag_run.c.run_id == TI.c.run_id))
+        .outerjoin(dag, dag.c.dag_id == TI.c.dag_id)
         .where(TI.c.state == "scheduled", dag_run.c.state == "running")
     )
     if pools is not None:
@@ -112,10 +114,14 @@ def scheduled_candidates(conn: Connection, limit: int, *, pools: list[str] | Non
     return conn.execute(query.order_by(TI.c.priority_weight.desc(), TI.c.scheduled_dttm).limit(limit)).all()
 
 
-_SLOTS_BY_POOL = (select(TI.c.pool, func.sum(TI.c.pool_slots)).where(TI.c.state.in_(("queued", "running")))
-                  .group_by(TI.c.pool))
-_ACTIVE_BY_RUN = (select(TI.c.dag_id, TI.c.run_id, func.count()).where(TI.c.state.in_(("queued", "running")))
-                  .group_by(TI.c.dag_id, TI.c.run_id))
+# A pool's slots and what queued and running tries hold of them, in one query.
+_POOL_ROOM = select(slot_pool.c.pool, slot_pool.c.slots, func.coalesce(
+    select(func.sum(TI.c.pool_slots)).where(TI.c.pool == slot_pool.c.pool, TI.c.state.in_(("queued", "running")))
+    .scalar_subquery(), 0))
+# Active tries per run, with the DAG's max_active_tasks.
+_ACTIVE_BY_RUN = (select(TI.c.dag_id, TI.c.run_id, func.count(), dag.c.max_active_tasks)
+                  .outerjoin(dag, dag.c.dag_id == TI.c.dag_id).where(TI.c.state.in_(("queued", "running")))
+                  .group_by(TI.c.dag_id, TI.c.run_id, dag.c.max_active_tasks))
 _ANY_SCHEDULED = select(TI.c.id).where(TI.c.state == "scheduled").limit(1)
 
 
@@ -123,12 +129,14 @@ def any_scheduled(conn: Connection) -> bool:
     return conn.execute(_ANY_SCHEDULED).first() is not None
 
 
-def occupied_slots_by_pool(conn: Connection) -> dict[str, int]:
-    return {pool: int(n or 0) for pool, n in conn.execute(_SLOTS_BY_POOL).all()}
+def pool_room(conn: Connection) -> dict[str, tuple[int, int]]:
+    """pool -> (its slots, the slots queued and running tries hold), for the pools that exist."""
+    return {pool: (slots, int(used or 0)) for pool, slots, used in conn.execute(_POOL_ROOM).all()}
 
 
-def active_count_by_run(conn: Connection) -> dict[tuple[str, str], int]:
-    return {(d, r): n for d, r, n in conn.execute(_ACTIVE_BY_RUN).all()}
+def active_count_by_run(conn: Connection) -> dict[tuple[str, str], tuple[int, int | None]]:
+    """(dag_id, run_id) -> (its queued and running tries, the DAG's max_active_tasks)."""
+    return {(d, r): (n, limit) for d, r, n, limit in conn.execute(_ACTIVE_BY_RUN).all()}
 
 
 def active_count_by_task(conn: Connection) -> tuple[dict, dict]:
