@@ -130,3 +130,38 @@ def test_a_round_the_sink_refused_is_sent_again_whole_and_big_logs_span_rounds(e
         shipper.stop()
     assert sum(sizes) == len(lines) and len(sizes) >= 5 and max(sizes) <= 4096 + 1024  # rounds stay near their bound
     assert _read(engine) == lines  # every line once, in order
+
+
+def test_a_sink_that_stays_away_is_logged_once_then_once_a_minute_and_its_return_is_said(tmp_path, caplog):
+    import logging
+
+    from leoflow.executors import log_shipping
+
+    away = [True]
+    got = []
+
+    def sink(key, seq, text):
+        if away[0]:
+            raise ConnectionError("server unreachable")
+        got.append(text)
+
+    path = tmp_path / "a.log"
+    path.write_text(_line("one"))
+    shipper = LogShipper(sink, interval=3600)
+    try:
+        shipper.follow(KEY, path)
+        with caplog.at_level(logging.INFO, logger=log_shipping.__name__):
+            for _ in range(5):
+                shipper.flush()
+            failures = [r for r in caplog.records if r.levelno == logging.WARNING]
+            assert len(failures) == 1 and failures[0].exc_info  # one traceback, not one per round
+            shipper._last_failure_log -= log_shipping.FAILURE_LOG_INTERVAL  # a minute later
+            shipper.flush()
+            later = [r for r in caplog.records if r.levelno == logging.WARNING][1:]
+            assert len(later) == 1 and not later[0].exc_info and "Still cannot ship" in later[0].getMessage()
+            away[0] = False
+            shipper.flush()
+            assert got == [_line("one")]
+            assert any("Shipping logs again" in r.getMessage() for r in caplog.records)
+    finally:
+        shipper.stop()

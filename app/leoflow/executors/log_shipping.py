@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 
 MAX_CHUNK_BYTES = 256 * 1024
 MAX_BATCH_BYTES = 1024 * 1024  # what one call of a batch sink carries at most
+FAILURE_LOG_INTERVAL = 60.0  # while the sink stays away, a line this often
 
 
 @dataclass
@@ -44,6 +46,8 @@ class LogShipper:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._failing_since: float | None = None  # monotonic time of the first failure in a row
+        self._last_failure_log = 0.0
         self._thread = threading.Thread(target=self._run, name="log-shipper", daemon=True)
         self._thread.start()
 
@@ -74,26 +78,47 @@ class LogShipper:
         for item in followed:
             ended = item.ended  # read before the file: a try that ends meanwhile keeps its last line for next time
             try:
-                self._ship(item)
+                sent = self._ship(item)
             except Exception:  # noqa: BLE001 - the sink is away; the lines wait for the next round
-                log.warning("Could not ship the log of %s; retrying", item.key, exc_info=True)
+                self._failed(f"the log of {item.key}")
                 continue
+            if sent:
+                self._shipped()
             if ended:
                 self._forget(item)
+
+    def _failed(self, what: str) -> None:
+        """The sink is away (the server restarting, the network cut): the first failure is logged with its
+        traceback, then one line a minute until a round goes through, not a traceback every round."""
+        now = time.monotonic()
+        if self._failing_since is None:
+            self._failing_since = self._last_failure_log = now
+            log.warning("Could not ship %s; retrying every %g s", what, self.interval, exc_info=True)
+        elif now - self._last_failure_log >= FAILURE_LOG_INTERVAL:
+            self._last_failure_log = now
+            log.warning("Still cannot ship %s (for %.0f s); retrying", what, now - self._failing_since)
+
+    def _shipped(self) -> None:
+        if self._failing_since is not None:
+            log.info("Shipping logs again after %.0f s", time.monotonic() - self._failing_since)
+            self._failing_since = None
 
     def _forget(self, item: _Followed) -> None:
         with self._lock:
             self._followed.pop(item.key, None)
 
-    def _ship(self, item: _Followed) -> None:
+    def _ship(self, item: _Followed) -> int:
+        """Send the item's whole lines chunk by chunk; how many chunks went."""
+        sent = 0
         while True:
             chunk = self._next_chunk(item)
             if chunk is None:
-                return
+                return sent
             text, end = chunk
             self.sink(item.key, item.seq, text)
             item.offset += end
             item.seq += 1
+            sent += 1
 
     def _flush_batched(self, followed: list[_Followed]) -> None:
         """Rounds of at most MAX_BATCH_BYTES over every followed try until none has whole lines left."""
@@ -115,8 +140,9 @@ class LogShipper:
             if batch:
                 try:
                     self.sink_many(batch)
+                    self._shipped()
                 except Exception:  # noqa: BLE001 - the sink is away; the lines wait for the next round
-                    log.warning("Could not ship the logs of %d tries; retrying", len(followed), exc_info=True)
+                    self._failed(f"the logs of {len(followed)} tries")
                     return
             for item, offset in advanced:
                 item.seq += sum(1 for key, _seq, _text in batch if key == item.key)
