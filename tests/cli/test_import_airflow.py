@@ -17,7 +17,7 @@ import uuid
 
 import pytest
 
-from tests.airflow_runner.conftest import airflow_python  # noqa: F401 - the fixture: real Airflow 3.2.1's venv
+from tests.airflow_runner.conftest import airflow_fab_python, airflow_python  # noqa: F401 - the venvs' fixtures
 
 DAG = '''
 import pendulum
@@ -62,26 +62,36 @@ class AirflowDb:
             return db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
 
 
-@pytest.fixture(scope="module")
-def airflow_db(airflow_python, tmp_path_factory):  # noqa: F811
-    """Made once per machine (about 2.5 minutes of Airflow commands) and kept beside the Airflow venv, keyed by
-    what makes it; each module works on a copy, its airflow.cfg's paths moved with it."""
+def _cached(name: str, what: str, make) -> "Path":
+    """A folder made once per machine by `make(folder)` and kept beside the Airflow venvs, `name` keyed by
+    what makes it (a half-made one is never used)."""
     import hashlib
 
     from tests.airflow_runner.conftest import CACHE
 
-    made = CACHE / f"airflow-3.2.1-db-{hashlib.sha256((DAG + repr(COMMANDS)).encode()).hexdigest()[:12]}"
+    made = CACHE / f"{name}-{hashlib.sha256(what.encode()).hexdigest()[:12]}"
     if not (made / "airflow" / "airflow.db").exists():
         building = made.with_name(f"{made.name}.building-{os.getpid()}")
         shutil.rmtree(building, ignore_errors=True)
-        _make(airflow_python, building)
+        make(building)
         shutil.rmtree(made, ignore_errors=True)
         os.replace(building, made)
-    root = tmp_path_factory.mktemp("airflow-db")
+    return made
+
+
+def _moved(made, root):
+    """A copy of the cached folder `made` in `root`, its airflow.cfg's paths moved with it."""
     shutil.copytree(made, root, dirs_exist_ok=True)
     cfg = root / "airflow" / "airflow.cfg"
     cfg.write_text(re.sub(re.escape(str(made)) + r"(\.building-\d+)?", str(root), cfg.read_text()))
-    return AirflowDb(root)
+    return root
+
+
+@pytest.fixture(scope="module")
+def airflow_db(airflow_python, tmp_path_factory):  # noqa: F811
+    """Made once per machine (about 2.5 minutes of Airflow commands); each module works on a copy."""
+    made = _cached("airflow-3.2.1-db", DAG + repr(COMMANDS), lambda folder: _make(airflow_python, folder))
+    return AirflowDb(_moved(made, tmp_path_factory.mktemp("airflow-db")))
 
 
 COMMANDS = (
@@ -245,36 +255,123 @@ def test_an_airflow_database_given_as_leoflows_is_refused(lite_cli, airflow_db):
     assert airflow_db.path.read_bytes() == before  # neither migrated nor reset
 
 
-def test_fab_users_are_copied_with_their_roles_and_must_set_a_password(lite_cli, airflow_db, tmp_path):
-    """Airflow 3.2.1 without the FAB provider has no ab_user table: the tables are added here as FAB makes them,
-    with FAB's password hashes, which Leoflow's login cannot check."""
-    cli = lite_cli
-    airflow = airflow_db.copy(tmp_path)
-    with sqlite3.connect(airflow.path) as db:
-        db.executescript("""
-            CREATE TABLE ab_role (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL UNIQUE);
-            CREATE TABLE ab_user (id INTEGER PRIMARY KEY, first_name VARCHAR(256) NOT NULL,
-                last_name VARCHAR(256) NOT NULL, username VARCHAR(512) NOT NULL UNIQUE, password VARCHAR(256),
-                active BOOLEAN, email VARCHAR(512) NOT NULL UNIQUE, last_login DATETIME, login_count INTEGER,
-                fail_login_count INTEGER, created_on DATETIME, changed_on DATETIME, created_by_fk INTEGER,
-                changed_by_fk INTEGER);
-            CREATE TABLE ab_user_role (id INTEGER PRIMARY KEY, user_id INTEGER, role_id INTEGER);
-            INSERT INTO ab_role VALUES (1, 'Admin'), (2, 'Viewer'), (3, 'Op'), (4, 'Public');
-            INSERT INTO ab_user (id, first_name, last_name, username, password, active, email) VALUES
-                (1, 'Ada', 'Admin', 'ada', 'scrypt:32768:8:1$abc$def', 1, 'ada@example.com'),
-                (2, 'Vic', 'View', 'vic', 'pbkdf2:sha256:600000$abc$def', 1, 'vic@example.com'),
-                (3, 'Old', 'Timer', 'old', 'pbkdf2:sha256:600000$abc$def', 0, 'old@example.com'),
-                (4, 'Pat', 'Public', 'pat', 'pbkdf2:sha256:600000$abc$def', 1, 'pat@example.com');
-            INSERT INTO ab_user_role (user_id, role_id) VALUES (1, 2), (1, 1), (2, 2), (3, 3), (4, 4);
-        """)
+# FAB's users as Airflow's own CLI makes them: scrypt (FAB's default with werkzeug 3) and pbkdf2 (what FAB wrote
+# with werkzeug 2, asked for here through FAB's FAB_PASSWORD_HASH_METHOD in a webserver_config.py).
+FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager"
+FAB_USERS = (  # username, role, password, hash method
+    ("ada", "Admin", "ada's Airflow password", "scrypt"),
+    ("vic", "Viewer", "vic-pw-2026", "pbkdf2:sha256"),
+    ("old", "Op", "old-pw", "scrypt"),
+    ("pat", "Public", "pat-pw", "scrypt"),
+    ("sha", "User", "sha-pw", "scrypt"),
+)
+FAB_SQL = (  # what Airflow's CLI has no command for: a deactivated user, and one from werkzeug before 2.3
+    "UPDATE ab_user SET active = false WHERE username = 'old'",
+    "UPDATE ab_user SET password = 'sha256$salt$' || repeat('ab', 32) WHERE username = 'sha'",
+)
+
+
+def fab_commands(env: dict, root) -> list[tuple[dict, tuple]]:
+    """(environment, `airflow` arguments) that add FAB's tables and FAB_USERS to the database `env` names."""
+    fab = {**env, "AIRFLOW__CORE__AUTH_MANAGER": FAB_AUTH_MANAGER}
+    steps = [(fab, ("db", "migrate"))]
+    for name, role, password, method in FAB_USERS:
+        config = root / f"fab-{method.replace(':', '-')}.py"
+        config.write_text(f"FAB_PASSWORD_HASH_METHOD = {method!r}\n")
+        steps.append(({**fab, "AIRFLOW__FAB__CONFIG_FILE": str(config)},
+                      ("users", "create", "--username", name, "--password", password, "--role", role,
+                       "--firstname", name.title(), "--lastname", role, "--email", f"{name}@example.com")))
+    steps.append((fab, ("users", "add-role", "--username", "ada", "--role", "Viewer")))
+    return steps
+
+
+def run_airflow(python: str, env: dict, args: tuple) -> None:
+    proc = subprocess.run([python, "-m", "airflow", *args], capture_output=True, text=True, env=env, timeout=300,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, f"airflow {' '.join(args)}: {proc.stdout[-1500:]} {proc.stderr[-1500:]}"
+
+
+@pytest.fixture(scope="module")
+def airflow_fab_db(airflow_db, airflow_fab_python, tmp_path_factory):  # noqa: F811
+    """The Airflow database above with FAB's tables and users, added by Airflow's FAB auth manager."""
+    def make(folder):
+        _moved(airflow_db.home.parent, folder)
+        env = {"PATH": "/usr/bin:/bin", "HOME": str(folder), "AIRFLOW_HOME": str(folder / "airflow"),
+               "AIRFLOW__CORE__LOAD_EXAMPLES": "False"}
+        for step_env, args in fab_commands(env, folder):
+            run_airflow(airflow_fab_python, step_env, args)
+        with sqlite3.connect(folder / "airflow" / "airflow.db") as db:
+            for sql in FAB_SQL:
+                db.execute(sql.replace("repeat('ab', 32)", f"'{'ab' * 32}'"))
+        shutil.rmtree(folder / "airflow" / "logs", ignore_errors=True)
+
+    made = _cached("airflow-3.2.1-fab-db", repr((FAB_USERS, FAB_SQL, FAB_AUTH_MANAGER, DAG, COMMANDS)), make)
+    return AirflowDb(_moved(made, tmp_path_factory.mktemp("airflow-fab-db")))
+
+
+def logs_in(cli, username: str, password: str) -> int:
+    """POST /auth/token on Leoflow's REST API, served from the cli's home and database: the status code."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from leoflow import config
+    from leoflow.api.app import api_routes
+    from leoflow.services import open_services
+
+    settings = config.load(home=cli.home, dags_folder=cli.home / "dags", database_url=cli.database_url)
+    if cli.env.get("LEOFLOW_FERNET_KEY"):
+        settings.fernet_key = cli.env["LEOFLOW_FERNET_KEY"]
+    services = open_services(settings)
+    try:
+        app = Starlette(routes=api_routes(services))
+        app.state.services = services
+        with TestClient(app) as client:
+            resp = client.post("/auth/token", json={"username": username, "password": password})
+            assert resp.status_code in (201, 401), resp.text
+            return resp.status_code
+    finally:
+        services.engine.dispose()
+
+
+def stored_hash(cli, username: str) -> str:
+    from sqlalchemy import select
+
+    from leoflow.store.tables import user
+
+    with cli.engine.connect() as conn:
+        return conn.execute(select(user.c.password_hash).where(user.c.username == username)).scalar_one()
+
+
+def check_fab_users_import(cli, airflow: "AirflowDb", fab_hashes: dict) -> None:
+    """What a FAB users' import must give, from SQLite or Postgres: roles, and Airflow's passwords that log in."""
     out = cli.ok("db", "import-airflow", airflow.url, f"--fernet-key={airflow.key}")
-    assert "  Users: 3 copied; 1 inactive in Airflow, not copied (old)\n" in out
-    assert out.endswith("Airflow's password hashes cannot be checked by Leoflow's login: ada, vic, pat must be "
-                        "given a new password with `leoflow users reset-password --username NAME` before logging "
-                        "in.\n")
+    assert "  Users: 4 copied (3 with their Airflow password); 1 inactive in Airflow, not copied (old)\n" in out
+    assert out.endswith("No password Leoflow's login can check came from Airflow for sha: give them one with "
+                        "`leoflow users reset-password --username NAME` before they log in.\n")
     users = {u["username"]: (u["role"], u["email"]) for u in cli.json("users", "list")}
     assert users == {"ada": ("admin", "ada@example.com"), "vic": ("viewer", "vic@example.com"),
-                     "pat": ("viewer", "pat@example.com")}
+                     "pat": ("viewer", "pat@example.com"), "sha": ("user", "sha@example.com")}
+    assert fab_hashes["ada"].startswith("scrypt:32768:8:1$") and fab_hashes["vic"].startswith("pbkdf2:sha256:")
+    assert stored_hash(cli, "ada") == fab_hashes["ada"]  # copied as Airflow stored it
+    passwords = {name: password for name, _, password, _ in FAB_USERS}
+    for name in ("ada", "vic", "pat"):
+        assert logs_in(cli, name, passwords[name] + "x") == 401
+        assert logs_in(cli, name, passwords[name]) == 201, name
+        # Re-hashed with Leoflow's own scheme at that login: FAB's hash is gone, the password still works.
+        assert "$" not in stored_hash(cli, name) and len(stored_hash(cli, name)) == 96
+        assert logs_in(cli, name, passwords[name]) == 201
+    assert logs_in(cli, "sha", passwords["sha"]) == 401  # werkzeug's old salted sha256: not checked, must reset
+    cli.ok("users", "reset-password", "--username", "sha", "--password", "new-sha-pw")
+    assert logs_in(cli, "sha", "new-sha-pw") == 201
+
+
+@pytest.mark.timeout(900)
+def test_fab_users_log_in_with_their_airflow_passwords(lite_cli, airflow_fab_db):
+    """Airflow 3.2.1 with the FAB auth manager made the users (`airflow users create`); Leoflow's REST login
+    takes their Airflow passwords and then keeps a hash of its own."""
+    with sqlite3.connect(airflow_fab_db.path) as db:
+        fab_hashes = dict(db.execute("SELECT username, password FROM ab_user"))
+    check_fab_users_import(lite_cli, airflow_fab_db, fab_hashes)
 
 
 ENV_FILE = """\
