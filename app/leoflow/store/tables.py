@@ -139,6 +139,7 @@ dag_run = Table(
     Column("note", Text),
     Column("updated_at", UtcDateTime),
     Column("backfill_id", Integer),
+    Column("creating_job_id", Integer),  # a `dags test` run: its process's job (store/held_runs.py)
     UniqueConstraint("dag_id", "run_id"),
     UniqueConstraint("dag_id", "logical_date"),
     Index(None, "state", "dag_id"),
