@@ -1,12 +1,17 @@
 """`leoflow dags test`: one DAG run, start to finish, inside this process.
 
-It is the real machinery in miniature: a throw-away home with its own SQLite
-database, the fork server, the Execution API on a loopback port, and the
-scheduler loop driven until the run ends. No server needs to be running.
+It is the real machinery in miniature: the fork server, the Execution API on a
+loopback port, and the scheduler loop driven until the run ends. No server needs
+to be running. The run happens in the home's own database (`home_settings`: its
+Variables, Connections, earlier runs and asset events; the run is listed there
+afterwards), held by this process while it lives (store/held_runs.py), so a lite
+or server running on the same home never schedules it too; or in a throw-away
+home with its own SQLite database (tests, `--isolated`).
 """
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import os
@@ -16,6 +21,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .store import jobs, runs
 
 
 @dataclass
@@ -147,6 +154,49 @@ def discard_home(result: "TestRun") -> None:
         shutil.rmtree(result.home, ignore_errors=True)
 
 
+TEST_JOB = "DagTestJob"
+
+
+class RunStillActive(Exception):
+    """`dags test DAG DATE` in the home, where a run of that date is still queued or running."""
+
+
+def _replace_run_of(conn, dag_id: str, logical_date: dt.datetime) -> None:
+    """As Airflow's `dags test`: a finished run of the same logical date makes way for the new one."""
+    from sqlalchemy import delete, select
+
+    from .store.tables import (dag_run, rendered_task_instance_fields, task_instance, task_instance_history,
+                               xcom)
+
+    old = conn.execute(select(dag_run).where(dag_run.c.dag_id == dag_id,
+                                             dag_run.c.logical_date == logical_date)).first()
+    if old is None:
+        return
+    if old.state in ("queued", "running"):
+        raise RunStillActive(f"DAG run {old.run_id!r} of DAG {dag_id!r} has that logical date and is still "
+                             f"{old.state}: wait for it, or give another logical date")
+    for table in (xcom, rendered_task_instance_fields, task_instance_history, task_instance):
+        conn.execute(delete(table).where(table.c.dag_id == dag_id, table.c.run_id == old.run_id))
+    conn.execute(delete(dag_run).where(dag_run.c.id == old.id))
+
+
+def _finish(services, scheduler, run) -> None:
+    """Leave nothing held: a run that did not end (the timeout, Ctrl-C, an error) is marked failed as the UI
+    marks one (its running tries failed, the rest skipped), so no other scheduler takes it up; then the
+    process's job ends."""
+    try:
+        if run is not None:
+            with services.engine.begin() as conn:
+                row = runs.get_run(conn, run["dag_id"], run["run_id"])
+                if row is not None and row.state in ("queued", "running"):
+                    from .api.dag_runs import set_run_state
+
+                    set_run_state(conn, row, "failed")
+        jobs.end_job(services.engine, scheduler.job_id)
+    except Exception:  # noqa: BLE001 - the database is away: the run stops being held once the job is silent
+        logging.getLogger(__name__).warning("Could not end the test run's job", exc_info=True)
+
+
 def _execution_app(services):
     """Only the Execution API: a test run's tasks need nothing else (and the REST API costs start-up time)."""
     from starlette.applications import Starlette
@@ -159,48 +209,78 @@ def _execution_app(services):
     return app
 
 
+def _open(dags_folder, keep_home, database_url, redis_url, fernet_key, seed_database_url, home_settings):
+    """(services, settings, throw-away home or None) for the run: the home's database, or a throw-away one."""
+    from . import config
+    from .services import open_services
+
+    if home_settings is not None:
+        settings, home = copy.copy(home_settings), None  # the port and thresholds set below are this run's
+        settings.dags_folder = Path(dags_folder)
+        mode = "lite" if settings.database_url.startswith("sqlite") else "server"  # the key, as every command
+        settings.redis_url = None
+        settings.zombie_threshold = max(settings.zombie_threshold, 60.0)
+        services = open_services(settings, mode=mode)
+        from .bus import connect
+
+        # Its wake-ups are its own: no lite or server has anything to do for a run this process holds.
+        services.bus = connect(None)
+    else:
+        home = keep_home or Path(tempfile.mkdtemp(prefix="leoflow-dags-test-"))
+        home.mkdir(parents=True, exist_ok=True)
+        settings = config.load(home=home, dags_folder=dags_folder)
+        settings.database_url = database_url or f"sqlite:///{home / 'leoflow.db'}"
+        if database_url is None and not (home / "leoflow.db").exists():
+            try:
+                _template_database(home)
+            except Exception:  # no cache dir, read-only home...: migrate in place instead
+                logging.getLogger(__name__).debug("No cached database template", exc_info=True)
+        settings.redis_url = redis_url
+        settings.zombie_threshold = max(settings.zombie_threshold, 60.0)
+        if fernet_key:
+            settings.fernet_key = fernet_key
+        services = open_services(settings, mode="lite")
+        if seed_database_url:
+            copy_home_settings(seed_database_url, services.engine)
+    return services, settings, home
+
+
 def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = None, conf: dict | None = None,
              *, timeout: float = 3600.0, forkserver=None, keep_home: Path | None = None,
              database_url: str | None = None, redis_url: str | None = None, fernet_key: str | None = None,
-             seed_database_url: str | None = None) -> TestRun:
+             seed_database_url: str | None = None, home_settings=None, run_id: str | None = None) -> TestRun:
     """Run `dag_id` once. By default on a throw-away SQLite and the in-process bus; tests pass
     `database_url`/`redis_url` to drive the same run through Postgres and Redis.
 
     `fernet_key` encrypts the run's secrets (else the throw-away home gets a key file); with
     `seed_database_url` (the home's database, encrypted with that key) its Variables, Connections and
-    pools are copied in first, so the tasks read what the home holds."""
-    from . import config
+    pools are copied in first, so the tasks read what the home holds.
+
+    `home_settings` (a home's configuration) instead runs it in that home's database, its task logs in the
+    home's logs folder, as run `run_id` (default `manual__NOW`); a run of the same logical date is replaced,
+    as Airflow's `dags test` does, unless it is still unfinished."""
     from .dagproc.processor import DagProcessor, forkserver_parser
     from .executors.forkserver import ForkServer
     from .executors.local import LocalExecutor
     from .httpserver import BackgroundServer
     from .scheduler.loop import Scheduler
-    from .services import open_services
-    from .store import dags as dag_store, runs, tis
+    from .store import dags as dag_store, tis
     from .store.types import utcnow
 
     own_forkserver = forkserver is None
     forkserver = forkserver or ForkServer.start()  # before threads: children fork from a clean process
-    home = keep_home or Path(tempfile.mkdtemp(prefix="leoflow-dags-test-"))
-    home.mkdir(parents=True, exist_ok=True)
-    settings = config.load(home=home, dags_folder=dags_folder)
-    settings.database_url = database_url or f"sqlite:///{home / 'leoflow.db'}"
-    if database_url is None and not (home / "leoflow.db").exists():
-        try:
-            _template_database(home)
-        except Exception:  # no cache dir, read-only home...: migrate in place instead
-            logging.getLogger(__name__).debug("No cached database template", exc_info=True)
-    settings.redis_url = redis_url
-    settings.zombie_threshold = max(settings.zombie_threshold, 60.0)
-    if fernet_key:
-        settings.fernet_key = fernet_key
-    services = open_services(settings, mode="lite")
-    if seed_database_url:
-        copy_home_settings(seed_database_url, services.engine)
+    try:
+        services, settings, home = _open(dags_folder, keep_home, database_url, redis_url, fernet_key,
+                                         seed_database_url, home_settings)
+    except BaseException:
+        if own_forkserver:
+            forkserver.stop()
+        raise
     server = BackgroundServer(_execution_app(services)).start()
     settings.port = server.port
     settings.host = server.host
     parser = forkserver_parser(forkserver)
+    scheduler = run = None
     try:
         processor = DagProcessor(services, parser, paused_by_default=False)
         from .execution_api import cross_dag
@@ -219,6 +299,8 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
                 processor.process_file(path)
                 with services.engine.connect() as conn:
                     found = dag_store.latest_serialized(conn, dag_id)
+                    if found is not None and found[1].get("fileloc") != path:
+                        found = None  # the home's version from another folder: not what this folder defines
                     if found is None and first_error is None:
                         err = [e for e in dag_store.import_errors(conn) if e.filename == path]
                         if err and mentions:
@@ -236,15 +318,23 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
         if errors:  # as Airflow: an invalid conf creates no run
             return TestRun(dag_id, "", "invalid_conf", import_error="; ".join(errors), home=home)
         when = logical_date or utcnow()
-        with services.engine.begin() as conn:
-            run = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="manual",
-                                      run_after=when, logical_date=when, data_interval=(when, when),
-                                      run_id=f"manual__{utcnow().isoformat()}", conf=conf,
-                                      triggered_by="test")
         executor = LocalExecutor(forkserver, settings.parallelism, settings)
         scheduler = Scheduler(services, executor, token_secret=settings.secret("jwt-execution"),
                               create_scheduled_runs=False)
-        scheduler.start_job()
+        # Its own job type: a `dags test` is not the home's scheduler (`jobs check`, the health endpoint).
+        scheduler.job_id = jobs.start_job(services.engine, TEST_JOB, executor.name)
+        with services.engine.begin() as conn:
+            if home_settings is not None and logical_date is not None:
+                _replace_run_of(conn, dag_id, when)
+            # As Airflow 3.2's `dags test`: a manual run, triggered by "test"; it starts running at once (a
+            # paused DAG or max_active_runs do not hold it), and in a home this process's job holds it.
+            run = runs.create_dag_run(conn, data, dag_version_id=version_id, run_type="manual",
+                                      run_after=when, logical_date=when, data_interval=(when, when),
+                                      run_id=run_id or f"manual__{utcnow().isoformat()}", conf=conf,
+                                      triggered_by="test", state="running",
+                                      creating_job_id=scheduler.job_id if home_settings is not None else None)
+        if home_settings is not None:  # the home's other runs are its scheduler's (a throw-away home has none)
+            scheduler.serve_only(dag_id, run["run_id"])
         deadline = time.monotonic() + timeout
         state = "queued"
         while time.monotonic() < deadline:
@@ -268,6 +358,8 @@ def test_dag(dag_id: str, dags_folder: Path, logical_date: dt.datetime | None = 
         from .execution_api import cross_dag
 
         cross_dag.dag_finder = None
+        if scheduler is not None:
+            _finish(services, scheduler, run)
         server.stop()
         if own_forkserver:
             forkserver.stop()

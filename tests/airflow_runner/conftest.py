@@ -4,6 +4,8 @@
 repository, `~/.cache/leoflow-test/airflow-3.2.1/` (or LEOFLOW_TEST_AIRFLOW_VENV), made on first use and
 kept: a fresh machine pays the install once (about a minute here). Airflow 3.1's task-SDK models (the
 previous API version) come from the published `apache-airflow-task-sdk==1.1.8` wheel, cached beside it.
+A second venv beside it adds the FAB auth manager and the Postgres drivers (`airflow_fab_python`), for
+what only an Airflow on Postgres with FAB's users makes (`tests/cli/test_import_airflow*.py`).
 """
 
 from __future__ import annotations
@@ -45,48 +47,67 @@ def _unavailable(why: str):
     pytest.skip(f"Airflow 3.2.1 unavailable: {why}")
 
 
-def _works(python: Path) -> bool:
+# The FAB provider release that accepts the constraints' common-compat 1.14.3, and the Postgres drivers
+# Airflow's `postgres` extra brings (psycopg2 for its sync engine, asyncpg for its async one): the constraints
+# file pins none of them, so they are pinned here.
+FAB_VENV = VENV.with_name(f"{VENV.name}-fab-postgres")
+FAB_PACKAGES = ("apache-airflow-providers-fab==3.7.3", "psycopg2-binary==2.9.13", "asyncpg==0.32.0")
+_PROBE = "import airflow.sdk.execution_time.execute_workload, importlib.metadata as m; " \
+         "assert m.version('apache-airflow-core') == '3.2.1'"
+_FAB_PROBE = _PROBE + "; import airflow.providers.fab.auth_manager.fab_auth_manager, psycopg2, asyncpg, werkzeug"
+
+
+def _works(python: Path, probe: str = _PROBE) -> bool:
     if not python.exists():
         return False
-    probe = subprocess.run([str(python), "-c", "import airflow.sdk.execution_time.execute_workload, "
-                            "importlib.metadata as m; assert m.version('apache-airflow-core') == '3.2.1'"],
-                           capture_output=True, timeout=120)
-    return probe.returncode == 0
+    done = subprocess.run([str(python), "-c", probe], capture_output=True, timeout=120)
+    return done.returncode == 0
 
 
-def _install() -> float:
+def _install(venv: Path = VENV, extra: tuple[str, ...] = ()) -> float:
     """Make the venv (in a folder beside it, then renamed: a half-made venv is never used)."""
     if not CONSTRAINTS.exists():
         _unavailable(f"the constraints file {CONSTRAINTS} is missing")
-    VENV.parent.mkdir(parents=True, exist_ok=True)
-    building = VENV.with_name(f"{VENV.name}.building-{os.getpid()}")
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    building = venv.with_name(f"{venv.name}.building-{os.getpid()}")
     shutil.rmtree(building, ignore_errors=True)
     started = time.monotonic()
     base = getattr(sys, "_base_executable", None) or sys.executable
     steps = ([base, "-m", "venv", str(building)],
              [str(building / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-              "apache-airflow==3.2.1", "-c", str(CONSTRAINTS)])
+              "apache-airflow==3.2.1", *extra, "-c", str(CONSTRAINTS)])
     for step in steps:
         done = subprocess.run(step, capture_output=True, text=True, timeout=1800)
         if done.returncode != 0:
             shutil.rmtree(building, ignore_errors=True)
             _unavailable(f"{' '.join(step[:4])} failed: {done.stderr[-2000:]}")
-    shutil.rmtree(VENV, ignore_errors=True)
-    os.replace(building, VENV)
+    shutil.rmtree(venv, ignore_errors=True)
+    os.replace(building, venv)
     return time.monotonic() - started
+
+
+def _venv_python(name: str, venv: Path, extra: tuple[str, ...], probe: str) -> str:
+    python = venv / "bin" / "python"
+    if _works(python, probe):
+        SUMMARY[name] = f"cached at {venv}"
+    else:
+        seconds = _install(venv, extra)
+        if not _works(python, probe):
+            _unavailable(f"{python} does not import Airflow 3.2.1 ({', '.join(extra) or 'its task runner'}) "
+                         f"after installing it")
+        SUMMARY[name] = f"installed into {venv} in {seconds:.0f} s"
+    return str(python)
 
 
 @pytest.fixture(scope="session")
 def airflow_python() -> str:
-    python = VENV / "bin" / "python"
-    if _works(python):
-        SUMMARY["venv"] = f"cached at {VENV}"
-    else:
-        seconds = _install()
-        if not _works(python):
-            _unavailable(f"{python} does not import Airflow 3.2.1's task runner after installing it")
-        SUMMARY["venv"] = f"installed into {VENV} in {seconds:.0f} s"
-    return str(python)
+    return _venv_python("venv", VENV, (), _PROBE)
+
+
+@pytest.fixture(scope="session")
+def airflow_fab_python() -> str:
+    """Airflow 3.2.1 with the FAB auth manager (`ab_user`, `airflow users create`) and the Postgres drivers."""
+    return _venv_python("fab venv", FAB_VENV, FAB_PACKAGES, _FAB_PROBE)
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,8 @@ def test_admin_password_generated_once_and_private(tmp_path, monkeypatch):
 def test_password_hash_roundtrip():
     stored = auth.hash_password("pw")
     assert b"pw" not in stored
-    assert auth.password_matches(stored, "pw") and not auth.password_matches(stored, "pW")
+    assert auth.password_matches(stored.hex(), "pw") and not auth.password_matches(stored.hex(), "pW")
+    assert auth.is_own_hash(stored.hex())
 
 
 # --- users and roles from config, the login page, logout, refresh, permissions ---------------------
@@ -116,7 +117,8 @@ def test_users_from_config_get_generated_private_passwords(services, monkeypatch
     assert set(saved) == {"ann"} and len(saved["ann"]) >= 12
     assert authenticator.login("ann", saved["ann"]).role == "viewer"
     # Only hashes in memory, never the password itself.
-    assert saved["ann"].encode() not in authenticator.users["ann"][0]
+    stored = authenticator.users["ann"][0]
+    assert saved["ann"] not in stored and saved["ann"].encode().hex() not in stored
     # A second start keeps the same password.
     assert auth.user_passwords(services.settings, ["ann"]) == {"ann": saved["ann"]}
 

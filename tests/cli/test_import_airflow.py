@@ -1,189 +1,46 @@
-"""`leoflow db import-airflow` against a real Airflow 3.2.1 metadata database: made by `airflow db migrate`, filled
-through Airflow's own CLI (`variables set`, `connections add` with a password, `pools set`, a `dags test` run), then
+"""`leoflow db import-airflow` against a real Airflow 3.2.1 metadata database on SQLite (`tests/cli/airflow_db.py`),
 copied into Leoflow on SQLite (lite) and on Postgres (a server), and read back through Leoflow's commands.
 Airflow's database, and its generated airflow.cfg, are also what the "this is Airflow's database" errors are
-checked with."""
+checked with. The same from Airflow on Postgres: test_import_airflow_postgres.py."""
 
 from __future__ import annotations
 
 import base64
-import json
 import os
-import re
-import shutil
 import sqlite3
 import subprocess
-import uuid
 
 import pytest
 
-from tests.airflow_runner.conftest import airflow_python  # noqa: F401 - the fixture: real Airflow 3.2.1's venv
-
-DAG = '''
-import pendulum
-from airflow.sdk import dag, task
-
-
-@dag(schedule=None, start_date=pendulum.datetime(2026, 1, 1), catchup=False)
-def hello():
-    @task
-    def a():
-        print("hi")
-
-    @task
-    def b():
-        print("there")
-
-    a() >> b()
-
-
-hello()
-'''
-
-
-class AirflowDb:
-    def __init__(self, root):
-        self.home = root / "airflow"
-        self.dags = root / "airflow-dags"
-        self.path = self.home / "airflow.db"
-        self.url = f"sqlite:///{self.path}"
-        cfg = (self.home / "airflow.cfg").read_text()
-        self.key = next(line.split("=", 1)[1].strip() for line in cfg.splitlines()
-                        if line.startswith("fernet_key"))
-
-    def copy(self, tmp_path) -> "AirflowDb":
-        """A copy a test may change (ab_user tables added), beside its own airflow.cfg."""
-        other = tmp_path / "airflow-copy"
-        shutil.copytree(self.home.parent, other)
-        return AirflowDb(other)
-
-    def revision(self) -> str:
-        with sqlite3.connect(self.path) as db:
-            return db.execute("SELECT version_num FROM alembic_version").fetchone()[0]
+from tests.airflow_runner.conftest import airflow_fab_python, airflow_python  # noqa: F401 - the venvs' fixtures
+from tests.cli.airflow_db import (COMMANDS, DAG, FAB_KEY, FAB_RESET_LINE, FAB_SQL, FAB_USERS_LINE, AirflowDb,
+                                  add_fab_users, cached, check_fab_users, check_import, make_airflow_db, moved)
 
 
 @pytest.fixture(scope="module")
 def airflow_db(airflow_python, tmp_path_factory):  # noqa: F811
-    """Made once per machine (about 2.5 minutes of Airflow commands) and kept beside the Airflow venv, keyed by
-    what makes it; each module works on a copy, its airflow.cfg's paths moved with it."""
-    import hashlib
-
-    from tests.airflow_runner.conftest import CACHE
-
-    made = CACHE / f"airflow-3.2.1-db-{hashlib.sha256((DAG + repr(COMMANDS)).encode()).hexdigest()[:12]}"
-    if not (made / "airflow" / "airflow.db").exists():
-        building = made.with_name(f"{made.name}.building-{os.getpid()}")
-        shutil.rmtree(building, ignore_errors=True)
-        _make(airflow_python, building)
-        shutil.rmtree(made, ignore_errors=True)
-        os.replace(building, made)
-    root = tmp_path_factory.mktemp("airflow-db")
-    shutil.copytree(made, root, dirs_exist_ok=True)
-    cfg = root / "airflow" / "airflow.cfg"
-    cfg.write_text(re.sub(re.escape(str(made)) + r"(\.building-\d+)?", str(root), cfg.read_text()))
-    return AirflowDb(root)
+    """Made once per machine (about 2.5 minutes of Airflow commands); each module works on a copy."""
+    made = cached("airflow-3.2.1-db", DAG + repr(COMMANDS), lambda folder: make_airflow_db(airflow_python, folder))
+    return AirflowDb(moved(made, tmp_path_factory.mktemp("airflow-db")))
 
 
-COMMANDS = (
-    ("db", "migrate"),  # writes airflow.cfg with a generated fernet_key, which the commands below use
-    ("variables", "set", "plain", "text"),
-    ("variables", "set", "--description", "a note", "nested", '{"a": [1, 2]}'),
-    ("connections", "add", "pg", "--conn-uri", "postgres://u:p%40ss@db.example:5432/sales?sslmode=require"),
-    ("connections", "add", "web", "--conn-type", "http", "--conn-host", "example.com", "--conn-password", "pw",
-     "--conn-extra", '{"k": 1}'),
-    ("pools", "set", "etl", "4", "ETL jobs"),
-    ("dags", "test", "hello"),
-)
+@pytest.fixture(scope="module")
+def airflow_fab_db(airflow_db, airflow_fab_python, tmp_path_factory):  # noqa: F811
+    """The Airflow database above with FAB's tables and users, added by Airflow's FAB auth manager."""
+    def make(folder):
+        moved(airflow_db.home.parent, folder)
+        add_fab_users(airflow_fab_python, folder)
+        with sqlite3.connect(folder / "airflow" / "airflow.db") as db:
+            for sql in FAB_SQL:
+                db.execute(sql.replace("repeat('ab', 32)", f"'{'ab' * 32}'"))
 
-
-def _make(airflow_python, root):
-    home, dags = root / "airflow", root / "airflow-dags"
-    home.mkdir(parents=True)
-    dags.mkdir()
-    (dags / "hello.py").write_text(DAG)
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(root), "AIRFLOW_HOME": str(home),
-           "AIRFLOW__CORE__LOAD_EXAMPLES": "False", "AIRFLOW__CORE__DAGS_FOLDER": str(dags)}
-    for args in COMMANDS:
-        proc = subprocess.run([airflow_python, "-m", "airflow", *args], capture_output=True, text=True, env=env,
-                              timeout=300, stdin=subprocess.DEVNULL)
-        assert proc.returncode == 0, f"airflow {' '.join(args)}: {proc.stdout[-1500:]} {proc.stderr[-1500:]}"
-    shutil.rmtree(home / "logs", ignore_errors=True)
-
-
-def _run_id(airflow: AirflowDb) -> str:
-    with sqlite3.connect(airflow.path) as db:
-        return db.execute("SELECT run_id FROM dag_run WHERE dag_id = 'hello'").fetchone()[0]
+    made = cached("airflow-3.2.1-fab-db", FAB_KEY, make)
+    return AirflowDb(moved(made, tmp_path_factory.mktemp("airflow-fab-db")))
 
 
 @pytest.mark.timeout(600)
 def test_import_copies_what_airflows_cli_added(cli, airflow_db):
-    before = airflow_db.path.read_bytes()
-    out = cli.ok("db", "import-airflow", airflow_db.url, f"--fernet-key={airflow_db.key}", "--with-history")
-    assert out == (f"Imported from {airflow_db.url} into {cli.shown_url}:\n"
-                   "  Variables: 2 copied\n"
-                   "  Connections: 2 copied\n"
-                   "  Pools: 2 copied\n"
-                   "  Users: none (the database has no ab_user table: Airflow's simple auth manager keeps its users "
-                   "in a file; create them with `leoflow users create`)\n"
-                   "  History: 1 finished DAG runs and 2 task instances copied\n")
-    assert airflow_db.path.read_bytes() == before  # Airflow's database is only read
-
-    assert json.loads(cli.ok("variables", "export", "-")) == {"nested": {"value": {"a": [1, 2]},
-                                                                         "description": "a note"},
-                                                              "plain": "text"}
-    pg = cli.json("connections", "get", "pg")[0]
-    assert (pg["conn_type"], pg["host"], pg["schema"], pg["login"], pg["password"], pg["port"]) == \
-        ("postgres", "db.example", "sales", "u", "p@ss", "5432")
-    assert pg["extra_dejson"] == {"sslmode": "require"}
-    web = cli.json("connections", "get", "web")[0]
-    # Airflow without the HTTP provider stored the type as generic: copied as stored.
-    assert (web["conn_type"], web["host"], web["password"]) == ("generic", "example.com", "pw")
-    assert {p["pool"]: (p["slots"], p["description"]) for p in cli.json("pools", "list")} == \
-        {"default_pool": ("128", "Default pool"), "etl": ("4", "ETL jobs")}
-
-    # Encrypted again with Leoflow's key: Airflow's key reads none of the stored tokens.
-    from cryptography.fernet import Fernet, InvalidToken
-    from sqlalchemy import select
-
-    from leoflow.store.tables import connection, variable
-
-    with cli.engine.connect() as conn:
-        tokens = [r.val for r in conn.execute(select(variable))]
-        tokens += [r.password for r in conn.execute(select(connection))]
-        tokens += [r.extra for r in conn.execute(select(connection).where(connection.c.conn_id == "web"))]
-    assert sorted(cli.crypt.decrypt(t) for t in tokens) == sorted(["text", '{"a": [1, 2]}', "p@ss", "pw",
-                                                                  '{"k": 1}'])
-    for token in tokens:
-        with pytest.raises(InvalidToken):
-            Fernet(airflow_db.key).decrypt(token.encode())
-
-    # The run Airflow's `dags test` made, once the DAG folder holding its file is parsed.
-    run_id = _run_id(airflow_db)
-    cli.ok("dags", "list", "--dags-folder", str(airflow_db.dags))
-    runs = cli.json("dags", "list-runs", "hello")
-    assert [(r["run_id"], r["state"]) for r in runs] == [(run_id, "success")]
-    states = cli.json("tasks", "states-for-dag-run", "hello", run_id)
-    assert sorted((t["task_id"], t["state"]) for t in states) == [("a", "success"), ("b", "success")]
-    from leoflow.store.tables import task_instance
-
-    with cli.engine.connect() as conn:
-        ours = sorted(r.id for r in conn.execute(select(task_instance)))
-    with sqlite3.connect(airflow_db.path) as db:
-        theirs = sorted(str(uuid.UUID(r[0])) for r in db.execute("SELECT id FROM task_instance"))
-    assert ours == theirs  # Airflow's ids, in Leoflow's dashed form
-
-    # Again: what Leoflow has is kept, unless --overwrite (a changed variable comes back from Airflow).
-    cli.ok("variables", "set", "plain", "changed in Leoflow")
-    again = cli.ok("db", "import-airflow", airflow_db.url, f"--fernet-key={airflow_db.key}", "--with-history")
-    assert again.splitlines()[1:4] == [
-        "  Variables: 0 copied, 2 already in Leoflow and kept (plain, nested; --overwrite replaces them)",
-        "  Connections: 0 copied, 2 already in Leoflow and kept (pg, web; --overwrite replaces them)",
-        "  Pools: 1 copied, 1 already in Leoflow and kept (etl; --overwrite replaces them)"]
-    assert again.splitlines()[-1] == "  History: 0 finished DAG runs and 0 task instances copied, 1 runs already " \
-                                     "in Leoflow kept"
-    assert cli.ok("variables", "get", "plain") == "changed in Leoflow\n"
-    cli.ok("db", "import-airflow", airflow_db.url, f"--fernet-key={airflow_db.key}", "--overwrite")
-    assert cli.ok("variables", "get", "plain") == "text\n"
+    check_import(cli, airflow_db)
 
 
 @pytest.mark.timeout(600)
@@ -245,36 +102,13 @@ def test_an_airflow_database_given_as_leoflows_is_refused(lite_cli, airflow_db):
     assert airflow_db.path.read_bytes() == before  # neither migrated nor reset
 
 
-def test_fab_users_are_copied_with_their_roles_and_must_set_a_password(lite_cli, airflow_db, tmp_path):
-    """Airflow 3.2.1 without the FAB provider has no ab_user table: the tables are added here as FAB makes them,
-    with FAB's password hashes, which Leoflow's login cannot check."""
-    cli = lite_cli
-    airflow = airflow_db.copy(tmp_path)
-    with sqlite3.connect(airflow.path) as db:
-        db.executescript("""
-            CREATE TABLE ab_role (id INTEGER PRIMARY KEY, name VARCHAR(64) NOT NULL UNIQUE);
-            CREATE TABLE ab_user (id INTEGER PRIMARY KEY, first_name VARCHAR(256) NOT NULL,
-                last_name VARCHAR(256) NOT NULL, username VARCHAR(512) NOT NULL UNIQUE, password VARCHAR(256),
-                active BOOLEAN, email VARCHAR(512) NOT NULL UNIQUE, last_login DATETIME, login_count INTEGER,
-                fail_login_count INTEGER, created_on DATETIME, changed_on DATETIME, created_by_fk INTEGER,
-                changed_by_fk INTEGER);
-            CREATE TABLE ab_user_role (id INTEGER PRIMARY KEY, user_id INTEGER, role_id INTEGER);
-            INSERT INTO ab_role VALUES (1, 'Admin'), (2, 'Viewer'), (3, 'Op'), (4, 'Public');
-            INSERT INTO ab_user (id, first_name, last_name, username, password, active, email) VALUES
-                (1, 'Ada', 'Admin', 'ada', 'scrypt:32768:8:1$abc$def', 1, 'ada@example.com'),
-                (2, 'Vic', 'View', 'vic', 'pbkdf2:sha256:600000$abc$def', 1, 'vic@example.com'),
-                (3, 'Old', 'Timer', 'old', 'pbkdf2:sha256:600000$abc$def', 0, 'old@example.com'),
-                (4, 'Pat', 'Public', 'pat', 'pbkdf2:sha256:600000$abc$def', 1, 'pat@example.com');
-            INSERT INTO ab_user_role (user_id, role_id) VALUES (1, 2), (1, 1), (2, 2), (3, 3), (4, 4);
-        """)
-    out = cli.ok("db", "import-airflow", airflow.url, f"--fernet-key={airflow.key}")
-    assert "  Users: 3 copied; 1 inactive in Airflow, not copied (old)\n" in out
-    assert out.endswith("Airflow's password hashes cannot be checked by Leoflow's login: ada, vic, pat must be "
-                        "given a new password with `leoflow users reset-password --username NAME` before logging "
-                        "in.\n")
-    users = {u["username"]: (u["role"], u["email"]) for u in cli.json("users", "list")}
-    assert users == {"ada": ("admin", "ada@example.com"), "vic": ("viewer", "vic@example.com"),
-                     "pat": ("viewer", "pat@example.com")}
+@pytest.mark.timeout(900)
+def test_fab_users_log_in_with_their_airflow_passwords(lite_cli, airflow_fab_db):
+    """Airflow 3.2.1 with the FAB auth manager made the users (`airflow users create`); Leoflow's REST login
+    takes their Airflow passwords and then keeps a hash of its own."""
+    out = lite_cli.ok("db", "import-airflow", airflow_fab_db.url, f"--fernet-key={airflow_fab_db.key}")
+    assert out.splitlines()[4:] == [FAB_USERS_LINE, FAB_RESET_LINE]
+    check_fab_users(lite_cli, airflow_fab_db)
 
 
 ENV_FILE = """\

@@ -127,8 +127,9 @@ def _run(dag_id: str, folder: str, *extra: str, keep_in: str | None = None, env:
     started = dt.datetime.now(dt.timezone.utc)
     t0 = time.monotonic()
     try:
+        # Each run on its own (a throw-away database), never in the home of whoever runs the tests.
         command = [sys.executable, "-m", "leoflow", "dags", "test", dag_id, LOGICAL_DATE, "-o", "json",
-                   "--dags-folder", folder, *extra]
+                   "--dags-folder", folder, *([] if keep_in else ["--isolated"]), *extra]
         proc = subprocess.run(command, capture_output=True, text=True, env=env, timeout=TIMEOUT)
     except subprocess.TimeoutExpired as exc:
         return {"error": f"timed out after {TIMEOUT:.0f} s", "stderr": str(exc.stderr or "")[-3000:],

@@ -20,7 +20,8 @@ def dags_test(dag_id: str, marks: Path, *extra: str, plugins: Path | None = None
     if plugins is not None:
         env["LEOFLOW_PLUGINS_FOLDER"] = str(plugins)
     proc = subprocess.run([sys.executable, "-m", "leoflow", "dags", "test", dag_id, "2026-01-05", "-o", "json",
-                           "--dags-folder", str(DAGS), *extra], capture_output=True, text=True, env=env, timeout=120)
+                           "--isolated", "--dags-folder", str(DAGS), *extra], capture_output=True, text=True, env=env,
+                          timeout=120)
     return proc.returncode, json.loads(proc.stdout.strip().splitlines()[-1])
 
 

@@ -175,7 +175,7 @@ FILES = {"map_skip": MAP_SKIP, "naive_dates": NAIVE_DATES, "variables": VARIABLE
 
 
 def dags_test(folder, dag_id: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "leoflow", "dags", "test", dag_id, "2024-03-01", "-o", "json",
+    return subprocess.run([sys.executable, "-m", "leoflow", "dags", "test", dag_id, "2024-03-01", "-o", "json", "--isolated",
                            "--dags-folder", str(folder)], capture_output=True, text=True,
                           env={**os.environ, **ENV}, timeout=120)
 

@@ -7,7 +7,8 @@ simple_auth_manager_users`; default `admin:admin`) are created on first start an
 keep the role config gives them. Lite generates their passwords into the home
 (admin's in `admin-password.txt`, the others' in `user-passwords.json`, both 0600)
 unless LEOFLOW_ADMIN_PASSWORD sets admin's; a server takes LEOFLOW_ADMIN_PASSWORD
-once, or generates one and logs it once. Only scrypt hashes are stored.
+once, or generates one and logs it once. Only scrypt hashes are stored; a user imported from Airflow keeps
+FAB's werkzeug hash until their first login, which stores Leoflow's own instead (`fab_password_hashes.py`).
 
 `POST /auth/token` trades a username and password for a JWT; every `/api/v2` and
 `/ui` request then carries it as `Authorization: Bearer ...` or in the `_token`
@@ -128,8 +129,25 @@ def hash_password(password: str, salt: bytes | None = None) -> bytes:
     return salt + hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
 
 
-def password_matches(stored: bytes, password: str) -> bool:
-    return hmac.compare_digest(stored, hash_password(password, stored[:16]))
+def password_matches(stored: str, password: str) -> bool:
+    """`stored` as the user table keeps it: hex of salt + scrypt, or a FAB hash copied from Airflow.
+    Anything else (a hand-edited row) matches no password."""
+    from . import fab_password_hashes
+
+    if fab_password_hashes.looks_like_fab_hash(stored):
+        return fab_password_hashes.matches(stored, password)
+    try:
+        raw = bytes.fromhex(stored)
+    except ValueError:
+        return False
+    return len(raw) > 16 and hmac.compare_digest(raw, hash_password(password, raw[:16]))
+
+
+def is_own_hash(stored: str) -> bool:
+    """Written by Leoflow (not carried over from Airflow): a login leaves it as it is."""
+    from . import fab_password_hashes
+
+    return not fab_password_hashes.looks_like_fab_hash(stored)
 
 
 def bootstrap_users(settings, engine, *, server: bool = False) -> None:
@@ -165,7 +183,7 @@ def bootstrap_users(settings, engine, *, server: bool = False) -> None:
             if row.role != roles[name]:
                 changes["role"] = roles[name]
             if (name == ADMIN and not server and settings.admin_password
-                    and not password_matches(bytes.fromhex(row.password_hash), settings.admin_password)):
+                    and not password_matches(row.password_hash, settings.admin_password)):
                 changes["password_hash"] = hash_password(settings.admin_password).hex()
             if changes:
                 users.update_user(conn, name, **changes)
@@ -178,13 +196,13 @@ class Authenticator:
         self.settings = settings
         self.engine = engine  # users and revoked tokens live there
         bootstrap_users(settings, engine, server=server)
-        self._users: dict[str, tuple[bytes, str]] = {}
+        self._users: dict[str, tuple[str, str]] = {}
         self._users_read = float("-inf")
         self._revoked: set[str] = set()
         self._lock = threading.Lock()
 
     @property
-    def users(self) -> dict[str, tuple[bytes, str]]:
+    def users(self) -> dict[str, tuple[str, str]]:
         """name -> (password hash, role), read again from the database every USERS_CACHE_SECONDS."""
         if time.monotonic() - self._users_read > USERS_CACHE_SECONDS:
             from sqlalchemy.exc import SQLAlchemyError
@@ -196,7 +214,7 @@ class Authenticator:
                     rows = users.all_users(conn)
             except SQLAlchemyError:
                 return self._users  # the database is away: the users known a moment ago still log in
-            self._users = {r.username: (bytes.fromhex(r.password_hash), r.role) for r in rows}
+            self._users = {r.username: (r.password_hash, r.role) for r in rows}
             self._users_read = time.monotonic()
         return self._users
 
@@ -211,7 +229,28 @@ class Authenticator:
             return None
         if not password_matches(found[0], password):
             return None
+        if not is_own_hash(found[0]):
+            self._rehash(username, found[0], password)
         return User(username, found[1])
+
+    def _rehash(self, username: str, old: str, password: str) -> None:
+        """A user imported from Airflow has just logged in with FAB's hash: keep Leoflow's own from now on.
+        Only if the row still holds that hash (another process may have re-hashed it, or reset the password)."""
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from ..store import users
+
+        new = hash_password(password).hex()
+        try:
+            with self.engine.begin() as conn:
+                replaced = users.replace_password_hash(conn, username, old, new)
+        except SQLAlchemyError:
+            log.warning("Could not store a new password hash for %s; it keeps Airflow's", username, exc_info=True)
+            return
+        if replaced:
+            with self._lock:
+                if self._users.get(username, (None,))[0] == old:
+                    self._users[username] = (new, self._users[username][1])
 
     def issue(self, user: User, lifetime: dt.timedelta = TOKEN_LIFETIME) -> str:
         now = dt.datetime.now(dt.UTC)

@@ -201,6 +201,8 @@ def test(args) -> int:
         raise fail(f"DAG folder {folder} does not exist (use --dags-folder or LEOFLOW_DAGS_FOLDER)")
     # LEOFLOW_DAGS_TEST_HOME keeps the run's database and task logs in that folder (for scripts and debugging).
     keep = os.environ.get("LEOFLOW_DAGS_TEST_HOME")
+    if not args.isolated and not keep:
+        return _test_in_home(args, settings, folder)
     home = Path(keep) if keep else Path(tempfile.mkdtemp(prefix="leoflow-dags-test-"))
     # The home's Variables, Connections and pools, read with the home's key; --isolated: none, and a key
     # that lives as long as the run (so no key file, and no notice about one).
@@ -220,6 +222,34 @@ def test(args) -> int:
     finally:
         if not keep:
             shutil.rmtree(home, ignore_errors=True)  # nothing left behind unless asked (the logs were printed)
+
+
+def _test_in_home(args, settings, folder: Path) -> int:
+    """The run happens in the home's own database (lite's SQLite, or a server's Postgres), held by this process
+    while it runs (store/held_runs.py): it is listed afterwards, and its tasks see the earlier runs."""
+    from leoflow.dagtest import RunStillActive, test_dag
+    from leoflow.store.runs import make_run_id
+    from leoflow.store.types import utcnow
+
+    from .context import check_database_reachable, check_home_writable, fail
+    from .log_stream import LogTail
+
+    check_home_writable(settings.home)
+    check_database_reachable(settings.database_url)
+    when = _parse_date(args.logical_date) or utcnow()
+    run_id = make_run_id("manual", when)  # as Airflow names it: from the logical date
+    out = sys.stderr if args.output == "json" else sys.stdout  # -o json: stdout holds only the JSON
+    # Only this run's logs: the home's logs folder also holds what a running lite's tasks write.
+    logs = Path(settings.logs_folder) / f"dag_id={args.dag_id}" / f"run_id={run_id}"
+    tail = None if args.quiet else LogTail(logs, lambda line: print(line, file=out, flush=True)).start()
+    try:
+        result = test_dag(args.dag_id, folder, when, _parse_conf(args.conf), home_settings=settings, run_id=run_id)
+    except RunStillActive as exc:
+        raise fail(str(exc)) from None
+    finally:
+        if tail is not None:
+            tail.stop()
+    return _report_test(args, result, tail)
 
 
 def _report_test(args, result, tail) -> int:

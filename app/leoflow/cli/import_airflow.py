@@ -1,6 +1,7 @@
 """`leoflow db import-airflow URL`: what an Airflow 2.x/3.x installation keeps in its metadata database, copied
 into Leoflow's (ADR 23): Variables, Connections (decrypted with Airflow's Fernet key, encrypted again with
-Leoflow's), pools and login users (FAB's `ab_user`; they must set a new password, see the ADR).
+Leoflow's), pools and login users (FAB's `ab_user`, with their Airflow passwords: Leoflow's login checks FAB's
+werkzeug hashes, see the ADR).
 
 The Airflow database is only read. Its tables are reflected, so the columns of every 2.x and 3.x schema are
 taken as they come (`team_name`, `include_deferred` ...). What Leoflow already has is kept unless --overwrite.
@@ -148,8 +149,8 @@ def run(args) -> int:
     for line in lines:
         print(f"  {line}")
     if must_reset:
-        print(f"Airflow's password hashes cannot be checked by Leoflow's login: {', '.join(must_reset)} must be "
-              f"given a new password with `leoflow users reset-password --username NAME` before logging in.")
+        print(f"No password Leoflow's login can check came from Airflow for {', '.join(must_reset)}: give them one "
+              f"with `leoflow users reset-password --username NAME` before they log in.")
     services.bus.notify_scheduler(kind="pool_changed")  # a running scheduler sees the pools at once
     return 0
 
@@ -204,7 +205,7 @@ def _users(src, tables) -> list[dict] | None:
         role = next((ours for fab, ours in _ROLES if fab in names), "viewer")
         out.append({"username": m["username"], "role": role, "first_name": m.get("first_name"),
                     "last_name": m.get("last_name"), "email": m.get("email"),
-                    "active": m.get("active") is not False})
+                    "active": m.get("active") is not False, "password": m.get("password")})
     return out
 
 
@@ -267,7 +268,7 @@ def _put_users(conn, users, overwrite) -> tuple[str, list[str]]:
     if users is None:
         return "Users: none (the database has no ab_user table: Airflow's simple auth manager keeps its users " \
                "in a file; create them with `leoflow users create`)", []
-    copied, kept, inactive, must_reset = 0, [], [], []
+    copied, kept, inactive, must_reset, with_password = 0, [], [], [], 0
     for u in users:
         if not u["active"]:
             inactive.append(u["username"])
@@ -280,19 +281,37 @@ def _put_users(conn, users, overwrite) -> tuple[str, list[str]]:
         if existing is not None:
             store.update_user(conn, u["username"], role=u["role"], **details)  # a password it has stays
         else:
-            # A random password nobody knows: the account exists with its role, and logs in once reset.
-            store.create_user(conn, u["username"], u["role"], hash_password(secrets.token_urlsafe(24)).hex(),
-                              **details)
-            must_reset.append(u["username"])
+            stored = _checkable(u["password"])
+            if stored is None:
+                # A random password nobody knows: the account exists with its role, and logs in once reset.
+                stored = hash_password(secrets.token_urlsafe(24)).hex()
+                must_reset.append(u["username"])
+            else:
+                with_password += 1
+            store.create_user(conn, u["username"], u["role"], stored, **details)
         copied += 1
-    line = _summary("Users", copied, kept)
+    line = _summary("Users", copied, kept, f" ({with_password} with their Airflow password)" if with_password else "")
     if inactive:
         line += f"; {len(inactive)} inactive in Airflow, not copied ({', '.join(inactive)})"
     return line, must_reset
 
 
-def _summary(what: str, copied: int, kept: list[str]) -> str:
-    line = f"{what}: {copied} copied"
+def _checkable(password) -> str | None:
+    """FAB's stored hash when Leoflow's login can check it (kept until the first login re-hashes it); None for
+    none (a user of LDAP or OAuth) or a format it cannot (werkzeug's pre-2.3 `sha256$...`)."""
+    from leoflow.api import fab_password_hashes
+
+    if not isinstance(password, str) or len(password) > 256:
+        return None
+    try:
+        fab_password_hashes.parse(password)
+    except fab_password_hashes.UnknownHash:
+        return None
+    return password
+
+
+def _summary(what: str, copied: int, kept: list[str], note: str = "") -> str:
+    line = f"{what}: {copied} copied{note}"
     if kept:
         line += f", {len(kept)} already in Leoflow and kept ({', '.join(kept)}; --overwrite replaces them)"
     return line

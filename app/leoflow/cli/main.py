@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     q.add_argument("-c", "--conf", help="JSON object passed to the run as conf")
     q.add_argument("-o", "--output", choices=("table", "json"), default="table")
     q.add_argument("--isolated", action="store_true",
-                   help="use none of the home's Variables, Connections and pools (default: a copy of them)")
+                   help="run in a throw-away database, without the home's Variables, Connections, pools, runs "
+                        "and asset events (default: in the home's own database)")
     q.add_argument("--quiet", "-q", action="store_true", help="do not print the tasks' log lines as they run")
 
     tasks = sub.add_parser("tasks", help="test a single task")

@@ -21,7 +21,7 @@ from ..bus import SCHEDULER_QUEUE
 from ..executors.router import ExecutorRouter
 from ..runner.logfile import UnsafeLogPath, log_relative_path, resolve_log_path
 from ..services import Services
-from ..store import audit, dags as dag_store, jobs, runs, tis
+from ..store import audit, dags as dag_store, held_runs, jobs, runs, tis
 from ..store.tables import dag, dag_run
 from ..store.types import utcnow
 from . import rules, timetables, try_log
@@ -81,6 +81,9 @@ class Scheduler:
         self._last_zombie_check = 0.0
         self._last_heartbeat = 0.0
         self.stats = {"runs_evaluated": 0, "tis_evaluated": 0}
+        # `leoflow dags test`'s scheduler serves its one run and nothing else; every other scheduler serves
+        # every run but the ones such a process holds (store/held_runs.py).
+        self.only_run: tuple[str, str] | None = None
         self._queue_backlog = True  # scheduled task instances may be waiting for a slot
         self._just_scheduled = False  # this pass marked some scheduled: queueing need not look whether any are
         self._queued_with_decision = False  # the pass's last run queued in its own transaction
@@ -94,6 +97,25 @@ class Scheduler:
 
     # --- lifecycle ------------------------------------------------------------
 
+    def serve_only(self, dag_id: str, run_id: str) -> None:
+        """Schedule, queue, time out and recover this one run's task instances, and no others'."""
+        self.only_run = (dag_id, run_id)
+        self.triggerer.serve_only(dag_id, run_id)
+
+    def _others(self, conn, now: dt.datetime):
+        """Which (dag_id, run_id) are not this scheduler's to touch (asked only when there is something to
+        touch: the held runs are read at the first question)."""
+        if self.only_run is not None:
+            return lambda key: key != self.only_run
+        held: list[set] = []
+
+        def others(key) -> bool:
+            if not held:
+                held.append(held_runs.held_runs(conn, now))
+            return key in held[0]
+
+        return others
+
     def start_job(self) -> int:
         self.job_id = jobs.start_job(self.services.engine, "SchedulerJob", self.executor.name)
         return self.job_id
@@ -106,6 +128,9 @@ class Scheduler:
         """
         with self.services.engine.connect() as conn:
             orphans = tis.active_tis_of_other_jobs(conn, self.job_id)
+            if orphans:
+                others = self._others(conn, utcnow())
+                orphans = [ti for ti in orphans if not others((ti.dag_id, ti.run_id))]
         if not orphans:
             return
         alive = self._end_processes_of([ti for ti in orphans if ti.state != "queued"])
@@ -239,7 +264,10 @@ class Scheduler:
         if self.create_scheduled_runs:
             self._create_scheduled_runs(now)
             self._dirty.update(asset_runs.create_asset_triggered_runs(self.leadership, now))
-        if mono - self._last_full_sweep > FULL_SWEEP_INTERVAL:
+        if self.only_run is not None:
+            self._dirty.add(self.only_run)
+            self._dirty = {key for key in self._dirty if key == self.only_run}
+        elif mono - self._last_full_sweep > FULL_SWEEP_INTERVAL:
             self._dirty.update(self._unfinished_runs())
             self._last_sweep = self._last_full_sweep = mono
         elif mono - self._last_sweep > SWEEP_INTERVAL:
@@ -363,6 +391,9 @@ class Scheduler:
             run = runs.get_run(conn, dag_id, run_id)
             if run is None or run.state not in ("queued", "running"):
                 return run.state if run else None
+            if (self.only_run is not None and (dag_id, run_id) != self.only_run) or (
+                    self.only_run is None and held_runs.is_held(conn, run, now, by_job=self.job_id)):
+                return run.state  # another process's to decide
             serialized = self._serialized(conn, run.created_dag_version_id, dag_id)
             if serialized is None:
                 return run.state
@@ -519,7 +550,8 @@ class Scheduler:
         # Only what could start now enters the window: 10,000 waiting on a full pool must not hide the rest.
         open_pools = [p for p, n in pool_limits.items() if pool_used.get(p, 0) < n]
         full_runs = [key for key, n in run_active.items() if n >= dag_limits.get(key[0], 16)]
-        candidates = tis.scheduled_candidates(conn, limit=free * 4, pools=open_pools, full_runs=full_runs)
+        candidates = tis.scheduled_candidates(conn, limit=free * 4, pools=open_pools, full_runs=full_runs,
+                                              only_run=self.only_run)
         if not candidates:
             return []
         task_active = task_run_active = None  # max_active_tis_per_dag(run) counts, read once if needed
@@ -656,20 +688,27 @@ class Scheduler:
         limit = self.services.settings.zombie_threshold
         threshold = now - dt.timedelta(seconds=limit)
         with self.leadership.begin() as conn:
-            zombies = tis.stale_running(conn, threshold)
+            others = self._others(conn, now)
+            zombies = [ti for ti in tis.stale_running(conn, threshold) if not others((ti.dag_id, ti.run_id))]
             for ti_id in tis.queued_by_gone_schedulers(conn, threshold):  # its replica died before starting it
-                tis.reset_to_scheduled(conn, ti_id)
                 row = tis.get_ti(conn, ti_id)
+                if others((row.dag_id, row.run_id)):
+                    continue
+                tis.reset_to_scheduled(conn, ti_id)
                 self._dirty.add((row.dag_id, row.run_id))
             queued_limit = self.services.settings.task_queued_timeout
             for ti in tis.queued_too_long(conn, now - dt.timedelta(seconds=queued_limit)):
+                if others((ti.dag_id, ti.run_id)):
+                    continue
                 # Handed to an executor that never started it (a lost hand-over): Airflow's task_queued_timeout
                 self._fail_or_retry(conn, ti, f"it stayed queued for more than {queued_limit:g}s without "
                                               "starting (task_queued_timeout)")
                 self._dirty.add((ti.dag_id, ti.run_id))
             for ti_id in tis.stale_restarting(conn, threshold):  # cleared, and its runner is gone
-                tis.restart_cleared(conn, ti_id)
                 row = tis.get_ti(conn, ti_id)
+                if others((row.dag_id, row.run_id)):
+                    continue
+                tis.restart_cleared(conn, ti_id)
                 self._dirty.add((row.dag_id, row.run_id))
         unheld = []
         for ti in zombies:

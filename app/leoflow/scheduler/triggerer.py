@@ -42,9 +42,19 @@ def build_trigger(classpath: str, kwargs: dict, dags_folder=None):
     return cls(**serde.decode(kwargs or {}))
 
 
+def _not_held(now):
+    from ..store.held_runs import held_clause
+    from ..store.tables import task_instance
+
+    return ~held_clause(now, task_instance.c.dag_id, task_instance.c.run_id)
+
+
 class Triggerer:
     def __init__(self, services):
         self.services = services
+        # Which deferred task instances are this triggerer's: those of every run but the ones a `dags test`
+        # process holds (which runs their triggers itself), or only that process's run (`serve_only`).
+        self.ti_filter = _not_held
         self._lock = threading.Lock()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
@@ -69,8 +79,8 @@ class Triggerer:
         self._seen_generation = trigger_store.generation
         self._last_look = mono
         with self.services.engine.begin() as conn:
-            touched.update(trigger_store.time_out(conn, utcnow()))
-            waiting = {row.id: row for row in trigger_store.waiting(conn)}
+            touched.update(trigger_store.time_out(conn, utcnow(), self.ti_filter))
+            waiting = {row.id: row for row in trigger_store.waiting(conn, self.ti_filter)}
         with self._lock:
             new = [row for tid, row in waiting.items() if tid not in self._running]
             gone = [tid for tid in self._running if tid not in waiting]
@@ -88,6 +98,14 @@ class Triggerer:
                 with self._lock:
                     self._running[row.id] = future
         return touched
+
+    def serve_only(self, dag_id: str, run_id: str) -> None:
+        """Run the triggers of this one run's task instances, and no others (`leoflow dags test`)."""
+        from sqlalchemy import and_
+
+        from ..store.tables import task_instance
+
+        self.ti_filter = lambda now: and_(task_instance.c.dag_id == dag_id, task_instance.c.run_id == run_id)
 
     def running_count(self) -> int:
         with self._lock:

@@ -3,4 +3,4 @@
 tests/store/test_migrations.py fails when this drifts from the migration scripts.
 """
 
-HEAD = "0004r"
+HEAD = "0004t"

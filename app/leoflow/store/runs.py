@@ -80,6 +80,7 @@ def create_dag_run(
     triggering_user_name: str | None = None,
     note: str | None = None,
     state: str = "queued",
+    creating_job_id: int | None = None,
 ) -> dict:
     """Insert a run and one task instance (state none) per task; return the run row.
 
@@ -104,7 +105,7 @@ def create_dag_run(
         queued_at=now if state == "queued" else None,
         logical_date=logical_date,
         run_after=run_after,
-        start_date=None,
+        start_date=now if state == "running" else None,
         state=state,
         run_type=run_type,
         triggered_by=triggered_by,
@@ -117,6 +118,7 @@ def create_dag_run(
         clear_number=0,
         note=note,
         updated_at=now,
+        creating_job_id=creating_job_id,
     )
     run_pk = conn.execute(dag_run.insert().values(**values)).inserted_primary_key[0]
     tis = [new_ti_row(dag_id, run_id, task, dag_version_id, now) for task in serialized["tasks"]]

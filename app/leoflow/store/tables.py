@@ -139,6 +139,7 @@ dag_run = Table(
     Column("note", Text),
     Column("updated_at", UtcDateTime),
     Column("backfill_id", Integer),
+    Column("creating_job_id", Integer),  # a `dags test` run: its process's job (store/held_runs.py)
     UniqueConstraint("dag_id", "run_id"),
     UniqueConstraint("dag_id", "logical_date"),
     Index(None, "state", "dag_id"),
@@ -513,7 +514,8 @@ user = Table(  # login users and their roles, shared by every process on this da
     metadata,
     Column("username", String(256), primary_key=True),
     Column("role", String(16), nullable=False),
-    Column("password_hash", String(128), nullable=False),  # hex of salt + scrypt(password)
+    # hex of salt + scrypt(password), or FAB's werkzeug hash of a user imported from Airflow until they log in
+    Column("password_hash", String(256), nullable=False),
     Column("first_name", String(256)),
     Column("last_name", String(256)),
     Column("email", String(320)),

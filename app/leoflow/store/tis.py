@@ -93,12 +93,16 @@ def set_finished_without_running(conn: Connection, ti_ids: list[str], state: str
 
 
 def scheduled_candidates(conn: Connection, limit: int, *, pools: list[str] | None = None,
-                         full_runs: list[tuple[str, str]] = ()):
+                         full_runs: list[tuple[str, str]] = (), only_run: tuple[str, str] | None = None):
     """Scheduled task instances of running runs, most important first.
 
     `pools` (those with a free slot) and `full_runs` (at their max_active_tasks) keep task
     instances that cannot start now out of the window, so they never starve the ones that can.
+    Runs a `leoflow dags test` process holds are left out, unless `only_run` names the one run wanted
+    (that process's own).
     """
+    from .held_runs import run_not_held
+
     query = (
         select(TI.c.id, TI.c.dag_id, TI.c.run_id, TI.c.task_id, TI.c.map_index, TI.c.try_number,
                TI.c.pool, TI.c.pool_slots, TI.c.priority_weight, TI.c.dag_version_id, TI.c.queue,
@@ -107,6 +111,10 @@ def scheduled_candidates(conn: Connection, limit: int, *, pools: list[str] | Non
         .outerjoin(dag, dag.c.dag_id == TI.c.dag_id)
         .where(TI.c.state == "scheduled", dag_run.c.state == "running")
     )
+    if only_run is not None:
+        query = query.where(TI.c.dag_id == only_run[0], TI.c.run_id == only_run[1])
+    else:
+        query = query.where(run_not_held(utcnow()))
     if pools is not None:
         query = query.where(TI.c.pool.in_(pools))
     if full_runs:

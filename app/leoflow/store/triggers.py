@@ -29,12 +29,15 @@ def defer_ti(conn: Connection, ti_id: str, *, trigger_id: int, next_method: str,
         trigger_timeout=timeout_at, updated_at=utcnow())).rowcount == 1
 
 
-def waiting(conn: Connection):
-    """Triggers some deferred task instance still waits for: (id, classpath, kwargs)."""
+def waiting(conn: Connection, ti_filter=None):
+    """Triggers some deferred task instance still waits for: (id, classpath, kwargs). `ti_filter(now)`, when
+    given, is a condition on those task instances (which runs this triggerer serves: store/held_runs.py)."""
+    deferred = select(TI.c.trigger_id).where(TI.c.state == "deferred", TI.c.trigger_id.is_not(None))
+    if ti_filter is not None:
+        deferred = deferred.where(ti_filter(utcnow()))
     return conn.execute(
         select(trigger.c.id, trigger.c.classpath, trigger.c.kwargs)
-        .where(trigger.c.id.in_(select(TI.c.trigger_id).where(TI.c.state == "deferred",
-                                                                TI.c.trigger_id.is_not(None))))
+        .where(trigger.c.id.in_(deferred))
         .order_by(trigger.c.id)).all()
 
 
@@ -74,11 +77,12 @@ def end_tis(conn: Connection, trigger_id: int, state: str, xcoms: dict | None = 
     return [(r.dag_id, r.run_id) for r in rows]
 
 
-def time_out(conn: Connection, now: dt.datetime) -> list[tuple[str, str]]:
+def time_out(conn: Connection, now: dt.datetime, ti_filter=None) -> list[tuple[str, str]]:
     """Deferred task instances past their trigger timeout resume in `execute_complete`'s place with
     `next_method="__fail__"`, as Airflow does, so the task fails (or retries) with a timeout error."""
-    rows = conn.execute(select(TI.c.id, TI.c.dag_id, TI.c.run_id).where(
-        TI.c.state == "deferred", TI.c.trigger_timeout.is_not(None), TI.c.trigger_timeout < now)).all()
+    query = select(TI.c.id, TI.c.dag_id, TI.c.run_id).where(
+        TI.c.state == "deferred", TI.c.trigger_timeout.is_not(None), TI.c.trigger_timeout < now)
+    rows = conn.execute(query.where(ti_filter(now)) if ti_filter is not None else query).all()
     for ti in rows:
         conn.execute(update(TI).where(TI.c.id == ti.id, TI.c.state == "deferred").values(
             state="scheduled", trigger_id=None, trigger_timeout=None, next_method="__fail__",

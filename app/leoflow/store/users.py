@@ -36,5 +36,12 @@ def update_user(conn, username: str, **values) -> bool:
     return result.rowcount > 0
 
 
+def replace_password_hash(conn, username: str, old: str, new: str) -> bool:
+    """Compare-and-set: only while the row still holds `old` (False when another process changed it)."""
+    result = conn.execute(update(user).where(user.c.username == username).where(user.c.password_hash == old)
+                          .values(password_hash=new, changed_at=utcnow()))
+    return result.rowcount > 0
+
+
 def delete_user(conn, username: str) -> bool:
     return conn.execute(delete(user).where(user.c.username == username)).rowcount > 0
