@@ -9,12 +9,16 @@ Each try resolves its links in its own process and keeps them as `_link_<Class>`
 from __future__ import annotations
 
 import json
+import sys
+import textwrap
 import uuid
 
 import pytest
 
+from tests.e2e.lite_process import Lite
+
+from . import provider_dags
 from .servers import AthenaServer
-from .test_provider_dags import _failure, _start
 
 LINKS_DAG = '''
 from airflow.providers.amazon.aws.operators.athena import AthenaOperator
@@ -59,13 +63,23 @@ with DAG("provider_links", schedule=None, default_args={"retries": 0}):
 '''
 
 
+def _start(tmp_path, site, text: str, env: dict) -> Lite:
+    """A lite from source with the providers of `site` on PYTHONPATH and this DAG file."""
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "provider_links.py").write_text(textwrap.dedent(text))
+    (tmp_path / "home").mkdir()
+    return Lite(tmp_path / "home", dags, command=[sys.executable, "-m", "leoflow"],
+                env={"PYTHONPATH": str(site), **env}).start()
+
+
 @pytest.mark.timeout(600)
 def test_provider_and_dag_links_through_the_rest_api(tmp_path, cloud_site):
     with AthenaServer() as athena:
         env = {"AIRFLOW_CONN_AWS_TEST": json.dumps({
             "conn_type": "aws", "login": "AKIDLEOFLOWTEST", "password": "not-a-secret",
             "extra": {"region_name": "eu-west-3", "endpoint_url": f"http://127.0.0.1:{athena.port}"}})}
-        lite = _start(tmp_path, cloud_site, "provider_links.py", LINKS_DAG, env)
+        lite = _start(tmp_path, cloud_site, LINKS_DAG, env)
         try:
             run_id = lite.trigger("provider_links", dag_run_id=f"links-{uuid.uuid4().hex[:6]}")["dag_run_id"]
             final = lite.wait_for_run("provider_links", run_id, timeout=120)
@@ -76,7 +90,7 @@ def test_provider_and_dag_links_through_the_rest_api(tmp_path, cloud_site):
                 assert r.status_code == 200, r.text
                 return r.json()
 
-            assert final["state"] == "failed", _failure(lite, "provider_links", run_id)  # only `broken` fails
+            assert final["state"] == "failed", provider_dags.failure(lite, "provider_links", run_id)  # only `broken` fails
             # the provider's operator persisted its link's values, the try resolved it through the provider
             assert [c[0] for c in athena.calls][:2] == ["StartQueryExecution", "GetQueryExecution"], athena.calls
             assert athena.calls[0][1]["QueryString"] == "SELECT 42"
