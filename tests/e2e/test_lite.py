@@ -81,7 +81,8 @@ def test_kill_9_during_a_task_then_restart_finishes_the_run(tmp_path, dags_folde
     try:
         first.wait_for(lambda: first.api("GET", "/api/v2/dags/flaky").status_code == 200, timeout=10)
         run = first.trigger("flaky")
-        first.wait_for(marker.exists, timeout=20)
+        # the task makes the file, then writes its pid: wait for the pid, not only the file
+        first.wait_for(lambda: marker.exists() and marker.read_text().strip(), timeout=20)
         task_pid = int(marker.read_text())
         first.kill9()
     finally:
