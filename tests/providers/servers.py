@@ -38,7 +38,24 @@ def mariadb_database():
         _mariadb(f"DROP DATABASE IF EXISTS `{name}`")
 
 
-class HttpServer:
+class _LoopbackHttp:
+    """A ThreadingHTTPServer on a free loopback port, served from a thread while in its `with` block."""
+
+    def __init__(self, handler):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class HttpServer(_LoopbackHttp):
     """`GET /hello` answers JSON; `GET /ready` and `GET /later` are each 404 until `ready_after` requests
     have asked for that page, then 200."""
 
@@ -71,17 +88,7 @@ class HttpServer:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 class SmtpServer:
@@ -178,7 +185,7 @@ class SshServer:
                 self.proc.wait(5)
 
 
-class AthenaServer:
+class AthenaServer(_LoopbackHttp):
     """Stands in for Amazon Athena's endpoint (no AWS is reachable here): the two calls AthenaOperator
     makes through botocore, StartQueryExecution and GetQueryExecution (AWS's JSON 1.1 protocol, the call
     named by the X-Amz-Target header). Every query has already succeeded. Signatures are not checked."""
@@ -212,14 +219,4 @@ class AthenaServer:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
