@@ -13,6 +13,7 @@ from sqlalchemy import or_, select, update
 
 from .. import metrics
 from ..store import audit, dags as dag_store, runs, task_map, tis, xcoms
+from ..store.engine import upsert_insert
 from ..store.tables import dag_run, rendered_task_instance_fields, task_instance as TI
 from ..store.types import utcnow
 from . import versions
@@ -260,10 +261,7 @@ def store_rendered_fields(conn, ti, fields: dict) -> None:
 def _rtif_upsert(dialect: str):
     """Built once per dialect: every task stores its rendered fields."""
     if dialect not in _RTIF_UPSERTS:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        insert = upsert_insert(dialect)
         stmt = insert(rendered_task_instance_fields)
         table = rendered_task_instance_fields
         _RTIF_UPSERTS[dialect] = stmt.on_conflict_do_update(

@@ -14,6 +14,7 @@ import json
 
 from sqlalchemy import delete, func, select, update
 
+from .engine import upsert_insert
 from .tables import agent, agent_enrollment, agent_job, dag_bundle
 from .types import utcnow
 
@@ -298,10 +299,7 @@ def put_bundle(conn, sha256: str, data: bytes) -> None:
     values = dict(sha256=sha256, data=data, size=len(data), created_at=utcnow())
     dialect = conn.dialect.name
     if dialect in ("postgresql", "sqlite"):
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        insert = upsert_insert(dialect)
         conn.execute(insert(dag_bundle).values(**values).on_conflict_do_nothing(index_elements=["sha256"]))
     else:
         conn.execute(dag_bundle.insert().values(**values))

@@ -126,6 +126,15 @@ def _postgres_begin(conn) -> None:
         dbapi.autocommit = conn._reading
 
 
+def upsert_insert(dialect: str):
+    """The `insert` construct with ON CONFLICT for this dialect's name (Postgres or SQLite, the two Leoflow runs on)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert
+
+
 def without_waiting_for_disk(conn) -> None:
     """Let this transaction's commit return before its WAL is on disk (Postgres `synchronous_commit = off`
     for this transaction only; nothing to do on SQLite, whose lite WAL mode never waits for the disk).

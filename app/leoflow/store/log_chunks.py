@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from .engine import without_waiting_for_disk
+from .engine import upsert_insert, without_waiting_for_disk
 from .tables import task_log_chunk as chunk
 from .types import utcnow
 
@@ -28,10 +28,7 @@ def append_many(conn, chunks: list[tuple[tuple, int, str]]) -> int:
     if not chunks:
         return 0
     without_waiting_for_disk(conn)  # log lines: the WAL writer or the next ordinary commit flushes them
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = upsert_insert(conn.dialect.name)
     now = utcnow()
     rows = [dict(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, try_number=try_number,
                  seq=seq, lines=lines, created_at=now)

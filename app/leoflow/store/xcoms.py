@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.engine import Connection
 
+from .engine import upsert_insert
 from .tables import dag_run, xcom
 from .types import utcnow
 
@@ -31,10 +32,7 @@ def _upsert(dialect: str):
     """INSERT ... SELECT the run's id ... ON CONFLICT replace: a value set in one statement, not three
     (the run's id, the old value's delete, the insert), built once per dialect."""
     if dialect not in _UPSERTS:
-        if dialect == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert
-        else:
-            from sqlalchemy.dialects.sqlite import insert
+        insert = upsert_insert(dialect)
         names = ("task_id", "map_index", "key", "value", "timestamp")
         row = select(dag_run.c.id, *(bindparam(n, type_=xcom.c[n].type) for n in names),
                      dag_run.c.dag_id, dag_run.c.run_id).where(dag_run.c.dag_id == bindparam("dag_id"),
