@@ -178,6 +178,7 @@ class AgentProcess:
         self.queues, self.concurrency = queues, concurrency
         self.proc: subprocess.Popen | None = None
         self.env: dict | None = None  # the agent's environment when not the cluster's
+        self.removed = False  # revoked by a test: not started again
 
     @property
     def server_url(self) -> str:
@@ -200,6 +201,22 @@ class AgentProcess:
     def output(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-8000:]
+        except FileNotFoundError:
+            return ""
+
+    def log_size(self) -> int:
+        """Where the log ends now: with output_since, what this agent wrote after a step (the log is
+        appended across restarts, so a line from an earlier life must not count)."""
+        try:
+            return self.log_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def output_since(self, offset: int) -> str:
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(offset)
+                return f.read().decode(errors="replace")
         except FileNotFoundError:
             return ""
 
