@@ -143,8 +143,13 @@ def without_waiting_for_disk(conn) -> None:
     (the next pass derives it again), shipped log lines. Postgres keeps its WAL in order, so the next
     ordinary commit on any connection makes this one durable too; only a crash of Postgres itself in the
     fraction of a second between them loses it, never a decision another part acts on (ADR 21)."""
-    if conn.dialect.name == "postgresql":
-        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    if conn.dialect.name != "postgresql":
+        return
+    transaction = conn.get_transaction()
+    if conn.info.get("no_disk_wait_in") is transaction:  # asked twice in one transaction: one round trip
+        return
+    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+    conn.info["no_disk_wait_in"] = transaction
 
 
 class _WriterTurns:
