@@ -446,7 +446,7 @@ class Scheduler:
 
     def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime, *, logical_date):
         """The rules' decision for a run, after expanding the mapped tasks whose lengths became known."""
-        from ..store import task_map, xcoms
+        from ..store import task_map
         from . import mapping
 
         depends = [t["task_id"] for t in serialized["tasks"]
@@ -454,7 +454,8 @@ class Scheduler:
         depends += [d for t in serialized["tasks"] if t.get("wait_for_downstream") for d in t.get("downstream", [])]
         past = tis.past_states(conn, dag_id, run_id, depends) if depends else None
         for _ in range(len(serialized["tasks"]) + 1):  # each pass expands at least one task, or is final
-            rows = views = [rules.TIView(*r) for r in tis.decision_rows(conn, dag_id, run_id)]
+            found, branches = tis.decision_rows_and_branches(conn, dag_id, run_id)
+            rows = views = [rules.TIView(*r) for r in found]
             self.stats["runs_evaluated"] += 1
             self.stats["tis_evaluated"] += len(rows)
             mapped = any(mapping.needs_expansion(t) for t in serialized["tasks"])
@@ -462,7 +463,7 @@ class Scheduler:
                                     task_map=task_map.lengths_of_run(conn, dag_id, run_id) if mapped else None,
                                     xcom_counts=task_map.result_counts_of_run(conn, dag_id, run_id) if mapped else None,
                                     past_states=past,
-                                    branch_results=xcoms.values_of_key(conn, dag_id, run_id, "skipmixin_key"),
+                                    branch_results=branches,
                                     run_key=(dag_id, logical_date))
             if not decision.expand:
                 break

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import bindparam, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, bindparam, func, insert, or_, select, tuple_, update
 from sqlalchemy.engine import Connection
 
-from .tables import dag, dag_run, slot_pool, task_instance, task_instance_history
+from .tables import dag, dag_run, slot_pool, task_instance, task_instance_history, xcom
 from .types import utcnow
 
 TI = task_instance
@@ -26,9 +26,15 @@ DECISION_COLUMNS = (TI.c.id, TI.c.task_id, TI.c.state, TI.c.try_number, TI.c.max
                     TI.c.map_index)
 
 
+BRANCH_KEY = "skipmixin_key"  # the XCom a branch or short-circuit task leaves: which downstream tasks it followed
+
 # The statements every task's life runs several times are built once: building and keying a statement cost
 # more CPU than SQLite took to run it.
 _DECISION_ROWS = select(*DECISION_COLUMNS).where(TI.c.dag_id == bindparam("dag_id"), TI.c.run_id == bindparam("run_id"))
+_DECISION_ROWS_WITH_BRANCHES = select(*DECISION_COLUMNS, xcom.c.key, xcom.c.value).select_from(TI.outerjoin(xcom, and_(
+    xcom.c.dag_id == TI.c.dag_id, xcom.c.run_id == TI.c.run_id, xcom.c.task_id == TI.c.task_id,
+    TI.c.map_index == -1, xcom.c.map_index == -1, xcom.c.key == BRANCH_KEY))).where(
+    TI.c.dag_id == bindparam("dag_id"), TI.c.run_id == bindparam("run_id"))
 _GET_TI = select(TI).where(TI.c.id == bindparam("ti_id"))
 _TRY_OF = select(TI.c.start_date, TI.c.state, TI.c.try_number).where(TI.c.id == bindparam("ti_id"))
 _UPDATE_TI = update(TI).where(TI.c.id == bindparam("ti_id"))  # SET: the columns given at execution
@@ -37,6 +43,26 @@ _QUEUE_TI = update(TI).where(TI.c.id == bindparam("ti_id"), TI.c.state == "sched
 
 def decision_rows(conn: Connection, dag_id: str, run_id: str):
     return conn.execute(_DECISION_ROWS, {"dag_id": dag_id, "run_id": run_id}).all()
+
+
+def decision_rows_and_branches(conn: Connection, dag_id: str, run_id: str) -> tuple[list, dict]:
+    """A run's decision rows and {task_id: value} of its branch results (`skipmixin_key` XComs).
+
+    On Postgres one statement (a round trip there costs more than the join; every scheduling pass of a
+    run reads both); on SQLite, whose statements cost microseconds, two, so that a 1,000-task run's rows
+    are not joined on every pass."""
+    params = {"dag_id": dag_id, "run_id": run_id}
+    if conn.dialect.name != "postgresql":
+        from .xcoms import values_of_key
+
+        return conn.execute(_DECISION_ROWS, params).all(), values_of_key(conn, dag_id, run_id, BRANCH_KEY)
+    width = len(DECISION_COLUMNS)
+    rows, branches = [], {}
+    for row in conn.execute(_DECISION_ROWS_WITH_BRANCHES, params):
+        rows.append(row[:width])
+        if row[width] is not None:
+            branches[row.task_id] = row[width + 1]
+    return rows, branches
 
 
 def get_ti(conn: Connection, ti_id: str):
