@@ -140,3 +140,23 @@ def test_previous_dag_run_and_task_instance(setup):
     assert client.get("/execution/dag-runs/previous", params={"dag_id": "br"}).status_code == 422
     ti = client.get("/execution/task-instances/previous/br/a", params={"logical_date": "2026-01-05T00:00:00Z"})
     assert ti.json()["run_id"] == old["run_id"] and ti.json()["state"] == "success" and ti.json()["try_number"] == 1
+
+
+def test_a_new_try_starts_without_the_previous_trys_xcoms_and_mapped_length(setup):
+    client, services, rows, run_id = setup
+    ti_id = rows["branch"].id
+    for task_id in ("branch", "a"):  # "a" is another task's: it stays
+        pushed = client.post(f"/execution/xcoms/br/{run_id}/{task_id}/return_value", params={"mapped_length": 2},
+                             json=[1, 2])
+        assert pushed.status_code == 201
+    client.post(f"/execution/xcoms/br/{run_id}/branch/other", json="kept?")
+    with services.engine.begin() as conn:
+        assert tis.set_queued(conn, ti_id, None, "LocalExecutor", utcnow())
+    resp = client.patch(f"/execution/task-instances/{ti_id}/run", json={
+        "state": "running", "hostname": "h", "unixname": "u", "pid": 1, "start_date": utcnow().isoformat()})
+    assert resp.status_code == 200, resp.text
+    with services.engine.connect() as conn:
+        assert task_map.lengths_of_run(conn, "br", run_id) == {"a": 2}
+    assert client.get(f"/execution/xcoms/br/{run_id}/branch/other").status_code == 404
+    assert client.get(f"/execution/xcoms/br/{run_id}/branch/return_value").status_code == 404
+    assert client.get(f"/execution/xcoms/br/{run_id}/a/return_value").json()["value"] == [1, 2]

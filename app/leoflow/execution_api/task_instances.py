@@ -63,8 +63,7 @@ def run(call, task_instance_id):
             metrics.try_started(ti.queued_dttm, start)
         # A new try starts from a clean slate: the previous try's XComs are gone.
         if not resuming:
-            xcoms.clear_task(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
-            task_map.clear(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
+            task_map.clear_outputs(conn, ti.dag_id, ti.run_id, ti.task_id, ti.map_index)
         dag_run_row = runs.get_run(conn, ti.dag_id, ti.run_id)
         if dag_run_row.state == "queued":
             runs.set_run_state(conn, ti.dag_id, ti.run_id, "running", start_date=now)

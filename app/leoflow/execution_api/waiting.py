@@ -78,7 +78,9 @@ def update_waiting_state(conn, ti, body: dict) -> str:
 def run_context(conn, ti) -> dict:
     """What `PATCH /run` adds for a waiting task: how often it was rescheduled, where a deferral resumes."""
     return {
-        "task_reschedule_count": reschedules.count(conn, ti.id),
+        # A new try starts with no start date and no reschedules (the scheduler clears its start; a poke
+        # after a reschedule keeps the last one): its count is 0 without asking the database.
+        "task_reschedule_count": reschedules.count(conn, ti.id) if ti.start_date is not None else 0,
         "next_method": ti.next_method,
         "next_kwargs": ti.next_kwargs if ti.next_method else None,
     }

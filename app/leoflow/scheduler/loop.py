@@ -397,8 +397,8 @@ class Scheduler:
             serialized = self._serialized(conn, run.created_dag_version_id, dag_id)
             if serialized is None:
                 return run.state
-            dag_row = conn.execute(_DAG_LIMITS, {"dag_id": dag_id}).first()
-            if run.state == "queued":
+            if run.state == "queued":  # only a run that has yet to start looks at its DAG's pause and limit
+                dag_row = conn.execute(_DAG_LIMITS, {"dag_id": dag_id}).first()
                 if dag_row is None or dag_row.is_paused:
                     return run.state
                 active = conn.execute(select(func.count()).select_from(dag_run).where(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, text
 from sqlalchemy.engine import Connection
 
 from .tables import task_map, xcom
@@ -24,6 +24,27 @@ _CLEAR = delete(task_map).where(task_map.c.dag_id == bindparam("dag_id"), task_m
 
 def clear(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int) -> None:
     conn.execute(_CLEAR, dict(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index))
+
+
+# Postgres deletes both in one statement (a data-modifying WITH); every task start runs it.
+_CLEAR_OUTPUTS_POSTGRES = text(
+    "WITH gone AS (DELETE FROM xcom WHERE dag_id = :dag_id AND run_id = :run_id AND task_id = :task_id "
+    "AND map_index = :map_index) "
+    "DELETE FROM task_map WHERE dag_id = :dag_id AND run_id = :run_id AND task_id = :task_id "
+    "AND map_index = :map_index")
+
+
+def clear_outputs(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int) -> None:
+    """A new try starts with none of the previous try's XComs and no mapping length from them (as in
+    Airflow); one round trip on Postgres, two statements on SQLite (which has no DELETE in WITH)."""
+    params = dict(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index)
+    if conn.dialect.name == "postgresql":
+        conn.execute(_CLEAR_OUTPUTS_POSTGRES, params)
+        return
+    from .xcoms import clear_task
+
+    clear_task(conn, dag_id, run_id, task_id, map_index)
+    conn.execute(_CLEAR, params)
 
 
 def lengths_of_run(conn: Connection, dag_id: str, run_id: str) -> dict[str, int]:
