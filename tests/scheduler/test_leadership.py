@@ -102,3 +102,26 @@ def test_sqlite_has_a_sole_leader(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'x.db'}")
     leader = leadership_for(engine, 1)
     assert isinstance(leader, SoleLeader) and leader.renew()
+
+
+def test_a_decision_soon_after_a_renewal_skips_the_lease_read_and_a_late_one_reads_it(pg_url):
+    """Within half a lease of a committed renewal no takeover is possible: the decision takes the lock
+    and no more. Past it (a replica frozen or slow), it reads the lease and finds the new holder."""
+    from sqlalchemy import event
+
+    a_engine, b_engine = _engines(pg_url, 2)
+    reads = []
+    event.listen(a_engine, "before_cursor_execute", lambda conn, cursor, statement, *rest: reads.append(statement)
+                 if statement.startswith("SELECT holder_job_id FROM scheduler_lease") else None)
+    a = LeaseLeader(a_engine, 1, lease_seconds=2.0)
+    b = LeaseLeader(b_engine, 2, lease_seconds=2.0)
+    assert a.renew()
+    reads.clear()
+    _decide(a, "a1")
+    assert reads == []  # within 1 s of the renewal
+    time.sleep(2.3)  # a "frozen" past the lease: b takes over
+    assert b.renew()
+    with pytest.raises(NotLeader):
+        _decide(a, "a-stale")
+    assert len(reads) == 1 and not a.is_leader
+    assert _decisions(a_engine) == ["a1"]

@@ -5,11 +5,12 @@ Lite holds its home's lock, so its scheduler is the only one (`SoleLeader`).
 Several `leoflow server` replicas share one Postgres (`LeaseLeader`). Every transaction in which a
 scheduler decides something starts by taking the transaction-scoped advisory lock LOCK_KEY and
 checking that the `scheduler_lease` row names this scheduler; otherwise it rolls back. The lease is
-renewed once per tick and taken over by another replica only once it has expired, both under the same
-lock. So a replica that was killed, frozen or cut off can never commit a decision after another took
-over: its next transaction finds the other's name in the lease and rolls back, and a transaction it left
-open keeps the lock only until Postgres ends the idle session (`idle_in_transaction_session_timeout`,
-set on every server connection by store/engine.py).
+renewed about once a second (each renewal waits for the disk) and taken over by another replica only
+once it has expired, both under the same lock. So a replica that was killed, frozen or cut off can never
+commit a decision after another took over: its next transaction finds the other's name in the lease and
+rolls back, and a transaction it left open keeps the lock only until Postgres ends the idle session
+(`idle_in_transaction_session_timeout`, set on every server connection by store/engine.py). Within half
+a lease of its last renewal a leader skips reading the row: no takeover can have happened that soon.
 
 The triggerer's and the DAG processor's leases work the same way under locks and names of their own:
 one process runs the triggers, one parses the DAG folder.
@@ -26,7 +27,6 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from ..config import hostname as config_hostname
-from ..store.engine import without_waiting_for_disk
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ class LeaseLeader:
         self.hostname = hostname or config_hostname()
         self.is_leader = False
         self._renewed = float("-inf")  # monotonic time of the last renewal this process committed
+        # Until this monotonic time no other process can have taken the lease over (see begin()).
+        self._unchallenged_until = float("-inf")
 
     def _lock(self, conn) -> bool:
         """The advisory lock for this transaction: a leader waits a moment for it, a standby only tries."""
@@ -92,12 +94,18 @@ class LeaseLeader:
     def renew(self) -> bool:
         """Keep the lease, or take it over once it has expired. True while this scheduler leads."""
         was = self.is_leader
+        started = time.monotonic()  # before the renewal's transaction, whose now() is later than this
+        self._unchallenged_until = float("-inf")
         try:
             with self.engine.begin() as conn:
                 if not self._lock(conn):
                     self.is_leader = False
                 else:
                     self.is_leader = self._renew_locked(conn)
+            if self.is_leader:
+                # The lease now expires no sooner than lease_seconds after `started` (a takeover waits for
+                # that) and the renewal is on disk; half of it leaves room for clock-rate differences.
+                self._unchallenged_until = started + self.lease_seconds / 2
         except OperationalError as exc:  # the database is away: lead no more until it answers again
             if was:
                 log.warning("Scheduler lease not renewed (%s); standing by", str(exc).splitlines()[0])
@@ -117,10 +125,8 @@ class LeaseLeader:
             self._renewed = time.monotonic()
             return True
         if row.holder_job_id == self.job_id or row.expired or row.holder_job_id is None:
-            if row.holder_job_id == self.job_id:
-                # A renewal only moves the expiry: lost in a Postgres crash, the lease just looks older, and
-                # every decision still checks the holder under the lock. A takeover waits for the disk.
-                without_waiting_for_disk(conn)
+            # Renewals wait for the disk too (one a second): a decision made soon after one trusts it
+            # without reading the lease again (begin()), so a Postgres crash must not lose it.
             conn.execute(text("UPDATE scheduler_lease SET holder_job_id = :me, holder_hostname = :host, "
                               "expires_at = now() + make_interval(secs => :ttl) WHERE name = :name"), params)
             self._renewed = time.monotonic()
@@ -133,11 +139,15 @@ class LeaseLeader:
         with self.engine.begin() as conn:
             if not self.is_leader or not self._lock(conn):
                 raise NotLeader("another scheduler holds the lock")
-            holder = conn.execute(text("SELECT holder_job_id FROM scheduler_lease WHERE name = :name"),
-                                  {"name": self.name}).scalar()
-            if holder != self.job_id:
-                self.is_leader = False
-                raise NotLeader(f"the lease belongs to scheduler job {holder}")
+            # Under the lock nobody can take the lease over until this commits; before it, only once the
+            # lease expired. Soon after a renewal that cannot have happened yet: the lease is read only
+            # when the last renewal is older than half a lease (a replica frozen or cut off for longer).
+            if time.monotonic() >= self._unchallenged_until:
+                holder = conn.execute(text("SELECT holder_job_id FROM scheduler_lease WHERE name = :name"),
+                                      {"name": self.name}).scalar()
+                if holder != self.job_id:
+                    self.is_leader = False
+                    raise NotLeader(f"the lease belongs to scheduler job {holder}")
             if time.monotonic() - self._renewed > RENEW_EVERY:  # a long pass keeps its lease as it goes
                 conn.execute(text("UPDATE scheduler_lease SET expires_at = now() + make_interval(secs => :ttl) "
                                   "WHERE name = :name"), {"name": self.name, "ttl": self.lease_seconds})
@@ -146,6 +156,7 @@ class LeaseLeader:
 
     def release(self) -> None:
         """On a clean stop: end the lease now, so a standby takes over at its next poll."""
+        self._unchallenged_until = float("-inf")
         if not self.is_leader:
             return
         try:
