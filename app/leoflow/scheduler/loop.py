@@ -407,11 +407,14 @@ class Scheduler:
                     return run.state
                 runs.set_run_state(conn, dag_id, run_id, "running", start_date=now)
                 self.callbacks.run_state_changed(run, "running", conn=conn, start_date=now)
-            hold = waits.before_decide(conn, serialized, run, now)  # reschedules, dagrun_timeout
+            found = tis.decision_rows_and_branches(conn, dag_id, run_id)
+            hold = waits.before_decide(conn, serialized, run, now,  # reschedules, dagrun_timeout
+                                       poking=any(r[tis.DECISION_STATE] == "up_for_reschedule" for r in found[0]))
             if hold.timed_out:
                 return self._finish_run(conn, serialized, run, "failed", now, reason="timed_out")
             waits.merge_wakeup(self._wakeups, (dag_id, run_id), hold.next_check)
-            rows, decision = self._decide(conn, serialized, dag_id, run_id, now, logical_date=run.logical_date)
+            rows, decision = self._decide(conn, serialized, dag_id, run_id, now, logical_date=run.logical_date,
+                                          found=None if hold.rescheduled else found)
             retrying = [r.id for r in rows if r.state == "up_for_retry" and r.id in decision.schedule]
             for ti_id in retrying:
                 tis.record_history(conn, ti_id)
@@ -444,8 +447,10 @@ class Scheduler:
             without_waiting_for_disk(conn)
         return "running"
 
-    def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime, *, logical_date):
-        """The rules' decision for a run, after expanding the mapped tasks whose lengths became known."""
+    def _decide(self, conn, serialized: dict, dag_id: str, run_id: str, now: dt.datetime, *, logical_date,
+                found=None):
+        """The rules' decision for a run, after expanding the mapped tasks whose lengths became known.
+        `found`: the run's decision rows and branch results read in this transaction and still current."""
         from ..store import task_map
         from . import mapping
 
@@ -454,8 +459,9 @@ class Scheduler:
         depends += [d for t in serialized["tasks"] if t.get("wait_for_downstream") for d in t.get("downstream", [])]
         past = tis.past_states(conn, dag_id, run_id, depends) if depends else None
         for _ in range(len(serialized["tasks"]) + 1):  # each pass expands at least one task, or is final
-            found, branches = tis.decision_rows_and_branches(conn, dag_id, run_id)
-            rows = views = [rules.TIView(*r) for r in found]
+            given, found = found, None  # read here again after an expansion changed the rows
+            ti_rows, branches = given or tis.decision_rows_and_branches(conn, dag_id, run_id)
+            rows = views = [rules.TIView(*r) for r in ti_rows]
             self.stats["runs_evaluated"] += 1
             self.stats["tis_evaluated"] += len(rows)
             mapped = any(mapping.needs_expansion(t) for t in serialized["tasks"])

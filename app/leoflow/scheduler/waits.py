@@ -20,6 +20,7 @@ UNFINISHED = ("scheduled", "queued", "running", "up_for_retry", "up_for_reschedu
 class Hold:
     next_check: dt.datetime | None = None  # when this run needs looking at again
     timed_out: bool = False  # dagrun_timeout passed: the run has been failed
+    rescheduled: bool = False  # sensors due again were set scheduled: task instances read before are stale
 
 
 def run_deadline(serialized: dict, run, now: dt.datetime) -> dt.datetime | None:
@@ -30,7 +31,8 @@ def run_deadline(serialized: dict, run, now: dt.datetime) -> dt.datetime | None:
     return (run.start_date or now) + dt.timedelta(seconds=float(timeout))
 
 
-def before_decide(conn, serialized: dict, run, now: dt.datetime) -> Hold:
+def before_decide(conn, serialized: dict, run, now: dt.datetime, *, poking: bool = True) -> Hold:
+    """`poking`: some task instance of the run is up_for_reschedule (False spares the query for due ones)."""
     hold = Hold()
     deadline = run_deadline(serialized, run, now)
     if deadline is not None and deadline <= now:
@@ -40,8 +42,9 @@ def before_decide(conn, serialized: dict, run, now: dt.datetime) -> Hold:
                      .values(state="skipped", end_date=now, updated_at=now, trigger_id=None))
         hold.timed_out = True
         return hold
-    ready, soonest = reschedules.due(conn, run.dag_id, run.run_id, now)
+    ready, soonest = reschedules.due(conn, run.dag_id, run.run_id, now) if poking else ([], None)
     reschedules.set_rescheduled(conn, ready, now)
+    hold.rescheduled = bool(ready)
     hold.next_check = min(d for d in (soonest, deadline) if d is not None) if (soonest or deadline) else None
     return hold
 

@@ -24,6 +24,7 @@ def tis_of_run(conn: Connection, dag_id: str, run_id: str):
 # every decision, and decoding every column (JSON, dates) of every row was most of that cost.
 DECISION_COLUMNS = (TI.c.id, TI.c.task_id, TI.c.state, TI.c.try_number, TI.c.max_tries, TI.c.end_date,
                     TI.c.map_index)
+DECISION_STATE = 2  # where the state is in a decision row
 
 
 BRANCH_KEY = "skipmixin_key"  # the XCom a branch or short-circuit task leaves: which downstream tasks it followed

@@ -1,0 +1,40 @@
+"""A sensor in reschedule mode is scheduled again once its reschedule date has come, and not before:
+the decision looks for due pokes only when the run holds an up_for_reschedule task instance."""
+
+import datetime as dt
+
+from leoflow import config
+from leoflow.scheduler.loop import Scheduler
+from leoflow.services import open_services
+from leoflow.store import dags, reschedules, runs, tis
+from leoflow.store.types import utcnow
+
+from tests.scheduler.test_queueing import RecordingExecutor
+
+
+def test_a_poke_is_scheduled_again_when_its_reschedule_date_comes(tmp_path, database_url):
+    services = open_services(config.load(home=tmp_path, dags_folder=tmp_path, database_url=database_url))
+    try:
+        doc = {"dag_id": "s", "fileloc": str(tmp_path / "s.py"), "tasks": [
+            {"task_id": "wait", "upstream": [], "downstream": [], "trigger_rule": "all_success"}]}
+        now = utcnow()
+        with services.engine.begin() as conn:
+            version = dags.sync_dag(conn, doc, source_code="", relative_fileloc="s.py")
+            runs.create_dag_run(conn, doc, dag_version_id=version.version_id, run_type="manual", run_after=now,
+                                run_id="r", state="running")
+            (ti,) = tis.tis_of_run(conn, "s", "r")
+            tis.update_ti(conn, ti.id, state="running", try_number=1, start_date=now)
+            assert reschedules.reschedule_ti(conn, ti.id, start_date=now, end_date=now,
+                                             reschedule_date=now + dt.timedelta(seconds=30))
+        executor = RecordingExecutor()
+        scheduler = Scheduler(services, executor, token_secret="x" * 32, create_scheduled_runs=False)
+        scheduler.evaluate_run("s", "r", now + dt.timedelta(seconds=10))
+        with services.engine.connect() as conn:
+            assert tis.get_ti(conn, ti.id).state == "up_for_reschedule"
+        assert scheduler._wakeups[("s", "r")] == now + dt.timedelta(seconds=30)  # looked at again then
+        scheduler.evaluate_run("s", "r", now + dt.timedelta(seconds=31))
+        with services.engine.connect() as conn:
+            row = tis.get_ti(conn, ti.id)
+        assert row.state == "scheduled" and row.try_number == 1  # the same try pokes again
+    finally:
+        services.engine.dispose()
