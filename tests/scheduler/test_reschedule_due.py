@@ -38,3 +38,26 @@ def test_a_poke_is_scheduled_again_when_its_reschedule_date_comes(tmp_path, data
         assert row.state == "scheduled" and row.try_number == 1  # the same try pokes again
     finally:
         services.engine.dispose()
+
+
+def test_a_cleared_sensor_starts_its_new_try_with_no_pokes_counted(tmp_path, database_url):
+    from leoflow.api import clearing
+
+    services = open_services(config.load(home=tmp_path, dags_folder=tmp_path, database_url=database_url))
+    try:
+        doc = {"dag_id": "s", "fileloc": str(tmp_path / "s.py"), "tasks": [
+            {"task_id": "wait", "upstream": [], "downstream": [], "trigger_rule": "all_success", "retries": 0}]}
+        now = utcnow()
+        with services.engine.begin() as conn:
+            version = dags.sync_dag(conn, doc, source_code="", relative_fileloc="s.py")
+            runs.create_dag_run(conn, doc, dag_version_id=version.version_id, run_type="manual", run_after=now,
+                                run_id="r", state="running")
+            (ti,) = tis.tis_of_run(conn, "s", "r")
+            tis.update_ti(conn, ti.id, state="running", try_number=1, start_date=now)
+            reschedules.reschedule_ti(conn, ti.id, start_date=now, end_date=now, reschedule_date=now)
+            assert reschedules.count(conn, ti.id) == 1
+            clearing.clear(conn, [tis.get_ti(conn, ti.id)], doc)
+            assert reschedules.count(conn, ti.id) == 0
+            assert reschedules.first_start_date(conn, ti.id) is None  # its timeout counts afresh
+    finally:
+        services.engine.dispose()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import and_, delete, or_, select, update
 
-from ..store import tis as store_tis
+from ..store import reschedules, tis as store_tis
 from ..store.tables import dag_run, rendered_task_instance_fields, task_instance, xcom
 from ..store.types import utcnow
 from .errors import HTTPError
@@ -115,6 +115,7 @@ def clear(conn, rows, serialized: dict, *, reset_runs: bool = True, latest_versi
         r = rendered_task_instance_fields
         conn.execute(delete(r).where((r.c.dag_id == ti.dag_id) & (r.c.run_id == ti.run_id)
                                      & (r.c.task_id == ti.task_id) & (r.c.map_index == ti.map_index)))
+        reschedules.clear(conn, ti.id)  # the new try's sensor pokes (and its timeout) count from zero
     if reset_runs:
         queue_runs(conn, rows[0].dag_id, {ti.run_id for ti in rows}, latest_version_id=latest_version_id)
 
