@@ -1,5 +1,6 @@
 """The DAG processor: versions on change, import errors with file and line, timeouts, deletions."""
 
+import os
 import time
 
 import pytest
@@ -108,3 +109,33 @@ def test_files_without_airflow_and_dag_are_not_imported(processor):
     proc.refresh()
     with services.engine.connect() as conn:
         assert dag_store.import_errors(conn) == []
+
+
+def test_the_parse_scratch_folder_goes_when_the_process_exits(tmp_path):
+    """A process that parsed through the fork server leaves no leoflow-parse-* folder behind (its socket
+    and limits file lived there), and the fork server's own exit does not remove it early."""
+    import subprocess
+    import sys
+    import textwrap
+
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "one.py").write_text(GOOD.format(dag_id="one"))
+    script = textwrap.dedent(f"""
+        from leoflow import config
+        from leoflow.dagproc.processor import DagProcessor, forkserver_parser
+        from leoflow.executors.forkserver import ForkServer
+        from leoflow.services import open_services
+
+        forkserver = ForkServer.start()
+        parser = forkserver_parser(forkserver)
+        services = open_services(config.load(home={str(tmp_path / "home")!r}, dags_folder={str(folder)!r}))
+        DagProcessor(services, parser, paused_by_default=False).refresh()
+        forkserver.stop()
+        assert parser.workdir.is_dir(), "removed by the fork server's exit"
+        print(parser.workdir)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    workdir = done.stdout.strip().splitlines()[-1]
+    assert "leoflow-parse-" in workdir and not os.path.exists(workdir)

@@ -450,6 +450,7 @@ def forkserver_parser(forkserver):
 
     forkserver.add_listener(on_event)
     workdir = Path(tempfile.mkdtemp(prefix="leoflow-parse-"))
+    _remove_at_exit(workdir)
 
     def parse(path: str, timeout: float) -> dict:
         job_id = f"parse-{uuid.uuid4()}"
@@ -491,6 +492,16 @@ def forkserver_parser(forkserver):
     parse.attach = attach
     parse.workdir = workdir  # for a one-shot user (`dags test`) to remove when done
     return parse
+
+
+def _remove_at_exit(folder: Path) -> None:
+    """The parses' scratch folder (a socket, the limits file) goes when this process exits normally; the
+    fork server and its children, forked from it, leave it alone."""
+    import atexit
+    import shutil
+
+    owner = os.getpid()
+    atexit.register(lambda: os.getpid() == owner and shutil.rmtree(folder, ignore_errors=True))
 
 
 class _InProcessParser:
