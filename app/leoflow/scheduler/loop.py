@@ -665,9 +665,9 @@ class Scheduler:
 
     def _record_exits(self, exits: list[dict]) -> None:
         # Nearly every try reported its end before its process exited: look first, write only for the rest.
-        with self.services.engine.connect() as conn:
-            exits = [ex for ex in exits if (row := tis.get_ti(conn, ex["ti_id"])) is not None
-                     and row.state in ("queued", "running", "restarting")]
+        with self.services.engine.connect() as conn:  # one statement for every exit of the pass
+            states = tis.states_by_id(conn, [ex["ti_id"] for ex in exits])
+        exits = [ex for ex in exits if states.get(ex["ti_id"], "gone") in ("queued", "running", "restarting")]
         if not exits:
             return
         with self.services.engine.begin() as conn:

@@ -70,6 +70,13 @@ def get_ti(conn: Connection, ti_id: str):
     return conn.execute(_GET_TI, {"ti_id": ti_id}).first()
 
 
+def states_by_id(conn: Connection, ti_ids: list[str]) -> dict[str, str | None]:
+    """{id: state} of the task instances that exist among `ti_ids`, in one statement."""
+    if not ti_ids:
+        return {}
+    return dict(conn.execute(select(TI.c.id, TI.c.state).where(TI.c.id.in_(sorted(set(ti_ids))))).all())
+
+
 def update_ti(conn: Connection, ti_id: str, **values) -> int:
     """Set columns of one task instance; the number of rows changed."""
     return conn.execute(_UPDATE_TI, {"ti_id": ti_id, **values}).rowcount
