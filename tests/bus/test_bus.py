@@ -35,3 +35,21 @@ def test_a_dead_redis_degrades_to_polling_without_raising():
     assert dead.wait(SCHEDULER_QUEUE, 0.2) == []
     assert time.perf_counter() - started >= 0.15
     assert dead.healthy() is False
+
+
+def test_redis_takes_every_waiting_event_in_order_with_blmpop_and_without():
+    """Redis 7 hands a wake-up every waiting event in one BLMPOP; an older Redis (no BLMPOP) gets BLPOP and
+    then the rest, with the same result."""
+    from leoflow.bus import connect
+    from tests.services import redis_url
+
+    with redis_url() as url:
+        for newer in (True, False):
+            bus = connect(url)
+            bus._blmpop = newer
+            for n in range(3):
+                bus.notify_scheduler(kind="ti_finished", dag_id="d", run_id=f"r{n}")
+            assert [e["run_id"] for e in bus.wait(SCHEDULER_QUEUE, 1.0)] == ["r0", "r1", "r2"]
+            assert bus.wait(SCHEDULER_QUEUE, 0.05) == []
+            version = int(bus.redis.info("server")["redis_version"].split(".")[0])
+            assert bus._blmpop is (newer and version >= 7)  # used where the server knows it
