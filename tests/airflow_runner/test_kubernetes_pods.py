@@ -25,7 +25,11 @@ def test_pods_run_their_tries_with_airflows_task_runner(k8s_cluster, fake_k8s, a
     sha = _publish(engine, tmp_path / "dags")
     _with_bundle_version(fake_k8s, sha)  # and the DAG file from the bundle the workload names
     run_id = trigger(replica, "etl")
-    assert wait_run(engine, "etl", run_id, 240) == "success", states(engine, "etl")
+    try:
+        state = wait_run(engine, "etl", run_id, 240)
+    except AssertionError as exc:  # say where it stood: the tries' states and the replica's log
+        raise AssertionError(f"{exc}\n{states(engine, 'etl')}\n{replica.output()}") from None
+    assert state == "success", states(engine, "etl")
     with engine.connect() as conn:
         value = conn.execute(text("SELECT value FROM xcom WHERE dag_id = 'etl' AND task_id = 'load'")).scalar()
     assert str(value).strip('"') == "200"
