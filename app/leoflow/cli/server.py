@@ -36,11 +36,17 @@ def check_settings(settings) -> list[str]:
 
 
 def _hide_password(url: str) -> str:
-    try:
-        from sqlalchemy.engine import make_url
+    """The URL with its password as `***` (urllib, not SQLAlchemy: this runs before the fork server starts,
+    and whatever is imported by then is in every task's process)."""
+    from urllib.parse import urlsplit, urlunsplit
 
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001 - not a URL at all: show it as given
+    try:
+        parts = urlsplit(url)
+        if parts.password is None:
+            return url
+        user, _, host = parts.netloc.rpartition("@")
+        return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
+    except ValueError:  # not a URL at all: show it as given
         return url
 
 
@@ -127,8 +133,6 @@ def run_server(args) -> int:
     log.info("Database %s; bus %s", _hide_password(settings.database_url),
              _hide_password(settings.redis_url) if settings.redis_url else "Postgres LISTEN/NOTIFY (no Redis)")
 
-    wait_for_schema(settings, migrate=args.migrate, timeout=settings.schema_wait_timeout)
-
     forkserver = None
     if components & {"scheduler", "dag-processor", "triggerer"}:
         from ..executors.forkserver import ForkServer
@@ -136,7 +140,16 @@ def run_server(args) -> int:
 
         install_requirements(settings)  # the DAG folder's requirements.txt, into the home (ADR 24)
 
-        forkserver = ForkServer.start()  # before any thread or database connection exists
+        # Before any thread or database connection exists, and before the schema check imports the
+        # database drivers and migrations: every task forks from this process (from a 29 MB one rather
+        # than a 48 MB one, ~2 ms less per task start) and its templates.
+        forkserver = ForkServer.start()
+    try:
+        wait_for_schema(settings, migrate=args.migrate, timeout=settings.schema_wait_timeout)
+    except BaseException:
+        if forkserver is not None:
+            forkserver.stop()
+        raise
 
     from ..asgi import build_app
     from ..services import open_services
