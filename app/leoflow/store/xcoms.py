@@ -38,9 +38,12 @@ def _upsert(dialect: str):
                      dag_run.c.dag_id, dag_run.c.run_id).where(dag_run.c.dag_id == bindparam("dag_id"),
                                                                dag_run.c.run_id == bindparam("run_id"))
         stmt = insert(xcom).from_select(["dag_run_id", *names, "dag_id", "run_id"], row)
-        _UPSERTS[dialect] = stmt.on_conflict_do_update(
+        stmt = stmt.on_conflict_do_update(
             index_elements=[xcom.c.dag_run_id, xcom.c.task_id, xcom.c.map_index, xcom.c.key],
-            set_={"value": stmt.excluded.value, "timestamp": stmt.excluded.timestamp}).returning(xcom.c.dag_run_id)
+            set_={"value": stmt.excluded.value, "timestamp": stmt.excluded.timestamp})
+        # No RETURNING on SQLite: it came with SQLite 3.35, and the executable for glibc 2.31 carries Debian
+        # 11's 3.34 (Ubuntu 20.04's Python has 3.31).
+        _UPSERTS[dialect] = stmt.returning(xcom.c.dag_run_id) if dialect == "postgresql" else stmt
     return _UPSERTS[dialect]
 
 
@@ -51,7 +54,9 @@ def set(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, valu
     """Store `value` under `key`, replacing an earlier one; False when the run does not exist."""
     stored = conn.execute(_upsert(conn.dialect.name), dict(
         dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index, key=key, value=value, timestamp=utcnow()))
-    return stored.first() is not None  # (the driver's rowcount of an INSERT ... SELECT is not always known)
+    if conn.dialect.name == "postgresql":
+        return stored.first() is not None  # (psycopg's rowcount of an INSERT ... SELECT is not always known)
+    return stored.rowcount > 0  # SQLite counts the row inserted or updated
 
 
 def delete_(conn: Connection, dag_id: str, run_id: str, task_id: str, key: str, map_index: int = -1) -> None:
