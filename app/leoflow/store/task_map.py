@@ -22,10 +22,6 @@ _CLEAR = delete(task_map).where(task_map.c.dag_id == bindparam("dag_id"), task_m
                                 task_map.c.map_index == bindparam("map_index"))  # built once: every new try
 
 
-def clear(conn: Connection, dag_id: str, run_id: str, task_id: str, map_index: int) -> None:
-    conn.execute(_CLEAR, dict(dag_id=dag_id, run_id=run_id, task_id=task_id, map_index=map_index))
-
-
 # Postgres deletes both in one statement (a data-modifying WITH); every task start runs it.
 _CLEAR_OUTPUTS_POSTGRES = text(
     "WITH gone AS (DELETE FROM xcom WHERE dag_id = :dag_id AND run_id = :run_id AND task_id = :task_id "

@@ -42,10 +42,6 @@ _UPDATE_TI = update(TI).where(TI.c.id == bindparam("ti_id"))  # SET: the columns
 _QUEUE_TI = update(TI).where(TI.c.id == bindparam("ti_id"), TI.c.state == "scheduled")
 
 
-def decision_rows(conn: Connection, dag_id: str, run_id: str):
-    return conn.execute(_DECISION_ROWS, {"dag_id": dag_id, "run_id": run_id}).all()
-
-
 def decision_rows_and_branches(conn: Connection, dag_id: str, run_id: str) -> tuple[list, dict]:
     """A run's decision rows and {task_id: value} of its branch results (`skipmixin_key` XComs).
 
